@@ -1,0 +1,69 @@
+"""Heading anchors of a Markdown page, computed the way the site's table of contents does.
+
+MkDocs renders headings with Python-Markdown's `toc` extension, so kb asks that same
+extension (with the toc options from mkdocs.yml) instead of re-implementing slugify:
+what `kb check` accepts is exactly what the browser can scroll to.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+
+def _toc_config(markdown_extensions: list[Any]) -> tuple[dict[str, Any], bool]:
+    toc: dict[str, Any] = {}
+    attr_list = False
+    for entry in markdown_extensions:
+        name, options = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()), ("", {}))
+        if name in ("toc", "markdown.extensions.toc"):
+            toc = dict(options or {})
+        if name in ("attr_list", "markdown.extensions.attr_list"):
+            attr_list = True
+    config: dict[str, Any] = {}
+    if "separator" in toc:
+        config["separator"] = str(toc["separator"])
+    slugify = toc.get("slugify")
+    if isinstance(slugify, str) and "." in slugify:
+        module, _, attr = slugify.rpartition(".")
+        try:
+            config["slugify"] = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            pass  # the site build reports a missing slugify; anchors fall back to the default
+    return config, attr_list
+
+
+def _collect(tokens: list[dict[str, Any]], into: list[str]) -> None:
+    for token in tokens:
+        into.append(token["id"])
+        _collect(token.get("children", []), into)
+
+
+def anchors_of_text(text: str, markdown_extensions: list[Any] | None = None) -> list[str]:
+    import markdown  # deferred: only KBs with references pay for it
+
+    toc_config, attr_list = _toc_config(markdown_extensions or [])
+    extensions: list[Any] = ["toc"] + (["attr_list"] if attr_list else [])
+    md = markdown.Markdown(extensions=extensions, extension_configs={"toc": toc_config})
+    md.convert(text)
+    found: list[str] = []
+    _collect(md.toc_tokens, found)
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _anchors_cached(path: str, mtime_ns: int, size: int, extensions_key: str) -> tuple[str, ...]:
+    import json
+
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    return tuple(anchors_of_text(text, json.loads(extensions_key)))
+
+
+def anchors_of_file(path: Path, markdown_extensions: list[Any] | None = None) -> tuple[str, ...]:
+    import json
+
+    stat = path.stat()
+    key = json.dumps(markdown_extensions or [], sort_keys=True, default=str)
+    return _anchors_cached(str(path), stat.st_mtime_ns, stat.st_size, key)

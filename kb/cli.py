@@ -1,0 +1,167 @@
+"""The `kb` command line: thin verbs over library functions that tests call directly."""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kb import __version__
+
+app = typer.Typer(
+    name="kb",
+    help="Runbooks and postmortems for teams that run AI agents in production.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+RootOption = Annotated[
+    Optional[Path],
+    typer.Option("--root", help="The knowledge base (the folder with mkdocs.yml); default: found from here upwards."),
+]
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"kb: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _root(root: Path | None) -> Path:
+    from kb.settings import NoKnowledgeBase, find_root
+
+    try:
+        return find_root(root)
+    except NoKnowledgeBase as exc:
+        raise fail(str(exc)) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    pass
+
+
+def _relative_paths(root: Path, paths: list[Path]) -> set[str]:
+    selected = set()
+    for path in paths:
+        resolved = path.resolve()
+        try:
+            selected.add(resolved.relative_to(root).as_posix() if resolved != root else "")
+        except ValueError:
+            raise fail(f"{path} is outside the knowledge base at {root}") from None
+    return {p for p in selected if p} if "" not in selected else set()
+
+
+@app.command()
+def check(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Only report on these files or folders.")] = None,
+    output_format: Annotated[
+        Optional[OutputFormat],
+        typer.Option("--format", "-f", help="text (default), json, github (default on GitHub Actions) or sarif."),
+    ] = None,
+    select: Annotated[
+        Optional[list[str]], typer.Option("--select", help="Run only these rules: codes, prefixes (KB2) or names.")
+    ] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to a file.")] = None,
+    root: RootOption = None,
+) -> None:
+    """Lint the knowledge base. Exit 0: no errors; 1: errors found; 2: usage or internal failure."""
+    from kb.check import run_check
+    from kb.formats import render
+    from kb.kbase import load_kb
+
+    kb_root = _root(root)
+    only = _relative_paths(kb_root, paths) if paths else None
+    kb = load_kb(kb_root)
+    result = run_check(kb, select=_split(select), ignore=_split(ignore), only_paths=only or None)
+    fmt = (output_format.value if output_format else None) or (
+        "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    )
+    color = fmt == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    report = render(result, fmt, color=color)
+    if output is not None:
+        from kb.atomic import write_atomic
+
+        write_atomic(output, report)
+    else:
+        sys.stdout.write(report)
+    raise typer.Exit(result.exit_code)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+@app.command()
+def rules(code: Annotated[Optional[str], typer.Argument(help="A rule code or name: print its documentation.")] = None) -> None:
+    """List the rules, or print one rule's documentation."""
+    from kb.rules import all_rules, find_rule
+
+    if code:
+        rule = find_rule(code)
+        if rule is None:
+            raise fail(f"no rule '{code}'; `kb rules` lists them")
+        typer.echo(f"{rule.code} {rule.name} (default level: {rule.level.value})\n")
+        typer.echo(rule.doc())
+        defaults = rule.option_defaults()
+        if defaults:
+            typer.echo("\nOptions (set under plugins: - kb: rules: in mkdocs.yml):")
+            for key, value in defaults.items():
+                typer.echo(f"  {key}: {value!r}")
+        return
+    for rule in all_rules().values():
+        typer.echo(f"{rule.code}  {rule.name:<38} {rule.level.value:<8} {rule.summary()}")
+
+
+@app.command()
+def schema(
+    check_only: Annotated[bool, typer.Option("--check", help="Exit 1 when the files differ from the models.")] = False,
+    root: RootOption = None,
+) -> None:
+    """Write the JSON Schemas of cards, postmortems and oncall.yaml to schemas/ (from the models)."""
+    from kb.schema import SCHEMA_DIR, stale_schemas, write_schemas
+
+    folder = _root(root) / SCHEMA_DIR
+    if check_only:
+        stale = stale_schemas(folder)
+        for name in stale:
+            typer.echo(f"{SCHEMA_DIR}/{name} is out of date; run `kb schema`")
+        raise typer.Exit(1 if stale else 0)
+    changed = write_schemas(folder)
+    typer.echo(f"{len(changed)} schema file(s) written to {SCHEMA_DIR}/" if changed else "schemas are up to date")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("kb: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        if os.environ.get("KB_DEBUG"):
+            raise
+        typer.echo(f"kb: internal error: {type(exc).__name__}: {exc} (set KB_DEBUG=1 for the traceback)", err=True)
+        sys.exit(2)

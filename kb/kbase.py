@@ -1,0 +1,111 @@
+"""The knowledge base in memory: every file loaded, validated and indexed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from kb import yamlio
+from kb.diagnostics import Finding
+from kb.models import Card, Oncall, Postmortem
+from kb.schema_errors import findings_from
+from kb.settings import Config, load_config
+
+YAML_PARSE = "KB100"
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Document(Generic[M]):
+    path: str  # relative to the KB root, with forward slashes
+    data: dict[str, Any] | None = None
+    model: M | None = None
+    suppressions: bool = False  # the raw text mentions `kb: ignore`
+
+
+@dataclass
+class KnowledgeBase:
+    config: Config
+    cards: list[Document[Card]] = field(default_factory=list)
+    postmortems: list[Document[Postmortem]] = field(default_factory=list)
+    oncall: Document[Oncall] | None = None
+    load_findings: dict[str, list[Finding]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    @property
+    def settings(self):
+        return self.config.settings
+
+    def card_by_id(self) -> dict[str, Document[Card]]:
+        index: dict[str, Document[Card]] = {}
+        for doc in self.cards:
+            if doc.model is not None:
+                index.setdefault(doc.model.id, doc)
+        return index
+
+    def postmortem_by_id(self) -> dict[str, Document[Postmortem]]:
+        index: dict[str, Document[Postmortem]] = {}
+        for doc in self.postmortems:
+            if doc.model is not None:
+                index.setdefault(doc.model.id, doc)
+        return index
+
+    def documents(self) -> list[Document]:
+        docs: list[Document] = [*self.cards, *self.postmortems]
+        if self.oncall is not None:
+            docs.append(self.oncall)
+        return docs
+
+    def add_finding(self, finding: Finding) -> None:
+        self.load_findings.setdefault(finding.code, []).append(finding)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def load_document(kb: KnowledgeBase, path: Path, model: type[M]) -> Document[M]:
+    rel = _rel(kb.root, path)
+    doc: Document[M] = Document(rel)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        kb.add_finding(Finding(rel, f"cannot read the file: {exc.strerror}", code=YAML_PARSE))
+        return doc
+    doc.suppressions = b"kb: ignore" in raw
+    try:
+        doc.data = yamlio.load_mapping(raw, kb.settings.max_file_bytes)
+    except yamlio.YamlProblem as problem:
+        kb.add_finding(Finding(rel, problem.message, span=problem.span, code=YAML_PARSE))
+        return doc
+    try:
+        doc.model = model.model_validate(doc.data)
+    except ValidationError as exc:
+        for finding in findings_from(exc, model, rel):
+            kb.add_finding(finding)
+    return doc
+
+
+def load_kb(root: Path) -> KnowledgeBase:
+    kb = KnowledgeBase(load_config(root))
+    for problem in kb.config.problems:
+        kb.add_finding(problem)
+    settings = kb.settings
+    kb.cards = [load_document(kb, p, Card) for p in _yaml_files(root / settings.cards_dir)]
+    kb.postmortems = [load_document(kb, p, Postmortem) for p in _yaml_files(root / settings.postmortems_dir)]
+    oncall_path = root / settings.oncall
+    if oncall_path.is_file():
+        kb.oncall = load_document(kb, oncall_path, Oncall)
+    return kb

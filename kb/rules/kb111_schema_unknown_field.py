@@ -1,0 +1,31 @@
+from kb.diagnostics import Level
+from kb.rules import LoadRule, register
+
+
+@register
+class SchemaUnknownField(LoadRule):
+    """A field the format does not define, usually a typo; the message suggests the name.
+
+    Why: a misspelt `done_wen` would be dropped silently and the step would have no done
+    criterion at 02:17. Unknown fields are errors, with a "did you mean" suggestion.
+
+    Bad:
+
+    ```yaml
+    - id: rollback
+      do: Roll the prompt back
+      done_wen: The previous version serves 100%
+    ```
+
+    Good:
+
+    ```yaml
+    - id: rollback
+      do: Roll the prompt back
+      done_when: The previous version serves 100%
+    ```
+    """
+
+    code = "KB111"
+    name = "schema/unknown-field"
+    level = Level.ERROR

@@ -1,0 +1,43 @@
+from kb.diagnostics import Finding, Level
+from kb.rules import Rule, register
+
+
+@register
+class IrreversibleWithoutApproval(Rule):
+    """An `irreversible: true` step has no human `approval` (or says `approval: none`).
+
+    Why: purging a cache, deleting data or refunding customers cannot be undone; an agent
+    or a half-awake engineer must not do it alone. The card names who approves:
+    `second-person` or `incident-commander`.
+
+    Bad:
+
+    ```yaml
+    - id: purge-cache
+      do: Purge the answer cache for affected tenants
+      irreversible: true
+    ```
+
+    Good:
+
+    ```yaml
+    - id: purge-cache
+      do: Purge the answer cache for affected tenants
+      irreversible: true
+      approval: incident-commander
+    ```
+    """
+
+    code = "KB203"
+    name = "card/irreversible-without-approval"
+    level = Level.ERROR
+
+    def check(self, kb, options):
+        for doc in kb.cards:
+            if doc.model is None:
+                continue
+            for field, index, step in doc.model.all_steps():
+                if step.irreversible and step.approval in (None, "none"):
+                    loc = (field, index, "approval") if step.approval else (field, index, "irreversible")
+                    yield Finding(doc.path, f"step '{step.id}' is irreversible and needs approval: "
+                                  "second-person or incident-commander", loc=loc)

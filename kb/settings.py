@@ -1,0 +1,146 @@
+"""kb's settings: the `kb` plugin entry of mkdocs.yml, read by `kb check` and the site alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kb import yamlio
+from kb.diagnostics import Finding
+
+CONFIG_FILE = "mkdocs.yml"
+LevelSetting = Literal["error", "warning", "info", "off"]
+
+
+class BusinessHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    start: str = Field("09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    end: str = Field("18:00", pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+
+    def minutes(self) -> tuple[int, int]:
+        def parse(hhmm: str) -> int:
+            hours, minutes = hhmm.split(":")
+            return int(hours) * 60 + int(minutes)
+
+        return parse(self.start), parse(self.end)
+
+
+class DrillTargets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    switchback_minutes: float = 5
+    core_recovery_minutes: float = 15
+    first_update_minutes: float = 30
+
+
+class Settings(BaseModel):
+    """Options of the `kb` plugin in mkdocs.yml; every one has a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    router: str = "router.md"
+    cards_dir: str = "cards"
+    postmortems_dir: str = "postmortems"
+    references_dir: str = "references"
+    oncall: str = "oncall.yaml"
+    rules_dir: str = "rules"
+    templates_dir: str = "templates"
+    router_budget: int = Field(40, ge=1, description="Non-blank lines a router page may have.")
+    max_file_bytes: int = Field(yamlio.MAX_BYTES, ge=1024)
+    select: list[str] = Field(default_factory=list, description="Run only these rules (codes, prefixes or names).")
+    ignore: list[str] = Field(default_factory=list, description="Never run these rules.")
+    rules: dict[str, dict[str, Any] | LevelSetting] = Field(
+        default_factory=dict,
+        description="Per rule (code or name): a level, or {level: ..., option: value}.",
+    )
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    drill_targets: DrillTargets = Field(default_factory=DrillTargets)
+    severity: dict[Literal["P1", "P2", "P3"], str] = Field(
+        default_factory=lambda: {"P1": "critical", "P2": "warning", "P3": "info"}
+    )
+    today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
+
+    @field_validator("select", "ignore")
+    @classmethod
+    def _strip(cls, value: list[str]) -> list[str]:
+        return [v.strip() for v in value if v.strip()]
+
+
+@dataclass
+class Config:
+    root: Path
+    settings: Settings
+    site_url: str = ""
+    markdown_extensions: list[Any] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+    plugin_loc: tuple = ("plugins",)  # YAML path of the kb entry's options, for diagnostics
+
+    def today(self) -> dt.date:
+        return self.settings.today or dt.date.today()
+
+
+class NoKnowledgeBase(Exception):
+    pass
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` that holds mkdocs.yml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise NoKnowledgeBase(
+        f"no {CONFIG_FILE} in {here} or any folder above it: run kb inside a knowledge base "
+        "(or pass --root DIR; `kb init DIR` makes a new one)"
+    )
+
+
+def _plugin_entry(plugins: Any) -> tuple[int | str | None, Any]:
+    """Where the kb entry sits in `plugins:` (a list or a mapping) and its options."""
+    if isinstance(plugins, dict):
+        return ("kb", plugins.get("kb") or {}) if "kb" in plugins else (None, {})
+    if isinstance(plugins, list):
+        for index, entry in enumerate(plugins):
+            if entry == "kb":
+                return index, {}
+            if isinstance(entry, dict) and "kb" in entry:
+                return index, entry["kb"] or {}
+    return None, {}
+
+
+def load_config(root: Path) -> Config:
+    path = root / CONFIG_FILE
+    config = Config(root=root, settings=Settings())
+    try:
+        raw = yamlio.load_mapping(path.read_bytes(), lenient_tags=True)
+    except yamlio.YamlProblem as problem:
+        config.problems.append(Finding(CONFIG_FILE, problem.message, span=problem.span, code="KB101"))
+        return config
+    except OSError as exc:
+        config.problems.append(Finding(CONFIG_FILE, f"cannot read: {exc.strerror}", code="KB101"))
+        return config
+    config.site_url = str(raw.get("site_url") or "")
+    if config.site_url and not config.site_url.endswith("/"):
+        config.site_url += "/"
+    extensions = raw.get("markdown_extensions") or []
+    config.markdown_extensions = extensions if isinstance(extensions, list) else []
+    where, options = _plugin_entry(raw.get("plugins"))
+    prefix: tuple = ("plugins", where, "kb") if isinstance(where, int) else ("plugins", "kb")
+    config.plugin_loc = prefix
+    if not isinstance(options, dict):
+        config.problems.append(Finding(CONFIG_FILE, "the kb plugin's options must be a mapping", loc=prefix, code="KB101"))
+        return config
+    try:
+        config.settings = Settings.model_validate(options)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = prefix + tuple(error["loc"])
+            at = "key" if error["type"] == "extra_forbidden" else "value"
+            config.problems.append(Finding(CONFIG_FILE, f"kb plugin option: {error['msg']}", loc=loc, at=at, code="KB101"))
+    return config
