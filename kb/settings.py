@@ -139,8 +139,11 @@ def load_config(root: Path) -> Config:
     try:
         config.settings = Settings.model_validate(options)
     except ValidationError as exc:
-        for error in exc.errors():
-            loc = prefix + tuple(error["loc"])
-            at = "key" if error["type"] == "extra_forbidden" else "value"
-            config.problems.append(Finding(CONFIG_FILE, f"kb plugin option: {error['msg']}", loc=loc, at=at, code="KB101"))
+        from kb.schema_errors import findings_from
+
+        for finding in findings_from(exc, Settings, CONFIG_FILE):
+            finding.loc = prefix + finding.loc
+            finding.message = "kb plugin option: " + finding.message.replace("field", "option", 1)
+            finding.code = "KB101"
+            config.problems.append(finding)
     return config

@@ -148,7 +148,10 @@ def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
     if "expected a single document" in (exc.context or "") or "but found another document" in problem:
         return "more than one YAML document (a second '---'); a kb file holds one"
     parts = [p for p in (exc.context, problem) if p]
-    return "YAML syntax error: " + ", ".join(parts)
+    message = "YAML syntax error: " + ", ".join(parts)
+    if exc.context_mark is not None and exc.problem_mark is not None and exc.context_mark.line != exc.problem_mark.line:
+        message += f" (it started on line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
+    return message
 
 
 def _check_depth(text: str) -> None:
