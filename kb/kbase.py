@@ -43,18 +43,10 @@ class KnowledgeBase:
         return self.config.settings
 
     def card_by_id(self) -> dict[str, Document[Card]]:
-        index: dict[str, Document[Card]] = {}
-        for doc in self.cards:
-            if doc.model is not None:
-                index.setdefault(doc.model.id, doc)
-        return index
+        return _index_by_id(self.cards)
 
     def postmortem_by_id(self) -> dict[str, Document[Postmortem]]:
-        index: dict[str, Document[Postmortem]] = {}
-        for doc in self.postmortems:
-            if doc.model is not None:
-                index.setdefault(doc.model.id, doc)
-        return index
+        return _index_by_id(self.postmortems)
 
     def documents(self) -> list[Document]:
         docs: list[Document] = [*self.cards, *self.postmortems]
@@ -64,6 +56,17 @@ class KnowledgeBase:
 
     def add_finding(self, finding: Finding) -> None:
         self.load_findings.setdefault(finding.code, []).append(finding)
+
+
+def _index_by_id(docs: list[Document[M]]) -> dict[str, Document[M]]:
+    """Documents by id; one that failed validation still owns its id, so a single schema
+    error does not cascade into "does not exist" on every file that links it."""
+    index: dict[str, Document[M]] = {}
+    for doc in docs:
+        doc_id = doc.model.id if doc.model is not None else (doc.data or {}).get("id")
+        if isinstance(doc_id, str):
+            index.setdefault(doc_id, doc)
+    return index
 
 
 def _yaml_files(folder: Path) -> list[Path]:

@@ -172,8 +172,12 @@ def _check_depth(text: str) -> None:
             depth -= 1
 
 
+_EXPLICIT_TAG = re.compile(r"(&\S+\s+)?!")
+
+
 class _Builder:
-    def __init__(self, lenient_tags: bool = False) -> None:
+    def __init__(self, text: str = "", lenient_tags: bool = False) -> None:
+        self.text = text
         self.count = 0
         # mkdocs.yml carries !ENV and !!python/name tags that are MkDocs' business, not ours
         self.lenient_tags = lenient_tags
@@ -216,9 +220,15 @@ class _Builder:
             return [self.build(item, depth + 1) for item in node.value]
         raise YamlProblem("unsupported YAML node", node_span(node))  # pragma: no cover
 
+    def explicit_tag(self, node: ScalarNode) -> bool:
+        """Whether the source writes a tag (`!!str 7`): the composer reports both alike."""
+        start = node.start_mark.index
+        head = self.text[start : start + 1]
+        return head in ("!", "&") and bool(_EXPLICIT_TAG.match(self.text, start))
+
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
-        if not node.style and tag in _IMPLICIT_TAGS:
+        if not node.style and tag in _IMPLICIT_TAGS and not self.explicit_tag(node):
             return resolve_plain(node.value)
         if tag == _TAG + "str":
             return node.value
@@ -246,7 +256,7 @@ def load(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False) ->
     node = compose(text)
     if node is None:
         return None
-    return _Builder(lenient_tags).build(node)
+    return _Builder(text, lenient_tags).build(node)
 
 
 def load_mapping(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False) -> dict[str, Any]:
@@ -259,7 +269,7 @@ def load_mapping(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = F
     return value
 
 
-_KEY_BUILDER = _Builder(lenient_tags=True)
+_KEY_BUILDER = _Builder(lenient_tags=True)  # keys in locate(): plain values, no explicit-tag check
 
 
 @dataclass

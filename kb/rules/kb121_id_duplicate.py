@@ -14,19 +14,15 @@ class IdDuplicate(Rule):
     Bad:
 
     ```yaml
-    # postmortems/PM-2026-004-queue.yaml
-    id: PM-2026-004
-    # postmortems/PM-2026-004-dispatch.yaml
-    id: PM-2026-004
+    postmortems/PM-2026-004-queue.yaml: {id: PM-2026-004}
+    postmortems/PM-2026-004-dispatch.yaml: {id: PM-2026-004}
     ```
 
     Good:
 
     ```yaml
-    # postmortems/PM-2026-004-queue.yaml
-    id: PM-2026-004
-    # postmortems/PM-2026-005-dispatch.yaml
-    id: PM-2026-005
+    postmortems/PM-2026-004-queue.yaml: {id: PM-2026-004}
+    postmortems/PM-2026-005-dispatch.yaml: {id: PM-2026-005}
     ```
     """
 

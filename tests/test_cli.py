@@ -1,0 +1,159 @@
+"""`kb` end to end, in a subprocess, as a user or CI runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_kb
+
+
+def test_repo_knowledge_base_passes() -> None:
+    result = run_kb("check", cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no problems" in result.stdout or " 0 errors" in result.stdout
+
+
+def test_root_is_found_from_a_subfolder() -> None:
+    result = run_kb("check", cwd=REPO / "cards")
+    assert result.returncode == 0, result.stdout
+
+
+# (file, text to replace, replacement, marker, column, code): one planted defect each; the
+# finding must be on the line of the mutated file that holds `marker`, at `column`.
+PLANTED = [
+    ("cards/queue-stuck.yaml", "    done_when: \"Queue depth falls for five minutes in a row\"",
+     "    done_wen: \"Queue depth falls for five minutes in a row\"", "done_wen", 5, "KB111"),
+    ("cards/queue-stuck.yaml", "rotation: sre-primary", "rotation: sre-primery", "sre-primery", 11, "KB130"),
+    ("cards/token-spend-runaway.yaml", "priority: P1", "priority: urgent", "priority: urgent", 11, "KB110"),
+    ("cards/run-crashed-midway.yaml", "    section: resuming-a-run", "    section: resuming-a-job", "resuming-a-job", 14, "KB134"),
+    ("cards/tool-schema-drift.yaml", "do: Save two traces that show the old field name sent and an empty result returned",
+     "do: Review all traces from the last two hours", "Review all traces", 9, "KB202"),
+    ("cards/agent-irreversible-actions.yaml", "    approval: incident-commander\n", "", "irreversible: true", 19, "KB203"),
+    ("postmortems/PM-2026-004-wrong-recovery-script.yaml", "detected_at: 2026-11-03T02:14:00+00:00",
+     "detected_at: 2026-11-03T02:14:00", "detected_at:", 14, "KB113"),
+    ("postmortems/PM-2026-009-migration-restarted-dispatched-twice.yaml", "  why_not: >", "  because: >", "because:", 3, "KB111"),
+    ("postmortems/PM-2026-007-research-agent-spend-runaway.yaml", "cards: [token-spend-runaway, agent-tool-loop]",
+     "cards: [token-spend-runaway, agent-tool-lop]", "agent-tool-lop", 30, "KB132"),
+    ("oncall.yaml", "    coverage: business\n    escalates_to: sre-primary", "    coverage: business\n\tescalates_to: sre-primary",
+     "\tescalates_to", 1, "KB100"),
+]
+
+
+@pytest.mark.parametrize(("path", "old", "new", "marker", "column", "code"), PLANTED,
+                         ids=[p[-1] + "-" + Path(p[0]).stem for p in PLANTED])
+def test_planted_defect_is_found_at_its_node(repo_kb: Path, path, old, new, marker, column, code) -> None:
+    target = repo_kb / path
+    text = target.read_text(encoding="utf-8")
+    assert old in text, "the planted defect's anchor text must exist"
+    mutated = text.replace(old, new, 1)
+    target.write_text(mutated, encoding="utf-8")
+    line = mutated[: mutated.index(marker)].count("\n") + 1
+    result = run_kb("check", cwd=repo_kb)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [row for row in result.stdout.splitlines() if ": error " in row]
+    assert errors == [row for row in errors if row.startswith(f"{path}:{line}:{column}: error {code} ")], result.stdout
+    assert len(errors) == 1, "one defect, one error: no cascade"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_json_format_has_every_field(repo_kb: Path) -> None:
+    card = repo_kb / "cards/queue-stuck.yaml"
+    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
+    result = run_kb("check", "--format", "json", cwd=repo_kb)
+    assert result.returncode == 1
+    items = json.loads(result.stdout)
+    assert items[0] == {
+        "path": "cards/queue-stuck.yaml", "line": 9, "column": 11, "end_line": 9, "end_column": 17,
+        "code": "KB130", "name": "ref/unknown-rotation", "level": "error",
+        "message": items[0]["message"], "help_url": "https://kb.example.org/rules/KB130/",
+        "yaml_path": ["rotation"],
+    }
+
+
+def test_github_format_is_automatic_on_actions(repo_kb: Path) -> None:
+    card = repo_kb / "cards/queue-stuck.yaml"
+    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
+    result = run_kb("check", cwd=repo_kb, env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 1
+    line = result.stdout.strip().splitlines()[0]
+    assert line.startswith("::error file=cards/queue-stuck.yaml,line=9,col=11,endLine=9,endColumn=17,title=KB130 ref/unknown-rotation::")
+
+
+def test_sarif_format(repo_kb: Path) -> None:
+    card = repo_kb / "cards/queue-stuck.yaml"
+    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
+    first = json.loads(run_kb("check", "--format", "sarif", cwd=repo_kb).stdout)
+    assert first["version"] == "2.1.0"
+    run = first["runs"][0]
+    result = run["results"][0]
+    assert result["ruleId"] == "KB130"
+    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "KB130"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (9, 11)
+    # a line added above the node moves it, but its fingerprint stays
+    card.write_text("# a new comment line\n" + card.read_text())
+    second = json.loads(run_kb("check", "--format", "sarif", cwd=repo_kb).stdout)["runs"][0]["results"][0]
+    assert second["locations"][0]["physicalLocation"]["region"]["startLine"] == 10
+    assert second["partialFingerprints"] == result["partialFingerprints"]
+
+
+def test_select_ignore_and_paths(repo_kb: Path) -> None:
+    card = repo_kb / "cards/queue-stuck.yaml"
+    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
+    assert run_kb("check", "--ignore", "KB130", cwd=repo_kb).returncode == 0
+    assert run_kb("check", "--select", "KB2", cwd=repo_kb).returncode == 0
+    assert run_kb("check", "--select", "ref/unknown-rotation", cwd=repo_kb).returncode == 1
+    assert run_kb("check", "cards/prompt-regression.yaml", cwd=repo_kb).returncode == 0
+    assert run_kb("check", "cards/queue-stuck.yaml", cwd=repo_kb).returncode == 1
+    assert run_kb("check", "cards", cwd=repo_kb).returncode == 1
+
+
+def test_inline_suppression(repo_kb: Path) -> None:
+    card = repo_kb / "cards/queue-stuck.yaml"
+    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody  # kb: ignore[KB130]"))
+    result = run_kb("check", cwd=repo_kb)
+    assert result.returncode == 0, result.stdout
+
+
+def test_rule_levels_from_mkdocs_yml(repo_kb: Path) -> None:
+    card = repo_kb / "cards/queue-stuck.yaml"
+    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
+    config = repo_kb / "mkdocs.yml"
+    config.write_text(config.read_text().replace("      rules:\n", "      rules:\n        KB130: warning\n"))
+    result = run_kb("check", cwd=repo_kb)
+    assert result.returncode == 0
+    assert "warning KB130" in result.stdout
+
+
+def test_exit_2_outside_a_knowledge_base(tmp_path: Path) -> None:
+    result = run_kb("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no mkdocs.yml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_exit_2_on_usage_error() -> None:
+    result = run_kb("check", "--format", "xml", cwd=REPO)
+    assert result.returncode == 2
+
+
+def test_rules_listing_and_doc() -> None:
+    listing = run_kb("rules").stdout
+    assert "KB201  card/step-without-done" in listing
+    doc = run_kb("rules", "card/step-without-done")
+    assert doc.returncode == 0 and "Bad:" in doc.stdout and "Good:" in doc.stdout
+    assert run_kb("rules", "KB999").returncode == 2
+
+
+def test_output_file_is_written(repo_kb: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.sarif"
+    assert run_kb("check", "--format", "sarif", "--output", str(out), cwd=repo_kb).returncode == 0
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+
+
+def test_python_dash_m_and_version() -> None:
+    result = run_kb("--version")
+    assert result.returncode == 0 and result.stdout.startswith("kb ")
