@@ -1,0 +1,72 @@
+"""The repository's own contracts: schemas from the models, README's commands, the plugin entry."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, copy_kb, run_kb
+
+sys.path.insert(0, str(REPO / "tooling"))
+from readme_commands import quick_start_commands  # noqa: E402
+
+
+def test_schemas_are_generated_from_the_models() -> None:
+    result = run_kb("schema", "--check", cwd=REPO)
+    assert result.returncode == 0, result.stdout
+
+
+def test_kb_schema_writes_then_reports_up_to_date(tmp_path: Path) -> None:
+    root = copy_kb(REPO, tmp_path / "kb")
+    (root / "schemas" / "card.schema.json").write_text("{}")
+    assert run_kb("schema", "--check", cwd=root).returncode == 1
+    assert "1 schema file(s) written" in run_kb("schema", cwd=root).stdout
+    assert run_kb("schema", "--check", cwd=root).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p.relative_to(REPO).as_posix() for p in [*REPO.glob("cards/*.yaml"), *REPO.glob("postmortems/*.yaml"), REPO / "oncall.yaml"]),
+)
+def test_every_yaml_file_names_its_schema(path: str) -> None:
+    first = (REPO / path).read_text(encoding="utf-8").splitlines()[0]
+    kind = "oncall" if path == "oncall.yaml" else "card" if path.startswith("cards/") else "postmortem"
+    prefix = "" if path == "oncall.yaml" else "../"
+    assert first == f"# yaml-language-server: $schema={prefix}schemas/{kind}.schema.json"
+
+
+def test_readme_has_two_quick_start_commands_and_ci_runs_the_second() -> None:
+    commands = quick_start_commands((REPO / "README.md").read_text(encoding="utf-8"))
+    assert len(commands) == 2
+    assert commands[0].endswith("kb check")
+    assert "pytest" in commands[1]
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "tooling/readme_commands.py test" in ci
+
+
+def test_knowledge_base_has_the_promised_content() -> None:
+    assert len(list(REPO.glob("cards/*.yaml"))) >= 10
+    postmortems = [p.read_text() for p in REPO.glob("postmortems/*.yaml")]
+    assert len(postmortems) >= 3
+    assert any("involved: true" in text for text in postmortems)
+    assert any("involved: false" in text for text in postmortems)
+
+
+def test_mkdocs_build_accepts_the_kb_plugin_entry(tmp_path: Path) -> None:
+    root = copy_kb(REPO, tmp_path / "kb")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site")],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    broken = root / "mkdocs.yml"
+    broken.write_text(broken.read_text().replace("router_budget: 40", "router_budget: many"))
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site2")],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode != 0
+    assert "router_budget" in result.stderr
