@@ -154,6 +154,35 @@ def schema(
     typer.echo(f"{len(changed)} schema file(s) written to {SCHEMA_DIR}/" if changed else "schemas are up to date")
 
 
+@app.command()
+def access(
+    card: Annotated[Optional[str], typer.Argument(help="Explain one card step by step.")] = None,
+    person: Annotated[Optional[str], typer.Option("--person", help="What one person can and cannot run.")] = None,
+    rotation: Annotated[Optional[str], typer.Option("--rotation", help="With CARD: judge it for another rotation.")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    root: RootOption = None,
+) -> None:
+    """Who can execute which card: the matrix, one card explained, or one person's view."""
+    import json
+
+    from kb import access_report as report
+    from kb.kbase import load_kb
+
+    if output_format not in ("text", "json"):
+        raise fail("--format is text or json")
+    kb = load_kb(_root(root))
+    try:
+        if person:
+            data, render = report.explain_person(kb, person), report.render_person
+        elif card:
+            data, render = report.explain_card(kb, card, rotation), report.render_card
+        else:
+            data, render = report.matrix(kb), report.render_matrix
+    except report.AccessError as exc:
+        raise fail(str(exc), 1) from None
+    typer.echo(json.dumps(data, indent=2) if output_format == "json" else render(data), nl=output_format == "json")
+
+
 def main() -> None:
     try:
         app()

@@ -33,6 +33,7 @@ class KnowledgeBase:
     postmortems: list[Document[Postmortem]] = field(default_factory=list)
     oncall: Document[Oncall] | None = None
     load_findings: dict[str, list[Finding]] = field(default_factory=dict)
+    _access: Any = field(default=None, repr=False)
 
     @property
     def root(self) -> Path:
@@ -53,6 +54,16 @@ class KnowledgeBase:
         if self.oncall is not None:
             docs.append(self.oncall)
         return docs
+
+    def access(self):
+        """The access model of oncall.yaml, or None when it is missing or invalid."""
+        if self.oncall is None or self.oncall.model is None:
+            return None
+        if self._access is None:
+            from kb.access import AccessModel
+
+            self._access = AccessModel(self.oncall.model)
+        return self._access
 
     def add_finding(self, finding: Finding) -> None:
         self.load_findings.setdefault(finding.code, []).append(finding)

@@ -1,0 +1,71 @@
+from kb.diagnostics import Finding, Level
+from kb.rules import Rule, register
+
+
+def holders_text(access, permission: str) -> str:
+    groups = sorted(access.index.groups_granting(permission))
+    people = access.index.holders(permission)
+    if not groups:
+        return "no group grants it"
+    return f"granted by {', '.join(groups)}; held by {', '.join(people) or 'nobody'}"
+
+
+@register
+class MissingPermission(Rule):
+    """A step needs a permission that one or more members of the card's rotation do not hold.
+
+    Why: the card reads fine in daylight, written by someone who holds every grant. At
+    02:17 the person paged is whoever is on the rotation, and a step they cannot run is a
+    blocked incident. The check is per member: the message names who lacks it, who holds
+    it, and how to request it (the catalogue's `request`).
+
+    Bad:
+
+    ```yaml
+    # oncall.yaml: sre grants queue:*; bob is in sre only
+    rotation: sre-primary          # members: [alice, bob]
+    steps:
+      - id: rollback
+        do: Roll the prompt back
+        requires: [deploy:rollback:prompt-service]   # only ai-platform holds it
+        done_when: The previous version serves 100%
+    ```
+
+    Good:
+
+    ```yaml
+    # oncall.yaml: sre grants queue:* and deploy:rollback:prompt-service
+    rotation: sre-primary
+    steps:
+      - id: rollback
+        do: Roll the prompt back
+        requires: [deploy:rollback:prompt-service]
+        done_when: The previous version serves 100%
+    ```
+    """
+
+    code = "KB301"
+    name = "access/missing-permission"
+    level = Level.ERROR
+
+    def check(self, kb, options):
+        access = kb.access()
+        if access is None:
+            return
+        for doc in kb.cards:
+            if doc.model is None:
+                continue
+            result = access.evaluate(doc.model)
+            for step in result.steps:
+                for perm in step.permissions:
+                    lacking = perm.lacking
+                    if not lacking:
+                        continue
+                    request = f"; request: {perm.request}" if perm.request else ""
+                    yield Finding(
+                        doc.path,
+                        f"step '{step.step.id}': {', '.join(lacking)} of rotation {result.rotation_name} "
+                        f"lack{'s' if len(lacking) == 1 else ''} {perm.permission} "
+                        f"({holders_text(access, perm.permission)}){request}",
+                        loc=(step.field, step.index, "requires", perm.index),
+                    )

@@ -1,0 +1,67 @@
+from kb.access import describe_hours, describe_uncovered
+from kb.diagnostics import Finding, Level
+from kb.rules import Rule, register
+
+
+@register
+class BusinessHoursOnly(Rule):
+    """A rotation covers 24x7, but a member holds a step's permission only in business hours.
+
+    Why: a group with `hours: business` grants its permissions only within business hours
+    in each member's timezone (time-boxed elevation, approval desks that sleep). A 24x7
+    rotation paged at 02:17 cannot use it; the message names the uncovered hours.
+
+    Bad:
+
+    ```yaml
+    # oncall.yaml: finops grants budget:set:* with hours: business
+    rotation: sre-primary          # coverage: 24x7, members in finops only
+    steps:
+      - id: raise-cap
+        do: Raise the tenant's budget cap
+        requires: [budget:set:llm-gateway]
+        done_when: The new cap shows in the gateway
+    ```
+
+    Good:
+
+    ```yaml
+    rotation: sre-primary
+    steps:
+      - id: halt
+        do: Halt the agent at the gateway; finops raises caps in business hours
+        requires: [budget:halt:llm-gateway]   # granted 24x7 to sre
+        done_when: The agent makes no new calls
+    ```
+    """
+
+    code = "KB302"
+    name = "access/business-hours-only"
+    level = Level.ERROR
+
+    def check(self, kb, options):
+        access = kb.access()
+        if access is None:
+            return
+        hours = kb.settings.business_hours
+        for doc in kb.cards:
+            if doc.model is None:
+                continue
+            result = access.evaluate(doc.model)
+            if result.rotation is None:
+                continue
+            for step in result.steps:
+                for perm in step.permissions:
+                    names = perm.business_only(result.rotation.coverage)
+                    if not names:
+                        continue
+                    uncovered = "; ".join(
+                        f"{name}: {describe_uncovered(hours, access.oncall.people[name].timezone)}" for name in names
+                    )
+                    yield Finding(
+                        doc.path,
+                        f"step '{step.step.id}': {', '.join(names)} hold{'s' if len(names) == 1 else ''} "
+                        f"{perm.permission} only in business hours ({describe_hours(hours)}) but rotation "
+                        f"{result.rotation_name} covers 24x7; uncovered: {uncovered}",
+                        loc=(step.field, step.index, "requires", perm.index),
+                    )
