@@ -183,6 +183,109 @@ def access(
     typer.echo(json.dumps(data, indent=2) if output_format == "json" else render(data), nl=output_format == "json")
 
 
+new_app = typer.Typer(help="Write a new postmortem or card from the KB's templates.", no_args_is_help=True)
+app.add_typer(new_app, name="new")
+
+
+def _ask(missing: dict[str, str], values: dict[str, object]) -> None:
+    """Prompt for missing values on a terminal; elsewhere refuse, naming the flags."""
+    absent = [name for name in missing if not values.get(name)]
+    if not absent:
+        return
+    if not sys.stdin.isatty():
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in absent)
+        raise fail(f"missing {flags} (not on a terminal, so kb cannot ask)")
+    for name in absent:
+        values[name] = typer.prompt(missing[name])
+
+
+@new_app.command("postmortem")
+def new_postmortem_command(
+    title: Annotated[Optional[str], typer.Option(help="What happened, in one line.")] = None,
+    priority: Annotated[Optional[str], typer.Option(help="P1, P2 or P3.")] = None,
+    card: Annotated[Optional[list[str]], typer.Option("--card", help="A card used during the incident (repeat).")] = None,
+    service: Annotated[Optional[list[str]], typer.Option("--service", help="An affected service (repeat).")] = None,
+    alert: Annotated[Optional[str], typer.Option(help="The alert that detected it.")] = None,
+    started_at: Annotated[Optional[str], typer.Option(help="ISO 8601 with offset; default: now.")] = None,
+    from_alert: Annotated[Optional[str], typer.Option(help="Fill cards, priority and detection from the card this alert routes to.")] = None,
+    near_miss: Annotated[bool, typer.Option("--near-miss", help="kind: near_miss instead of incident.")] = False,
+    branch: Annotated[bool, typer.Option("--branch", help="Create postmortem/<id>-<slug> from HEAD and commit the file there.")] = False,
+    root: RootOption = None,
+) -> None:
+    """File a new postmortem with the next free id (never reused, even on other branches)."""
+    import datetime as dt
+
+    from kb import newfile
+    from kb.gitops import GitProblem
+    from kb.kbase import load_kb
+    from kb.templating import TemplateProblem
+
+    kb = load_kb(_root(root))
+    try:
+        cards, alert_priority = newfile.from_alert(kb, from_alert) if from_alert else (list(card or []), None)
+        values: dict[str, object] = {"title": title, "priority": priority or alert_priority}
+        _ask({"title": "Title (what happened, in one line)", "priority": "Priority (P1, P2, P3)"}, values)
+        chosen = str(values["priority"]).strip().upper()
+        if chosen not in ("P1", "P2", "P3"):
+            raise fail(f"--priority must be P1, P2 or P3, not '{values['priority']}'")
+        request = newfile.PostmortemRequest(
+            title=str(values["title"]).strip(), priority=chosen,
+            started_at=newfile.parse_timestamp(started_at) if started_at else dt.datetime.now().astimezone().replace(microsecond=0),
+            cards=cards + [c for c in (card or []) if c not in cards], services=list(service or []),
+            alert=alert or from_alert, kind="near_miss" if near_miss else "incident", branch=branch,
+        )
+        if not request.title:
+            raise fail("--title is empty")
+        created = newfile.new_postmortem(kb, request, kb.config.today())
+    except (newfile.NewProblem, GitProblem, TemplateProblem) as exc:
+        raise fail(str(exc), 1) from None
+    _report_created(kb.root, created)
+
+
+@new_app.command("card")
+def new_card_command(
+    title: Annotated[Optional[str], typer.Option(help="The situation, in one line.")] = None,
+    card_id: Annotated[Optional[str], typer.Option("--id", help="The card id; default: a slug of the title.")] = None,
+    rotation: Annotated[Optional[str], typer.Option(help="The rotation in oncall.yaml that executes it.")] = None,
+    priority: Annotated[Optional[str], typer.Option(help="P1, P2 or P3.")] = None,
+    owner: Annotated[Optional[str], typer.Option(help="The team that keeps it true.")] = None,
+    alert: Annotated[Optional[list[str]], typer.Option("--alert", help="An alert that pages to it (repeat).")] = None,
+    service: Annotated[Optional[list[str]], typer.Option("--service", help="A service it is about (repeat).")] = None,
+    branch: Annotated[bool, typer.Option("--branch", help="Create card/<id> from HEAD and commit the file there.")] = None,
+    root: RootOption = None,
+) -> None:
+    """Write a new card from the KB's card template."""
+    from kb import newfile
+    from kb.gitops import GitProblem
+    from kb.kbase import load_kb
+    from kb.slugs import slugify
+    from kb.templating import TemplateProblem
+
+    kb = load_kb(_root(root))
+    values: dict[str, object] = {"title": title, "rotation": rotation, "priority": priority, "owner": owner}
+    _ask({"title": "Title", "rotation": "Rotation", "priority": "Priority (P1, P2, P3)", "owner": "Owner team"}, values)
+    chosen = str(values["priority"]).strip().upper()
+    if chosen not in ("P1", "P2", "P3"):
+        raise fail(f"--priority must be P1, P2 or P3, not '{values['priority']}'")
+    try:
+        created = newfile.new_card(
+            kb, card_id or slugify(str(values["title"]), "new-card"), str(values["title"]).strip(),
+            str(values["rotation"]).strip(), chosen, str(values["owner"]).strip(), list(alert or []),
+            list(service or []), kb.config.today(), branch=bool(branch),
+        )
+    except (newfile.NewProblem, GitProblem, TemplateProblem) as exc:
+        raise fail(str(exc), 1) from None
+    _report_created(kb.root, created)
+
+
+def _report_created(root: Path, created) -> None:
+    rel = created.path.relative_to(root).as_posix()
+    typer.echo(f"created {rel} ({created.id})")
+    if created.branch:
+        typer.echo(f"on branch {created.branch}, commit {created.commit[:12]}")
+    typer.echo(f"next: fill the TODOs, then `kb check {rel}`")
+
+
 def main() -> None:
     try:
         app()

@@ -185,6 +185,9 @@ class EvalSpec(Strict):
 class CardChange(Strict):
     id: Id
     change: Text
+    narrows_authority: bool = Field(
+        False, description="The change narrows what the agent may do (counts as an inference-level fix)."
+    )
 
 
 _PAYLOADS = ("alert", "gate", "test", "eval", "card")

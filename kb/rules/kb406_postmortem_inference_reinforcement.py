@@ -1,0 +1,51 @@
+from kb.diagnostics import Finding, Level
+from kb.rules import Rule, register
+
+INFERENCE_LEVEL = ("eval", "gate")
+
+
+@register
+class InferenceNeedsInferenceLevelFix(Rule):
+    """The model's inference was involved, but no reinforcement works at the inference level.
+
+    Why: when the agent's plan was wrong, rewording a runbook does not stop the next wrong
+    plan. At least one reinforcement must act on the inference: an `eval` that catches the
+    wrong conclusion, a `gate` on the agent's actions, or a card change that narrows the
+    agent's authority (`card: {narrows_authority: true}`). Checked from `review` on.
+
+    Bad:
+
+    ```yaml
+    status: review
+    model_inference: {involved: true, failure_mode: plan_error}
+    reinforcements:
+      - {id: R1, kind: card, card: {id: queue-stuck, change: Clarify step 2}}
+    ```
+
+    Good:
+
+    ```yaml
+    status: review
+    model_inference: {involved: true, failure_mode: plan_error}
+    reinforcements:
+      - id: R1
+        kind: eval
+        eval: {input: "Consumers paused by a config push", expected: "Restart consumers"}
+    ```
+    """
+
+    code = "KB406"
+    name = "postmortem/inference-needs-inference-fix"
+    level = Level.ERROR
+
+    def check(self, kb, options):
+        for doc in kb.postmortems:
+            pm = doc.model
+            if pm is None or pm.status == "draft" or pm.model_inference is None or not pm.model_inference.involved:
+                continue
+            if any(r.kind in INFERENCE_LEVEL or (r.card is not None and r.card.narrows_authority)
+                   for r in pm.reinforcements):
+                continue
+            yield Finding(doc.path, "model_inference.involved is true but no reinforcement works at the inference level: "
+                          "add an eval, a gate on the agent's actions, or a card change with narrows_authority: true",
+                          loc=("model_inference", "involved"))
