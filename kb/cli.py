@@ -278,6 +278,127 @@ def new_card_command(
     _report_created(kb.root, created)
 
 
+followups_app = typer.Typer(help="Open reinforcements across all postmortems, and closing them.")
+app.add_typer(followups_app, name="followups")
+
+
+class FollowupSort(str, enum.Enum):
+    owner = "owner"
+    due = "due"
+    overdue = "overdue"
+    postmortem = "postmortem"
+
+
+@followups_app.callback(invoke_without_command=True)
+def followups_list(
+    ctx: typer.Context,
+    sort: Annotated[FollowupSort, typer.Option("--sort", help="owner, due, overdue or postmortem.")] = FollowupSort.owner,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Only this owner's follow-ups.")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    fail_overdue: Annotated[bool, typer.Option("--fail-overdue", help="Exit 1 when any follow-up is overdue (for a scheduled CI job).")] = False,
+    root: RootOption = None,
+) -> None:
+    """Every open reinforcement, by owner, with due date and days overdue."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from kb.followups import SORTS, open_followups, render_followups
+    from kb.kbase import load_kb
+
+    if output_format not in ("text", "json"):
+        raise fail("--format is text or json")
+    kb = load_kb(_root(root))
+    items = sorted(open_followups(kb, kb.config.today()), key=SORTS[sort.value])
+    if owner:
+        items = [i for i in items if i.owner == owner]
+    if output_format == "json":
+        typer.echo(json.dumps([i.as_dict() for i in items], indent=2))
+    else:
+        typer.echo(render_followups(items), nl=False)
+    raise typer.Exit(1 if fail_overdue and any(i.days_overdue for i in items) else 0)
+
+
+def _set_followup(pm_id: str, item_id: str, status: str, why: str | None, root: Path | None) -> None:
+    from kb.followups import FollowupProblem, set_status
+    from kb.kbase import load_kb
+
+    kb = load_kb(_root(root))
+    try:
+        path, changed = set_status(kb, pm_id, item_id, status, why)
+    except FollowupProblem as exc:
+        raise fail(str(exc), 1) from None
+    rel = path.relative_to(kb.root).as_posix()
+    typer.echo(f"{rel}: {item_id} is {status}" + ("" if changed else " (already)"))
+
+
+@followups_app.command("done")
+def followups_done(pm_id: str, item_id: str, root: RootOption = None) -> None:
+    """Mark a reinforcement done, in place (comments and formatting kept)."""
+    _set_followup(pm_id, item_id, "done", None, root)
+
+
+@followups_app.command("wont-do")
+def followups_wont_do(
+    pm_id: str, item_id: str,
+    why: Annotated[str, typer.Option("--why", help="Why it will not be done.")],
+    root: RootOption = None,
+) -> None:
+    """Mark a reinforcement wont_do with the reason, in place."""
+    _set_followup(pm_id, item_id, "wont_do", why, root)
+
+
+@followups_app.command("reopen")
+def followups_reopen(pm_id: str, item_id: str, root: RootOption = None) -> None:
+    """Set a reinforcement back to open, in place."""
+    _set_followup(pm_id, item_id, "open", None, root)
+
+
+card_app = typer.Typer(help="Stamp a card as verified or drilled today.", no_args_is_help=True)
+app.add_typer(card_app, name="card")
+
+
+def _stamp(card_id: str, field: str, root: Path | None) -> None:
+    from kb.followups import FollowupProblem, stamp_card
+    from kb.kbase import load_kb
+
+    kb = load_kb(_root(root))
+    today = kb.config.today()
+    try:
+        path, changed = stamp_card(kb, card_id, field, today)
+    except FollowupProblem as exc:
+        raise fail(str(exc), 1) from None
+    rel = path.relative_to(kb.root).as_posix()
+    typer.echo(f"{rel}: {field} {today.isoformat()}" + ("" if changed else " (already)"))
+
+
+@card_app.command("verified")
+def card_verified(card_id: str, root: RootOption = None) -> None:
+    """Someone walked the card against the live system today: stamp last_verified."""
+    _stamp(card_id, "last_verified", root)
+
+
+@card_app.command("drilled")
+def card_drilled(card_id: str, root: RootOption = None) -> None:
+    """Someone executed the card in a drill today: stamp last_drilled."""
+    _stamp(card_id, "last_drilled", root)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the knowledge base (empty or new).")],
+    name: Annotated[Optional[str], typer.Option(help="The site name.")] = None,
+) -> None:
+    """Create a new knowledge base that passes `kb check` at once."""
+    from kb.init import InitProblem, init_kb
+
+    try:
+        written = init_kb(directory, name)
+    except InitProblem as exc:
+        raise fail(str(exc), 1) from None
+    typer.echo(f"created a knowledge base in {directory} ({len(written)} files); next: cd {directory} && kb check")
+
+
 def _report_created(root: Path, created) -> None:
     rel = created.path.relative_to(root).as_posix()
     typer.echo(f"created {rel} ({created.id})")

@@ -61,4 +61,5 @@ class ReviewNeedsNarrative(Rule):
             missing = [q for q in FIVE if answers is None or _blank(getattr(answers, q))]
             if missing:
                 yield Finding(doc.path, f"status {pm.status} needs all five questions answered; missing: "
-                              + ", ".join(missing), loc=("five_questions",) if answers is not None else ("status",))
+                              + ", ".join(missing), loc=("five_questions",) if answers is not None else ("status",),
+                              at="key")
