@@ -179,7 +179,8 @@ def _apply_suppressions(
     active: list[ActiveRule],
     only_paths: set[str] | None,
 ) -> list[Diagnostic]:
-    candidates = {d.path for d in diagnostics} | {doc.path for doc in kb.documents() if doc.suppressions}
+    candidates = ({d.path for d in diagnostics} | {doc.path for doc in kb.documents() if doc.suppressions}
+                  | set(kb.text_paths()))
     if only_paths is not None:
         candidates = {p for p in candidates if _selected(p, only_paths)}
     active_codes = {a.rule.code for a in active}

@@ -34,6 +34,7 @@ class KnowledgeBase:
     oncall: Document[Oncall] | None = None
     load_findings: dict[str, list[Finding]] = field(default_factory=dict)
     _access: Any = field(default=None, repr=False)
+    _router: Any = field(default=None, repr=False)
 
     @property
     def root(self) -> Path:
@@ -64,6 +65,20 @@ class KnowledgeBase:
 
             self._access = AccessModel(self.oncall.model)
         return self._access
+
+    def router(self):
+        """The router and its sub-routers, parsed once."""
+        if self._router is None:
+            from kb.router import load_router
+
+            s = self.settings
+            self._router = load_router(self.root, s.router, s.cards_dir.strip("/"), s.references_dir.strip("/"))
+        return self._router
+
+    def text_paths(self) -> list[str]:
+        """Non-YAML files kb checks (router pages), for inline suppressions."""
+        router = self.router()
+        return [page.path for page in router.pages]
 
     def add_finding(self, finding: Finding) -> None:
         self.load_findings.setdefault(finding.code, []).append(finding)

@@ -1,0 +1,142 @@
+"""The router: a short Markdown page (and the sub-router pages it links) mapping a situation
+to exactly one card. Parsed line by line; links keep their positions for diagnostics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from kb.diagnostics import Span
+
+LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass
+class Link:
+    text: str
+    target: str
+    line: int
+    column: int
+    end_column: int
+    kind: str = "other"  # card | subrouter | other | missing | outside
+    card_id: str | None = None
+    resolved: str | None = None  # the target relative to the KB root
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.line, self.end_column)
+
+
+@dataclass
+class RouteLine:
+    page: str
+    line: int
+    text: str
+    links: list[Link]
+
+    @property
+    def cards(self) -> list[Link]:
+        return [link for link in self.links if link.kind == "card"]
+
+    @property
+    def subrouters(self) -> list[Link]:
+        return [link for link in self.links if link.kind == "subrouter"]
+
+
+@dataclass
+class RouterPage:
+    path: str
+    nonblank: int
+    lines: list[RouteLine]
+
+
+@dataclass
+class Router:
+    root_page: str
+    pages: list[RouterPage] = field(default_factory=list)
+    missing: bool = False
+
+    def routing_lines(self) -> list[RouteLine]:
+        return [line for page in self.pages for line in page.lines if line.cards or line.subrouters]
+
+    def routes_by_card(self) -> dict[str, list[tuple[RouteLine, Link]]]:
+        routes: dict[str, list[tuple[RouteLine, Link]]] = {}
+        for line in self.routing_lines():
+            for link in line.cards:
+                routes.setdefault(link.card_id, []).append((line, link))
+        return routes
+
+
+def _classify(link: Link, page_dir: PurePosixPath, root: Path, cards_dir: str, references_dir: str) -> None:
+    target = link.target.split("#", 1)[0]
+    if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target):
+        link.kind = "other"  # an anchor or an absolute URL (https:, mailto:)
+        return
+    parts: list[str] = []
+    for part in (page_dir / target).parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                link.kind = "outside"
+                return
+            parts.pop()
+        else:
+            parts.append(part)
+    rel = "/".join(parts)
+    link.resolved = rel
+    path = root / rel
+    if not path.is_file():
+        link.kind = "missing"
+        return
+    posix = PurePosixPath(rel)
+    if posix.parent.as_posix() == cards_dir and posix.suffix in (".yaml", ".yml"):
+        link.kind, link.card_id = "card", posix.stem
+    elif posix.suffix == ".md" and not rel.startswith(references_dir.rstrip("/") + "/"):
+        link.kind = "subrouter"
+
+
+def parse_page(root: Path, rel: str, cards_dir: str, references_dir: str) -> RouterPage:
+    text = (root / rel).read_text(encoding="utf-8", errors="replace")
+    page_dir = PurePosixPath(rel).parent
+    lines: list[RouteLine] = []
+    nonblank = 0
+    in_fence = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip():
+            nonblank += 1
+        if FENCE.match(raw):
+            in_fence = not in_fence
+            continue
+        if in_fence or not LIST_ITEM.match(raw):
+            continue
+        links = []
+        for match in LINK.finditer(raw):
+            link = Link(match.group(1), match.group(2), number, match.start() + 1, match.end() + 1)
+            _classify(link, page_dir, root, cards_dir, references_dir)
+            links.append(link)
+        if links:
+            lines.append(RouteLine(rel, number, raw.strip(), links))
+    return RouterPage(rel, nonblank, lines)
+
+
+def load_router(root: Path, router: str, cards_dir: str, references_dir: str) -> Router:
+    """The router page and every sub-router reachable from it (each page read once)."""
+    result = Router(router)
+    if not (root / router).is_file():
+        result.missing = True
+        return result
+    queue, seen = [router], {router}
+    while queue:
+        rel = queue.pop(0)
+        page = parse_page(root, rel, cards_dir, references_dir)
+        result.pages.append(page)
+        for line in page.lines:
+            for link in line.subrouters:
+                if link.resolved not in seen:
+                    seen.add(link.resolved)
+                    queue.append(link.resolved)
+    return result
