@@ -164,7 +164,8 @@ def run_check(
     ]
     diagnostics = _apply_suppressions(kb, diagnostics, texts, active, only_paths)
     diagnostics.sort(key=Diagnostic.sort_key)
-    files = len(kb.documents()) + 1  # + mkdocs.yml
+    all_files = [doc.path for doc in kb.documents()] + ["mkdocs.yml", *kb.text_paths()]
+    files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))
     return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active})
 
 

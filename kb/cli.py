@@ -86,6 +86,10 @@ def check(
     ] = None,
     ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to a file.")] = None,
+    changed_since: Annotated[
+        Optional[str],
+        typer.Option("--changed-since", help="Only files changed since this git ref, and the files that depend on them."),
+    ] = None,
     root: RootOption = None,
 ) -> None:
     """Lint the knowledge base. Exit 0: no errors; 1: errors found; 2: usage or internal failure."""
@@ -96,6 +100,17 @@ def check(
     kb_root = _root(root)
     only = _relative_paths(kb_root, paths) if paths else None
     kb = load_kb(kb_root)
+    if changed_since:
+        from kb.changes import ChangesProblem, changed_since as changed, with_dependents
+
+        try:
+            selected = with_dependents(kb, changed(kb_root, changed_since))
+        except ChangesProblem as exc:
+            raise fail(str(exc)) from None
+        if selected is not None:
+            only = (only & selected) if only else selected
+            if not only:
+                only = {"\0nothing"}  # nothing changed: report on nothing
     result = run_check(kb, select=_split(select), ignore=_split(ignore), only_paths=only or None)
     fmt = (output_format.value if output_format else None) or (
         "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
@@ -405,6 +420,77 @@ def _report_created(root: Path, created) -> None:
     if created.branch:
         typer.echo(f"on branch {created.branch}, commit {created.commit[:12]}")
     typer.echo(f"next: fill the TODOs, then `kb check {rel}`")
+
+
+def _load_card(kb_root: Path, card_id: str):
+    """One card, read alone (no full KB load): the path of kb route --show and kb show."""
+    from kb import yamlio
+    from kb.models import Card
+    from kb.paths import inside
+    from kb.settings import load_config
+
+    config = load_config(kb_root)
+    path = inside(kb_root, f"{config.settings.cards_dir}/{card_id}.yaml")
+    if path is None or not path.is_file():
+        raise fail(f"no card '{card_id}'", 1)
+    try:
+        return config, Card.model_validate(yamlio.load_mapping(path.read_bytes()))
+    except Exception:  # noqa: BLE001 - any problem is kb check's to explain, with positions
+        raise fail(f"{path.relative_to(kb_root).as_posix()} does not load; run kb check on it", 1) from None
+
+
+@app.command()
+def show(card_id: Annotated[str, typer.Argument(help="The card id.")], root: RootOption = None) -> None:
+    """Print a card for the terminal: numbered steps, commands ready to copy, irreversible steps marked."""
+    from kb.route import card_url
+    from kb.show import render_card
+
+    kb_root = _root(root)
+    config, card = _load_card(kb_root, card_id)
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    typer.echo(render_card(card, card_url(config, card.id), color=color), nl=False)
+
+
+@app.command()
+def route(
+    query: Annotated[list[str], typer.Argument(help="An alert name, or words describing the situation.")],
+    show_card: Annotated[bool, typer.Option("--show", help="Also print the card.")] = False,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    root: RootOption = None,
+) -> None:
+    """The one card to open for an alert or a situation. Exit 1 when nothing matches."""
+    import json
+
+    from kb.route import card_url, route as find_route
+    from kb.settings import load_config
+
+    kb_root = _root(root)
+    config = load_config(kb_root)
+    matches, closest = find_route(config, " ".join(query))
+    if output_format == "json":
+        typer.echo(json.dumps({"matches": [{**m.__dict__, "score": None if m.score == float("inf") else m.score,
+                                            "url": card_url(config, m.card_id)} for m in matches[:5]],
+                               "closest": closest}, indent=2))
+        raise typer.Exit(0 if matches else 1)
+    if not matches:
+        typer.echo(f"no card matches '{' '.join(query)}'. Closest router lines:", err=True)
+        for line in closest:
+            typer.echo(f"  {line}", err=True)
+        raise typer.Exit(1)
+    best = matches[0]
+    if best.line_text:
+        typer.echo(f"{best.line_page}:{best.line_number}: {best.line_text}")
+    typer.echo(f"card: {best.path}")
+    typer.echo(f"url:  {card_url(config, best.card_id)}")
+    others = [m for m in matches[1:4] if not best.exact_alert]
+    if others:
+        typer.echo("also: " + ", ".join(m.card_id for m in others))
+    if show_card:
+        from kb.show import render_card
+
+        _, card = _load_card(kb_root, best.card_id)
+        typer.echo("")
+        typer.echo(render_card(card, card_url(config, card.id)), nl=False)
 
 
 def main() -> None:

@@ -84,15 +84,16 @@ def plan_branch(root: Path, branch: str) -> BranchPlan:
     return BranchPlan(repo, branch)
 
 
-def commit_on_new_branch(plan: BranchPlan, path: Path, message: str) -> str:
-    """Create the branch at HEAD, switch to it, and commit only `path`.
+def commit_on_new_branch(plan: BranchPlan, paths: Path | list[Path], message: str) -> str:
+    """Create the branch at HEAD, switch to it, and commit only `paths`.
 
     Other changes in the working tree and the index stay exactly as they were (checkout -b
     keeps them; commit --only records just this file), so nothing a person was doing is lost.
     """
     repo = plan.repo
-    rel = path.resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    top = Path(repo.working_tree_dir).resolve()
+    rels = [p.resolve().relative_to(top).as_posix() for p in ([paths] if isinstance(paths, Path) else paths)]
     repo.git.checkout("-b", plan.branch)
-    repo.git.add("--", rel)
-    repo.git.commit("--only", "-m", message, "--", rel)
+    repo.git.add("--", *rels)
+    repo.git.commit("--only", "-m", message, "--", *rels)
     return repo.head.commit.hexsha

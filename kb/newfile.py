@@ -129,8 +129,25 @@ def new_card(kb: KnowledgeBase, card_id: str, title: str, rotation: str, priorit
                "alerts": alerts, "services": services, "today": today.isoformat()}
     text = render(kb.root / kb.settings.templates_dir, "card.yaml.j2", context)
     path = _write_new(kb, f"{kb.settings.cards_dir}/{card_id}.yaml", text)
+    paths = [path]
+    router = route_new_card(kb, card_id, alerts)
+    if router is not None:
+        paths.append(router)
     created = Created(path, card_id)
     if plan is not None:
         created.branch = f"card/{card_id}"
-        created.commit = commit_on_new_branch(plan, path, f"docs(card): add {card_id}")
+        created.commit = commit_on_new_branch(plan, paths, f"docs(card): add {card_id}")
     return created
+
+
+def route_new_card(kb: KnowledgeBase, card_id: str, alerts: list[str]) -> Path | None:
+    """Append the card's routing line to the router, so the new card is reachable at once."""
+    router = inside(kb.root, kb.settings.router)
+    if router is None or not router.is_file():
+        return None
+    text = router.read_text(encoding="utf-8")
+    named = " or ".join(f"`{a}`" for a in alerts)
+    situation = f"{named}: TODO describe the situation" if named else "TODO describe the situation"
+    line = f"- {situation} → [{card_id}]({kb.settings.cards_dir}/{card_id}.yaml)\n"
+    write_atomic(router, text + ("" if text.endswith("\n") or not text else "\n") + line)
+    return router

@@ -81,6 +81,7 @@ def make_kb(root: Path) -> Path:
     (root / "mkdocs.yml").write_text("site_name: t\ndocs_dir: docs\nplugins:\n  - kb:\n      today: 2026-11-22\n")
     (root / "oncall.yaml").write_text(ONCALL)
     (root / "cards" / "prompt-regression.yaml").write_text(CARD)
+    (root / "router.md").write_text("# Router\n\n- Answers wrong → [prompt-regression](cards/prompt-regression.yaml)\n")
     return root
 
 

@@ -1,4 +1,4 @@
-from kb.diagnostics import Finding, Level
+from kb.diagnostics import Finding, Level, Span
 from kb.rules import Rule, register
 
 
@@ -19,8 +19,9 @@ class TodoPlaceholder(Rule):
     """A value is still a `TODO` placeholder from `kb new`.
 
     Why: `kb new` writes files that already pass the schema so a postmortem can be filed
-    at 3 a.m. in one command; the placeholders it leaves are marked `TODO` and listed here
-    as warnings, so nobody mistakes a skeleton for a finished document.
+    at 3 a.m. in one command; the placeholders it leaves (in the file, and in the routing
+    line `kb new card` adds to the router) are marked `TODO` and listed here as warnings,
+    so nobody mistakes a skeleton for a finished document.
 
     Bad:
 
@@ -40,6 +41,12 @@ class TodoPlaceholder(Rule):
     level = Level.WARNING
 
     def check(self, kb, options):
+        for page in kb.router().pages:
+            for line in page.lines:
+                if "TODO" in line.text:
+                    column = line.text.index("TODO") + 1 + (len(line.text) - len(line.text.lstrip()))
+                    yield Finding(page.path, "this routing line is still a TODO placeholder: describe the situation",
+                                  span=Span(line.line, column, line.line, column + 4))
         for doc in [*kb.cards, *kb.postmortems]:
             if doc.data is None:
                 continue
