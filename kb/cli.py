@@ -40,7 +40,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _root(root: Path | None) -> Path:
-    from kb.settings import NoKnowledgeBase, find_root
+    from kb.mkdocs_config import NoKnowledgeBase, find_root
 
     try:
         return find_root(root)
@@ -422,33 +422,12 @@ def _report_created(root: Path, created) -> None:
     typer.echo(f"next: fill the TODOs, then `kb check {rel}`")
 
 
-def _load_card(kb_root: Path, card_id: str):
-    """One card, read alone (no full KB load): the path of kb route --show and kb show."""
-    from kb import yamlio
-    from kb.models import Card
-    from kb.paths import inside
-    from kb.settings import load_config
-
-    config = load_config(kb_root)
-    path = inside(kb_root, f"{config.settings.cards_dir}/{card_id}.yaml")
-    if path is None or not path.is_file():
-        raise fail(f"no card '{card_id}'", 1)
-    try:
-        return config, Card.model_validate(yamlio.load_mapping(path.read_bytes()))
-    except Exception:  # noqa: BLE001 - any problem is kb check's to explain, with positions
-        raise fail(f"{path.relative_to(kb_root).as_posix()} does not load; run kb check on it", 1) from None
-
-
 @app.command()
 def show(card_id: Annotated[str, typer.Argument(help="The card id.")], root: RootOption = None) -> None:
     """Print a card for the terminal: numbered steps, commands ready to copy, irreversible steps marked."""
-    from kb.route import card_url
-    from kb.show import render_card
+    from kb.lookup import run_show
 
-    kb_root = _root(root)
-    config, card = _load_card(kb_root, card_id)
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    typer.echo(render_card(card, card_url(config, card.id), color=color), nl=False)
+    raise typer.Exit(run_show(card_id, root))
 
 
 @app.command()
@@ -459,41 +438,17 @@ def route(
     root: RootOption = None,
 ) -> None:
     """The one card to open for an alert or a situation. Exit 1 when nothing matches."""
-    import json
+    from kb.lookup import run_route
 
-    from kb.route import card_url, route as find_route
-    from kb.settings import load_config
-
-    kb_root = _root(root)
-    config = load_config(kb_root)
-    matches, closest = find_route(config, " ".join(query))
-    if output_format == "json":
-        typer.echo(json.dumps({"matches": [{**m.__dict__, "score": None if m.score == float("inf") else m.score,
-                                            "url": card_url(config, m.card_id)} for m in matches[:5]],
-                               "closest": closest}, indent=2))
-        raise typer.Exit(0 if matches else 1)
-    if not matches:
-        typer.echo(f"no card matches '{' '.join(query)}'. Closest router lines:", err=True)
-        for line in closest:
-            typer.echo(f"  {line}", err=True)
-        raise typer.Exit(1)
-    best = matches[0]
-    if best.line_text:
-        typer.echo(f"{best.line_page}:{best.line_number}: {best.line_text}")
-    typer.echo(f"card: {best.path}")
-    typer.echo(f"url:  {card_url(config, best.card_id)}")
-    others = [m for m in matches[1:4] if not best.exact_alert]
-    if others:
-        typer.echo("also: " + ", ".join(m.card_id for m in others))
-    if show_card:
-        from kb.show import render_card
-
-        _, card = _load_card(kb_root, best.card_id)
-        typer.echo("")
-        typer.echo(render_card(card, card_url(config, card.id)), nl=False)
+    raise typer.Exit(run_route(" ".join(query), show_card, output_format, root))
 
 
 def main() -> None:
+    from kb.lookup import fast_path
+
+    code = fast_path(sys.argv[1:])  # route and show start without typer: they are run half awake
+    if code is not None:
+        sys.exit(code)
     try:
         app()
     except KeyboardInterrupt:

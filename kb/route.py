@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb import cache, yamlio
-from kb.router import Router, load_router
-from kb.settings import Config
+from kb.router import load_router
+from kb.mkdocs_config import Paths
 
 TOKEN = re.compile(r"[a-z0-9]+")
 STOP = {"a", "an", "the", "is", "are", "of", "to", "in", "on", "for", "and", "or", "my", "our", "it", "its",
         "after", "with", "from", "by", "at", "be", "was", "were", "has", "have", "than", "more", "all"}
 INDEX_FILE = "route-index.json"
+ROUTER_FILE = "route-router.json"
 
 
 def tokens(text: str) -> list[str]:
@@ -61,9 +62,9 @@ def _card_entry(path: Path, rel: str) -> CardEntry | None:
                      as_list(triggers.get("alerts")), as_list(triggers.get("symptoms")))
 
 
-def card_index(config: Config) -> list[CardEntry]:
+def card_index(config: Paths) -> list[CardEntry]:
     """Every card's routing fields; unchanged files come from the cache (mtime, size)."""
-    folder = config.root / config.settings.cards_dir
+    folder = config.root / config.cards_dir
     cached = cache.read(config.root, INDEX_FILE) or {}
     old = cached.get("cards", {}) if isinstance(cached.get("cards"), dict) else {}
     fresh: dict[str, dict] = {}
@@ -97,31 +98,60 @@ def card_index(config: Config) -> list[CardEntry]:
     return entries
 
 
+@dataclass
+class RoutingLine:
+    page: str
+    line: int
+    text: str
+    card_id: str
+    path: str
+
+
+def routing_table(config: Paths) -> list[RoutingLine]:
+    """The router's one-card lines; from the cache while every router page's stat matches."""
+    cached = cache.read(config.root, ROUTER_FILE)
+    if cached and cached.get("router") == config.router and isinstance(cached.get("pages"), dict):
+        try:
+            fresh = all(
+                list(((st := (config.root / page).stat()).st_mtime_ns, st.st_size)) == key
+                for page, key in cached["pages"].items()
+            )
+            if fresh:
+                return [RoutingLine(*row) for row in cached["lines"]]
+        except (OSError, TypeError, ValueError):
+            pass  # a page vanished or the cache is damaged: parse again
+    router = load_router(config.root, config.router, config.cards_dir.strip("/"), config.references_dir.strip("/"))
+    table = [RoutingLine(line.page, line.line, line.text, line.cards[0].card_id, line.cards[0].resolved)
+             for line in router.routing_lines() if len(line.cards) == 1]
+    pages = {}
+    for page in router.pages:
+        st = (config.root / page.path).stat()
+        pages[page.path] = [st.st_mtime_ns, st.st_size]
+    cache.write(config.root, ROUTER_FILE, {"router": config.router, "pages": pages,
+                                           "lines": [[r.page, r.line, r.text, r.card_id, r.path] for r in table]})
+    return table
+
+
 def _alert_in(line: str, alert: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_:]){re.escape(alert)}(?![A-Za-z0-9_:])", line) is not None
 
 
-def route(config: Config, query: str, router: Router | None = None) -> tuple[list[Match], list[str]]:
+def route(config: Paths, query: str) -> tuple[list[Match], list[str]]:
     """The matches, best first; when there are none, the closest router lines."""
-    s = config.settings
-    router = router or load_router(config.root, s.router, s.cards_dir.strip("/"), s.references_dir.strip("/"))
-    lines = router.routing_lines()
+    lines = routing_table(config)
     query = query.strip()
     # 1. an exact alert name on a routing line: no card file is read
     if re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", query):
         for line in lines:
-            if len(line.cards) == 1 and _alert_in(line.text, query):
-                link = line.cards[0]
-                return [Match(link.card_id, math.inf, line.page, line.line, line.text, link.resolved, True)], []
+            if query in line.text and _alert_in(line.text, query):
+                return [Match(line.card_id, math.inf, line.page, line.line, line.text, line.path, True)], []
     # 2. words, ranked over router lines and the cards' own fields
     wanted = tokens(query)
     documents: dict[str, list[str]] = {}
     where: dict[str, tuple] = {}
     for line in lines:
-        if len(line.cards) == 1:
-            link = line.cards[0]
-            documents.setdefault(link.card_id, []).extend(tokens(line.text))
-            where.setdefault(link.card_id, (line.page, line.line, line.text, link.resolved))
+        documents.setdefault(line.card_id, []).extend(tokens(line.text))
+        where.setdefault(line.card_id, (line.page, line.line, line.text, line.path))
     entries = card_index(config)
     for entry in entries:
         bag = documents.setdefault(entry.id, [])
@@ -152,5 +182,5 @@ def route(config: Config, query: str, router: Router | None = None) -> tuple[lis
     return [], closest
 
 
-def card_url(config: Config, card_id: str) -> str:
+def card_url(config: Paths, card_id: str) -> str:
     return f"{config.site_url}cards/{card_id}/" if config.site_url else f"cards/{card_id}/"

@@ -3,15 +3,17 @@ to exactly one card. Parsed line by line; links keep their positions for diagnos
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from kb.diagnostics import Span
 
 LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 FENCE = re.compile(r"^\s*(```|~~~)")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
 
 
 @dataclass
@@ -70,53 +72,47 @@ class Router:
         return routes
 
 
-def _classify(link: Link, page_dir: PurePosixPath, root: Path, cards_dir: str, references_dir: str) -> None:
+def _classify(link: Link, page_dir: str, root: Path, cards_prefix: str, references_prefix: str) -> None:
+    """Kind of a link from its path alone; only sub-router pages (which are read) are stat-ed.
+    Whether a card link's file exists is KB502's business, checked against the loaded cards."""
     target = link.target.split("#", 1)[0]
-    if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target):
+    if not target or _SCHEME.match(target):
         link.kind = "other"  # an anchor or an absolute URL (https:, mailto:)
         return
-    parts: list[str] = []
-    for part in (page_dir / target).parts:
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                link.kind = "outside"
-                return
-            parts.pop()
-        else:
-            parts.append(part)
-    rel = "/".join(parts)
-    link.resolved = rel
-    path = root / rel
-    if not path.is_file():
-        link.kind = "missing"
+    joined = posixpath.normpath(posixpath.join(page_dir, target)) if page_dir else posixpath.normpath(target)
+    if joined.startswith(("../", "/")) or joined == "..":
+        link.kind = "outside"
         return
-    posix = PurePosixPath(rel)
-    if posix.parent.as_posix() == cards_dir and posix.suffix in (".yaml", ".yml"):
-        link.kind, link.card_id = "card", posix.stem
-    elif posix.suffix == ".md" and not rel.startswith(references_dir.rstrip("/") + "/"):
-        link.kind = "subrouter"
+    link.resolved = joined
+    if joined.startswith(cards_prefix) and joined.endswith((".yaml", ".yml")) and "/" not in joined[len(cards_prefix):]:
+        link.kind = "card"
+        link.card_id = joined[len(cards_prefix):].rsplit(".", 1)[0]
+    elif joined.endswith(".md") and not joined.startswith(references_prefix):
+        link.kind = "subrouter" if (root / joined).is_file() else "missing"
+    elif not (root / joined).is_file():
+        link.kind = "missing"
 
 
 def parse_page(root: Path, rel: str, cards_dir: str, references_dir: str) -> RouterPage:
     text = (root / rel).read_text(encoding="utf-8", errors="replace")
-    page_dir = PurePosixPath(rel).parent
+    page_dir = posixpath.dirname(rel)
+    cards_prefix, references_prefix = cards_dir.rstrip("/") + "/", references_dir.rstrip("/") + "/"
     lines: list[RouteLine] = []
     nonblank = 0
     in_fence = False
     for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip():
-            nonblank += 1
+        if not raw.strip():
+            continue
+        nonblank += 1
         if FENCE.match(raw):
             in_fence = not in_fence
             continue
-        if in_fence or not LIST_ITEM.match(raw):
+        if in_fence or "](" not in raw or not LIST_ITEM.match(raw):
             continue
         links = []
         for match in LINK.finditer(raw):
             link = Link(match.group(1), match.group(2), number, match.start() + 1, match.end() + 1)
-            _classify(link, page_dir, root, cards_dir, references_dir)
+            _classify(link, page_dir, root, cards_prefix, references_prefix)
             links.append(link)
         if links:
             lines.append(RouteLine(rel, number, raw.strip(), links))

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kb import yamlio
 from kb.diagnostics import Finding
+from kb.mkdocs_config import CONFIG_FILE, PATH_DEFAULTS, NoKnowledgeBase, find_root, normalise_site_url, plugin_entry, read_raw
 
-CONFIG_FILE = "mkdocs.yml"
+__all__ = ["CONFIG_FILE", "Config", "NoKnowledgeBase", "Settings", "find_root", "load_config"]
+
 LevelSetting = Literal["error", "warning", "info", "off"]
 
 
@@ -44,13 +46,13 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    router: str = "router.md"
-    cards_dir: str = "cards"
-    postmortems_dir: str = "postmortems"
-    references_dir: str = "references"
-    oncall: str = "oncall.yaml"
-    rules_dir: str = "rules"
-    templates_dir: str = "templates"
+    router: str = PATH_DEFAULTS["router"]
+    cards_dir: str = PATH_DEFAULTS["cards_dir"]
+    postmortems_dir: str = PATH_DEFAULTS["postmortems_dir"]
+    references_dir: str = PATH_DEFAULTS["references_dir"]
+    oncall: str = PATH_DEFAULTS["oncall"]
+    rules_dir: str = PATH_DEFAULTS["rules_dir"]
+    templates_dir: str = PATH_DEFAULTS["templates_dir"]
     router_budget: int = Field(40, ge=1, description="Non-blank lines a router page may have.")
     max_file_bytes: int = Field(yamlio.MAX_BYTES, ge=1024)
     select: list[str] = Field(default_factory=list, description="Run only these rules (codes, prefixes or names).")
@@ -85,52 +87,21 @@ class Config:
         return self.settings.today or dt.date.today()
 
 
-class NoKnowledgeBase(Exception):
-    pass
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above `start` that holds mkdocs.yml."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    raise NoKnowledgeBase(
-        f"no {CONFIG_FILE} in {here} or any folder above it: run kb inside a knowledge base "
-        "(or pass --root DIR; `kb init DIR` makes a new one)"
-    )
-
-
-def _plugin_entry(plugins: Any) -> tuple[int | str | None, Any]:
-    """Where the kb entry sits in `plugins:` (a list or a mapping) and its options."""
-    if isinstance(plugins, dict):
-        return ("kb", plugins.get("kb") or {}) if "kb" in plugins else (None, {})
-    if isinstance(plugins, list):
-        for index, entry in enumerate(plugins):
-            if entry == "kb":
-                return index, {}
-            if isinstance(entry, dict) and "kb" in entry:
-                return index, entry["kb"] or {}
-    return None, {}
-
-
 def load_config(root: Path) -> Config:
     path = root / CONFIG_FILE
     config = Config(root=root, settings=Settings())
     try:
-        raw = yamlio.load_mapping(path.read_bytes(), lenient_tags=True)
+        raw = read_raw(root)
     except yamlio.YamlProblem as problem:
         config.problems.append(Finding(CONFIG_FILE, problem.message, span=problem.span, code="KB101"))
         return config
     except OSError as exc:
         config.problems.append(Finding(CONFIG_FILE, f"cannot read: {exc.strerror}", code="KB101"))
         return config
-    config.site_url = str(raw.get("site_url") or "")
-    if config.site_url and not config.site_url.endswith("/"):
-        config.site_url += "/"
+    config.site_url = normalise_site_url(raw.get("site_url"))
     extensions = raw.get("markdown_extensions") or []
     config.markdown_extensions = extensions if isinstance(extensions, list) else []
-    where, options = _plugin_entry(raw.get("plugins"))
+    where, options = plugin_entry(raw.get("plugins"))
     prefix: tuple = ("plugins", where, "kb") if isinstance(where, int) else ("plugins", "kb")
     config.plugin_loc = prefix
     if not isinstance(options, dict):

@@ -32,10 +32,14 @@ class RouterLineLinks(Rule):
     level = Level.ERROR
 
     def check(self, kb, options):
+        card_files = {doc.path for doc in kb.cards}
         for page in kb.router().pages:
             for line in page.lines:
                 for link in line.links:
-                    if link.kind == "missing":
+                    if link.kind == "card" and link.resolved not in card_files and not (kb.root / link.resolved).is_file():
+                        yield Finding(page.path, f"link to {link.target} does not resolve (no file {link.resolved})",
+                                      span=link.span)
+                    elif link.kind == "missing":
                         yield Finding(page.path, f"link to {link.target} does not resolve (no file {link.resolved})",
                                       span=link.span)
                     elif link.kind == "outside":
