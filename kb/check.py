@@ -159,7 +159,8 @@ def run_check(
     texts = _place(kb, [f for _, f in findings])
 
     diagnostics = [
-        Diagnostic(f.path, f.span, e.rule.code, e.rule.name, e.level, f.message, help_url(kb.config.site_url, e.rule.code), f.loc)
+        Diagnostic(f.path, f.span, e.rule.code, e.rule.name, f.level or e.level, f.message,
+                   help_url(kb.config.site_url, e.rule.code), f.loc)
         for e, f in findings
     ]
     diagnostics = _apply_suppressions(kb, diagnostics, texts, active, only_paths)

@@ -345,6 +345,12 @@ def _set_followup(pm_id: str, item_id: str, status: str, why: str | None, root: 
         raise fail(str(exc), 1) from None
     rel = path.relative_to(kb.root).as_posix()
     typer.echo(f"{rel}: {item_id} is {status}" + ("" if changed else " (already)"))
+    if changed:
+        from kb import emit as emitter
+
+        fresh = load_kb(kb.root)
+        if emitter.changes(fresh, emitter.build(fresh)):
+            typer.echo(f"{fresh.settings.rules_dir.strip('/')}/ no longer matches the postmortems: run kb emit")
 
 
 @followups_app.command("done")
@@ -412,6 +418,39 @@ def init(
     except InitProblem as exc:
         raise fail(str(exc), 1) from None
     typer.echo(f"created a knowledge base in {directory} ({len(written)} files); next: cd {directory} && kb check")
+
+
+@app.command()
+def emit(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print a unified diff of what would change; write nothing.")] = False,
+    check_only: Annotated[bool, typer.Option("--check", help="Exit 1 when rules/ is not what kb emit would write.")] = False,
+    root: RootOption = None,
+) -> None:
+    """Write alert rules, promtool tests, release gates and eval cases from the postmortems' reinforcements."""
+    from kb import emit as emitter
+    from kb.kbase import load_kb
+
+    kb = load_kb(_root(root))
+    emitted = emitter.build(kb)
+    try:
+        emitter.refuse_unowned(kb)
+    except emitter.EmitProblem as exc:
+        raise fail(str(exc), 1) from None
+    changed = emitter.changes(kb, emitted)
+    base = kb.settings.rules_dir.strip("/")
+    if dry_run or check_only:
+        if dry_run:
+            typer.echo(emitter.unified_diff(kb, changed), nl=False)
+        for name in sorted(changed):
+            typer.echo(f"{base}/{name} is out of date" if check_only else f"would write {base}/{name}", err=True)
+        if check_only and not changed:
+            typer.echo(f"{base}/ is up to date ({len(emitted.sources)} postmortems, {len(emitted.alerts)} alerts)")
+        raise typer.Exit(1 if (check_only and changed) else 0)
+    written = emitter.write(kb, emitted)
+    for name in written:
+        typer.echo(f"wrote {base}/{name}")
+    typer.echo(f"{len(emitted.alerts)} alerts from {len(emitted.sources)} postmortems; "
+               + (f"{len(written)} file(s) changed" if written else "nothing changed"))
 
 
 def _report_created(root: Path, created) -> None:

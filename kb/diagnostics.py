@@ -44,6 +44,7 @@ class Finding:
     at: str = "value"  # "value" or "key": which node of a mapping entry to point at
     span: Span | None = None  # set directly when there is no YAML node (syntax errors, Markdown)
     code: str = ""
+    level: Level | None = None  # only when one finding of a rule differs from the rule's level
 
 
 @dataclass

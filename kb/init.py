@@ -100,6 +100,21 @@ Deep reference for the example card. Cards link a section by its anchor.
 
 INDEX = "# Knowledge base\n\nStart at the router.\n"
 
+RULES = """\
+# Hand-written alerting rules: kb check cross-checks them with the cards; kb emit never
+# writes this file (it owns only the files it generates, which carry its header).
+groups:
+  - name: example
+    rules:
+      - alert: ExampleQueueStalled
+        expr: max(example_queue_oldest_job_age_seconds) > 900
+        for: 5m
+        labels: {priority: P2, severity: warning}
+        annotations:
+          summary: Example jobs pending for more than 15 minutes
+          runbook_url: cards/example-queue-stuck/
+"""
+
 
 class InitProblem(Exception):
     pass
@@ -116,7 +131,7 @@ def init_kb(target: Path, name: str | None = None, today: dt.date | None = None)
         "references/example-queue.md": REFERENCE,
         "docs/index.md": INDEX,
         "postmortems/.gitkeep": "",
-        "rules/.gitkeep": "",
+        "rules/example.rules.yml": RULES,
     }
     files.update({f"{SCHEMA_DIR}/{n}": text for n, text in schema_files().items()})
     for template in sorted(default_templates_dir().iterdir()):

@@ -35,6 +35,8 @@ class KnowledgeBase:
     load_findings: dict[str, list[Finding]] = field(default_factory=dict)
     _access: Any = field(default=None, repr=False)
     _router: Any = field(default=None, repr=False)
+    rule_files: list = field(default_factory=list)  # kb.rulefiles.RuleFile, hand-written and emitted
+    _emitted: Any = field(default=None, repr=False)
 
     @property
     def root(self) -> Path:
@@ -74,6 +76,14 @@ class KnowledgeBase:
             s = self.settings
             self._router = load_router(self.root, s.router, s.cards_dir.strip("/"), s.references_dir.strip("/"))
         return self._router
+
+    def emitted(self):
+        """What `kb emit` would write now (built once per check)."""
+        if self._emitted is None:
+            from kb.emit import build
+
+            self._emitted = build(self)
+        return self._emitted
 
     def text_paths(self) -> list[str]:
         """Non-YAML files kb checks (router pages), for inline suppressions."""
@@ -137,4 +147,24 @@ def load_kb(root: Path) -> KnowledgeBase:
     oncall_path = root / settings.oncall
     if oncall_path.is_file():
         kb.oncall = load_document(kb, oncall_path, Oncall)
+    kb.rule_files = load_rule_files(kb)
     return kb
+
+
+def load_rule_files(kb: KnowledgeBase) -> list:
+    from kb.emit import is_owned
+    from kb.rulefiles import read_rule_file
+
+    files = []
+    for path in _yaml_files(kb.root / kb.settings.rules_dir):
+        try:
+            rule_file = read_rule_file(kb.root, path, is_owned(path), kb.settings.max_file_bytes)
+        except yamlio.YamlProblem as problem:
+            kb.add_finding(Finding(_rel(kb.root, path), problem.message, span=problem.span, code=YAML_PARSE))
+            continue
+        except OSError as exc:
+            kb.add_finding(Finding(_rel(kb.root, path), f"cannot read the file: {exc.strerror}", code=YAML_PARSE))
+            continue
+        if rule_file is not None:
+            files.append(rule_file)
+    return files

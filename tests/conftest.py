@@ -34,6 +34,18 @@ def repo_kb(tmp_path: Path) -> Path:
     return copy_kb(REPO, tmp_path / "repo-kb")
 
 
+def require_tool(name: str) -> str:
+    """The path of a system tool; skip without it, but fail where CI promised it (KB_REQUIRE_TOOLS=1)."""
+    import os
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("KB_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{name} is required here (KB_REQUIRE_TOOLS=1) but not installed")
+        pytest.skip(f"{name} is not installed (Debian: apt-get install {'prometheus' if name == 'promtool' else name})")
+    return path
+
+
 def run_kb(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None):
     """The real CLI in a subprocess, as a user runs it."""
     import os

@@ -31,10 +31,14 @@ def test_wont_do_needs_why_and_writes_it(repo_kb: Path) -> None:
     before = path.read_text()
     assert run_kb("followups", "wont-do", "PM-2026-012", "R1", "--why", "", cwd=repo_kb).returncode == 1
     assert path.read_text() == before
-    assert run_kb("followups", "wont-do", "PM-2026-012", "R1", "--why", "Credential removed instead", cwd=repo_kb).returncode == 0
+    result = run_kb("followups", "wont-do", "PM-2026-012", "R1", "--why", "Credential removed instead", cwd=repo_kb)
+    assert result.returncode == 0
+    assert "rules/ no longer matches the postmortems: run kb emit" in result.stdout  # the gate leaves gates.yml
     diff = changed_lines(before, path.read_text())
     assert diff[:2] == ["-    status: open", "+    status: wont_do"]
     assert diff[2] == "+    why: Credential removed instead"
+    assert "KB601" in run_kb("check", cwd=repo_kb).stdout
+    assert run_kb("emit", cwd=repo_kb).returncode == 0
     assert run_kb("check", cwd=repo_kb).returncode == 0
 
 

@@ -175,14 +175,19 @@ def test_new_card_never_overwrites(repo: Path) -> None:
 
 def test_new_card_passes_the_schema_and_reports_todos(repo: Path) -> None:
     result = run_kb("new", "card", "--title", "Embeddings index is stale", "--rotation", "sre-primary",
-                    "--priority", "P3", "--owner", "search-team", "--alert", "EmbeddingsStale", cwd=repo)
+                    "--priority", "P3", "--owner", "search-team", "--alert", "QueueStalled", cwd=repo)
     assert result.returncode == 0, result.stderr
     assert "created cards/embeddings-index-is-stale.yaml" in result.stdout
     router = (repo / "router.md").read_text().splitlines()
-    assert router[-1] == "- `EmbeddingsStale`: TODO describe the situation → [embeddings-index-is-stale](cards/embeddings-index-is-stale.yaml)"
+    assert router[-1] == "- `QueueStalled`: TODO describe the situation → [embeddings-index-is-stale](cards/embeddings-index-is-stale.yaml)"
     check = run_kb("check", cwd=repo)
     assert check.returncode == 0, check.stdout
-    assert "router.md:4:22: warning KB150" in check.stdout and "KB204" in check.stdout
+    assert "router.md:4:19: warning KB150" in check.stdout and "KB204" in check.stdout
+    undefined = run_kb("new", "card", "--title", "Vector store lag", "--rotation", "sre-primary",
+                       "--priority", "P3", "--owner", "search-team", "--alert", "VectorLagHigh", cwd=repo)
+    assert undefined.returncode == 0
+    check = run_kb("check", cwd=repo)
+    assert check.returncode == 1 and "error KB604 alert VectorLagHigh is not defined" in check.stdout
     bad = run_kb("new", "card", "--id", "../escape", "--title", "t", "--rotation", "r", "--priority", "P2", "--owner", "o", cwd=repo)
     assert bad.returncode == 1 and "must be lowercase" in bad.stderr
 

@@ -3,7 +3,8 @@
 A case overlays files on the small base knowledge base in tests/fixtures/base (a file set
 to null is deleted), runs only that rule, and expects exactly the listed findings: path,
 line, and column when given, and a fragment of the message when given. `select` runs more
-rules than the one under test (an unused suppression is only judged for rules that ran).
+rules than the one under test (an unused suppression is only judged for rules that ran);
+`requires` names system tools the case needs (skipped without them, failed in CI).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from conftest import require_tool
 
 from kb.check import run_check
 from kb.kbase import load_kb
@@ -44,6 +47,8 @@ def apply_files(root: Path, case: dict) -> None:
 
 @pytest.mark.parametrize(("code", "case"), list(_cases()))
 def test_rule_case(base_kb: Path, code: str, case: dict) -> None:
+    for tool in case.get("requires", []):
+        require_tool(tool)
     apply_files(base_kb, case)
     result = run_check(load_kb(base_kb), select=case.get("select") or [code])
     found = [d for d in result.diagnostics if d.code == code]

@@ -149,6 +149,15 @@ class Replay(Strict):
     interval: Duration = "1m"
     series: list[ReplaySeries] = Field(min_length=1)
     fires_at: Duration = Field(description="It must fire by then, and not before `for` has passed.")
+    silent_at: Duration | None = Field(
+        None,
+        description="When it must still be silent; default fires_at - for - interval, so the alert fires "
+        "because the incident crossed the threshold, not because the rule is always true.",
+    )
+    expect_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels the alert carries from its expression (e.g. {agent: research-agent} after sum by (agent)).",
+    )
 
 
 class AlertSpec(Strict):
