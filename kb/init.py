@@ -15,6 +15,8 @@ site_name: {name}
 docs_dir: docs
 theme:
   name: material
+  font: false        # system fonts: the site loads nothing from another host
+  features: [content.code.copy, search.highlight]
 plugins:
   - search
   - kb:

@@ -1,17 +1,29 @@
-"""The `kb` MkDocs plugin: its options are kb's settings (validated by the same model)."""
+"""The `kb` MkDocs plugin: the knowledge base's pages generated from its YAML at build time.
+
+Its options are kb's settings, validated by the same model `kb check` uses. Nothing is
+written into the docs folder: every page is a generated File (router as home page, cards,
+postmortems, references, indexes, dashboard, rules reference) whose edit_uri is the YAML or
+Markdown it came from, so MkDocs' edit link opens the source (with Material's
+content.action.edit feature).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import File, Files
 from pydantic import ValidationError
 
 from kb.settings import Settings
 
+CSS = "assets/kb.css"
+REQUIRED_EXTENSIONS = ["admonition", "attr_list", "tables", "toc"]
+
 
 class KbPlugin(BasePlugin):
-    """Validates the `kb` entry of mkdocs.yml with kb's own Settings model."""
+    """Validates the `kb` entry of mkdocs.yml with kb's own Settings model, and builds the pages."""
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         self.config = dict(options)  # type: ignore[assignment]
@@ -24,3 +36,37 @@ class KbPlugin(BasePlugin):
                 errors.append((where, ValueError(error["msg"])))
             self.settings = Settings()
         return errors, []
+
+    def on_config(self, config):
+        from kb.kbase import load_kb
+
+        self.kb = load_kb(Path(config.config_file_path).resolve().parent)
+        for name in REQUIRED_EXTENSIONS:
+            if name not in config.markdown_extensions:
+                config.markdown_extensions.append(name)
+        config.extra_css.append(CSS)
+        if not config.nav:
+            config.nav = [
+                {"Router": "index.md"},
+                {"Cards": "cards/index.md"},
+                {"Postmortems": "postmortems/index.md"},
+                {"Dashboard": "dashboard.md"},
+                {"Emitted rules": "emitted.md"},
+                {"Check rules": "rules/index.md"},
+            ]
+        return config
+
+    @event_priority(50)  # before the search plugin collects files
+    def on_files(self, files: Files, config) -> Files:
+        from kb.site.pages import DEFAULTS, SiteBuilder
+
+        for page in SiteBuilder(self.kb).pages():
+            existing = files.get_file_from_path(page.src_uri)
+            if existing is not None:
+                files.remove(existing)  # the KB's YAML is the source of truth for generated pages
+            generated = File.generated(config, page.src_uri, content=page.markdown)
+            if page.edit_uri:
+                generated.edit_uri = page.edit_uri
+            files.append(generated)
+        files.append(File.generated(config, CSS, content=(DEFAULTS / "kb.css").read_text(encoding="utf-8")))
+        return files
