@@ -51,7 +51,6 @@ class KbPlugin(BasePlugin):
                 {"Cards": "cards/index.md"},
                 {"Postmortems": "postmortems/index.md"},
                 {"Dashboard": "dashboard.md"},
-                {"Emitted rules": "emitted.md"},
                 {"Check rules": "rules/index.md"},
             ]
         return config
