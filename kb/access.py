@@ -44,6 +44,7 @@ class GrantIndex:
                 bucket = self._any_system if system == "*" else self._by_system.setdefault(system, [])
                 bucket.append((pattern, name))
         self._holders: dict[str, dict[str, Hours]] = {}
+        self._person_hours: dict[tuple[int, str], Hours | None] = {}
 
     def groups_granting(self, permission: str) -> dict[str, Hours]:
         cached = self._holders.get(permission)
@@ -58,6 +59,13 @@ class GrantIndex:
 
     def person_hours(self, person: Person, permission: str) -> Hours | None:
         """24x7, business, or None: when this person holds the permission."""
+        key = (id(person), permission)
+        if key in self._person_hours:
+            return self._person_hours[key]
+        self._person_hours[key] = hours = self._hours(person, permission)
+        return hours
+
+    def _hours(self, person: Person, permission: str) -> Hours | None:
         granting = self.groups_granting(permission)
         hours = [granting[g] for g in person.groups if g in granting]
         if not hours:
@@ -153,30 +161,49 @@ class AccessModel:
     def __init__(self, oncall: Oncall):
         self.oncall = oncall
         self.index = GrantIndex(oncall)
+        self._evaluated: dict[tuple[int, str], CardAccess] = {}
+        self._members: dict[tuple[str, str], list[MemberAccess]] = {}
 
     @cached_property
     def catalogue(self) -> dict:
         return self.oncall.permissions
 
     def evaluate(self, card: Card, rotation_name: str | None = None) -> CardAccess:
+        """The card's access for its rotation (or another); evaluated once per card and rotation,
+        since several rules and the site read it."""
         name = rotation_name or card.rotation
+        key = (id(card), name)
+        if key not in self._evaluated:
+            self._evaluated[key] = self._evaluate(card, name)
+        return self._evaluated[key]
+
+    def _evaluate(self, card: Card, name: str) -> CardAccess:
         rotation = self.oncall.rotations.get(name)
         result = CardAccess(card, name, rotation)
         if rotation is None:
             return result
-        people = [(m, self.oncall.people.get(m)) for m in rotation.members]
         for field_name, index, step in card.all_steps():
             permissions = []
             for position, permission in enumerate(step.requires):
-                members = [
-                    MemberAccess(member, self.index.person_hours(person, permission) if person else None)
-                    for member, person in people
-                ]
+                members = self._members_for(name, rotation, permission)
                 info = self.catalogue.get(permission)
                 permissions.append(PermissionAccess(permission, position, info is not None, members,
                                                     info.request if info else None))
             result.steps.append(StepAccess(field_name, index, step, permissions))
         return result
+
+    def _members_for(self, name: str, rotation: Rotation, permission: str) -> list[MemberAccess]:
+        """Each member's hours for a permission: the same for every card of the rotation."""
+        key = (name, permission)
+        members = self._members.get(key)
+        if members is None:
+            members = [
+                MemberAccess(member, self.index.person_hours(person, permission) if person else None)
+                for member in rotation.members
+                for person in (self.oncall.people.get(member),)
+            ]
+            self._members[key] = members
+        return members
 
     def escalation_chain(self, rotation_name: str) -> list[str]:
         """The rotation and every rotation it escalates to, in order, without cycles."""

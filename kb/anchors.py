@@ -61,9 +61,23 @@ def _anchors_cached(path: str, mtime_ns: int, size: int, extensions_key: str) ->
     return tuple(anchors_of_text(text, json.loads(extensions_key)))
 
 
+_seen: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def forget() -> None:
+    """Called for each new load (mkdocs serve rebuilds in one process): pages may have changed."""
+    _seen.clear()
+
+
 def anchors_of_file(path: Path, markdown_extensions: list[Any] | None = None) -> tuple[str, ...]:
+    """Anchors of a page; computed once per file and settings in a process (a check reads
+    each reference page once however many cards link it), and again if the file changes."""
     import json
 
-    stat = path.stat()
     key = json.dumps(markdown_extensions or [], sort_keys=True, default=str)
-    return _anchors_cached(str(path), stat.st_mtime_ns, stat.st_size, key)
+    seen = _seen.get((str(path), key))
+    if seen is not None:
+        return seen
+    stat = path.stat()
+    _seen[(str(path), key)] = result = _anchors_cached(str(path), stat.st_mtime_ns, stat.st_size, key)
+    return result

@@ -55,8 +55,11 @@ class Emitted:
     sources: list[str] = field(default_factory=list)
 
 
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter; the same bytes every run
+
+
 def _dump(data) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
 
 
 def _header(sources: list[str], comment: str = "#") -> str:

@@ -24,6 +24,7 @@ class Document(Generic[M]):
     data: dict[str, Any] | None = None
     model: M | None = None
     suppressions: bool = False  # the raw text mentions `kb: ignore`
+    has_todo: bool = False  # the raw text mentions todo: only then does KB150 walk the values
 
 
 @dataclass
@@ -36,6 +37,7 @@ class KnowledgeBase:
     _access: Any = field(default=None, repr=False)
     _router: Any = field(default=None, repr=False)
     rule_files: list = field(default_factory=list)  # kb.rulefiles.RuleFile, hand-written and emitted
+    promtool_hand_written: Any = field(default=None, repr=False)  # kb.promtool.Running, started at load
     _emitted: Any = field(default=None, repr=False)
 
     @property
@@ -124,6 +126,7 @@ def load_document(kb: KnowledgeBase, path: Path, model: type[M]) -> Document[M]:
         kb.add_finding(Finding(rel, f"cannot read the file: {exc.strerror}", code=YAML_PARSE))
         return doc
     doc.suppressions = b"kb: ignore" in raw
+    doc.has_todo = b"todo" in raw.lower()
     try:
         doc.data = yamlio.load_mapping(raw, kb.settings.max_file_bytes)
     except yamlio.YamlProblem as problem:
@@ -134,14 +137,21 @@ def load_document(kb: KnowledgeBase, path: Path, model: type[M]) -> Document[M]:
     except ValidationError as exc:
         for finding in findings_from(exc, model, rel):
             kb.add_finding(finding)
+        return doc
+    if not doc.has_todo:
+        doc.data = None  # the model holds it all; only KB150 reads raw values, of files that mention todo
     return doc
 
 
 def load_kb(root: Path) -> KnowledgeBase:
+    from kb import anchors
+
+    anchors.forget()
     kb = KnowledgeBase(load_config(root))
     for problem in kb.config.problems:
         kb.add_finding(problem)
     settings = kb.settings
+    kb.promtool_hand_written = start_promtool(kb)
     kb.cards = [load_document(kb, p, Card) for p in _yaml_files(root / settings.cards_dir)]
     kb.postmortems = [load_document(kb, p, Postmortem) for p in _yaml_files(root / settings.postmortems_dir)]
     oncall_path = root / settings.oncall
@@ -149,6 +159,18 @@ def load_kb(root: Path) -> KnowledgeBase:
         kb.oncall = load_document(kb, oncall_path, Oncall)
     kb.rule_files = load_rule_files(kb)
     return kb
+
+
+def start_promtool(kb: KnowledgeBase):
+    """promtool over the hand-written rule files, in the background while the YAML loads."""
+    from kb.emit import is_owned
+    from kb.promtool import Running, executable
+
+    if executable() is None:
+        return None
+    files = [p for p in _yaml_files(kb.root / kb.settings.rules_dir) if not is_owned(p)
+             and not p.is_symlink() and p.stat().st_size <= kb.settings.max_file_bytes]
+    return Running(files)
 
 
 def load_rule_files(kb: KnowledgeBase) -> list:

@@ -71,7 +71,7 @@ def used_postmortem_numbers(kb: KnowledgeBase, year: int) -> set[int]:
             if match and int(match.group(1)) == year:
                 numbers.add(int(match.group(2)))
     for doc in kb.postmortems:
-        pm_id = (doc.data or {}).get("id")
+        pm_id = doc.model.id if doc.model else (doc.data or {}).get("id")
         match = PM_NAME.match(pm_id) if isinstance(pm_id, str) else None
         if match and int(match.group(1)) == year:
             numbers.add(int(match.group(2)))

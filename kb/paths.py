@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 
 def inside(root: Path, relative: str) -> Path | None:
-    """`relative` resolved under `root`, or None when it escapes it (.., absolute, NUL, links out)."""
+    """`relative` resolved under `root`, or None when it escapes it (.., absolute, NUL, links out).
+    Memoised: thousands of cards link the same few reference pages."""
+    return _inside(root, relative)
+
+
+@lru_cache(maxsize=65536)
+def _inside(root: Path, relative: str) -> Path | None:
     if not relative or "\0" in relative or relative.startswith(("/", "\\")) or ":" in relative.split("/")[0]:
         return None
     base = root.resolve()

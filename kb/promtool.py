@@ -28,21 +28,41 @@ def executable() -> str | None:
     return shutil.which("promtool")
 
 
+class Running:
+    """`promtool check rules` started in the background (it runs on another core while kb
+    loads the knowledge base); `errors()` waits for it and parses what it reported."""
+
+    def __init__(self, files: list[Path], timeout: float = 120):
+        self.files = files
+        self.timeout = timeout
+        tool = executable()
+        self.proc = None
+        if tool is not None and files:
+            self.proc = subprocess.Popen([tool, "check", "rules", "--lint=none", *map(str, files)],
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def errors(self) -> list[PromtoolError]:
+        if self.proc is None:
+            return []
+        try:
+            out, err = self.proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            return [PromtoolError(str(self.files[0]), None, None, None, None,
+                                  f"promtool did not finish in {self.timeout:.0f} s")]
+        return [] if self.proc.returncode == 0 else parse(out + "\n" + err, self.files)
+
+
 def check_rules(files: list[Path], timeout: float = 120) -> list[PromtoolError]:
     """Run `promtool check rules` once over all files and parse what it reports."""
-    tool = executable()
-    if tool is None or not files:
-        return []
-    try:
-        proc = subprocess.run([tool, "check", "rules", "--lint=none", *map(str, files)],
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return [PromtoolError(str(files[0]), None, None, None, None, f"promtool did not finish in {timeout:.0f} s")]
-    if proc.returncode == 0:
-        return []
+    return Running(files, timeout).errors()
+
+
+def parse(output: str, files: list[Path]) -> list[PromtoolError]:
     names = {str(f) for f in files}
     errors = []
-    for raw in (proc.stdout + "\n" + proc.stderr).splitlines():
+    for raw in output.splitlines():
         match = LINE.match(raw.strip())
         if not match or match.group("file") not in names:
             continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from kb.diagnostics import Span
@@ -39,11 +40,11 @@ class RouteLine:
     text: str
     links: list[Link]
 
-    @property
+    @cached_property
     def cards(self) -> list[Link]:
         return [link for link in self.links if link.kind == "card"]
 
-    @property
+    @cached_property
     def subrouters(self) -> list[Link]:
         return [link for link in self.links if link.kind == "subrouter"]
 

@@ -24,17 +24,51 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kb.diagnostics import Loc, Span
 
+_TAG = "tag:yaml.org,2002:"
+PLAIN = "kb:plain"  # an untagged plain scalar: kb resolves it with YAML 1.2 core rules
+
+
+class _Resolver:
+    """PyYAML resolves every untagged scalar with YAML 1.1 regexes in Python (the larger part
+    of parse time). kb resolves plain scalars itself, so this resolver only says which
+    untagged scalars are plain; explicit tags (`!!str 7`) come through as written."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode:
+            return PLAIN if implicit[0] else _TAG + "str"
+        return _TAG + ("seq" if kind is SequenceNode else "map")
+
+    def descend_resolver(self, current_node, current_index) -> None:  # path resolvers: kb uses none
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
 try:
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    from yaml.cyaml import CParser as _Parser
+
+    class _Loader(_Parser, _Resolver):  # type: ignore[misc]
+        def __init__(self, stream):
+            _Parser.__init__(self, stream)
+
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Loader(Reader, Scanner, Parser, Composer, _Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
 
 MAX_NODES = 100_000  # values built from one file, aliases counted each time they expand
 MAX_DEPTH = 64  # nesting of collections; no kb file needs more than about eight
 MAX_BYTES = 1_000_000  # default size limit of one file, settable
 
-_TAG = "tag:yaml.org,2002:"
-_IMPLICIT_TAGS = {_TAG + t for t in ("bool", "int", "float", "null", "timestamp", "merge", "value", "str")}
 _CAST_TAGS = {_TAG + t for t in ("int", "float", "bool", "null")}
 
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -49,8 +83,13 @@ _NINF = {"-.inf", "-.Inf", "-.INF"}
 _NAN = {".nan", ".NaN", ".NAN"}
 
 
+_TEXT_START = frozenset("abcdeghijklmopqrsuvwxyzABCDEGHIJKLMOPQRSUVWXYZ/_$\"'`<([{@%^&*=?|,;")
+
+
 def resolve_plain(text: str) -> Any:
     """The value of a plain scalar under the YAML 1.2 core schema."""
+    if text[:1] in _TEXT_START:  # most values are words: no null, bool or number starts like this
+        return text
     if text in _NULL:
         return None
     if text in _TRUE:
@@ -172,17 +211,19 @@ def _check_depth(text: str) -> None:
             depth -= 1
 
 
-_EXPLICIT_TAG = re.compile(r"(&\S+\s+)?!")
-
-
 class _Builder:
-    def __init__(self, text: str = "", lenient_tags: bool = False) -> None:
-        self.text = text
+    def __init__(self, lenient_tags: bool = False) -> None:
         self.count = 0
         # mkdocs.yml carries !ENV and !!python/name tags that are MkDocs' business, not ours
         self.lenient_tags = lenient_tags
 
     def build(self, node: Node, depth: int = 0) -> Any:
+        if type(node) is ScalarNode and node.tag == PLAIN:  # the common case first, cheaply
+            self.count += 1
+            if self.count > MAX_NODES:
+                raise YamlProblem(f"more than {MAX_NODES:,} values once aliases are expanded (an alias bomb?); refused",
+                                  node_span(node))
+            return resolve_plain(node.value)
         self.count += 1
         if self.count > MAX_NODES:
             raise YamlProblem(
@@ -220,15 +261,9 @@ class _Builder:
             return [self.build(item, depth + 1) for item in node.value]
         raise YamlProblem("unsupported YAML node", node_span(node))  # pragma: no cover
 
-    def explicit_tag(self, node: ScalarNode) -> bool:
-        """Whether the source writes a tag (`!!str 7`): the composer reports both alike."""
-        start = node.start_mark.index
-        head = self.text[start : start + 1]
-        return head in ("!", "&") and bool(_EXPLICIT_TAG.match(self.text, start))
-
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
-        if not node.style and tag in _IMPLICIT_TAGS and not self.explicit_tag(node):
+        if tag == PLAIN:
             return resolve_plain(node.value)
         if tag == _TAG + "str":
             return node.value
@@ -251,12 +286,12 @@ class _Builder:
 def load(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False) -> Any:
     """The plain value of a YAML file's bytes; raises YamlProblem with a position."""
     text = decode(data, max_bytes)
-    if "[" in text or "{" in text:
+    if text.count("[") + text.count("{") > MAX_DEPTH:  # only then can flow nesting be that deep
         _check_depth(text)
     node = compose(text)
     if node is None:
         return None
-    return _Builder(text, lenient_tags).build(node)
+    return _Builder(lenient_tags).build(node)
 
 
 def load_mapping(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False) -> dict[str, Any]:

@@ -117,7 +117,7 @@ def generate(out: Path, cards: int, seed: int = 7) -> None:
         shutil.rmtree(out)
     for folder in ("cards", "postmortems", "references", "routes", "rules", "docs"):
         (out / folder).mkdir(parents=True)
-    (out / "docs" / "index.md").write_text("# Synthetic knowledge base\n")
+    (out / "docs" / ".gitkeep").write_text("")
     services = [f"svc-{i:03d}" for i in range(max(10, cards // 100))]
     teams = 40
     rotations = [f"rot-{i:02d}" for i in range(teams)]
@@ -195,22 +195,30 @@ def generate(out: Path, cards: int, seed: int = 7) -> None:
         service = services[n % len(services)]
         (out / "postmortems" / f"PM-2026-{n:04d}-synthetic.yaml").write_text(_postmortem(rng, n, card_ids, alerts, service))
 
-    rule_lines = ["groups:"]
-    for g in range(0, cards, 500):
-        rule_lines.append(f"  - name: hand-written-{g // 500}")
-        rule_lines.append("    rules:")
-        for n in range(g, min(g + 500, cards)):
-            rule_lines += [
-                f"      - alert: {alerts[card_ids[n]]}",
-                f"        expr: svc_errors_total{{card=\"c{n}\"}} > 5",
-                "        for: 5m",
-                f"        annotations: {{runbook_url: \"https://kb.example.org/cards/{card_ids[n]}/\"}}",
-            ]
-    (out / "rules" / "hand-written.rules.yml").write_text("\n".join(rule_lines) + "\n")
+    for f in range(0, cards, 1000):  # one hand-written rule file per 1,000 alerts
+        rule_lines = ["groups:"]
+        for g in range(f, min(f + 1000, cards), 500):
+            rule_lines.append(f"  - name: hand-written-{g // 500}")
+            rule_lines.append("    rules:")
+            for n in range(g, min(g + 500, cards)):
+                rule_lines += [
+                    f"      - alert: {alerts[card_ids[n]]}",
+                    f"        expr: svc_errors_total{{card=\"c{n}\"}} > 5",
+                    "        for: 5m",
+                    f"        annotations: {{runbook_url: \"https://kb.example.org/cards/{card_ids[n]}/\"}}",
+                ]
+        (out / "rules" / f"hand-written-{f // 1000:02d}.rules.yml").write_text("\n".join(rule_lines) + "\n")
     (out / "mkdocs.yml").write_text(
         "site_name: Synthetic KB\nsite_url: https://kb.example.org/\ndocs_dir: docs\ntheme:\n  name: material\n"
-        "plugins:\n  - search\n  - kb:\n      today: 2026-11-22\nmarkdown_extensions:\n  - toc:\n      permalink: true\n"
+        "  font: false\nplugins:\n  - search\n  - kb:\n      today: 2026-11-22\n"
+        "markdown_extensions:\n  - toc:\n      permalink: true\n"
     )
+    # what kb emit writes from the postmortems, so the KB passes kb check like a real one
+    from kb.emit import build, write
+    from kb.kbase import load_kb
+
+    kb = load_kb(out)
+    write(kb, build(kb))
 
 
 def main() -> None:

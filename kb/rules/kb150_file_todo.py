@@ -48,7 +48,7 @@ class TodoPlaceholder(Rule):
                     yield Finding(page.path, "this routing line is still a TODO placeholder: describe the situation",
                                   span=Span(line.line, column, line.line, column + 4))
         for doc in [*kb.cards, *kb.postmortems]:
-            if doc.data is None:
+            if doc.data is None or not doc.has_todo:
                 continue
             for loc in _todos(doc.data):
                 field = ".".join(str(p) for p in loc)

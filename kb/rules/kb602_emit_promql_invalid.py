@@ -65,8 +65,11 @@ class PromqlInvalid(Rule):
         with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
             generated = Path(tmp) / RULES
             generated.write_text(emitted.files[RULES], encoding="utf-8")
-            files = [generated] + [kb.root / path for path in hand_written]
-            errors = promtool.check_rules(files)
+            errors = promtool.check_rules([generated]) if emitted.alerts else []
+        if kb.promtool_hand_written is not None:  # started when the KB was loaded
+            errors += kb.promtool_hand_written.errors()
+        else:
+            errors += promtool.check_rules([kb.root / path for path in hand_written])
         by_group = {(a.group, a.index): a for a in emitted.alerts}
         for error in errors:
             if error.file == str(generated):
