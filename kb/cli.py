@@ -92,26 +92,21 @@ def check(
     ] = None,
     root: RootOption = None,
 ) -> None:
-    """Lint the knowledge base. Exit 0: no errors; 1: errors found; 2: usage or internal failure."""
-    from kb.check import run_check
+    """Lint the knowledge base. Exit 0: no errors; 1: errors found; 2: usage or internal failure.
+
+    A run where no input file changed reuses the last result (keyed by content; set
+    KB_NO_CACHE=1 to always check from scratch)."""
     from kb.formats import render
-    from kb.kbase import load_kb
 
     kb_root = _root(root)
     only = _relative_paths(kb_root, paths) if paths else None
-    kb = load_kb(kb_root)
-    if changed_since:
-        from kb.changes import ChangesProblem, changed_since as changed, with_dependents
+    run = lambda: _run_check(kb_root, only, select, ignore, changed_since)  # noqa: E731
+    if changed_since or os.environ.get("KB_NO_CACHE"):
+        result = run()  # --changed-since depends on git state, which the cache key does not cover
+    else:
+        from kb.check_cache import cached_check
 
-        try:
-            selected = with_dependents(kb, changed(kb_root, changed_since))
-        except ChangesProblem as exc:
-            raise fail(str(exc)) from None
-        if selected is not None:
-            only = (only & selected) if only else selected
-            if not only:
-                only = {"\0nothing"}  # nothing changed: report on nothing
-    result = run_check(kb, select=_split(select), ignore=_split(ignore), only_paths=only or None)
+        result = cached_check(kb_root, run, select=_split(select), ignore=_split(ignore), only=sorted(only or []))
     fmt = (output_format.value if output_format else None) or (
         "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     )
@@ -124,6 +119,25 @@ def check(
     else:
         sys.stdout.write(report)
     raise typer.Exit(result.exit_code)
+
+
+def _run_check(kb_root: Path, only, select, ignore, changed_since):
+    from kb.check import run_check
+    from kb.kbase import load_kb
+
+    kb = load_kb(kb_root)
+    if changed_since:
+        from kb.changes import ChangesProblem, changed_since as changed, with_dependents
+
+        try:
+            selected = with_dependents(kb, changed(kb_root, changed_since))
+        except ChangesProblem as exc:
+            raise fail(str(exc)) from None
+        if selected is not None:
+            only = (only & selected) if only else selected
+            if not only:
+                only = {"\0nothing"}  # nothing changed: report on nothing
+    return run_check(kb, select=_split(select), ignore=_split(ignore), only_paths=only or None)
 
 
 def _split(values: list[str] | None) -> list[str]:

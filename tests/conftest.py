@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+_CACHE = Path(__import__("tempfile").mkdtemp(prefix="kb-test-cache-"))  # never the user's cache
 BASE_KB = REPO / "tests" / "fixtures" / "base"
 KB_FILES = ("mkdocs.yml", "router.md", "oncall.yaml", "cards", "postmortems", "references", "docs", "schemas", "rules", "templates")
 
@@ -50,7 +51,7 @@ def run_kb(*args: str, cwd: Path | None = None, env: dict | None = None, input: 
     """The real CLI in a subprocess, as a user runs it."""
     import os
 
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    full_env = {**os.environ, "NO_COLOR": "1", "KB_CACHE_DIR": str(_CACHE), **(env or {})}
     full_env.pop("GITHUB_ACTIONS", None) if "GITHUB_ACTIONS" not in (env or {}) else None
     return subprocess.run(
         [sys.executable, "-m", "kb", *args],

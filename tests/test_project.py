@@ -70,3 +70,15 @@ def test_mkdocs_build_accepts_the_kb_plugin_entry(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "router_budget" in result.stderr
+
+
+def test_every_package_file_is_tracked_by_git() -> None:
+    """A file git ignores by accident (a `site/` pattern once hid kb/site/) works on the
+    author's machine and is missing from every clone."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = set(subprocess.run(["git", "ls-files", "kb", "templates", "tooling", "schemas"], cwd=REPO,
+                                 capture_output=True, text=True, check=True).stdout.splitlines())
+    on_disk = {p.relative_to(REPO).as_posix() for folder in ("kb", "templates", "tooling", "schemas")
+               for p in (REPO / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert on_disk - tracked == set(), "files git does not track (check .gitignore)"

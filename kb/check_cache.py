@@ -1,0 +1,152 @@
+"""A cached `kb check` result, for the run where nothing changed.
+
+The key is the content of every input file (cards, postmortems, references, rules,
+templates, oncall.yaml, mkdocs.yml and every router page), kb's version, the options, the
+day (stale-card and overdue rules depend on it) and whether promtool is installed. File
+stats only decide which files to hash again: a file whose stat changed is re-read, so a
+touched but unchanged file still hits, and an edited one never does. A damaged cache entry
+is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from kb import cache
+from kb.diagnostics import Diagnostic, Level, Span
+
+CACHE_FILE = "check-result.json"
+
+
+def _walk(root: Path, folder: str) -> list[str]:
+    found = []
+    base = root / folder
+    if not base.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            found.append(os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/"))
+    return found
+
+
+def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
+    files = []
+    for folder in (settings.cards_dir, settings.postmortems_dir, settings.references_dir, settings.rules_dir,
+                   settings.templates_dir):
+        files += _walk(root, folder.strip("/"))
+    files += [settings.oncall, "mkdocs.yml", settings.router, *router_pages]
+    return sorted(set(files))
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    except OSError:
+        return None
+
+
+def fingerprint(root: Path, files: list[str], previous: dict | None) -> tuple[dict[str, list], str]:
+    """Stats and a content hash of the input files; unchanged stats reuse the previous digests."""
+    old = (previous or {}).get("files") or {}
+    stats: dict[str, list] = {}
+    overall = hashlib.blake2b(digest_size=16)
+    for rel in files:
+        stat = _stat(root / rel)
+        entry = old.get(rel)
+        if stat is None:
+            digest = None
+        elif isinstance(entry, list) and len(entry) == 2 and entry[0] == stat:
+            digest = entry[1]
+        else:
+            digest = _digest(root / rel)
+        stats[rel] = [stat, digest]
+        overall.update(f"{rel}\0{digest}\0".encode())
+    return stats, overall.hexdigest()
+
+
+def _code_stamp() -> list:
+    """kb's own source files: a rule edited in development (same version) is a new key."""
+    package = Path(__file__).resolve().parent
+    return sorted([p.relative_to(package).as_posix(), *(_stat(p) or [])[:2]] for p in package.rglob("*.py"))
+
+
+def options_key(**options) -> str:
+    from kb import __version__, promtool
+
+    data = {**options, "kb": __version__, "code": _code_stamp(), "promtool": promtool.executable() is not None}
+    return hashlib.blake2b(json.dumps(data, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+
+
+def cached_check(root: Path, run, **options):
+    """The result of `run()` for this KB, or the cached one when no input changed since."""
+    from kb.check import CheckResult
+    from kb.rules import all_rules
+    from kb.settings import load_config
+
+    config = load_config(root)
+    key = options_key(**options, today=config.today().isoformat())
+    hit, previous = lookup(root, config.settings, key)
+    if hit is not None:
+        rules = all_rules()
+        return CheckResult(hit[0], hit[1], {code: rules[code] for code in hit[2] if code in rules})
+    result = run()
+    store(root, config.settings, key, result, _router_pages(root), previous)
+    return result
+
+
+def _router_pages(root: Path) -> list[str]:
+    from kb.mkdocs_config import read_paths
+    from kb.router import load_router
+
+    paths = read_paths(root)
+    return [page.path for page in load_router(root, paths.router, paths.cards_dir, paths.references_dir).pages]
+
+
+def lookup(root: Path, settings, options: str):
+    """The cached (diagnostics, files_checked, rule codes), or None."""
+    entry = cache.read(root, CACHE_FILE)
+    if not entry or entry.get("options") != options:
+        return None, entry
+    try:
+        files = input_files(root, settings, entry.get("router_pages") or [])
+        stats, digest = fingerprint(root, files, entry)
+        if digest != entry.get("digest"):
+            return None, entry
+        diagnostics = [
+            Diagnostic(d["path"], Span(*d["span"]), d["code"], d["name"], Level(d["level"]), d["message"],
+                       d["help_url"], tuple(d["loc"]))
+            for d in entry["diagnostics"]
+        ]
+        if stats != entry.get("files"):  # touched, unchanged: keep the new stats so the next run skips hashing
+            cache.write(root, CACHE_FILE, {**entry, "files": stats})
+        return (diagnostics, entry["files_checked"], entry["rules"]), entry
+    except (KeyError, TypeError, ValueError):
+        return None, None
+
+
+def store(root: Path, settings, options: str, result, router_pages: list[str], previous: dict | None) -> None:
+    files = input_files(root, settings, router_pages)
+    stats, digest = fingerprint(root, files, previous)
+    diagnostics = []
+    for d in result.diagnostics:
+        item = asdict(d)
+        item["span"] = [d.span.line, d.span.column, d.span.end_line, d.span.end_column]
+        item["level"] = d.level.value
+        item["loc"] = list(d.loc)
+        diagnostics.append(item)
+    cache.write(root, CACHE_FILE, {"options": options, "digest": digest, "files": stats, "router_pages": router_pages,
+                                   "diagnostics": diagnostics, "files_checked": result.files_checked,
+                                   "rules": sorted(result.rules)})

@@ -1,0 +1,46 @@
+"""Markdown built from YAML values: every value is escaped so it cannot add links, HTML,
+scripts or page structure. Templates render with `finalize=escape`, so escaping is the
+default and only pre-built snippets (marked Markup) pass through as they are."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from markupsafe import Markup
+
+# the characters Python-Markdown unescapes after a backslash; others get HTML entities
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!])")
+
+
+def escape(value) -> str:
+    """A YAML value as inline Markdown text: HTML-escaped, Markdown-escaped, one line."""
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())  # no newline can start a heading, list or code block
+    text = _SPECIAL.sub(r"\\\1", text)
+    text = html.escape(text, quote=True)  # after the backslashes, so entities stay whole
+    return text.replace("|", "&#124;").replace("~", "&#126;")
+
+
+def code_block(command: str, language: str = "sh") -> Markup:
+    """A fenced block whose fence is longer than any backtick run in the command."""
+    longest = max((len(run) for run in re.findall(r"`+", command)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return Markup(f"{fence}{language}\n{command}\n{fence}")
+
+
+def inline_code(value: str) -> Markup:
+    """`value` as inline HTML code: escaped, so backticks or HTML in it stay text."""
+    return Markup(f"<code>{html.escape(str(value), quote=True)}</code>")
+
+
+def link(text, url: str) -> Markup:
+    return Markup(f"[{escape(text)}]({url})")
+
+
+def raw(value) -> Markup:
+    """Trusted Markdown kb wrote itself (rule docs, generated SVG)."""
+    return Markup(value)
