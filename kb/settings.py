@@ -88,7 +88,6 @@ class Config:
 
 
 def load_config(root: Path) -> Config:
-    path = root / CONFIG_FILE
     config = Config(root=root, settings=Settings())
     try:
         raw = read_raw(root)

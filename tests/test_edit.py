@@ -6,7 +6,7 @@ import difflib
 import json
 from pathlib import Path
 
-from conftest import REPO, copy_kb, run_kb
+from conftest import REPO, run_kb
 
 
 def changed_lines(before: str, after: str) -> list[str]:

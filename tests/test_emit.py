@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import REPO, copy_kb, require_tool, run_kb
+from conftest import REPO, require_tool, run_kb
 
 OWNED = ("kb.rules.yml", "kb.rules.test.yml", "gates.yml", "evals.jsonl")
 

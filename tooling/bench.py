@@ -110,7 +110,7 @@ def main() -> None:
     rows = []
     for cards in args.cards:
         rows += bench_size(cards, args.runs, workdir, args.site, args.reference)
-    print(f"| cards | command | median s | x floor | peak MiB |\n| ---: | --- | ---: | ---: | ---: |")
+    print("| cards | command | median s | x floor | peak MiB |\n| ---: | --- | ---: | ---: | ---: |")
     for cards, name, seconds, ratio, memory in rows:
         print(f"| {cards:,} | {name} | {seconds:.2f} | {ratio:.2f} | {memory} |")
 

@@ -8,7 +8,6 @@ nav lists only the index pages, so every page stays small at 10,000 cards.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from collections import Counter, defaultdict
