@@ -39,3 +39,17 @@ def write(root: Path, name: str, data: dict[str, Any]) -> None:
         write_atomic(cache_dir(root) / name, json.dumps({**data, "kb_version": __version__}, separators=(",", ":")))
     except OSError:
         pass  # a read-only home or full disk costs speed, never correctness
+
+
+def read_bytes(root: Path, name: str) -> bytes | None:
+    try:
+        return (cache_dir(root) / name).read_bytes()
+    except OSError:
+        return None
+
+
+def write_bytes(root: Path, name: str, data: bytes) -> None:
+    try:
+        write_atomic(cache_dir(root) / name, data)
+    except OSError:
+        pass  # as in write(): speed, never correctness

@@ -33,6 +33,7 @@ class CheckResult:
     diagnostics: list[Diagnostic]
     files_checked: int
     rules: dict[str, type[Rule]] = field(default_factory=dict)
+    scoped: list[Finding] = field(default_factory=list, repr=False)  # document-scoped rules' findings, for kb.incremental
 
     def count(self, level: Level) -> int:
         return sum(1 for d in self.diagnostics if d.level is level)
@@ -150,10 +151,17 @@ def run_check(
     for problem in problems:
         kb.add_finding(problem)
     findings: list[tuple[ActiveRule, Finding]] = []
+    scoped: list[Finding] = []
     for entry in active:
-        for finding in entry.rule().check(kb, entry.options):
+        if entry.rule.scope == "document" and kb.session is not None:
+            found = kb.session.document_findings(kb, entry.rule, entry.options)
+        else:
+            found = entry.rule().check(kb, entry.options)
+        for finding in found:
             finding.code = entry.rule.code
             findings.append((entry, finding))
+            if entry.rule.scope == "document":
+                scoped.append(finding)
     if only_paths is not None:
         findings = [(e, f) for e, f in findings if _selected(f.path, only_paths)]
     texts = _place(kb, [f for _, f in findings])
@@ -167,7 +175,7 @@ def run_check(
     diagnostics.sort(key=Diagnostic.sort_key)
     all_files = [doc.path for doc in kb.documents()] + ["mkdocs.yml", *kb.text_paths()]
     files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))
-    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active})
+    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, scoped)
 
 
 def _selected(path: str, only_paths: set[str]) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -60,7 +61,10 @@ def _digest(path: Path) -> str | None:
 
 def fingerprint(root: Path, files: list[str], previous: dict | None) -> tuple[dict[str, list], str]:
     """Stats and a content hash of the input files; unchanged stats reuse the previous digests."""
+    from kb.incremental import RACY_NS
+
     old = (previous or {}).get("files") or {}
+    racy = time.time_ns() - RACY_NS
     stats: dict[str, list] = {}
     overall = hashlib.blake2b(digest_size=16)
     for rel in files:
@@ -72,6 +76,8 @@ def fingerprint(root: Path, files: list[str], previous: dict | None) -> tuple[di
             digest = entry[1]
         else:
             digest = _digest(root / rel)
+        if stat is not None and stat[0] >= racy:
+            stat = None  # modified just now: hash it again next time (a same-size edit may share this stat)
         stats[rel] = [stat, digest]
         overall.update(f"{rel}\0{digest}\0".encode())
     return stats, overall.hexdigest()
@@ -102,7 +108,7 @@ def cached_check(root: Path, run, **options):
     if hit is not None:
         rules = all_rules()
         return CheckResult(hit[0], hit[1], {code: rules[code] for code in hit[2] if code in rules})
-    result = run()
+    result = run(key)
     store(root, config.settings, key, result, _router_pages(root), previous)
     return result
 

@@ -100,7 +100,7 @@ def check(
 
     kb_root = _root(root)
     only = _relative_paths(kb_root, paths) if paths else None
-    run = lambda: _run_check(kb_root, only, select, ignore, changed_since)  # noqa: E731
+    run = lambda key=None: _run_check(kb_root, only, select, ignore, changed_since, key)  # noqa: E731
     if changed_since or os.environ.get("KB_NO_CACHE"):
         result = run()  # --changed-since depends on git state, which the cache key does not cover
     else:
@@ -121,11 +121,16 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
-def _run_check(kb_root: Path, only, select, ignore, changed_since):
+def _run_check(kb_root: Path, only, select, ignore, changed_since, cache_key: str | None = None):
     from kb.check import run_check
     from kb.kbase import load_kb
 
-    kb = load_kb(kb_root)
+    session = None
+    if cache_key is not None and not only and not changed_since:
+        from kb import incremental
+
+        session = incremental.start(kb_root, cache_key)
+    kb = load_kb(kb_root, session)
     if changed_since:
         from kb.changes import ChangesProblem, changed_since as changed, with_dependents
 
@@ -137,7 +142,10 @@ def _run_check(kb_root: Path, only, select, ignore, changed_since):
             only = (only & selected) if only else selected
             if not only:
                 only = {"\0nothing"}  # nothing changed: report on nothing
-    return run_check(kb, select=_split(select), ignore=_split(ignore), only_paths=only or None)
+    result = run_check(kb, select=_split(select), ignore=_split(ignore), only_paths=only or None)
+    if session is not None:
+        incremental.finish(kb_root, kb, session, result.scoped)
+    return result
 
 
 def _split(values: list[str] | None) -> list[str]:

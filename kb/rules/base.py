@@ -29,6 +29,11 @@ class Rule:
     name: ClassVar[str]
     level: ClassVar[Level] = Level.ERROR
     Options: ClassVar[type[BaseModel]] = NoOptions
+    # "document": a finding on a card or postmortem depends only on that file and the shared
+    # inputs (oncall.yaml, references, router pages, mkdocs.yml, templates, the day), so a run
+    # after one card changed re-runs the rule on that card alone. "kb": it reads other
+    # documents or rule files, and always runs on the whole KB.
+    scope: ClassVar[str] = "kb"
 
     def check(self, kb: KnowledgeBase, options: BaseModel) -> Iterable[Finding]:
         raise NotImplementedError

@@ -30,6 +30,7 @@ class IdFileNameMismatch(Rule):
     code = "KB120"
     name = "id/file-name-mismatch"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.cards:

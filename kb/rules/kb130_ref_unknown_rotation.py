@@ -25,6 +25,7 @@ class UnknownRotation(Rule):
     code = "KB130"
     name = "ref/unknown-rotation"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         if kb.oncall is not None and kb.oncall.model is None:

@@ -30,6 +30,7 @@ class MissingReferenceFile(Rule):
     code = "KB133"
     name = "ref/missing-reference-file"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.cards:

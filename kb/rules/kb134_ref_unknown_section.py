@@ -35,6 +35,7 @@ class UnknownSection(Rule):
     code = "KB134"
     name = "ref/unknown-section"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.cards:

@@ -39,6 +39,7 @@ class TodoPlaceholder(Rule):
     code = "KB150"
     name = "file/todo-placeholder"
     level = Level.WARNING
+    scope = "document"
 
     def check(self, kb, options):
         for page in kb.router().pages:

@@ -31,6 +31,7 @@ class StepWithoutDone(Rule):
     code = "KB201"
     name = "card/step-without-done"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.cards:

@@ -84,6 +84,7 @@ class VagueStepWithoutWorklist(Rule):
     code = "KB202"
     name = "card/vague-step-without-worklist"
     level = Level.ERROR
+    scope = "document"
     Options = Options
 
     def check(self, kb, options):

@@ -31,6 +31,7 @@ class IrreversibleWithoutApproval(Rule):
     code = "KB203"
     name = "card/irreversible-without-approval"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.cards:

@@ -34,6 +34,7 @@ class StaleVerification(Rule):
     code = "KB204"
     name = "card/stale-verification"
     level = Level.WARNING
+    scope = "document"
     Options = Options
 
     def check(self, kb, options):

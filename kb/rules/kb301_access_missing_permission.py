@@ -47,6 +47,7 @@ class MissingPermission(Rule):
     code = "KB301"
     name = "access/missing-permission"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         access = kb.access()

@@ -38,6 +38,7 @@ class BusinessHoursOnly(Rule):
     code = "KB302"
     name = "access/business-hours-only"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         access = kb.access()

@@ -28,6 +28,7 @@ class UnknownPermission(Rule):
     code = "KB303"
     name = "access/unknown-permission"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         access = kb.access()

@@ -35,6 +35,7 @@ class CoverageBelowPriority(Rule):
     code = "KB306"
     name = "rotation/coverage-below-priority"
     level = Level.ERROR
+    scope = "document"
     Options = Options
 
     def check(self, kb, options):

@@ -42,6 +42,7 @@ class NoApprover(Rule):
     code = "KB309"
     name = "access/no-approver"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         access = kb.access()

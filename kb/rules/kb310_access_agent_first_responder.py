@@ -37,6 +37,7 @@ class AgentFirstResponder(Rule):
     code = "KB310"
     name = "access/agent-first-responder"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         access = kb.access()

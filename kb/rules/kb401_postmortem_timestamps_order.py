@@ -29,6 +29,7 @@ class TimestampsOutOfOrder(Rule):
     code = "KB401"
     name = "postmortem/timestamps-out-of-order"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.postmortems:

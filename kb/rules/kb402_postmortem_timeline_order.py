@@ -29,6 +29,7 @@ class TimelineOutOfOrder(Rule):
     code = "KB402"
     name = "postmortem/timeline-out-of-order"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.postmortems:

@@ -33,6 +33,7 @@ class ModelInferenceRow(Rule):
     code = "KB403"
     name = "postmortem/model-inference-row"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.postmortems:

@@ -41,6 +41,7 @@ class ReviewNeedsNarrative(Rule):
     code = "KB404"
     name = "postmortem/review-needs-narrative"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.postmortems:

@@ -39,6 +39,7 @@ class CompleteNeedsReinforcements(Rule):
     code = "KB405"
     name = "postmortem/complete-needs-reinforcements"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.postmortems:

@@ -37,6 +37,7 @@ class InferenceNeedsInferenceLevelFix(Rule):
     code = "KB406"
     name = "postmortem/inference-needs-inference-fix"
     level = Level.ERROR
+    scope = "document"
 
     def check(self, kb, options):
         for doc in kb.postmortems:

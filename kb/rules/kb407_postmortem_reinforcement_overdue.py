@@ -34,6 +34,7 @@ class ReinforcementOverdue(Rule):
     code = "KB407"
     name = "postmortem/reinforcement-overdue"
     level = Level.WARNING
+    scope = "document"
 
     def check(self, kb, options):
         today = kb.config.today()

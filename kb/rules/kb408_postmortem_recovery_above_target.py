@@ -28,6 +28,7 @@ class RecoveryAboveTarget(Rule):
     code = "KB408"
     name = "postmortem/recovery-above-target"
     level = Level.INFO
+    scope = "document"
 
     def check(self, kb, options):
         targets = kb.settings.drill_targets

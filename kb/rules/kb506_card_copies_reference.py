@@ -64,6 +64,7 @@ class CardCopiesReference(Rule):
     code = "KB506"
     name = "card/copies-reference"
     level = Level.WARNING
+    scope = "document"
     Options = Options
 
     def check(self, kb, options):

@@ -1,0 +1,131 @@
+"""The run after an edit re-reads only what changed, and answers exactly as a cold run.
+
+Every rule case in tests/rule_cases is replayed as an edit on a KB whose state was recorded
+before: the incremental run must print what a cold run prints. And every rule that says its
+scope is "document" must find on each document alone what it finds on the whole KB.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import BASE_KB, REPO, copy_kb
+from test_rule_cases import _cases, apply_files
+
+from kb import incremental
+from kb.check import configure_rules, run_check
+from kb.kbase import load_kb
+from kb.rules import all_rules
+
+KEY = "test-key"
+
+
+def _age(root: Path) -> None:
+    """Every file a minute old, so the next run trusts stats (the non-racy path)."""
+    for path in root.rglob("*"):
+        os.utime(path, (path.stat().st_atime - 60, path.stat().st_mtime - 60))
+
+
+def incremental_check(root: Path):
+    session = incremental.start(root, KEY)
+    kb = load_kb(root, session)
+    result = run_check(kb)
+    incremental.finish(root, kb, session, result.scoped)
+    return result, session
+
+
+def lines(result) -> list[tuple]:
+    return [(d.path, d.span, d.code, d.level, d.message) for d in result.diagnostics]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize(("code", "case"), list(_cases()))
+def test_edit_after_recorded_state_equals_cold(tmp_path: Path, code: str, case: dict) -> None:
+    root = copy_kb(BASE_KB, tmp_path / "kb")
+    _age(root)
+    first, session = incremental_check(root)
+    assert session.previous is None and session.changed
+    assert lines(first) == lines(run_check(load_kb(root)))
+    apply_files(root, case)
+    after, session = incremental_check(root)
+    assert lines(after) == lines(run_check(load_kb(root))), f"{code} {case['name']}"
+    edited = set(case.get("files") or {}) | set(case.get("files_bytes") or {})
+    if all(path.startswith(("cards/", "postmortems/", "rules/")) for path in edited):
+        assert session.previous is not None, "only documents changed: the state must have been used"
+        documents = {p for p in edited if p.startswith(("cards/", "postmortems/")) and (root / p).is_file()}
+        assert session.changed == documents
+    again, session = incremental_check(root)
+    assert lines(again) == lines(after) and session.changed == set()
+
+
+def test_unchanged_kb_reads_no_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_kb(REPO, tmp_path / "kb")
+    _age(root)
+    cold, _ = incremental_check(root)
+    from kb import yamlio
+
+    settings = (root / "mkdocs.yml").read_bytes()
+    parse = yamlio.load_mapping
+
+    def refuse(raw, *args, **kwargs):
+        assert raw == settings, "a recorded, unchanged file was parsed again"
+        return parse(raw, *args, **kwargs)
+
+    monkeypatch.setattr(yamlio, "load_mapping", refuse)
+    warm, session = incremental_check(root)
+    assert session.previous is not None and lines(warm) == lines(cold)
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x00garbage", b"\xe3\x00\x00\x00\x00", None])
+def test_damaged_state_is_a_cold_run(tmp_path: Path, damage: bytes | None) -> None:
+    root = copy_kb(REPO, tmp_path / "kb")
+    cold, _ = incremental_check(root)
+    (state,) = (tmp_path / "cache").rglob(incremental.STATE_FILE)
+    if damage is None:  # valid marshal, wrong shape
+        import marshal
+
+        damage = marshal.dumps({"format": incremental.FORMAT, "kb": __import__("kb").__version__, "key": KEY,
+                                "shared": "x", "router_pages": [], "records": {"a": (1,)}})
+    state.write_bytes(damage)
+    result, session = incremental_check(root)
+    assert session.previous is None and lines(result) == lines(cold)
+
+
+def _document_paths(kb) -> list[str]:
+    return [doc.path for doc in [*kb.cards, *kb.postmortems]]
+
+
+@pytest.mark.parametrize("source", ["repo", *[p.id for p in _cases() if all_rules()[p.values[0]].scope == "document"]])
+def test_document_scoped_rules_see_one_document_at_a_time(tmp_path: Path, source: str) -> None:
+    if source == "repo":
+        root = copy_kb(REPO, tmp_path / "kb")
+    else:
+        root = copy_kb(BASE_KB, tmp_path / "kb")
+        (case,) = [p.values[1] for p in _cases() if p.id == source]
+        apply_files(root, case)
+    kb = load_kb(root)
+    active, _ = configure_rules(kb)
+    paths = _document_paths(kb)
+    for entry in active:
+        if entry.rule.scope != "document":
+            continue
+        whole = sorted((f.path, f.loc, f.message) for f in entry.rule().check(kb, entry.options) if f.path in paths)
+        alone = []
+        for path in paths:
+            view = copy.copy(kb)
+            view.cards = [d for d in kb.cards if d.path == path]
+            view.postmortems = [d for d in kb.postmortems if d.path == path]
+            alone += [(f.path, f.loc, f.message) for f in entry.rule().check(view, entry.options) if f.path == path]
+        assert whole == sorted(alone), f"{entry.rule.code} reads other documents: its scope must be 'kb'"
+
+
+def test_scopes_are_known() -> None:
+    assert {rule.scope for rule in all_rules().values()} <= {"document", "kb"}
