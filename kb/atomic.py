@@ -7,15 +7,16 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False) -> bool:
+def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, compare: bool = True) -> bool:
     """Write `data` to `path` atomically; returns False when the content was already there.
 
+    `compare=False` skips reading the old content first (a cache file that is rewritten anyway).
     With `exclusive`, an existing file is never replaced (FileExistsError): the final step
     is a hard link, which fails instead of overwriting, so two writers cannot clobber each
     other's new file.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    if not exclusive and path.is_file() and path.read_bytes() == payload:
+    if compare and not exclusive and path.is_file() and path.read_bytes() == payload:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kbtmp", dir=path.parent)

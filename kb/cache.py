@@ -50,6 +50,6 @@ def read_bytes(root: Path, name: str) -> bytes | None:
 
 def write_bytes(root: Path, name: str, data: bytes) -> None:
     try:
-        write_atomic(cache_dir(root) / name, data)
+        write_atomic(cache_dir(root) / name, data, compare=False)
     except OSError:
         pass  # as in write(): speed, never correctness

@@ -34,6 +34,8 @@ class CheckResult:
     files_checked: int
     rules: dict[str, type[Rule]] = field(default_factory=dict)
     scoped: list[Finding] = field(default_factory=list, repr=False)  # document-scoped rules' findings, for kb.incremental
+    router_pages: list[str] | None = field(default=None, repr=False)  # inputs of the check cache's key
+    inputs: dict[str, list] = field(default_factory=dict, repr=False)  # [stat, digest] of the documents read
 
     def count(self, level: Level) -> int:
         return sum(1 for d in self.diagnostics if d.level is level)
@@ -175,7 +177,8 @@ def run_check(
     diagnostics.sort(key=Diagnostic.sort_key)
     all_files = [doc.path for doc in kb.documents()] + ["mkdocs.yml", *kb.text_paths()]
     files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))
-    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, scoped)
+    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, scoped,
+                       kb.text_paths())
 
 
 def _selected(path: str, only_paths: set[str]) -> bool:

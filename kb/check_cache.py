@@ -30,8 +30,8 @@ def _walk(root: Path, folder: str) -> list[str]:
         return found
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            found.append(os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/"))
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")  # once per folder: 13,000 files share one
+        found += [f"{rel}/{name}" for name in sorted(filenames)]
     return found
 
 
@@ -44,38 +44,48 @@ def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
     return sorted(set(files))
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: Path | str) -> list[int] | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return [st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def _digest(path: Path) -> str | None:
+def _digest(path: str) -> str | None:
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+        with open(path, "rb") as handle:
+            return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
     except OSError:
         return None
 
 
-def fingerprint(root: Path, files: list[str], previous: dict | None) -> tuple[dict[str, list], str]:
-    """Stats and a content hash of the input files; unchanged stats reuse the previous digests."""
+def fingerprint(root: Path, files: list[str], previous: dict | None,
+                known: dict[str, list] | None = None) -> tuple[dict[str, list], str]:
+    """Stats and a content hash of the input files; unchanged stats reuse the previous digests.
+    `known` gives [stat, digest] of files already seen this run, taken as they are."""
     from kb.incremental import RACY_NS
 
     old = (previous or {}).get("files") or {}
+    known = known or {}
     racy = time.time_ns() - RACY_NS
     stats: dict[str, list] = {}
     overall = hashlib.blake2b(digest_size=16)
+    base = str(root)
     for rel in files:
-        stat = _stat(root / rel)
+        if rel in known:
+            stats[rel] = known[rel]
+            overall.update(f"{rel}\0{known[rel][1]}\0".encode())
+            continue
+        path = os.path.join(base, rel)
+        stat = _stat(path)
         entry = old.get(rel)
         if stat is None:
             digest = None
         elif isinstance(entry, list) and len(entry) == 2 and entry[0] == stat:
             digest = entry[1]
         else:
-            digest = _digest(root / rel)
+            digest = _digest(path)
         if stat is not None and stat[0] >= racy:
             stat = None  # modified just now: hash it again next time (a same-size edit may share this stat)
         stats[rel] = [stat, digest]
@@ -104,12 +114,16 @@ def cached_check(root: Path, run, **options):
 
     config = load_config(root)
     key = options_key(**options, today=config.today().isoformat())
-    hit, previous = lookup(root, config.settings, key)
+    hit, previous, seen = lookup(root, config.settings, key)
     if hit is not None:
         rules = all_rules()
         return CheckResult(hit[0], hit[1], {code: rules[code] for code in hit[2] if code in rules})
     result = run(key)
-    store(root, config.settings, key, result, _router_pages(root), previous)
+    pages = result.router_pages if result.router_pages is not None else _router_pages(root)
+    # What this result was computed from: the digests of the files the run read (never a
+    # later re-read, which could pair new content with an old result), else the lookup's.
+    known = {**(seen or {}), **result.inputs}
+    store(root, config.settings, key, result, pages, previous, known)
     return result
 
 
@@ -122,15 +136,16 @@ def _router_pages(root: Path) -> list[str]:
 
 
 def lookup(root: Path, settings, options: str):
-    """The cached (diagnostics, files_checked, rule codes), or None."""
+    """The cached (diagnostics, files_checked, rule codes) or None, the cache entry, and the
+    stats and digests seen of the input files."""
     entry = cache.read(root, CACHE_FILE)
     if not entry or entry.get("options") != options:
-        return None, entry
+        return None, entry, None
     try:
         files = input_files(root, settings, entry.get("router_pages") or [])
         stats, digest = fingerprint(root, files, entry)
         if digest != entry.get("digest"):
-            return None, entry
+            return None, entry, stats
         diagnostics = [
             Diagnostic(d["path"], Span(*d["span"]), d["code"], d["name"], Level(d["level"]), d["message"],
                        d["help_url"], tuple(d["loc"]))
@@ -138,14 +153,15 @@ def lookup(root: Path, settings, options: str):
         ]
         if stats != entry.get("files"):  # touched, unchanged: keep the new stats so the next run skips hashing
             cache.write(root, CACHE_FILE, {**entry, "files": stats})
-        return (diagnostics, entry["files_checked"], entry["rules"]), entry
+        return (diagnostics, entry["files_checked"], entry["rules"]), entry, stats
     except (KeyError, TypeError, ValueError):
-        return None, None
+        return None, None, None
 
 
-def store(root: Path, settings, options: str, result, router_pages: list[str], previous: dict | None) -> None:
+def store(root: Path, settings, options: str, result, router_pages: list[str], previous: dict | None,
+          known: dict[str, list] | None = None) -> None:
     files = input_files(root, settings, router_pages)
-    stats, digest = fingerprint(root, files, previous)
+    stats, digest = fingerprint(root, files, previous, known)
     diagnostics = []
     for d in result.diagnostics:
         item = asdict(d)

@@ -145,6 +145,7 @@ def _run_check(kb_root: Path, only, select, ignore, changed_since, cache_key: st
     result = run_check(kb, select=_split(select), ignore=_split(ignore), only_paths=only or None)
     if session is not None:
         incremental.finish(kb_root, kb, session, result.scoped)
+        result.inputs = session.inputs()
     return result
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import marshal
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from kb import cache
 from kb.diagnostics import Finding, Level, Span
 
 STATE_FILE = "check-state.marshal"
-FORMAT = 1
+FORMAT = 2
 RACY_NS = 2_000_000_000  # files modified this recently are hashed next time, as git does with its index
 
 
@@ -58,6 +59,8 @@ class State:
     records: dict[str, Record] = field(default_factory=dict)
     rule_files: dict[str, RuleFileRecord] = field(default_factory=dict)
     shared_findings: list[Finding] = field(default_factory=list)
+    emitted: object | None = None  # kb.emit.Emitted, built from the postmortems in emitted_from
+    emitted_from: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -65,12 +68,17 @@ class Session:
     """One check's view of the previous state and what it records for the next."""
 
     key: str
-    shared: str
+    shared: str | None  # digest of the shared inputs, when a previous state was checked against it
     previous: State | None
     records: dict[str, Record] = field(default_factory=dict)
     rule_files: dict[str, RuleFileRecord] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)  # documents whose content is new since the previous run
     _cached: dict[str, list[Finding]] | None = None
+    _view: object | None = None
+
+    def inputs(self) -> dict[str, list]:
+        """[stat, digest] of every document and rule file as this run read it."""
+        return {path: [r.stat, r.digest] for path, r in [*self.records.items(), *self.rule_files.items()]}
 
     def previous_record(self, path: str) -> Record | None:
         return self.previous.records.get(path) if self.previous else None
@@ -90,9 +98,24 @@ class Session:
                         self._cached.setdefault(finding.code, []).append(finding)
             for finding in self.previous.shared_findings:
                 self._cached.setdefault(finding.code, []).append(finding)
-        view = _view(kb, self.changed)
+        if self._view is None:
+            self._view = _view(kb, self.changed)
+        view = self._view
         fresh = [f for f in rule().check(view, options) if f.path in self.changed] if self.changed else []
         return fresh + self._cached.get(rule.code, [])
+
+
+    def emitted(self, kb):
+        """What `kb emit` would write: the previous run's when the postmortems are the same
+        files with the same content (the settings it reads are shared inputs), else built now."""
+        from kb.emit import build
+
+        paths = [doc.path for doc in kb.postmortems]
+        previous = self.previous
+        if previous is not None and previous.emitted is not None and previous.emitted_from == paths \
+                and not self.changed.intersection(paths):
+            return previous.emitted
+        return build(kb)
 
 
 def _view(kb, changed: set[str]):
@@ -126,17 +149,14 @@ def shared_digest(root: Path, settings, router_pages: list[str]) -> str:
 
 def start(root: Path, key: str) -> Session:
     """A session for this check, with the previous state when it is usable."""
-    from kb.check_cache import _router_pages
     from kb.settings import load_config
 
-    settings = load_config(root).settings
     previous = read_state(root)
-    pages = previous.router_pages if previous is not None else []
-    shared = shared_digest(root, settings, pages)
-    if previous is not None and (previous.key != key or previous.shared != shared):
-        previous = None
-    if previous is None:
-        shared = shared_digest(root, settings, _router_pages(root))
+    if previous is None or previous.key != key:
+        return Session(key, None, None)
+    shared = shared_digest(root, load_config(root).settings, previous.router_pages)
+    if previous.shared != shared:
+        return Session(key, None, None)
     return Session(key, shared, previous)
 
 
@@ -152,7 +172,11 @@ def finish(root: Path, kb, session: Session, scoped: list[Finding]) -> None:
     for finding in scoped:
         record = session.records.get(finding.path)
         (record.findings if record is not None else shared).append(finding)
-    state = State(session.key, session.shared, kb.text_paths(), session.records, session.rule_files, shared)
+    pages = kb.text_paths()
+    shared_now = session.shared or shared_digest(root, kb.settings, pages)
+    state = State(session.key, shared_now, pages, session.records, session.rule_files, shared)
+    if kb._emitted is not None:
+        state.emitted, state.emitted_from = kb._emitted, [doc.path for doc in kb.postmortems]
     cache.write_bytes(root, STATE_FILE, marshal.dumps(_encode(state)))
 
 
@@ -186,21 +210,39 @@ def _finding_in(t) -> Finding:
 
 
 def _encode(state: State) -> dict:
-    from dataclasses import astuple
-
     records = {path: (r.stat, r.digest, r.data, r.valid, r.suppressions, r.has_todo,
                       [_finding_out(f) for f in r.load_findings], [_finding_out(f) for f in r.findings])
                for path, r in state.records.items()}
     rule_files = {}
     for path, r in state.rule_files.items():
         rf = r.rule_file
-        encoded = (rf.path, rf.owned, [astuple(a) for a in rf.alerts]) if rf is not None else None
+        encoded = (rf.path, rf.owned, [(a.name, a.group, a.index, a.runbook_url) for a in rf.alerts]) \
+            if rf is not None else None
         rule_files[path] = (r.stat, r.digest, encoded, [_finding_out(f) for f in r.load_findings])
     from kb import __version__
 
     return {"format": FORMAT, "kb": __version__, "key": state.key, "shared": state.shared,
             "router_pages": state.router_pages, "records": records, "rule_files": rule_files,
-            "shared_findings": [_finding_out(f) for f in state.shared_findings]}
+            "shared_findings": [_finding_out(f) for f in state.shared_findings],
+            "emitted": _emitted_out(state.emitted), "emitted_from": state.emitted_from}
+
+
+def _emitted_out(emitted) -> tuple | None:
+    if emitted is None:
+        return None
+    return (emitted.files, [(a.group, a.index, a.name, a.path, tuple(a.loc)) for a in emitted.alerts],
+            emitted.sources)
+
+
+def _emitted_in(data):
+    from kb.emit import AlertSource, Emitted
+
+    if data is None:
+        return None
+    files, alerts, sources = data
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise TypeError("emitted")
+    return Emitted(files, [AlertSource(*a) for a in alerts], [str(s) for s in sources])
 
 
 def _decode(data) -> State | None:
@@ -222,6 +264,8 @@ def _decode(data) -> State | None:
             rule_file = RuleFile(str(rel), bool(owned), [AlertRule(*a) for a in alerts])
         state.rule_files[path] = RuleFileRecord(stat, str(digest), rule_file, [_finding_in(f) for f in loads])
     state.shared_findings = [_finding_in(f) for f in data["shared_findings"]]
+    state.emitted = _emitted_in(data["emitted"])
+    state.emitted_from = [str(p) for p in data["emitted_from"]]
     return state
 
 
@@ -233,9 +277,9 @@ def decode_value(record: Record):
     return value
 
 
-def file_stat(path: Path) -> list | None:
+def file_stat(path: Path | str) -> list | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return [st.st_mtime_ns, st.st_size, st.st_ino]
