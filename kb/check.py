@@ -11,12 +11,11 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from kb import yamlio
-from kb.diagnostics import Diagnostic, Finding, Level, Span
+from kb.diagnostics import SUPPRESSION, Diagnostic, Finding, Level, Span
 from kb.kbase import KnowledgeBase
 from kb.rules import Rule, all_rules, find_rule
 from kb.settings import CONFIG_FILE
 
-SUPPRESSION = re.compile(r"kb:\s*ignore\[([^\]]*)\]")
 UNUSED_SUPPRESSION = "KB190"
 CONFIG_INVALID = "KB101"
 

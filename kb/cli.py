@@ -457,6 +457,7 @@ def emit(
     emitted = emitter.build(kb)
     try:
         emitter.refuse_unowned(kb)
+        emitter.refuse_secrets(kb, emitted)  # before --dry-run too: a diff in a CI log is published
     except emitter.EmitProblem as exc:
         raise fail(str(exc), 1) from None
     changed = emitter.changes(kb, emitted)

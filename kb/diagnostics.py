@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
+
+SUPPRESSION = re.compile(r"kb:\s*ignore\[([^\]]*)\]")  # an inline `# kb: ignore[CODE, ...]` comment
 
 
 class Level(str, enum.Enum):

@@ -214,8 +214,20 @@ def refuse_unowned(kb: KnowledgeBase) -> None:
                               "kb never overwrites it: rename or move it, then run kb emit")
 
 
+def refuse_secrets(kb: KnowledgeBase, emitted: Emitted) -> None:
+    """A credential in a postmortem is never written to rules/, whatever the check ignores."""
+    for doc in kb.postmortems:
+        for value in doc.secret_values:
+            for name, text in emitted.files.items():
+                if value in text:
+                    raise EmitProblem(f"{doc.path} holds a credential that would be written to "
+                                      f"{kb.settings.rules_dir}/{name}; run `kb check --select KB701` for the line, "
+                                      "remove it and rotate it (a false positive: `# kb: ignore[KB701]` on its line)")
+
+
 def write(kb: KnowledgeBase, emitted: Emitted) -> list[str]:
     refuse_unowned(kb)
+    refuse_secrets(kb, emitted)
     written = []
     for name, text in emitted.files.items():
         if write_atomic(rules_dir(kb) / name, text):

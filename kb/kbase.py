@@ -12,12 +12,13 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kb import yamlio
-from kb.diagnostics import Finding
+from kb.diagnostics import Finding, Span
 from kb.models import Card, Oncall, Postmortem
 from kb.schema_errors import findings_from
 from kb.settings import Config, load_config
 
 YAML_PARSE = "KB100"
+SECRET = "KB701"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -28,6 +29,9 @@ class Document(Generic[M]):
     model: M | None = None
     suppressions: bool = False  # the raw text mentions `kb: ignore`
     has_todo: bool = False  # the raw text mentions todo: only then does KB150 walk the values
+    # credentials found in the file (kb.secrets), not allowlisted: never published. Only a
+    # freshly read document knows them; the check's per-file records keep no secret.
+    secret_values: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -90,6 +94,29 @@ class KnowledgeBase:
 
             self._emitted = self.session.emitted(self) if self.session is not None else build(self)
         return self._emitted
+
+    def secret_values(self) -> frozenset[str]:
+        """Every credential in the KB that is not allowlisted: documents, references, router pages."""
+        from kb.secrets import scan
+
+        values = set().union(*(doc.secret_values for doc in self.documents()))
+        for rel in self.text_files():
+            try:
+                raw = (self.root / rel).read_bytes()
+            except OSError:
+                continue
+            values.update(h.value for h in scan(raw, rel) if not h.allowed)
+        return frozenset(values)
+
+    def text_files(self) -> list[str]:
+        """The Markdown the site publishes besides the YAML: router pages and references."""
+        refs = self.root / self.settings.references_dir.strip("/")
+        found = set(self.text_paths())
+        if refs.is_dir():
+            for path in sorted(refs.rglob("*.md")):
+                if not path.is_symlink():
+                    found.add(path.relative_to(self.root).as_posix())
+        return sorted(found)
 
     def text_paths(self) -> list[str]:
         """Non-YAML files kb checks (router pages), for inline suppressions."""
@@ -161,6 +188,7 @@ def load_document(kb: KnowledgeBase, rel: str, model: type[M]) -> Document[M]:
     doc.suppressions = b"kb: ignore" in raw
     doc.has_todo = b"todo" in raw.lower()
     found: list[Finding] = []
+    found += secret_findings(kb, doc, raw)
     try:
         doc.data = yamlio.load_mapping(raw, kb.settings.max_file_bytes)
     except yamlio.YamlProblem as problem:
@@ -179,6 +207,21 @@ def load_document(kb: KnowledgeBase, rel: str, model: type[M]) -> Document[M]:
     if doc.model is not None and not doc.has_todo:
         doc.data = None  # the model holds it all; only KB150 reads raw values, of files that mention todo
     return doc
+
+
+def secret_findings(kb: KnowledgeBase, doc: Document, raw: bytes) -> list[Finding]:
+    """KB701 findings for the credentials in `raw`; their values go on `doc`, never in a message."""
+    from kb.secrets import scan
+
+    hits = scan(raw, doc.path)
+    doc.secret_values = frozenset(h.value for h in hits if not h.allowed)
+    return [Finding(doc.path, secret_message(hit.kind), span=Span(hit.line, hit.column, hit.line, hit.end_column),
+                    code=SECRET) for hit in hits]
+
+
+def secret_message(kind: str) -> str:
+    return (f"a credential ({kind}) is pasted here: remove it, rotate it, and reference the secret store "
+            "instead; if it is not a credential, say so with `# kb: ignore[KB701]` on this line")
 
 
 def _reuse(kb: KnowledgeBase, rel: str, record, model: type[M]) -> Document[M]:

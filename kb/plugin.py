@@ -41,6 +41,7 @@ class KbPlugin(BasePlugin):
         from kb.kbase import load_kb
 
         self.kb = load_kb(Path(config.config_file_path).resolve().parent)
+        self.secrets = self.kb.secret_values()
         for name in REQUIRED_EXTENSIONS:
             if name not in config.markdown_extensions:
                 config.markdown_extensions.append(name)
@@ -69,3 +70,23 @@ class KbPlugin(BasePlugin):
             files.append(generated)
         files.append(File.generated(config, CSS, content=(DEFAULTS / "kb.css").read_text(encoding="utf-8")))
         return files
+
+    # A credential in the KB never reaches a page, whatever `kb check` was told to ignore:
+    # removed from the Markdown (and the title the search index reads), from the HTML the
+    # search plugin indexes, and from the final page.
+    def on_page_markdown(self, markdown: str, page, config, files) -> str:
+        from kb.secrets import redact
+
+        if self.secrets and page.title:
+            page.title = redact(page.title, self.secrets)
+        return redact(markdown, self.secrets) if self.secrets else markdown
+
+    def on_page_content(self, html: str, page, config, files) -> str:
+        from kb.secrets import redact
+
+        return redact(html, self.secrets, html=True) if self.secrets else html
+
+    def on_post_page(self, output: str, page, config) -> str:
+        from kb.secrets import redact
+
+        return redact(output, self.secrets, html=True) if self.secrets else output

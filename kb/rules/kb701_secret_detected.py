@@ -1,0 +1,52 @@
+from kb.diagnostics import Finding, Level, Span
+from kb.rules import Rule, register
+
+
+@register
+class SecretDetected(Rule):
+    """A credential is pasted into the knowledge base.
+
+    Why: runbooks are written at 3 a.m. from a terminal, and a command that worked is pasted
+    whole, token included. The KB is published (the site, its search index, emitted rule
+    files, CI logs), so a pasted token is a leaked token. kb scans every card, postmortem,
+    oncall.yaml, reference page and router page with detect-secrets' detectors (AWS, GitHub,
+    GitLab, Slack, Stripe, OpenAI, JWT, private keys, passwords in URLs and after keywords,
+    and the rest of its list; not its entropy detectors, which fire on every trace id).
+
+    Whatever the level or `--ignore` says, a credential is never published: the site shows
+    it as "[secret removed by kb]" and `kb emit` refuses to write it. Only a reviewed false
+    positive, marked on its line with `# kb: ignore[KB701]`, is shown as written.
+
+    Bad:
+
+    ```yaml
+    steps:
+      - id: replay
+        run: curl -H "Authorization: Bearer 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" https://api.github.com/
+    ```
+
+    Good:
+
+    ```yaml
+    steps:
+      - id: replay
+        run: curl -H "Authorization: Bearer $(vault read -field=token secret/oncall/github)" https://api.github.com/
+    ```
+    """
+
+    code = "KB701"
+    name = "secret/detected"
+    level = Level.ERROR
+
+    def check(self, kb, options):
+        from kb.kbase import secret_message
+        from kb.secrets import scan
+
+        yield from kb.load_findings.get(self.code, [])
+        for rel in kb.text_files():
+            try:
+                raw = (kb.root / rel).read_bytes()
+            except OSError:
+                continue
+            for hit in scan(raw, rel):
+                yield Finding(rel, secret_message(hit.kind), span=Span(hit.line, hit.column, hit.line, hit.end_column))
