@@ -1,10 +1,20 @@
-"""Writes that never leave half a file: a temp file in the same folder, fsync, rename."""
+"""Writes that never leave half a file, nor a temp file when the writer is killed.
+
+The content goes into an unnamed file in the target's folder (Linux O_TMPFILE), is fsynced,
+then linked in: a process killed before the link leaves nothing behind. A replace links it
+under a temp name and renames it over the target, so only a kill between those two system
+calls can leave a temp; its name carries the writer's pid, and the next write to that
+folder removes temps whose writer is dead. Elsewhere (no O_TMPFILE, no /proc) a named temp
+file is used, with the same clean-up.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
+
+SUFFIX = ".kbtmp"
 
 
 def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, compare: bool = True) -> bool:
@@ -19,25 +29,105 @@ def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, comp
     if compare and not exclusive and path.is_file() and path.read_bytes() == payload:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kbtmp", dir=path.parent)
+    sweep_stale_temps(path.parent)
+    mode = path.stat().st_mode & 0o7777 if (not exclusive and path.is_file()) else 0o644
+    fd = _unnamed(path.parent, payload, mode)
+    if fd is not None:
+        try:
+            source = f"/proc/self/fd/{fd}"
+            if exclusive:
+                os.link(source, path, follow_symlinks=True)  # FileExistsError rather than replace
+            else:
+                tmp = _temp_name(path)
+                os.link(source, tmp, follow_symlinks=True)
+                _replace(tmp, path)
+            return True
+        except FileExistsError:
+            raise
+        except OSError:
+            pass  # no /proc: fall back to a named temp
+        finally:
+            os.close(fd)
+    tmp = _temp_name(path)
+    handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists() and path.is_file():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644)
-        if exclusive:
-            os.link(tmp, path)  # raises FileExistsError rather than replace
+        _write_all(handle, payload)
+        os.fchmod(handle, mode)
+    finally:
+        os.close(handle)
+    if exclusive:
+        try:
+            os.link(tmp, path)
+        finally:
             os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
+    else:
+        _replace(tmp, path)
+    return True
+
+
+def _unnamed(directory: Path, payload: bytes, mode: int) -> int | None:
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return None
+    try:
+        fd = os.open(directory, flag | os.O_WRONLY, 0o600)
+    except OSError:
+        return None  # a file system without O_TMPFILE
+    try:
+        _write_all(fd, payload)
+        os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    try:
+        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{SUFFIX}")
+
+
+def sweep_stale_temps(directory: Path) -> list[Path]:
+    """Remove temps left by kb writers that no longer run (killed between link and rename)."""
+    removed = []
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(".") and n.endswith(SUFFIX)]
+    except OSError:
+        return removed
+    for name in names:
+        parts = name[: -len(SUFFIX)].rsplit(".", 2)
+        if len(parts) != 3 or not parts[1].isdigit() or _alive(int(parts[1])):
+            continue
+        try:
+            os.unlink(directory / name)
+            removed.append(directory / name)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
     return True

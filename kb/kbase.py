@@ -152,7 +152,16 @@ def _yaml_names(folder: Path) -> list[str]:
 
 def _load_folder(kb: KnowledgeBase, folder: str, model: type[M]) -> list[Document[M]]:
     folder = os.path.normpath(folder).replace(os.sep, "/")  # "./cards/" names files as cards/<name>
-    return [load_document(kb, f"{folder}/{name}", model) for name in _yaml_names(kb.root / folder)]
+    names = _yaml_names(kb.root / folder)
+    outside = set(links_outside(kb.root, [f"{folder}/{name}" for name in names]))
+    return [load_document(kb, f"{folder}/{name}", model) for name in names if f"{folder}/{name}" not in outside]
+
+
+def links_outside(root: Path, rels: list[str]) -> list[str]:
+    """The paths among `rels` that are symlinks resolving outside the KB (never read; KB102)."""
+    from kb.paths import inside
+
+    return [rel for rel in rels if os.path.islink(os.path.join(root, rel)) and inside(root, rel) is None]
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -271,8 +280,9 @@ def load_kb(root: Path, session=None) -> KnowledgeBase:
     with _gc_paused():
         kb.cards = _load_folder(kb, settings.cards_dir, Card)
         kb.postmortems = _load_folder(kb, settings.postmortems_dir, Postmortem)
-        if (root / settings.oncall).is_file():
-            kb.oncall = load_document(kb, _rel(root, root / settings.oncall), Oncall)
+        oncall = _rel(root, root / settings.oncall)
+        if (root / settings.oncall).is_file() and not links_outside(root, [oncall]):
+            kb.oncall = load_document(kb, oncall, Oncall)
         kb.rule_files = load_rule_files(kb)
     return kb
 
@@ -294,6 +304,8 @@ def load_rule_files(kb: KnowledgeBase) -> list:
     files = []
     for path in _yaml_files(kb.root / kb.settings.rules_dir):
         rel = _rel(kb.root, path)
+        if links_outside(kb.root, [rel]):
+            continue
         record = _rule_file_record(kb, path, rel, session.previous_rule_file(rel) if session else None)
         if record is None:
             continue

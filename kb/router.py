@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from kb.diagnostics import Span
+from kb.paths import inside
 
 LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -129,6 +130,8 @@ def load_router(root: Path, router: str, cards_dir: str, references_dir: str) ->
     queue, seen = [router], {router}
     while queue:
         rel = queue.pop(0)
+        if (root / rel).is_symlink() and inside(root, rel) is None:
+            continue  # a link out of the KB is never read (KB102)
         page = parse_page(root, rel, cards_dir, references_dir)
         result.pages.append(page)
         for line in page.lines:

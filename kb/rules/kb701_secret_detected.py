@@ -22,7 +22,7 @@ class SecretDetected(Rule):
     ```yaml
     steps:
       - id: replay
-        run: curl -H "Authorization: Bearer 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" https://api.github.com/
+        run: curl -H "Authorization: Bearer ghp_EXAMPLE0EXAMPLE1EXAMPLE2EXAMPLE3EXAMP" https://api.github.com/
     ```
 
     Good:

@@ -1,0 +1,49 @@
+import os
+
+from kb.diagnostics import Finding, Level, Span
+from kb.rules import Rule, register
+
+
+@register
+class SymlinkOutside(Rule):
+    """A file in the knowledge base is a symbolic link to a place outside it.
+
+    Why: kb publishes what the KB holds. A link from cards/ or references/ to a file outside
+    the repository (a home directory, /etc, a mounted secret) would be read, rendered on the
+    site and emitted, though nobody reviewed it in this repository. kb never follows such a
+    link: the file is left out and reported here. Links that stay inside the KB are fine.
+
+    Bad:
+
+    ```text
+    references/credentials.md -> /home/alice/.aws/credentials
+    ```
+
+    Good:
+
+    ```text
+    references/dispatch-queue.md   (a file in the repository, or a link to one)
+    ```
+    """
+
+    code = "KB102"
+    name = "file/symlink-outside"
+    level = Level.ERROR
+
+    def check(self, kb, options):
+        from kb.kbase import links_outside
+
+        s = kb.settings
+        rels = []
+        for folder in (s.cards_dir, s.postmortems_dir, s.references_dir, s.rules_dir, s.templates_dir):
+            base = kb.root / folder.strip("/")
+            if not base.is_dir():
+                continue
+            for dirpath, dirnames, filenames in os.walk(base):  # os.walk does not descend into linked folders
+                rel_dir = os.path.relpath(dirpath, kb.root).replace(os.sep, "/")
+                rels += [f"{rel_dir}/{name}" for name in sorted(filenames + dirnames)]
+        rels += [s.oncall, s.router]
+        for rel in links_outside(kb.root, sorted(set(rels))):
+            target = os.readlink(kb.root / rel)
+            yield Finding(rel, f"a symbolic link to {target!r}, outside the knowledge base: not read, not published; "
+                          "copy the file in, or remove the link", span=Span(1, 1, 1, 1))
