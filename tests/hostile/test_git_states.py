@@ -1,0 +1,81 @@
+"""Every command in every git state: not a repository, a shallow clone, a detached HEAD, a
+dirty tree. Each either works or says exactly what it needs, with no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, copy_kb, run_kb
+
+GIT = ["git", "-c", "user.name=kb-test", "-c", "user.email=kb@test", "-c", "init.defaultBranch=main"]
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run([*GIT, *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+def _committed(root: Path) -> Path:
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "kb")
+    card = root / "cards" / "queue-stuck.yaml"
+    card.write_text(card.read_text() + "\n")
+    _git(root, "commit", "-qam", "second")
+    return root
+
+
+def make_state(state: str, tmp_path: Path) -> Path:
+    root = copy_kb(REPO, tmp_path / "kb")
+    if state == "no-git":
+        return root
+    _committed(root)
+    if state == "detached":
+        _git(root, "checkout", "-q", "--detach", "HEAD")
+    elif state == "dirty":
+        (root / "cards" / "queue-stuck.yaml").write_text((root / "cards" / "queue-stuck.yaml").read_text() + "# wip\n")
+        (root / "untracked.txt").write_text("x")
+    elif state == "shallow":
+        clone = tmp_path / "clone"
+        subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{root}", str(clone)], check=True)
+        return clone
+    return root
+
+
+COMMANDS = {
+    "check": (["check"], {0, 1}),
+    "check-changed-since": (["check", "--changed-since", "HEAD~1"], {0, 1, 2}),
+    "new-postmortem": (["new", "postmortem", "--title", "Git state probe", "--priority", "P3",
+                        "--started-at", "2026-11-21T03:00:00+00:00"], {0}),
+    "new-postmortem-branch": (["new", "postmortem", "--title", "Branch probe", "--priority", "P3",
+                               "--started-at", "2026-11-21T03:00:00+00:00", "--branch"], {0, 1, 2}),
+    "emit-check": (["emit", "--check"], {0}),
+    "route": (["route", "AgentRunCrashed"], {0}),
+    "followups": (["followups"], {0}),
+    "access": (["access", "--rotation", "sre-primary"], {0}),
+}
+# What a refusal must name, when a command cannot work in that state.
+NEEDS = {
+    ("check-changed-since", "no-git"): "needs a git repository",
+    ("check-changed-since", "shallow"): "shallow clone",
+    ("new-postmortem-branch", "no-git"): "git",
+    ("new-postmortem-branch", "detached"): "detached",
+}
+
+
+@pytest.mark.parametrize("state", ["no-git", "shallow", "detached", "dirty"])
+def test_every_command_in_every_git_state(tmp_path: Path, state: str) -> None:
+    root = make_state(state, tmp_path)
+    for name, (args, allowed) in COMMANDS.items():
+        result = run_kb(*args, cwd=root)
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output, f"{name} in {state}:\n{output}"
+        assert result.returncode in allowed, f"{name} in {state}: exit {result.returncode}\n{output}"
+        if result.returncode != 0 and name != "check":
+            need = NEEDS.get((name, state))
+            assert need is not None, f"{name} refused in {state}, where it must work:\n{output}"
+            assert need in output, f"{name} in {state} must say what it needs:\n{output}"
+    if state == "dirty":
+        assert "# wip" in (root / "cards" / "queue-stuck.yaml").read_text(), "a dirty edit was lost"
