@@ -34,18 +34,8 @@ def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, comp
     fd = _unnamed(path.parent, payload, mode)
     if fd is not None:
         try:
-            source = f"/proc/self/fd/{fd}"
-            if exclusive:
-                os.link(source, path, follow_symlinks=True)  # FileExistsError rather than replace
-            else:
-                tmp = _temp_name(path)
-                os.link(source, tmp, follow_symlinks=True)
-                _replace(tmp, path)
-            return True
-        except FileExistsError:
-            raise
-        except OSError:
-            pass  # no /proc: fall back to a named temp
+            if _link_unnamed(fd, path, exclusive):
+                return True
         finally:
             os.close(fd)
     tmp = _temp_name(path)
@@ -62,6 +52,26 @@ def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, comp
             os.unlink(tmp)
     else:
         _replace(tmp, path)
+    return True
+
+
+def _link_unnamed(fd: int, path: Path, exclusive: bool) -> bool:
+    """Link the unnamed file into place; False when /proc is missing (use a named temp)."""
+    source = f"/proc/self/fd/{fd}"
+    if exclusive:
+        try:
+            os.link(source, path, follow_symlinks=True)  # FileExistsError rather than replace
+        except FileExistsError:
+            raise
+        except OSError:
+            return False
+        return True
+    tmp = _temp_name(path)
+    try:
+        os.link(source, tmp, follow_symlinks=True)
+    except OSError:
+        return False
+    _replace(tmp, path)
     return True
 
 
