@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb import cache
+from kb import __version__, cache
 from kb.diagnostics import Finding, Level, Span
 
 STATE_FILE = "check-state.marshal"
@@ -219,8 +219,6 @@ def _encode(state: State) -> dict:
         encoded = (rf.path, rf.owned, [(a.name, a.group, a.index, a.runbook_url) for a in rf.alerts]) \
             if rf is not None else None
         rule_files[path] = (r.stat, r.digest, encoded, [_finding_out(f) for f in r.load_findings])
-    from kb import __version__
-
     return {"format": FORMAT, "kb": __version__, "key": state.key, "shared": state.shared,
             "router_pages": state.router_pages, "records": records, "rule_files": rule_files,
             "shared_findings": [_finding_out(f) for f in state.shared_findings],
@@ -246,7 +244,6 @@ def _emitted_in(data):
 
 
 def _decode(data) -> State | None:
-    from kb import __version__
     from kb.rulefiles import AlertRule, RuleFile
 
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("kb") != __version__:
