@@ -57,7 +57,7 @@ def test_edit_after_recorded_state_equals_cold(tmp_path: Path, code: str, case: 
     apply_files(root, case)
     after, session = incremental_check(root)
     assert lines(after) == lines(run_check(load_kb(root))), f"{code} {case['name']}"
-    edited = set(case.get("files") or {}) | set(case.get("files_bytes") or {})
+    edited = set(case.get("files") or {}) | set(case.get("files_bytes") or {}) | set(case.get("symlinks") or {})
     if all(path.startswith(("cards/", "postmortems/", "rules/")) for path in edited):
         assert session.previous is not None, "only documents changed: the state must have been used"
         documents = {p for p in edited if p.startswith(("cards/", "postmortems/")) and (root / p).is_file()}

@@ -1,7 +1,7 @@
 """Every rule's failing and passing cases, as data (tests/rule_cases/<CODE>.yaml).
 
 A case overlays files on the small base knowledge base in tests/fixtures/base (a file set
-to null is deleted), runs only that rule, and expects exactly the listed findings: path,
+to null is deleted; `symlinks` makes links), runs only that rule, and expects exactly the listed findings: path,
 line, and column when given, and a fragment of the message when given. `select` runs more
 rules than the one under test (an unused suppression is only judged for rules that ran);
 `requires` names system tools the case needs (skipped without them, failed in CI).
@@ -39,6 +39,11 @@ def apply_files(root: Path, case: dict) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
+    for rel, target in (case.get("symlinks") or {}).items():  # rel -> what the link points at
+        link = root / rel
+        if link.exists() or link.is_symlink():
+            link.unlink()
+        link.symlink_to(target)
     for rel, escaped in (case.get("files_bytes") or {}).items():
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)

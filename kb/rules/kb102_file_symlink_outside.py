@@ -15,14 +15,14 @@ class SymlinkOutside(Rule):
 
     Bad:
 
-    ```text
-    references/credentials.md -> /home/alice/.aws/credentials
+    ```yaml
+    references/credentials.md: /home/alice/.aws/credentials
     ```
 
     Good:
 
-    ```text
-    references/dispatch-queue.md   (a file in the repository, or a link to one)
+    ```yaml
+    references/dispatch-queue.md: ../docs/dispatch-queue.md   # a link that stays in the repository
     ```
     """
 

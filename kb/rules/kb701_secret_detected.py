@@ -22,7 +22,7 @@ class SecretDetected(Rule):
     ```yaml
     steps:
       - id: replay
-        run: curl -H "Authorization: Bearer ghp_EXAMPLE0EXAMPLE1EXAMPLE2EXAMPLE3EXAMP" https://api.github.com/
+        run: 'curl -H "Authorization: Bearer ghp_EXAMPLE0EXAMPLE1EXAMPLE2EXAMPLE3EXAMP" https://api.github.com/'
     ```
 
     Good:
@@ -30,7 +30,7 @@ class SecretDetected(Rule):
     ```yaml
     steps:
       - id: replay
-        run: curl -H "Authorization: Bearer $(vault read -field=token secret/oncall/github)" https://api.github.com/
+        run: 'curl -H "Authorization: Bearer $(vault read -field=token secret/oncall/github)" https://api.github.com/'
     ```
     """
 
