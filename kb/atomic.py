@@ -1,11 +1,14 @@
 """Writes that never leave half a file, nor a temp file when the writer is killed.
 
 The content goes into an unnamed file in the target's folder (Linux O_TMPFILE), is fsynced,
-then linked in: a process killed before the link leaves nothing behind. A replace links it
-under a temp name and renames it over the target, so only a kill between those two system
-calls can leave a temp; its name carries the writer's pid, and the next write to that
-folder removes temps whose writer is dead. Elsewhere (no O_TMPFILE, no /proc) a named temp
-file is used, with the same clean-up.
+then linked in: a process killed before the link leaves nothing behind. Linux cannot link a
+file over an existing name, so a replace links it under a temp name and renames that over
+the target, and a kill between those two system calls leaves the temp. The temp therefore
+goes where the user never sees it when it can: the repository's git folder (`kb-tmp/`), as
+git does with its own lock and object temps, when that is on the same file system (a rename
+cannot cross one). Otherwise it sits beside the target. Its name carries the writer's pid,
+and the next write removes temps whose writer is dead. Without O_TMPFILE or /proc a named
+temp file is used, in the same place and with the same clean-up.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, comp
     if compare and not exclusive and path.is_file() and path.read_bytes() == payload:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale_temps(path.parent)
+    for folder in {path.parent, temp_folder(path.parent)}:
+        sweep_stale_temps(folder)
     mode = path.stat().st_mode & 0o7777 if (not exclusive and path.is_file()) else 0o644
     fd = _unnamed(path.parent, payload, mode)
     if fd is not None:
@@ -111,7 +115,51 @@ def _replace(tmp: Path, path: Path) -> None:
 
 
 def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{SUFFIX}")
+    return temp_folder(path.parent) / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{SUFFIX}"
+
+
+_TEMP_FOLDERS: dict[Path, Path] = {}
+
+
+def temp_folder(folder: Path) -> Path:
+    """Where temps for files in `folder` go: `<git dir>/kb-tmp` on the same file system, else `folder`."""
+    found = _TEMP_FOLDERS.get(folder)
+    if found is None or not found.is_dir():  # a repository made or removed since the last write
+        found = _TEMP_FOLDERS[folder] = _git_temp_folder(folder) or folder
+    return found
+
+
+def _git_temp_folder(folder: Path) -> Path | None:
+    try:
+        device = folder.stat().st_dev
+    except OSError:
+        return None
+    for directory in (folder, *folder.parents):
+        dot_git = directory / ".git"
+        git_dir = dot_git if dot_git.is_dir() else _linked_git_dir(dot_git)
+        if git_dir is None:
+            continue
+        temps = git_dir / "kb-tmp"
+        try:
+            temps.mkdir(exist_ok=True)
+            if temps.stat().st_dev == device and os.access(temps, os.W_OK):
+                return temps
+        except OSError:
+            pass
+        return None  # the nearest repository is the one the file belongs to
+    return None
+
+
+def _linked_git_dir(dot_git: Path) -> Path | None:
+    """A worktree's or submodule's `.git` file names its git folder: `gitdir: <path>`."""
+    try:
+        text = dot_git.read_text(encoding="utf-8", errors="replace") if dot_git.is_file() else ""
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    git_dir = (dot_git.parent / text[len("gitdir:"):].strip()).resolve()
+    return git_dir if git_dir.is_dir() else None
 
 
 def sweep_stale_temps(directory: Path) -> list[Path]:

@@ -36,3 +36,34 @@ def test_temps_of_dead_writers_are_swept_and_live_ones_kept(tmp_path: Path) -> N
     alive.write_text("in progress")
     assert sweep_stale_temps(tmp_path) == [dead]
     assert alive.exists() and not dead.exists()
+
+
+def test_temps_go_to_the_git_folder_and_are_swept_from_there(tmp_path: Path) -> None:
+    """A kill between link and rename leaves the temp under .git/kb-tmp, never in the tree."""
+    from kb.atomic import temp_folder
+
+    import git
+
+    git.Repo.init(tmp_path)
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    assert temp_folder(cards) == tmp_path / ".git" / "kb-tmp"
+    stale = tmp_path / ".git" / "kb-tmp" / f".queue-stuck.yaml.999999999.abcd{SUFFIX}"
+    stale.write_text("half")
+    write_atomic(cards / "queue-stuck.yaml", "id: queue-stuck\n")
+    assert not stale.exists() and list((tmp_path / ".git" / "kb-tmp").iterdir()) == []
+    assert [p.name for p in cards.iterdir()] == ["queue-stuck.yaml"]
+
+
+def test_a_worktree_git_file_is_followed_and_no_repository_means_the_folder(tmp_path: Path) -> None:
+    from kb.atomic import temp_folder
+
+    git_dir = tmp_path / "elsewhere" / "worktrees" / "kb"
+    git_dir.mkdir(parents=True)
+    tree = tmp_path / "tree"
+    (tree / "postmortems").mkdir(parents=True)
+    (tree / ".git").write_text(f"gitdir: {git_dir}\n")
+    assert temp_folder(tree / "postmortems") == git_dir / "kb-tmp"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert temp_folder(plain) == plain

@@ -1,5 +1,9 @@
 """SIGKILL at random points: every file is the old or the new version, and no temp is left.
 
+A kill in the window between linking a replacement under a temp name and renaming it over
+the target (two system calls) parks that temp in `.git/kb-tmp`, never in the tree; the next
+kb write removes it, which the test checks too.
+
 Each iteration forks a child that runs the real CLI command in-process (the modules are
 already imported, so the kill lands anywhere in the command's own work rather than in
 interpreter start-up), kills it with SIGKILL after a random delay within the command's
@@ -45,6 +49,11 @@ def _run_in_child(root: Path, args: list[str]) -> int:
     return pid
 
 
+def _parked(root: Path) -> list[str]:
+    parked = root / ".git" / "kb-tmp"
+    return sorted(p.name for p in parked.iterdir()) if parked.is_dir() else []
+
+
 def _snapshot(root: Path) -> dict[str, bytes]:
     files = {}
     for dirpath, dirnames, filenames in os.walk(root):
@@ -67,7 +76,8 @@ def _duration(root: Path, args: list[str], reset) -> float:
 def _kill_loop(root: Path, args: list[str], reset, allowed) -> dict:
     """`allowed(path, content)` says whether a file may hold this content after a kill."""
     full = _duration(root, args, reset)
-    stats = {"iterations": 0, "killed": 0, "partial": 0, "temps": 0}
+    stats = {"iterations": 0, "killed": 0, "partial": 0, "temps": 0, "parked": 0}
+    parked: set[str] = set()
     rng = random.Random(20261122)
     for _ in range(ITERATIONS):
         reset()
@@ -85,6 +95,8 @@ def _kill_loop(root: Path, args: list[str], reset, allowed) -> dict:
         stats["temps"] += len(temps)
         bad = [p for p, content in after.items() if not p.endswith(".kbtmp") and not allowed(p, content)]
         stats["partial"] += len(bad)
+        parked.update(_parked(root))
+        stats["parked"] = len(parked)  # temps a kill left in .git/kb-tmp, swept by the next write
         assert not temps, f"temp files left after a kill: {temps}"
         assert not bad, f"partial or unexpected files after a kill: {bad}"
     return stats
@@ -150,6 +162,8 @@ def test_sigkill_leaves_old_or_new_never_partial(kb_repo: Path, command: str) ->
 
     stats = _kill_loop(kb_repo, args, reset, allowed)
     assert stats["iterations"] == ITERATIONS and stats["killed"] > ITERATIONS // 3, stats
+    _versions(kb_repo, args, reset)  # one more write sweeps whatever a kill parked
+    assert _parked(kb_repo) == [], "a temp parked by a killed writer outlived the next write"
     print(f"\n{command}: {stats}")
 
 
