@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kb.edit import EditProblem, set_values
+from kb.ids import card_id_problem, postmortem_id_problem
 from kb.kbase import KnowledgeBase
 
 
@@ -77,6 +78,8 @@ class FollowupProblem(Exception):
 
 
 def set_status(kb: KnowledgeBase, pm_id: str, item_id: str, status: str, why: str | None = None) -> tuple[Path, bool]:
+    if problem := postmortem_id_problem(pm_id):
+        raise FollowupProblem(problem)
     doc = kb.postmortem_by_id().get(pm_id)
     if doc is None:
         broken = next((d for d in kb.postmortems if Path(d.path).name.startswith(pm_id + "-")), None)
@@ -108,6 +111,8 @@ def set_status(kb: KnowledgeBase, pm_id: str, item_id: str, status: str, why: st
 
 
 def stamp_card(kb: KnowledgeBase, card_id: str, field: str, day: dt.date) -> tuple[Path, bool]:
+    if problem := card_id_problem(card_id):
+        raise FollowupProblem(problem)
     doc = kb.card_by_id().get(card_id)
     if doc is None:
         raise FollowupProblem(f"no card {card_id}")

@@ -32,7 +32,12 @@ def _load_card(kb_root: Path, card_id: str):
     from kb.models import Card
     from kb.paths import inside
 
+    from kb.ids import card_id_problem
+
     config = read_paths(kb_root)
+    if problem := card_id_problem(card_id):
+        _print(f"kb: {problem}", err=True)
+        return config, None
     path = inside(kb_root, f"{config.cards_dir}/{card_id}.yaml")
     if path is None or not path.is_file():
         _print(f"kb: no card '{card_id}'", err=True)

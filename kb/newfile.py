@@ -12,7 +12,7 @@ from kb.atomic import write_atomic
 from kb.gitops import commit_on_new_branch, plan_branch, postmortem_numbers_in_git
 from kb.kbase import KnowledgeBase
 from kb.locking import kb_lock
-from kb.models.common import ID_PATTERN
+from kb.ids import card_id_problem
 from kb.paths import inside
 from kb.slugs import slugify
 from kb.templating import render
@@ -122,8 +122,8 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
 
 def new_card(kb: KnowledgeBase, card_id: str, title: str, rotation: str, priority: str, owner: str,
              alerts: list[str], services: list[str], today: dt.date, branch: bool = False) -> Created:
-    if not re.match(ID_PATTERN, card_id) or len(card_id) > 120:
-        raise NewProblem(f"card id '{card_id}' must be lowercase letters, digits and '-' (e.g. {slugify(card_id, 'new-card')})")
+    if problem := card_id_problem(card_id):
+        raise NewProblem(f"--id {problem}; e.g. {slugify(card_id, 'new-card')}")
     plan = plan_branch(kb.root, f"card/{card_id}") if branch else None
     context = {"id": card_id, "title": title, "rotation": rotation, "priority": priority, "owner": owner,
                "alerts": alerts, "services": services, "today": today.isoformat()}

@@ -58,9 +58,16 @@ class KbPlugin(BasePlugin):
 
     @event_priority(50)  # before the search plugin collects files
     def on_files(self, files: Files, config) -> Files:
-        from kb.site.pages import DEFAULTS, SiteBuilder
+        from mkdocs.exceptions import PluginError
 
-        for page in SiteBuilder(self.kb).pages():
+        from kb.site.pages import DEFAULTS, SiteBuilder
+        from kb.templating import TemplateProblem
+
+        try:
+            pages = SiteBuilder(self.kb).pages()
+        except TemplateProblem as exc:  # a KB's own template: say where, not a traceback
+            raise PluginError(f"kb: {exc}") from None
+        for page in pages:
             existing = files.get_file_from_path(page.src_uri)
             if existing is not None:
                 files.remove(existing)  # the KB's YAML is the source of truth for generated pages

@@ -52,5 +52,27 @@ def render(folder: Path, name: str, context: dict[str, Any]) -> str:
     try:
         return environment(folder).get_template(name).render(**context)
     except TemplateError as exc:
-        where = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
-        raise TemplateProblem(f"template {name}{where}: {exc}") from None
+        raise TemplateProblem(describe_template_error(exc, name)) from None
+
+
+def describe_template_error(exc: TemplateError, name: str) -> str:
+    """`template <file> (line N): <what>`: a syntax error carries its line; a runtime one (the
+    sandbox refusing `__class__`, an undefined name) is found in the traceback, which Jinja
+    rewrites to point at the template's own lines."""
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if line is None:
+        frame = exc.__traceback__
+        while frame is not None:
+            if frame.tb_frame.f_code.co_filename.endswith(".j2"):
+                filename, line = frame.tb_frame.f_code.co_filename, frame.tb_lineno
+            frame = frame.tb_next
+    shown = _relative(filename) if filename else name
+    return f"template {shown}" + (f" (line {line})" if line else "") + f": {exc}"
+
+
+def _relative(filename: str) -> str:
+    path = Path(filename)
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -189,7 +189,7 @@ def test_new_card_passes_the_schema_and_reports_todos(repo: Path) -> None:
     check = run_kb("check", cwd=repo)
     assert check.returncode == 1 and "error KB604 alert VectorLagHigh is not defined" in check.stdout
     bad = run_kb("new", "card", "--id", "../escape", "--title", "t", "--rotation", "r", "--priority", "P2", "--owner", "o", cwd=repo)
-    assert bad.returncode == 1 and "must be lowercase" in bad.stderr
+    assert bad.returncode == 1 and "'../escape' is not a card id: an id, not a path" in bad.stderr
 
 
 def test_repo_templates_are_the_shipped_defaults() -> None:

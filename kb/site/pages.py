@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import yaml
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -24,6 +24,7 @@ from kb.kbase import KnowledgeBase
 from kb.models.common import PRIORITY_ACTIONS
 from kb.site import svg
 from kb.site.escape import code_block, escape, inline_code, link, raw
+from kb.templating import TemplateProblem, describe_template_error
 
 PAGE_SIZE = 200
 EMITTED_FILE = {"alert": "kb.rules.yml", "gate": "gates.yml", "test": "gates.yml", "eval": "evals.jsonl"}
@@ -83,7 +84,10 @@ class SiteBuilder:
         return {p.relative_to(self.kb.root).as_posix() for p in folder.rglob("*.md") if p.is_file() and not p.is_symlink()}
 
     def render(self, template: str, **context) -> str:
-        return self.env.get_template(template).render(**context)
+        try:
+            return self.env.get_template(template).render(**context)
+        except TemplateError as exc:
+            raise TemplateProblem(describe_template_error(exc, template)) from None
 
     # -- pages ---------------------------------------------------------------------------
 
