@@ -30,9 +30,8 @@ def _load_card(kb_root: Path, card_id: str):
     from kb import yamlio
     from kb.mkdocs_config import read_paths
     from kb.models import Card
-    from kb.paths import inside
-
     from kb.ids import card_id_problem
+    from kb.paths import inside
 
     config = read_paths(kb_root)
     if problem := card_id_problem(card_id):
