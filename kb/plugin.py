@@ -4,7 +4,8 @@ Its options are kb's settings, validated by the same model `kb check` uses. Noth
 written into the docs folder: every page is a generated File (router as home page, cards,
 postmortems, references, indexes, dashboard, rules reference) whose edit_uri is the YAML or
 Markdown it came from, so MkDocs' edit link opens the source (with Material's
-content.action.edit feature).
+content.action.edit feature). Card pages are rendered to HTML by kb (kb/site/html.py): MkDocs
+gets front matter only and the plugin supplies the body and its table of contents.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class KbPlugin(BasePlugin):
         from kb.kbase import load_kb
 
         self.kb = load_kb(Path(config.config_file_path).resolve().parent)
+        self.html_bodies = {}
         self.secrets = self.kb.secret_values()
         for name in REQUIRED_EXTENSIONS:
             if name not in config.markdown_extensions:
@@ -67,6 +69,7 @@ class KbPlugin(BasePlugin):
             pages = SiteBuilder(self.kb).pages()
         except TemplateProblem as exc:  # a KB's own template: say where, not a traceback
             raise PluginError(f"kb: {exc}") from None
+        self.html_bodies = {page.src_uri: page.html for page in pages if page.html is not None}
         for page in pages:
             existing = files.get_file_from_path(page.src_uri)
             if existing is not None:
@@ -91,7 +94,34 @@ class KbPlugin(BasePlugin):
     def on_page_content(self, html: str, page, config, files) -> str:
         from kb.secrets import redact
 
+        body = self.html_bodies.get(page.file.src_uri)
+        if body is not None:
+            html = self._render_html_body(body, page, config, files)
         return redact(html, self.secrets, html=True) if self.secrets else html
+
+    @staticmethod
+    def _render_html_body(body, page, config, files) -> str:
+        from urllib.parse import quote
+
+        from mkdocs.exceptions import PluginError
+        from mkdocs.structure.toc import get_toc
+
+        from kb.site.html import TocSettings
+        from kb.templating import TemplateProblem
+
+        def url_for(target: str) -> str:
+            path, _, anchor = target.partition("#")
+            linked = files.get_file_from_path(path)
+            url = linked.url_relative_to(page.file) if linked is not None else quote(path, safe="/.-_~")
+            return url + (f"#{quote(anchor, safe='-_.~')}" if anchor else "")
+
+        try:
+            html, tokens, ids = body.render(url_for, TocSettings.from_mdx_configs(config.mdx_configs))
+        except TemplateProblem as exc:
+            raise PluginError(f"kb: {exc}") from None
+        page.toc = get_toc(tokens)
+        page.present_anchor_ids = ids
+        return html
 
     def on_post_page(self, output: str, page, config) -> str:
         from kb.secrets import redact

@@ -188,8 +188,9 @@ def test_plugin_sets_edit_links_to_the_yaml(tmp_path: Path) -> None:
 def test_page_templates_can_be_overridden(tmp_path: Path) -> None:
     root = copy_kb(REPO / "tests" / "fixtures" / "base", tmp_path / "kb")
     (root / "templates" / "site").mkdir(parents=True)
-    (root / "templates" / "site" / "card.md.j2").write_text("# {{ card.title }}\n\nOur own layout for {{ card.id }}.\n")
+    (root / "templates" / "site" / "card.html.j2").write_text(
+        "{{ heading(1, card.title) }}\n<p>Our own layout for {{ card.id }} {{ '<b>' }}.</p>\n")
     (root / "mkdocs.yml").write_text("site_name: T\ndocs_dir: docs\nplugins:\n  - kb\n")
     assert build(root, tmp_path / "site").returncode == 0
-    assert "Our own layout for queue-stuck." in (tmp_path / "site" / "cards" / "queue-stuck" / "index.html").read_text()
+    assert "Our own layout for queue-stuck &lt;b&gt;." in (tmp_path / "site" / "cards" / "queue-stuck" / "index.html").read_text()
     shutil.rmtree(tmp_path / "site")

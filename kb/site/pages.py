@@ -1,8 +1,10 @@
-"""Every page of the site as Markdown, built from the loaded knowledge base.
+"""Every page of the site, built from the loaded knowledge base.
 
 Pages come from Jinja2 templates (kb/defaults/site/, overridable in the KB's
-templates/site/). Templates are sandboxed and escape every value (finalize): a title of
-`<script>` renders as text. Large listings are split into pages of PAGE_SIZE rows, and the
+templates/site/). Templates are sandboxed and escape every value: Markdown templates
+(`*.md.j2`) through `finalize`, which escapes for Markdown and HTML; card pages, the bulk of
+a large site, are HTML templates (`*.html.j2`) with Jinja's autoescaping, rendered without
+Markdown (kb/site/html.py). A title of `<script>` renders as text. Large listings are split into pages of PAGE_SIZE rows, and the
 nav lists only the index pages, so every page stays small at 10,000 cards.
 """
 
@@ -23,6 +25,7 @@ from markupsafe import Markup
 from kb.kbase import KnowledgeBase
 from kb.models.common import PRIORITY_ACTIONS
 from kb.site import svg
+from kb.site.html import Headings, HtmlBody, TocSettings
 from kb.site.escape import code_block, escape, inline_code, link, raw
 from kb.templating import TemplateProblem, describe_template_error
 
@@ -37,6 +40,7 @@ class Page:
     src_uri: str
     markdown: str
     edit_uri: str | None = None  # the YAML or Markdown source, relative to the KB root
+    html: HtmlBody | None = None  # the body as HTML (the Markdown is then front matter only)
 
 
 def environment(kb: KnowledgeBase) -> SandboxedEnvironment:
@@ -46,6 +50,13 @@ def environment(kb: KnowledgeBase) -> SandboxedEnvironment:
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.globals.update(code_block=code_block, inline_code=inline_code, link=link, raw=raw, badges=badges)
     return env
+
+
+def html_environment(kb: KnowledgeBase) -> SandboxedEnvironment:
+    override = kb.root / kb.settings.templates_dir / "site"
+    search = [str(override), str(DEFAULTS)] if override.is_dir() else [str(DEFAULTS)]
+    return SandboxedEnvironment(loader=FileSystemLoader(search), undefined=StrictUndefined, autoescape=True,
+                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def badges(permissions: list[str]) -> Markup:
@@ -70,6 +81,7 @@ class SiteBuilder:
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         self.env = environment(kb)
+        self.html_env = html_environment(kb)
         self.cards = sorted((d for d in kb.cards if d.model), key=lambda d: d.model.id)
         self.postmortems = sorted((d for d in kb.postmortems if d.model), key=lambda d: d.model.started_at, reverse=True)
         self.card_ids = {d.model.id for d in self.cards}
@@ -88,6 +100,23 @@ class SiteBuilder:
             return self.env.get_template(template).render(**context)
         except TemplateError as exc:
             raise TemplateProblem(describe_template_error(exc, template)) from None
+
+    def html_body(self, template: str, **context) -> HtmlBody:
+        """The page rendered when MkDocs builds it, with its links and heading settings."""
+        try:
+            compiled = self.html_env.get_template(template)  # a syntax error stops the build before any page
+        except TemplateError as exc:
+            raise TemplateProblem(describe_template_error(exc, template)) from None
+
+        def render(url_for, toc: TocSettings) -> tuple[str, list[dict], set[str]]:
+            headings = Headings(toc)
+            try:
+                body = compiled.render(**context, heading=headings, url=url_for)
+            except TemplateError as exc:
+                raise TemplateProblem(describe_template_error(exc, template)) from None
+            return body, headings.tokens, headings.ids
+
+        return HtmlBody(render)
 
     # -- pages ---------------------------------------------------------------------------
 
@@ -110,7 +139,7 @@ class SiteBuilder:
         by_card: dict[str, list[tuple]] = defaultdict(list)
         for doc in self.postmortems:
             for card_id in doc.model.cards:
-                by_card[card_id].append((doc.model.id, doc.model.title, f"../postmortems/{doc.model.id}.md"))
+                by_card[card_id].append((doc.model.id, doc.model.title, f"postmortems/{doc.model.id}.md"))
         max_age = self._stale_after()
         today = self.kb.config.today()
         pages = []
@@ -122,20 +151,19 @@ class SiteBuilder:
             for ref in card.references:
                 text = ref.path + (f"#{ref.section}" if ref.section else "")
                 if ref.path in self.references:
-                    references.append((text, url("../" + ref.path + (f"#{ref.section}" if ref.section else ""))))
-            linked = {pm_id: (pm_id, self.pm_ids[pm_id], f"../postmortems/{pm_id}.md") for pm_id in card.postmortems
+                    references.append((text, ref.path + (f"#{ref.section}" if ref.section else "")))
+            linked = {pm_id: (pm_id, self.pm_ids[pm_id], f"postmortems/{pm_id}.md") for pm_id in card.postmortems
                       if pm_id in self.pm_ids}
             for entry in by_card.get(card.id, []):
                 linked.setdefault(entry[0], entry)
-            body = self.render(
-                "card.md.j2", card=card, action=PRIORITY_ACTIONS[card.priority], admonition=ADMONITION[card.priority],
+            body = self.html_body(
+                "card.html.j2", card=card, action=PRIORITY_ACTIONS[card.priority], admonition=ADMONITION[card.priority],
                 verdict=verdict, stale=age is None or age > max_age,
                 verified_age="never" if age is None else f"{age} days ago",
                 references=references, postmortems=sorted(linked.values()),
-                step_html=lambda number, step: Markup(self.render("step.md.j2", number=number, step=step)),
             )
             tags = [*card.services, card.owner, card.priority]
-            pages.append(Page(f"cards/{card.id}.md", front_matter(title=html_title(card.title), tags=tags) + body, doc.path))
+            pages.append(Page(f"cards/{card.id}.md", front_matter(title=html_title(card.title), tags=tags), doc.path, body))
         return pages
 
     def _stale_after(self) -> int:

@@ -172,15 +172,15 @@ def test_yaml_values_and_paths_cannot_add_markup_or_read_outside(tmp_path: Path)
 def test_a_kb_template_cannot_reach_python_internals(tmp_path: Path) -> None:
     root = copy_kb(BASE_KB, tmp_path / "kb")
     (root / "templates" / "site").mkdir(parents=True, exist_ok=True)
-    (root / "templates" / "site" / "card.md.j2").write_text(
-        "# {{ card.title }}\n\n{{ card.__class__.__mro__[1].__subclasses__() }}\n")
+    (root / "templates" / "site" / "card.html.j2").write_text(
+        "{{ heading(1, card.title) }}\n{{ card.__class__.__mro__[1].__subclasses__() }}\n")
     (root / "templates" / "postmortem.yaml.j2").write_text(
         "id: {{ id }}\ntitle: {{ ''.__class__.__mro__[1].__subclasses__()[0]('x') }}\n")
     (root / "mkdocs.yml").write_text("site_name: T\ndocs_dir: docs\nplugins:\n  - kb\n")
     build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site")], cwd=root,
                            capture_output=True, text=True, timeout=300)
     assert build.returncode != 0
-    assert "Traceback" not in build.stderr and "templates/site/card.md.j2" in build.stderr, build.stderr
+    assert "Traceback" not in build.stderr and "templates/site/card.html.j2" in build.stderr, build.stderr
     assert "unsafe" in build.stderr, build.stderr
     new = run_kb("new", "postmortem", "--title", "t", "--priority", "P3", "--started-at", "2026-11-20T02:17:00+00:00",
                  cwd=root)
