@@ -196,12 +196,12 @@ def file_digest(raw: bytes) -> str:
 
 # marshal holds only plain values: findings and rule files travel as tuples.
 
-def _finding_out(f: Finding) -> tuple:
+def finding_to_plain(f: Finding) -> tuple:
     span = (f.span.line, f.span.column, f.span.end_line, f.span.end_column) if f.span else None
     return (f.path, f.message, tuple(f.loc), f.at, span, f.code, f.level.value if f.level else None)
 
 
-def _finding_in(t) -> Finding:
+def finding_from_plain(t) -> Finding:
     path, message, loc, at, span, code, level = t
     if not (isinstance(path, str) and isinstance(message, str) and isinstance(loc, tuple) and isinstance(code, str)):
         raise TypeError("finding")
@@ -211,17 +211,17 @@ def _finding_in(t) -> Finding:
 
 def _encode(state: State) -> dict:
     records = {path: (r.stat, r.digest, r.data, r.valid, r.suppressions, r.has_todo,
-                      [_finding_out(f) for f in r.load_findings], [_finding_out(f) for f in r.findings])
+                      [finding_to_plain(f) for f in r.load_findings], [finding_to_plain(f) for f in r.findings])
                for path, r in state.records.items()}
     rule_files = {}
     for path, r in state.rule_files.items():
         rf = r.rule_file
         encoded = (rf.path, rf.owned, [(a.name, a.group, a.index, a.runbook_url) for a in rf.alerts]) \
             if rf is not None else None
-        rule_files[path] = (r.stat, r.digest, encoded, [_finding_out(f) for f in r.load_findings])
+        rule_files[path] = (r.stat, r.digest, encoded, [finding_to_plain(f) for f in r.load_findings])
     return {"format": FORMAT, "kb": __version__, "key": state.key, "shared": state.shared,
             "router_pages": state.router_pages, "records": records, "rule_files": rule_files,
-            "shared_findings": [_finding_out(f) for f in state.shared_findings],
+            "shared_findings": [finding_to_plain(f) for f in state.shared_findings],
             "emitted": _emitted_out(state.emitted), "emitted_from": state.emitted_from}
 
 
@@ -253,14 +253,14 @@ def _decode(data) -> State | None:
         if not isinstance(path, str) or not (value is None or isinstance(value, bytes)):
             raise TypeError("record")
         state.records[path] = Record(stat, str(digest), value, bool(valid), bool(suppressions), bool(has_todo),
-                                     [_finding_in(f) for f in loads], [_finding_in(f) for f in found])
+                                     [finding_from_plain(f) for f in loads], [finding_from_plain(f) for f in found])
     for path, (stat, digest, encoded, loads) in data["rule_files"].items():
         rule_file = None
         if encoded is not None:
             rel, owned, alerts = encoded
             rule_file = RuleFile(str(rel), bool(owned), [AlertRule(*a) for a in alerts])
-        state.rule_files[path] = RuleFileRecord(stat, str(digest), rule_file, [_finding_in(f) for f in loads])
-    state.shared_findings = [_finding_in(f) for f in data["shared_findings"]]
+        state.rule_files[path] = RuleFileRecord(stat, str(digest), rule_file, [finding_from_plain(f) for f in loads])
+    state.shared_findings = [finding_from_plain(f) for f in data["shared_findings"]]
     state.emitted = _emitted_in(data["emitted"])
     state.emitted_from = [str(p) for p in data["emitted_from"]]
     return state

@@ -151,10 +151,15 @@ def _yaml_names(folder: Path) -> list[str]:
 
 
 def _load_folder(kb: KnowledgeBase, folder: str, model: type[M]) -> list[Document[M]]:
+    from kb.parallel_load import Prefetch
+
     folder = os.path.normpath(folder).replace(os.sep, "/")  # "./cards/" names files as cards/<name>
     names = _yaml_names(kb.root / folder)
     outside = set(links_outside(kb.root, [f"{folder}/{name}" for name in names]))
-    return [load_document(kb, f"{folder}/{name}", model) for name in names if f"{folder}/{name}" not in outside]
+    rels = [f"{folder}/{name}" for name in names if f"{folder}/{name}" not in outside]
+    cold = kb.session is None or kb.session.previous is None  # otherwise most files come from records
+    with Prefetch(kb, rels if cold else []) as prefetch:
+        return [load_document(kb, rel, model, prefetch.take(rel)) for rel in rels]
 
 
 def links_outside(root: Path, rels: list[str]) -> list[str]:
@@ -168,48 +173,75 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def load_document(kb: KnowledgeBase, rel: str, model: type[M]) -> Document[M]:
-    """The document at `rel` (a path under the KB root, with forward slashes)."""
+@dataclass
+class Parsed:
+    """What reading one file gives before its model is validated: plain values only, so a
+    helper process can produce it (kb.parallel_load)."""
+
+    stat: list | None
+    digest: str | None
+    raw_flags: tuple[bool, bool]  # (mentions `kb: ignore`, mentions todo)
+    data: dict[str, Any] | None
+    findings: list[Finding]
+    secret_values: frozenset[str]
+
+
+def load_document(kb: KnowledgeBase, rel: str, model: type[M], parsed: Parsed | None = None) -> Document[M]:
+    """The document at `rel` (a path under the KB root, with forward slashes); `parsed` is
+    the file already read by a helper process."""
     path = os.path.join(kb.root, rel)  # strings, not Paths: 13,000 files per run
     session = kb.session
-    stat = previous = None
-    if session is not None:
-        from kb import incremental
+    if parsed is None:
+        stat = previous = None
+        if session is not None:
+            from kb import incremental
 
-        stat = incremental.file_stat(path)
-        previous = session.previous_record(rel)
-        if previous is not None and stat is not None and previous.stat == stat:
-            return _reuse(kb, rel, previous, model)
-    doc: Document[M] = Document(rel)
+            stat = incremental.file_stat(path)
+            previous = session.previous_record(rel)
+            if previous is not None and stat is not None and previous.stat == stat:
+                return _reuse(kb, rel, previous, model)
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except OSError as exc:
+            kb.add_finding(Finding(rel, f"cannot read the file: {exc.strerror}", code=YAML_PARSE))
+            return Document(rel)
+        digest = None
+        if session is not None:
+            digest = incremental.file_digest(raw)
+            if previous is not None and previous.digest == digest:
+                previous.stat = stat
+                return _reuse(kb, rel, previous, model)
+        parsed = parse_document(rel, raw, kb.settings.max_file_bytes, stat, digest)
+    return _validated(kb, rel, model, parsed)
+
+
+def parse_document(rel: str, raw: bytes, max_bytes: int, stat: list | None, digest: str | None) -> Parsed:
+    found, secrets = secret_findings(rel, raw)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        kb.add_finding(Finding(rel, f"cannot read the file: {exc.strerror}", code=YAML_PARSE))
-        return doc
-    digest = None
-    if session is not None:
-        digest = incremental.file_digest(raw)
-        if previous is not None and previous.digest == digest:
-            previous.stat = stat
-            return _reuse(kb, rel, previous, model)
-        session.changed.add(rel)
-    doc.suppressions = b"kb: ignore" in raw
-    doc.has_todo = b"todo" in raw.lower()
-    found: list[Finding] = []
-    found += secret_findings(kb, doc, raw)
-    try:
-        doc.data = yamlio.load_mapping(raw, kb.settings.max_file_bytes)
+        data = yamlio.load_mapping(raw, max_bytes)
     except yamlio.YamlProblem as problem:
+        data = None
         found.append(Finding(rel, problem.message, span=problem.span, code=YAML_PARSE))
-    else:
+    return Parsed(stat, digest, (b"kb: ignore" in raw, b"todo" in raw.lower()), data, found, secrets)
+
+
+def _validated(kb: KnowledgeBase, rel: str, model: type[M], parsed: Parsed) -> Document[M]:
+    doc: Document[M] = Document(rel, data=parsed.data, suppressions=parsed.raw_flags[0], has_todo=parsed.raw_flags[1],
+                                secret_values=parsed.secret_values)
+    found = list(parsed.findings)
+    if doc.data is not None:
         try:
             doc.model = model.model_validate(doc.data)
         except ValidationError as exc:
             found += findings_from(exc, model, rel)
+    session = kb.session
     if session is not None:
+        from kb import incremental
+
+        session.changed.add(rel)
         session.records[rel] = incremental.Record(
-            stat, digest, incremental.encode_value(doc.data), doc.model is not None, doc.suppressions,
+            parsed.stat, parsed.digest, incremental.encode_value(doc.data), doc.model is not None, doc.suppressions,
             doc.has_todo, found)
     for finding in found:
         kb.add_finding(finding)
@@ -218,14 +250,15 @@ def load_document(kb: KnowledgeBase, rel: str, model: type[M]) -> Document[M]:
     return doc
 
 
-def secret_findings(kb: KnowledgeBase, doc: Document, raw: bytes) -> list[Finding]:
-    """KB701 findings for the credentials in `raw`; their values go on `doc`, never in a message."""
+def secret_findings(rel: str, raw: bytes) -> tuple[list[Finding], frozenset[str]]:
+    """KB701 findings for the credentials in `raw`, and the values to keep off every page
+    (not allowlisted); a message never holds the value."""
     from kb.secrets import scan
 
-    hits = scan(raw, doc.path)
-    doc.secret_values = frozenset(h.value for h in hits if not h.allowed)
-    return [Finding(doc.path, secret_message(hit.kind), span=Span(hit.line, hit.column, hit.line, hit.end_column),
-                    code=SECRET) for hit in hits]
+    hits = scan(raw, rel)
+    findings = [Finding(rel, secret_message(hit.kind), span=Span(hit.line, hit.column, hit.line, hit.end_column),
+                        code=SECRET) for hit in hits]
+    return findings, frozenset(h.value for h in hits if not h.allowed)
 
 
 def secret_message(kind: str) -> str:
