@@ -12,6 +12,7 @@ ratios to the floor and each command's peak memory (max RSS of the process, from
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -107,6 +108,9 @@ def main() -> None:
     parser.add_argument("--reference", action="store_true", help="also yamllint and check-jsonschema")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-"))
+    # an installed kb has bytecode; an editable checkout run with PYTHONDONTWRITEBYTECODE
+    # would compile every module in every timed process
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "kb"), quiet=1)
     rows = []
     for cards in args.cards:
         rows += bench_size(cards, args.runs, workdir, args.site, args.reference)
