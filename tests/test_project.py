@@ -82,3 +82,18 @@ def test_every_package_file_is_tracked_by_git() -> None:
     on_disk = {p.relative_to(REPO).as_posix() for folder in ("kb", "templates", "tooling", "schemas")
                for p in (REPO / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert on_disk - tracked == set(), "files git does not track (check .gitignore)"
+
+
+def test_the_wheel_carries_every_package_file(tmp_path: Path) -> None:
+    """`pip install .` (README's first command) installs a wheel: a template missing from it
+    works from a checkout and breaks `kb new` and the site for everyone who installs kb."""
+    import zipfile
+
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                            "-w", str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    wheel = next(tmp_path.glob("kb-*.whl"))
+    in_wheel = {name for name in zipfile.ZipFile(wheel).namelist() if name.startswith("kb/")}
+    package = {p.relative_to(REPO).as_posix() for p in (REPO / "kb").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    assert package - in_wheel == set()
