@@ -7,6 +7,7 @@ of each permission are computed once, so checking a card costs steps x members l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -232,3 +233,22 @@ class AccessModel:
             h for h in humans
             if any(approval in self.oncall.groups[g].approves for g in self.oncall.people[h].groups if g in self.oncall.groups)
         ]
+
+
+def evaluated_cards(kb) -> Iterator[tuple[AccessModel, object, CardAccess]]:
+    """(access, document, its CardAccess) for every card that loaded, when oncall.yaml did:
+    the loop every access rule starts from."""
+    access = kb.access()
+    if access is None:
+        return
+    for doc in kb.cards:
+        if doc.model is not None:
+            yield access, doc, access.evaluate(doc.model)
+
+
+def required_permissions(kb) -> Iterator[tuple[AccessModel, object, CardAccess, StepAccess, PermissionAccess]]:
+    """Every permission a step requires, with what the card's rotation holds of it."""
+    for access, doc, result in evaluated_cards(kb):
+        for step in result.steps:
+            for perm in step.permissions:
+                yield access, doc, result, step, perm

@@ -1,3 +1,4 @@
+from kb.access import required_permissions
 from kb.diagnostics import Finding, Level
 from kb.rules import Rule, register
 
@@ -50,23 +51,15 @@ class MissingPermission(Rule):
     scope = "document"
 
     def check(self, kb, options):
-        access = kb.access()
-        if access is None:
-            return
-        for doc in kb.cards:
-            if doc.model is None:
+        for access, doc, result, step, perm in required_permissions(kb):
+            lacking = perm.lacking
+            if not lacking:
                 continue
-            result = access.evaluate(doc.model)
-            for step in result.steps:
-                for perm in step.permissions:
-                    lacking = perm.lacking
-                    if not lacking:
-                        continue
-                    request = f"; request: {perm.request}" if perm.request else ""
-                    yield Finding(
-                        doc.path,
-                        f"step '{step.step.id}': {', '.join(lacking)} of rotation {result.rotation_name} "
-                        f"lack{'s' if len(lacking) == 1 else ''} {perm.permission} "
-                        f"({holders_text(access, perm.permission)}){request}",
-                        loc=(step.field, step.index, "requires", perm.index),
-                    )
+            request = f"; request: {perm.request}" if perm.request else ""
+            yield Finding(
+                doc.path,
+                f"step '{step.step.id}': {', '.join(lacking)} of rotation {result.rotation_name} "
+                f"lack{'s' if len(lacking) == 1 else ''} {perm.permission} "
+                f"({holders_text(access, perm.permission)}){request}",
+                loc=(step.field, step.index, "requires", perm.index),
+            )

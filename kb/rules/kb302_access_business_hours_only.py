@@ -1,4 +1,4 @@
-from kb.access import describe_hours, describe_uncovered
+from kb.access import describe_hours, describe_uncovered, required_permissions
 from kb.diagnostics import Finding, Level
 from kb.rules import Rule, register
 
@@ -41,28 +41,18 @@ class BusinessHoursOnly(Rule):
     scope = "document"
 
     def check(self, kb, options):
-        access = kb.access()
-        if access is None:
-            return
         hours = kb.settings.business_hours
-        for doc in kb.cards:
-            if doc.model is None:
+        for access, doc, result, step, perm in required_permissions(kb):
+            names = perm.business_only(result.rotation.coverage)  # steps exist only when the rotation does
+            if not names:
                 continue
-            result = access.evaluate(doc.model)
-            if result.rotation is None:
-                continue
-            for step in result.steps:
-                for perm in step.permissions:
-                    names = perm.business_only(result.rotation.coverage)
-                    if not names:
-                        continue
-                    uncovered = "; ".join(
-                        f"{name}: {describe_uncovered(hours, access.oncall.people[name].timezone)}" for name in names
-                    )
-                    yield Finding(
-                        doc.path,
-                        f"step '{step.step.id}': {', '.join(names)} hold{'s' if len(names) == 1 else ''} "
-                        f"{perm.permission} only in business hours ({describe_hours(hours)}) but rotation "
-                        f"{result.rotation_name} covers 24x7; uncovered: {uncovered}",
-                        loc=(step.field, step.index, "requires", perm.index),
-                    )
+            uncovered = "; ".join(
+                f"{name}: {describe_uncovered(hours, access.oncall.people[name].timezone)}" for name in names
+            )
+            yield Finding(
+                doc.path,
+                f"step '{step.step.id}': {', '.join(names)} hold{'s' if len(names) == 1 else ''} "
+                f"{perm.permission} only in business hours ({describe_hours(hours)}) but rotation "
+                f"{result.rotation_name} covers 24x7; uncovered: {uncovered}",
+                loc=(step.field, step.index, "requires", perm.index),
+            )

@@ -1,3 +1,4 @@
+from kb.access import evaluated_cards
 from kb.diagnostics import Finding, Level
 from kb.rules import Rule, register
 
@@ -45,12 +46,9 @@ class NoApprover(Rule):
     scope = "document"
 
     def check(self, kb, options):
-        access = kb.access()
-        if access is None:
-            return
-        for doc in kb.cards:
+        for access, doc, result in evaluated_cards(kb):
             card = doc.model
-            if card is None or card.rotation not in access.oncall.rotations:
+            if result.rotation is None:
                 continue
             for field, index, step in card.all_steps():
                 if step.approval in (None, "none"):

@@ -1,3 +1,4 @@
+from kb.access import evaluated_cards
 from kb.diagnostics import Finding, Level
 from kb.rules import Rule, register
 
@@ -40,12 +41,8 @@ class AgentFirstResponder(Rule):
     scope = "document"
 
     def check(self, kb, options):
-        access = kb.access()
-        if access is None:
-            return
-        for doc in kb.cards:
-            card = doc.model
-            rotation = access.oncall.rotations.get(card.rotation) if card else None
+        for access, doc, result in evaluated_cards(kb):
+            card, rotation = doc.model, result.rotation
             if rotation is None:
                 continue
             first = access.oncall.people.get(rotation.members[0])
