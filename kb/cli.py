@@ -1,4 +1,4 @@
-"""The `kb` command line: thin verbs over library functions that tests call directly."""
+"""The `kb` command line: typer wiring only. Every verb is `kb.commands.<verb>.run(...) -> int`."""
 
 from __future__ import annotations
 
@@ -34,18 +34,15 @@ class OutputFormat(str, enum.Enum):
     sarif = "sarif"
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"kb: {message}", err=True)
+class FollowupSort(str, enum.Enum):
+    owner = "owner"
+    due = "due"
+    overdue = "overdue"
+    postmortem = "postmortem"
+
+
+def _exit(code: int) -> typer.Exit:
     return typer.Exit(code)
-
-
-def _root(root: Path | None) -> Path:
-    from kb.mkdocs_config import NoKnowledgeBase, find_root
-
-    try:
-        return find_root(root)
-    except NoKnowledgeBase as exc:
-        raise fail(str(exc)) from None
 
 
 def _version(value: bool) -> None:
@@ -61,17 +58,6 @@ def _main(
     ] = False,
 ) -> None:
     pass
-
-
-def _relative_paths(root: Path, paths: list[Path]) -> set[str]:
-    selected = set()
-    for path in paths:
-        resolved = path.resolve()
-        try:
-            selected.add(resolved.relative_to(root).as_posix() if resolved != root else "")
-        except ValueError:
-            raise fail(f"{path} is outside the knowledge base at {root}") from None
-    return {p for p in selected if p} if "" not in selected else set()
 
 
 @app.command()
@@ -96,82 +82,18 @@ def check(
 
     A run where no input file changed reuses the last result (keyed by content; set
     KB_NO_CACHE=1 to always check from scratch)."""
-    from kb.formats import render
+    from kb.commands import check as verb
 
-    kb_root = _root(root)
-    only = _relative_paths(kb_root, paths) if paths else None
-    run = lambda key=None: _run_check(kb_root, only, select, ignore, changed_since, key)  # noqa: E731
-    if changed_since or os.environ.get("KB_NO_CACHE"):
-        result = run()  # --changed-since depends on git state, which the cache key does not cover
-    else:
-        from kb.check_cache import cached_check
-
-        result = cached_check(kb_root, run, select=_split(select), ignore=_split(ignore), only=sorted(only or []))
-    fmt = (output_format.value if output_format else None) or (
-        "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    )
-    color = fmt == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    report = render(result, fmt, color=color)
-    if output is not None:
-        from kb.atomic import write_atomic
-
-        write_atomic(output, report)
-    else:
-        sys.stdout.write(report)
-    raise typer.Exit(result.exit_code)
-
-
-def _run_check(kb_root: Path, only, select, ignore, changed_since, cache_key: str | None = None):
-    from kb.check import run_check
-    from kb.kbase import load_kb
-
-    session = None
-    if cache_key is not None and not only and not changed_since:
-        from kb import incremental
-
-        session = incremental.start(kb_root, cache_key)
-    kb = load_kb(kb_root, session)
-    if changed_since:
-        from kb.changes import ChangesProblem, changed_since as changed, with_dependents
-
-        try:
-            selected = with_dependents(kb, changed(kb_root, changed_since))
-        except ChangesProblem as exc:
-            raise fail(str(exc)) from None
-        if selected is not None:
-            only = (only & selected) if only else selected
-            if not only:
-                only = {"\0nothing"}  # nothing changed: report on nothing
-    result = run_check(kb, select=_split(select), ignore=_split(ignore), only_paths=only or None)
-    if session is not None:
-        incremental.finish(kb_root, kb, session, result.scoped)
-        result.inputs = session.inputs()
-    return result
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+    fmt = output_format.value if output_format else None
+    raise _exit(verb.run(paths, fmt, select, ignore, output, changed_since, root))
 
 
 @app.command()
 def rules(code: Annotated[Optional[str], typer.Argument(help="A rule code or name: print its documentation.")] = None) -> None:
     """List the rules, or print one rule's documentation."""
-    from kb.rules import all_rules, find_rule
+    from kb.commands import rules as verb
 
-    if code:
-        rule = find_rule(code)
-        if rule is None:
-            raise fail(f"no rule '{code}'; `kb rules` lists them")
-        typer.echo(f"{rule.code} {rule.name} (default level: {rule.level.value})\n")
-        typer.echo(rule.doc())
-        defaults = rule.option_defaults()
-        if defaults:
-            typer.echo("\nOptions (set under plugins: - kb: rules: in mkdocs.yml):")
-            for key, value in defaults.items():
-                typer.echo(f"  {key}: {value!r}")
-        return
-    for rule in all_rules().values():
-        typer.echo(f"{rule.code}  {rule.name:<38} {rule.level.value:<8} {rule.summary()}")
+    raise _exit(verb.run(code))
 
 
 @app.command()
@@ -180,16 +102,9 @@ def schema(
     root: RootOption = None,
 ) -> None:
     """Write the JSON Schemas of cards, postmortems and oncall.yaml to schemas/ (from the models)."""
-    from kb.schema import SCHEMA_DIR, stale_schemas, write_schemas
+    from kb.commands import schema as verb
 
-    folder = _root(root) / SCHEMA_DIR
-    if check_only:
-        stale = stale_schemas(folder)
-        for name in stale:
-            typer.echo(f"{SCHEMA_DIR}/{name} is out of date; run `kb schema`")
-        raise typer.Exit(1 if stale else 0)
-    changed = write_schemas(folder)
-    typer.echo(f"{len(changed)} schema file(s) written to {SCHEMA_DIR}/" if changed else "schemas are up to date")
+    raise _exit(verb.run(check_only, root))
 
 
 @app.command()
@@ -201,40 +116,13 @@ def access(
     root: RootOption = None,
 ) -> None:
     """Who can execute which card: the matrix, one card explained, or one person's view."""
-    import json
+    from kb.commands import access as verb
 
-    from kb import access_report as report
-    from kb.kbase import load_kb
-
-    if output_format not in ("text", "json"):
-        raise fail("--format is text or json")
-    kb = load_kb(_root(root))
-    try:
-        if person:
-            data, render = report.explain_person(kb, person), report.render_person
-        elif card:
-            data, render = report.explain_card(kb, card, rotation), report.render_card
-        else:
-            data, render = report.matrix(kb), report.render_matrix
-    except report.AccessError as exc:
-        raise fail(str(exc), 1) from None
-    typer.echo(json.dumps(data, indent=2) if output_format == "json" else render(data), nl=output_format == "json")
+    raise _exit(verb.run(card, person, rotation, output_format, root))
 
 
 new_app = typer.Typer(help="Write a new postmortem or card from the KB's templates.", no_args_is_help=True)
 app.add_typer(new_app, name="new")
-
-
-def _ask(missing: dict[str, str], values: dict[str, object]) -> None:
-    """Prompt for missing values on a terminal; elsewhere refuse, naming the flags."""
-    absent = [name for name in missing if not values.get(name)]
-    if not absent:
-        return
-    if not sys.stdin.isatty():
-        flags = ", ".join(f"--{name.replace('_', '-')}" for name in absent)
-        raise fail(f"missing {flags} (not on a terminal, so kb cannot ask)")
-    for name in absent:
-        values[name] = typer.prompt(missing[name])
 
 
 @new_app.command("postmortem")
@@ -251,33 +139,9 @@ def new_postmortem_command(
     root: RootOption = None,
 ) -> None:
     """File a new postmortem with the next free id (never reused, even on other branches)."""
-    import datetime as dt
+    from kb.commands import new
 
-    from kb import newfile
-    from kb.gitops import GitProblem
-    from kb.kbase import load_kb
-    from kb.templating import TemplateProblem
-
-    kb = load_kb(_root(root))
-    try:
-        cards, alert_priority = newfile.from_alert(kb, from_alert) if from_alert else (list(card or []), None)
-        values: dict[str, object] = {"title": title, "priority": priority or alert_priority}
-        _ask({"title": "Title (what happened, in one line)", "priority": "Priority (P1, P2, P3)"}, values)
-        chosen = str(values["priority"]).strip().upper()
-        if chosen not in ("P1", "P2", "P3"):
-            raise fail(f"--priority must be P1, P2 or P3, not '{values['priority']}'")
-        request = newfile.PostmortemRequest(
-            title=str(values["title"]).strip(), priority=chosen,
-            started_at=newfile.parse_timestamp(started_at) if started_at else dt.datetime.now().astimezone().replace(microsecond=0),
-            cards=cards + [c for c in (card or []) if c not in cards], services=list(service or []),
-            alert=alert or from_alert, kind="near_miss" if near_miss else "incident", branch=branch,
-        )
-        if not request.title:
-            raise fail("--title is empty")
-        created = newfile.new_postmortem(kb, request, kb.config.today())
-    except (newfile.NewProblem, GitProblem, TemplateProblem) as exc:
-        raise fail(str(exc), 1) from None
-    _report_created(kb.root, created)
+    raise _exit(new.postmortem(title, priority, card, service, alert, started_at, from_alert, near_miss, branch, root))
 
 
 @new_app.command("card")
@@ -289,42 +153,17 @@ def new_card_command(
     owner: Annotated[Optional[str], typer.Option(help="The team that keeps it true.")] = None,
     alert: Annotated[Optional[list[str]], typer.Option("--alert", help="An alert that pages to it (repeat).")] = None,
     service: Annotated[Optional[list[str]], typer.Option("--service", help="A service it is about (repeat).")] = None,
-    branch: Annotated[bool, typer.Option("--branch", help="Create card/<id> from HEAD and commit the file there.")] = None,
+    branch: Annotated[bool, typer.Option("--branch", help="Create card/<id> from HEAD and commit the file there.")] = False,
     root: RootOption = None,
 ) -> None:
     """Write a new card from the KB's card template."""
-    from kb import newfile
-    from kb.gitops import GitProblem
-    from kb.kbase import load_kb
-    from kb.slugs import slugify
-    from kb.templating import TemplateProblem
+    from kb.commands import new
 
-    kb = load_kb(_root(root))
-    values: dict[str, object] = {"title": title, "rotation": rotation, "priority": priority, "owner": owner}
-    _ask({"title": "Title", "rotation": "Rotation", "priority": "Priority (P1, P2, P3)", "owner": "Owner team"}, values)
-    chosen = str(values["priority"]).strip().upper()
-    if chosen not in ("P1", "P2", "P3"):
-        raise fail(f"--priority must be P1, P2 or P3, not '{values['priority']}'")
-    try:
-        created = newfile.new_card(
-            kb, card_id or slugify(str(values["title"]), "new-card"), str(values["title"]).strip(),
-            str(values["rotation"]).strip(), chosen, str(values["owner"]).strip(), list(alert or []),
-            list(service or []), kb.config.today(), branch=bool(branch),
-        )
-    except (newfile.NewProblem, GitProblem, TemplateProblem) as exc:
-        raise fail(str(exc), 1) from None
-    _report_created(kb.root, created)
+    raise _exit(new.card(title, card_id, rotation, priority, owner, alert, service, branch, root))
 
 
 followups_app = typer.Typer(help="Open reinforcements across all postmortems, and closing them.")
 app.add_typer(followups_app, name="followups")
-
-
-class FollowupSort(str, enum.Enum):
-    owner = "owner"
-    due = "due"
-    overdue = "overdue"
-    postmortem = "postmortem"
 
 
 @followups_app.callback(invoke_without_command=True)
@@ -339,47 +178,17 @@ def followups_list(
     """Every open reinforcement, by owner, with due date and days overdue."""
     if ctx.invoked_subcommand is not None:
         return
-    import json
+    from kb.commands import followups
 
-    from kb.followups import SORTS, open_followups, render_followups
-    from kb.kbase import load_kb
-
-    if output_format not in ("text", "json"):
-        raise fail("--format is text or json")
-    kb = load_kb(_root(root))
-    items = sorted(open_followups(kb, kb.config.today()), key=SORTS[sort.value])
-    if owner:
-        items = [i for i in items if i.owner == owner]
-    if output_format == "json":
-        typer.echo(json.dumps([i.as_dict() for i in items], indent=2))
-    else:
-        typer.echo(render_followups(items), nl=False)
-    raise typer.Exit(1 if fail_overdue and any(i.days_overdue for i in items) else 0)
-
-
-def _set_followup(pm_id: str, item_id: str, status: str, why: str | None, root: Path | None) -> None:
-    from kb.followups import FollowupProblem, set_status
-    from kb.kbase import load_kb
-
-    kb = load_kb(_root(root))
-    try:
-        path, changed = set_status(kb, pm_id, item_id, status, why)
-    except FollowupProblem as exc:
-        raise fail(str(exc), 1) from None
-    rel = path.relative_to(kb.root).as_posix()
-    typer.echo(f"{rel}: {item_id} is {status}" + ("" if changed else " (already)"))
-    if changed:
-        from kb import emit as emitter
-
-        fresh = load_kb(kb.root)
-        if emitter.changes(fresh, emitter.build(fresh)):
-            typer.echo(f"{fresh.settings.rules_dir.strip('/')}/ no longer matches the postmortems: run kb emit")
+    raise _exit(followups.run(sort.value, owner, output_format, fail_overdue, root))
 
 
 @followups_app.command("done")
 def followups_done(pm_id: str, item_id: str, root: RootOption = None) -> None:
     """Mark a reinforcement done, in place (comments and formatting kept)."""
-    _set_followup(pm_id, item_id, "done", None, root)
+    from kb.commands import followups
+
+    raise _exit(followups.set_item(pm_id, item_id, "done", None, root))
 
 
 @followups_app.command("wont-do")
@@ -389,43 +198,37 @@ def followups_wont_do(
     root: RootOption = None,
 ) -> None:
     """Mark a reinforcement wont_do with the reason, in place."""
-    _set_followup(pm_id, item_id, "wont_do", why, root)
+    from kb.commands import followups
+
+    raise _exit(followups.set_item(pm_id, item_id, "wont_do", why, root))
 
 
 @followups_app.command("reopen")
 def followups_reopen(pm_id: str, item_id: str, root: RootOption = None) -> None:
     """Set a reinforcement back to open, in place."""
-    _set_followup(pm_id, item_id, "open", None, root)
+    from kb.commands import followups
+
+    raise _exit(followups.set_item(pm_id, item_id, "open", None, root))
 
 
 card_app = typer.Typer(help="Stamp a card as verified or drilled today.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
 
 
-def _stamp(card_id: str, field: str, root: Path | None) -> None:
-    from kb.followups import FollowupProblem, stamp_card
-    from kb.kbase import load_kb
-
-    kb = load_kb(_root(root))
-    today = kb.config.today()
-    try:
-        path, changed = stamp_card(kb, card_id, field, today)
-    except FollowupProblem as exc:
-        raise fail(str(exc), 1) from None
-    rel = path.relative_to(kb.root).as_posix()
-    typer.echo(f"{rel}: {field} {today.isoformat()}" + ("" if changed else " (already)"))
-
-
 @card_app.command("verified")
 def card_verified(card_id: str, root: RootOption = None) -> None:
     """Someone walked the card against the live system today: stamp last_verified."""
-    _stamp(card_id, "last_verified", root)
+    from kb.commands import card
+
+    raise _exit(card.run("verified", card_id, root))
 
 
 @card_app.command("drilled")
 def card_drilled(card_id: str, root: RootOption = None) -> None:
     """Someone executed the card in a drill today: stamp last_drilled."""
-    _stamp(card_id, "last_drilled", root)
+    from kb.commands import card
+
+    raise _exit(card.run("drilled", card_id, root))
 
 
 @app.command()
@@ -434,13 +237,9 @@ def init(
     name: Annotated[Optional[str], typer.Option(help="The site name.")] = None,
 ) -> None:
     """Create a new knowledge base that passes `kb check` at once."""
-    from kb.init import InitProblem, init_kb
+    from kb.commands import init as verb
 
-    try:
-        written = init_kb(directory, name)
-    except InitProblem as exc:
-        raise fail(str(exc), 1) from None
-    typer.echo(f"created a knowledge base in {directory} ({len(written)} files); next: cd {directory} && kb check")
+    raise _exit(verb.run(directory, name))
 
 
 @app.command()
@@ -450,47 +249,17 @@ def emit(
     root: RootOption = None,
 ) -> None:
     """Write alert rules, promtool tests, release gates and eval cases from the postmortems' reinforcements."""
-    from kb import emit as emitter
-    from kb.kbase import load_kb
+    from kb.commands import emit as verb
 
-    kb = load_kb(_root(root))
-    emitted = emitter.build(kb)
-    try:
-        emitter.refuse_unowned(kb)
-        emitter.refuse_secrets(kb, emitted)  # before --dry-run too: a diff in a CI log is published
-    except emitter.EmitProblem as exc:
-        raise fail(str(exc), 1) from None
-    changed = emitter.changes(kb, emitted)
-    base = kb.settings.rules_dir.strip("/")
-    if dry_run or check_only:
-        if dry_run:
-            typer.echo(emitter.unified_diff(kb, changed), nl=False)
-        for name in sorted(changed):
-            typer.echo(f"{base}/{name} is out of date" if check_only else f"would write {base}/{name}", err=True)
-        if check_only and not changed:
-            typer.echo(f"{base}/ is up to date ({len(emitted.sources)} postmortems, {len(emitted.alerts)} alerts)")
-        raise typer.Exit(1 if (check_only and changed) else 0)
-    written = emitter.write(kb, emitted)
-    for name in written:
-        typer.echo(f"wrote {base}/{name}")
-    typer.echo(f"{len(emitted.alerts)} alerts from {len(emitted.sources)} postmortems; "
-               + (f"{len(written)} file(s) changed" if written else "nothing changed"))
-
-
-def _report_created(root: Path, created) -> None:
-    rel = created.path.relative_to(root).as_posix()
-    typer.echo(f"created {rel} ({created.id})")
-    if created.branch:
-        typer.echo(f"on branch {created.branch}, commit {created.commit[:12]}")
-    typer.echo(f"next: fill the TODOs, then `kb check {rel}`")
+    raise _exit(verb.run(dry_run, check_only, root))
 
 
 @app.command()
 def show(card_id: Annotated[str, typer.Argument(help="The card id.")], root: RootOption = None) -> None:
     """Print a card for the terminal: numbered steps, commands ready to copy, irreversible steps marked."""
-    from kb.lookup import run_show
+    from kb.commands import show as verb
 
-    raise typer.Exit(run_show(card_id, root))
+    raise _exit(verb.run(card_id, root))
 
 
 @app.command()
@@ -501,15 +270,15 @@ def route(
     root: RootOption = None,
 ) -> None:
     """The one card to open for an alert or a situation. Exit 1 when nothing matches."""
-    from kb.lookup import run_route
+    from kb.commands import route as verb
 
-    raise typer.Exit(run_route(" ".join(query), show_card, output_format, root))
+    raise _exit(verb.run(" ".join(query), show_card, output_format, root))
 
 
 def main() -> None:
-    from kb.lookup import fast_path
+    from kb.commands.fast_path import dispatch
 
-    code = fast_path(sys.argv[1:])  # route and show start without typer: they are run half awake
+    code = dispatch(sys.argv[1:])  # route and show start without the typer app: they are run half awake
     if code is not None:
         sys.exit(code)
     try:

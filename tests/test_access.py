@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_kb
-from kb import access as access_module
-from kb.access import AccessModel, describe_uncovered, pattern_matches
-from kb.models import Card, Oncall
-from kb.settings import BusinessHours
+from kb.analysis import access as access_module
+from kb.analysis.access import AccessModel, describe_uncovered, pattern_matches
+from kb.model import Card, Oncall
+from kb.config.settings import BusinessHours
 
 
 @pytest.mark.parametrize(

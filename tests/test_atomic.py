@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.atomic import SUFFIX, sweep_stale_temps, write_atomic
+from kb.core.atomic import SUFFIX, sweep_stale_temps, write_atomic
 
 
 def test_replace_keeps_mode_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_temps_of_dead_writers_are_swept_and_live_ones_kept(tmp_path: Path) -> N
 
 def test_temps_go_to_the_git_folder_and_are_swept_from_there(tmp_path: Path) -> None:
     """A kill between link and rename leaves the temp under .git/kb-tmp, never in the tree."""
-    from kb.atomic import temp_folder
+    from kb.core.atomic import temp_folder
 
     import git
 
@@ -56,7 +56,7 @@ def test_temps_go_to_the_git_folder_and_are_swept_from_there(tmp_path: Path) -> 
 
 
 def test_a_worktree_git_file_is_followed_and_no_repository_means_the_folder(tmp_path: Path) -> None:
-    from kb.atomic import temp_folder
+    from kb.core.atomic import temp_folder
 
     git_dir = tmp_path / "elsewhere" / "worktrees" / "kb"
     git_dir.mkdir(parents=True)

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import BASE_KB, REPO
-from kb.check import run_check
-from kb.kbase import load_kb
+from kb.check.engine import run_check
+from kb.load.loader import load_kb
+from kb.rules.context import RuleContext
 
 SOURCES = sorted([*(REPO / "cards").glob("*.yaml"), *(REPO / "postmortems").glob("*.yaml"), REPO / "oncall.yaml"])
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -30,7 +31,7 @@ def _check(files: dict[str, bytes]) -> None:
         shutil.copytree(BASE_KB, root)
         for rel, data in files.items():
             (root / rel).write_bytes(data)
-        result = run_check(load_kb(root))
+        result = run_check(RuleContext(load_kb(root)))
         for diag in result.diagnostics:
             assert diag.span.line >= 1 and diag.span.column >= 1
             assert diag.message

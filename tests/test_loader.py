@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from kb import yamlio
-from kb.diagnostics import Span
-from kb.yamlio import YamlProblem
+from kb.core import yamlio
+from kb.core.diagnostics import Span
+from kb.core.yamlio import YamlProblem
 
 
 def load(text: str):

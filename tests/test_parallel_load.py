@@ -16,9 +16,14 @@ import pytest
 from conftest import BASE_KB, REPO, copy_kb
 from test_rule_cases import _cases, apply_files
 
-from kb import incremental, parallel_load
-from kb.check import run_check
-from kb.kbase import load_kb
+from kb.cache import incremental
+from kb.load import parallel as parallel_load
+from kb.check.engine import run_check
+from kb.load.loader import load_kb
+from kb.load.records import decode_value
+from kb.load.secrets import published_secrets
+from kb.rules import secret_allowlist
+from kb.rules.context import RuleContext
 
 KEY = "test-key"
 
@@ -52,11 +57,11 @@ def _run(root: Path, jobs: str | None, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("KB_JOBS", jobs)
     session = incremental.start(root, KEY + (jobs or ""))
     kb = load_kb(root, session)
-    result = run_check(kb)
+    result = run_check(RuleContext(kb))
     lines = [(d.path, d.span, d.code, d.level, d.message) for d in result.diagnostics]
-    records = {rel: (r.stat, r.digest, incremental.decode_value(r) if r.data else None, r.valid, r.suppressions,
+    records = {rel: (r.stat, r.digest, decode_value(r.data) if r.data else None, r.valid, r.suppressions,
                      r.has_todo, r.load_findings) for rel, r in session.records.items()}
-    return lines, records, kb.secret_values()
+    return lines, records, published_secrets(kb, secret_allowlist().keys)
 
 
 @pytest.mark.parametrize(("code", "case"), list(_cases()))
@@ -86,10 +91,10 @@ def test_a_helper_that_dies_changes_nothing(tmp_path: Path, monkeypatch: pytest.
     root = copy_kb(REPO, tmp_path / "kb")
     serial = _run(root, "1", monkeypatch)
 
-    def dies(kb, rel):
+    def dies(self, rel):
         os._exit(9)
 
-    monkeypatch.setattr(parallel_load, "_parse_plain", dies)
+    monkeypatch.setattr(parallel_load.Prefetch, "_parse_plain", dies)
     counts = _helper_reads(monkeypatch)
     assert _run(root, None, monkeypatch) == serial
     assert counts and all(c == 0 for c in counts), "the dead helper's files were read by kb itself"

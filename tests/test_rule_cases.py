@@ -17,8 +17,9 @@ import yaml
 
 from conftest import require_tool
 
-from kb.check import run_check
-from kb.kbase import load_kb
+from kb.check.engine import run_check
+from kb.load.loader import load_kb
+from kb.rules.context import RuleContext
 from kb.rules import all_rules
 
 CASES_DIR = Path(__file__).parent / "rule_cases"
@@ -55,7 +56,7 @@ def test_rule_case(base_kb: Path, code: str, case: dict) -> None:
     for tool in case.get("requires", []):
         require_tool(tool)
     apply_files(base_kb, case)
-    result = run_check(load_kb(base_kb), select=case.get("select") or [code])
+    result = run_check(RuleContext(load_kb(base_kb)), select=case.get("select") or [code])
     found = [d for d in result.diagnostics if d.code == code]
     expected = case.get("expect") or []
     assert len(found) == len(expected), "\n".join(f"{d.path}:{d.span.line}:{d.span.column} {d.message}" for d in found)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kb import yamlio
+from kb.core import yamlio
 from kb.rules import all_rules
 from kb.rules.base import CODE_PATTERN, NAME_PATTERN
 

@@ -1,18 +1,28 @@
-"""What a rule is: a stable code, a slash name, a default level, a docstring, a check."""
+"""What a rule is: a stable code, a slash name, a default level, a docstring, a check.
+
+Three kinds:
+- `Rule` reads across the knowledge base: `check(ctx, options)` runs once per check.
+- `DocumentRule` judges one card or postmortem at a time: the engine iterates the documents
+  (only the changed ones, on an incremental run) and calls `check_document(ctx, doc, options)`;
+  `check(ctx, options)` may add findings on shared files (router pages).
+- `LoadRule` reports what the loader found (syntax, schema): it declares which LoadProblem.
+"""
 
 from __future__ import annotations
 
 import inspect
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from kb.diagnostics import Finding, Level
+from kb.core.diagnostics import Finding, Level, LoadProblem
+from kb.load.secrets import RULE_CODE
 
 if TYPE_CHECKING:
-    from kb.kbase import KnowledgeBase
+    from kb.load.knowledge_base import Document
+    from kb.rules.context import RuleContext
 
 CODE_PATTERN = re.compile(r"^KB[0-9]{3}$")
 NAME_PATTERN = re.compile(r"^[a-z]+/[a-z0-9-]+$")
@@ -29,13 +39,13 @@ class Rule:
     name: ClassVar[str]
     level: ClassVar[Level] = Level.ERROR
     Options: ClassVar[type[BaseModel]] = NoOptions
-    # "document": a finding on a card or postmortem depends only on that file and the shared
-    # inputs (oncall.yaml, references, router pages, mkdocs.yml, templates, the day), so a run
-    # after one card changed re-runs the rule on that card alone. "kb": it reads other
-    # documents or rule files, and always runs on the whole KB.
+    # "document": a finding depends only on that document and the shared inputs (oncall.yaml,
+    # references, router pages, mkdocs.yml, templates, the day), so a run after one card
+    # changed re-runs the rule on that card alone. "kb": it reads other documents or rule
+    # files, and always runs on the whole KB.
     scope: ClassVar[str] = "kb"
 
-    def check(self, kb: KnowledgeBase, options: BaseModel) -> Iterable[Finding]:
+    def check(self, ctx: RuleContext, options: Any) -> Iterable[Finding]:
         raise NotImplementedError
 
     @classmethod
@@ -47,12 +57,32 @@ class Rule:
         return cls.doc().split("\n", 1)[0].strip()
 
     @classmethod
-    def option_defaults(cls) -> dict:
+    def option_defaults(cls) -> dict[str, Any]:
         return cls.Options().model_dump()
+
+
+class DocumentRule(Rule):
+    """A rule judged per document; the engine hands it each one whose model loaded (or every
+    one, with `needs_model = False`) from the folders in `documents`."""
+
+    scope: ClassVar[str] = "document"
+    documents: ClassVar[tuple[str, ...]] = ("cards",)  # "cards" and/or "postmortems"
+    needs_model: ClassVar[bool] = True
+
+    def check(self, ctx: RuleContext, options: Any) -> Iterable[Finding]:
+        return ()  # findings beyond the documents (router pages); none by default
+
+    def check_document(self, ctx: RuleContext, doc: Document[Any], options: Any) -> Iterable[Finding]:
+        raise NotImplementedError
 
 
 class LoadRule(Rule):
     """A rule whose findings the loader makes while reading files (syntax, schema)."""
 
-    def check(self, kb: KnowledgeBase, options: BaseModel) -> Iterable[Finding]:
-        return kb.load_findings.get(self.code, [])
+    reports: ClassVar[LoadProblem]
+
+    def check(self, ctx: RuleContext, options: Any) -> Iterable[Finding]:
+        for finding in ctx.kb.load_findings.get(self.reports, []):
+            if RULE_CODE in finding.message:
+                finding.message = finding.message.replace(RULE_CODE, self.code)
+            yield finding

@@ -22,12 +22,14 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from kb.kbase import KnowledgeBase
-from kb.models.common import PRIORITY_ACTIONS
+from kb.analysis.access import AccessModel
+from kb.load.knowledge_base import KnowledgeBase
+from kb.load.router import router_for
+from kb.model.common import PRIORITY_ACTIONS
 from kb.site import svg
 from kb.site.html import Headings, HtmlBody, TocSettings
 from kb.site.escape import code_block, escape, inline_code, link, raw
-from kb.templating import TemplateProblem, describe_template_error
+from kb.core.templating import TemplateProblem, describe_template_error
 
 PAGE_SIZE = 200
 EMITTED_FILE = {"alert": "kb.rules.yml", "gate": "gates.yml", "test": "gates.yml", "eval": "evals.jsonl"}
@@ -87,7 +89,8 @@ class SiteBuilder:
         self.card_ids = {d.model.id for d in self.cards}
         self.pm_ids = {d.model.id: d.model.title for d in self.postmortems}
         self.references = self._reference_files()
-        self.access = kb.access()
+        self.access = AccessModel(kb.oncall.model) if kb.oncall is not None and kb.oncall.model is not None else None
+        self.router = router_for(kb.root, kb.settings)
 
     def _reference_files(self) -> set[str]:
         folder = self.kb.root / self.kb.settings.references_dir
@@ -127,7 +130,7 @@ class SiteBuilder:
     def router_pages(self) -> list[Page]:
         """The router becomes the home page; links to a card's YAML become links to its page."""
         pages = []
-        for page in self.kb.router().pages:
+        for page in self.router.pages:
             text = (self.kb.root / page.path).read_text(encoding="utf-8", errors="replace")
             text = re.sub(r"(\[[^\]]*\]\(\s*<?[^)\s>]+?)\.ya?ml(#[^)\s>]*)?(>?\s*\))",
                           lambda m: f"{m.group(1)}.md{m.group(2) or ''}{m.group(3)}", text)
@@ -287,7 +290,7 @@ class SiteBuilder:
         series = {c: [months[m][c] for m in columns] for c in categories}
         chart = svg.stacked_bars(columns, series, "Root-cause categories by month", highlight="model_inference") if columns else ""
         share = f"{involved} of {len(self.postmortems)} postmortems involved the model's inference."
-        from kb.followups import open_followups
+        from kb.analysis.followups import open_followups
 
         today = self.kb.config.today()
         per_owner: dict[str, list[int]] = defaultdict(lambda: [0, 0])

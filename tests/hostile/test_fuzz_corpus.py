@@ -20,8 +20,9 @@ import pytest
 
 from conftest import BASE_KB, REPO, copy_kb
 
-from kb.check import run_check
-from kb.kbase import load_kb
+from kb.check.engine import run_check
+from kb.load.loader import load_kb
+from kb.rules.context import RuleContext
 
 CORPUS = Path(__file__).parent / "corpus"
 TARGETS = ["cards/queue-stuck.yaml", "postmortems/PM-2026-001-queue.yaml", "oncall.yaml"]
@@ -31,7 +32,7 @@ PUNCTUATION = [b":", b"- ", b"[", b"]", b"{", b"}", b"&a ", b"*a", b"!!", b"? ",
 
 def check_bytes(root: Path, target: str, content: bytes) -> None:
     (root / target).write_bytes(content)
-    result = run_check(load_kb(root))
+    result = run_check(RuleContext(load_kb(root)))
     for diagnostic in result.diagnostics:
         assert diagnostic.span.line >= 1 and diagnostic.span.column >= 1
 

@@ -90,13 +90,13 @@ def test_postmortem_id_flags_are_refused(kb_root: Path, pm_id: str) -> None:
 
 
 def test_nul_bytes_are_refused_by_the_functions_behind_the_verbs(kb_root: Path, capsys) -> None:
-    from kb.followups import FollowupProblem, set_status, stamp_card
-    from kb.kbase import load_kb
-    from kb.lookup import run_show
-    from kb.newfile import NewProblem, new_card
-    from kb.paths import inside
+    from kb.edit.stamps import StampProblem as FollowupProblem, set_status, stamp_card
+    from kb.load.loader import load_kb
+    from kb.commands import show
+    from kb.edit.create import NewProblem, new_card
+    from kb.core.paths import inside
 
-    assert run_show("queue-stuck\0", kb_root) == 1
+    assert show.run("queue-stuck\0", kb_root) == 1
     assert "is not a card id: character 12 is U+0000" in capsys.readouterr().err
     kb = load_kb(kb_root)
     with pytest.raises(FollowupProblem, match="is not a card id"):

@@ -1,0 +1,68 @@
+"""`kb check --changed-since REF`: the files changed since a ref, and the files that depend on them."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from kb.load.knowledge_base import KnowledgeBase
+from kb.config.settings import CONFIG_FILE
+
+
+class ChangesProblem(Exception):
+    pass
+
+
+def changed_since(root: Path, ref: str) -> set[str]:
+    """KB-relative paths changed between the merge base of REF and HEAD, plus uncommitted and
+    untracked files: what a pull request adds, and what is being edited now."""
+    import git
+
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise ChangesProblem(f"--changed-since needs a git repository; {root} is not in one") from None
+    try:
+        base = repo.git.merge_base(ref, "HEAD")
+    except git.GitCommandError:
+        shallow = (Path(repo.git_dir) / "shallow").exists()
+        hint = (" This is a shallow clone: fetch the ref with enough history, e.g. "
+                f"git fetch --deepen=50 origin {ref}") if shallow else ""
+        raise ChangesProblem(f"cannot find a common ancestor of '{ref}' and HEAD (is '{ref}' fetched?).{hint}") from None
+    top = Path(repo.working_tree_dir).resolve()
+    names = set(repo.git.diff("--name-only", "--no-renames", base, "--").splitlines())
+    names |= set(repo.git.ls_files("--others", "--exclude-standard").splitlines())
+    prefix = root.resolve().relative_to(top).as_posix()
+    result = set()
+    for name in names:
+        if prefix in ("", "."):
+            result.add(name)
+        elif name.startswith(prefix + "/"):
+            result.add(name[len(prefix) + 1 :])
+    return result
+
+
+def with_dependents(kb: KnowledgeBase, changed: set[str], router_pages: list[str]) -> set[str] | None:
+    """What to report on; None means everything (the configuration changed)."""
+    s = kb.settings
+    cards = {doc.path for doc in kb.cards}
+    pages = set(router_pages) | {s.router}
+    selected = set(changed)
+    for path in changed:
+        parent = PurePosixPath(path).parent.as_posix()
+        if path == CONFIG_FILE:
+            return None
+        if path == s.oncall or path in pages or parent == s.rules_dir.strip("/"):
+            # grants and routes are judged on every card
+            selected |= cards | {s.oncall} | pages
+        elif parent == s.cards_dir.strip("/"):
+            card_id = PurePosixPath(path).stem
+            selected |= pages
+            selected |= {d.path for d in kb.postmortems if d.model and card_id in d.model.cards}
+        elif parent == s.postmortems_dir.strip("/"):
+            # the id from the file name too: a deleted postmortem has no model, its cards still link it
+            ids = {d.model.id for d in kb.postmortems if d.model and d.path == path}
+            ids.add("-".join(PurePosixPath(path).name.split("-")[:3]))
+            selected |= {d.path for d in kb.cards if d.model and ids & set(d.model.postmortems)}
+        elif path.endswith(".md"):
+            selected |= {d.path for d in kb.cards if d.model and any(r.path == path for r in d.model.references)}
+    return selected

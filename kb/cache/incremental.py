@@ -1,0 +1,210 @@
+"""The run after a few files changed: re-read only those, re-run per-document rules on them alone.
+
+A check records, per card, postmortem and rule file, its stat, content digest, built YAML
+value, load findings and the findings of the document rules (kb.rules.base.DocumentRule).
+The next check takes a file's record when its stat, or failing that its content, is the same,
+and runs document rules only on the files that changed; rules that read across documents
+always run on the whole KB. The session plugs into the loader as its Recorder and into the
+engine as its DocumentMemo (protocols those layers define).
+
+A record is used only under the same options key (kb's code, options, the day, promtool) and
+the same shared inputs (mkdocs.yml, oncall.yaml, references, templates, router pages): any
+change there is a cold run. The state is written with marshal, which builds plain values and
+never runs code (pickle would run whatever a poisoned CI cache held), and its shape is checked
+on load: a damaged state is a cold run, never a different answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb import __version__
+from kb.cache import store
+from kb.config.settings import Settings, load_config
+from kb.core.diagnostics import Finding
+from kb.emit.build import AlertSource, Emitted, build
+from kb.load.knowledge_base import KnowledgeBase
+from kb.load.records import Record, RuleFileRecord
+from kb.load.rulefiles import AlertRule, RuleFile
+from kb.cache.result import RACY_NS, input_files
+
+STATE_FILE = "check-state.marshal"
+FORMAT = 3
+
+
+@dataclass
+class State:
+    key: str
+    shared: str
+    router_pages: list[str]
+    records: dict[str, Record] = field(default_factory=dict)
+    rule_files: dict[str, RuleFileRecord] = field(default_factory=dict)
+    emitted: Emitted | None = None  # built from the postmortems in emitted_from
+    emitted_from: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Session:
+    """One check's view of the previous state and what it records for the next."""
+
+    key: str
+    shared: str | None  # digest of the shared inputs, when a previous state was checked against it
+    previous: State | None
+    records: dict[str, Record] = field(default_factory=dict)
+    rule_files: dict[str, RuleFileRecord] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)  # documents whose content is new since the previous run
+
+    # -- kb.load.records.Recorder
+    @property
+    def warm(self) -> bool:
+        return self.previous is not None
+
+    def previous_record(self, path: str) -> Record | None:
+        return self.previous.records.get(path) if self.previous else None
+
+    def previous_rule_file(self, path: str) -> RuleFileRecord | None:
+        return self.previous.rule_files.get(path) if self.previous else None
+
+    def keep(self, path: str, record: Record, fresh: bool) -> None:
+        self.records[path] = record
+        if fresh:
+            self.changed.add(path)
+
+    def keep_rule_file(self, path: str, record: RuleFileRecord) -> None:
+        self.rule_files[path] = record
+
+    # -- kb.check.engine.DocumentMemo
+    def fresh(self, path: str) -> bool:
+        return self.previous is None or path in self.changed or path not in self.records
+
+    def recorded(self, path: str) -> list[Finding]:
+        return list(self.records[path].findings)
+
+    def remember(self, path: str, findings: list[Finding]) -> None:
+        record = self.records.get(path)
+        if record is not None:
+            record.findings = list(findings)
+
+    def inputs(self) -> dict[str, list[Any]]:
+        """[stat, digest] of every document and rule file as this run read it."""
+        return {path: [r.stat, r.digest] for path, r in [*self.records.items(), *self.rule_files.items()]}
+
+    def emitted(self, kb: KnowledgeBase) -> Emitted:
+        """What `kb emit` would write: the previous run's when the postmortems are the same
+        files with the same content (the settings it reads are shared inputs), else built now."""
+        paths = [doc.path for doc in kb.postmortems]
+        previous = self.previous
+        if previous is not None and previous.emitted is not None and previous.emitted_from == paths \
+                and not self.changed.intersection(paths):
+            return previous.emitted
+        return build(kb)
+
+
+def shared_files(root: Path, settings: Settings, router_pages: list[str]) -> list[str]:
+    documents = (settings.cards_dir.strip("/") + "/", settings.postmortems_dir.strip("/") + "/",
+                 settings.rules_dir.strip("/") + "/")
+    return [path for path in input_files(root, settings, router_pages) if not path.startswith(documents)]
+
+
+def shared_digest(root: Path, settings: Settings, router_pages: list[str]) -> str:
+    overall = hashlib.blake2b(digest_size=16)
+    for rel in shared_files(root, settings, router_pages):
+        try:
+            digest = hashlib.blake2b((root / rel).read_bytes(), digest_size=16).hexdigest()
+        except OSError:
+            digest = "-"
+        overall.update(f"{rel}\0{digest}\0".encode())
+    return overall.hexdigest()
+
+
+def start(root: Path, key: str) -> Session:
+    """A session for this check, with the previous state when it is usable."""
+    previous = read_state(root)
+    if previous is None or previous.key != key:
+        return Session(key, None, None)
+    shared = shared_digest(root, load_config(root).settings, previous.router_pages)
+    if previous.shared != shared:
+        return Session(key, None, None)
+    return Session(key, shared, previous)
+
+
+def finish(root: Path, settings: Settings, session: Session, router_pages: list[str],
+           emitted: Emitted | None, postmortem_paths: list[str]) -> None:
+    """Record this run for the next."""
+    racy = time.time_ns() - RACY_NS
+    for record in [*session.records.values(), *session.rule_files.values()]:
+        if record.stat is not None and record.stat[0] >= racy:
+            record.stat = None  # written just now: a same-size edit in the same clock tick would keep this stat
+    shared_now = session.shared or shared_digest(root, settings, router_pages)
+    state = State(session.key, shared_now, router_pages, session.records, session.rule_files)
+    if emitted is not None:
+        state.emitted, state.emitted_from = emitted, list(postmortem_paths)
+    store.write_bytes(root, STATE_FILE, marshal.dumps(_encode(state)))
+
+
+def read_state(root: Path) -> State | None:
+    raw = store.read_bytes(root, STATE_FILE)
+    if raw is None:
+        return None
+    try:
+        return _decode(marshal.loads(raw))
+    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+
+
+def _encode(state: State) -> dict:
+    records = {path: (r.stat, r.digest, r.data, r.valid, r.suppressions, r.has_todo,
+                      [f.to_plain() for f in r.load_findings], [f.to_plain() for f in r.findings])
+               for path, r in state.records.items()}
+    rule_files = {}
+    for path, r in state.rule_files.items():
+        rf = r.rule_file
+        encoded = (rf.path, rf.owned, [(a.name, a.group, a.index, a.runbook_url) for a in rf.alerts]) \
+            if rf is not None else None
+        rule_files[path] = (r.stat, r.digest, encoded, [f.to_plain() for f in r.load_findings])
+    return {"format": FORMAT, "kb": __version__, "key": state.key, "shared": state.shared,
+            "router_pages": state.router_pages, "records": records, "rule_files": rule_files,
+            "emitted": _emitted_out(state.emitted), "emitted_from": state.emitted_from}
+
+
+def _emitted_out(emitted) -> tuple | None:
+    if emitted is None:
+        return None
+    return (emitted.files, [(a.group, a.index, a.name, a.path, tuple(a.loc)) for a in emitted.alerts],
+            emitted.sources)
+
+
+def _emitted_in(data):
+    if data is None:
+        return None
+    files, alerts, sources = data
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise TypeError("emitted")
+    return Emitted(files, [AlertSource(*a) for a in alerts], [str(s) for s in sources])
+
+
+def _decode(data) -> State | None:
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("kb") != __version__:
+        return None
+    state = State(str(data["key"]), str(data["shared"]), [str(p) for p in data["router_pages"]])
+    for path, (stat, digest, value, valid, suppressions, has_todo, loads, found) in data["records"].items():
+        if not isinstance(path, str) or not (value is None or isinstance(value, bytes)):
+            raise TypeError("record")
+        state.records[path] = Record(stat, str(digest), value, bool(valid), bool(suppressions), bool(has_todo),
+                                     [Finding.from_plain(f) for f in loads], [Finding.from_plain(f) for f in found])
+    for path, (stat, digest, encoded, loads) in data["rule_files"].items():
+        rule_file = None
+        if encoded is not None:
+            rel, owned, alerts = encoded
+            rule_file = RuleFile(str(rel), bool(owned), [AlertRule(*a) for a in alerts])
+        state.rule_files[path] = RuleFileRecord(stat, str(digest), rule_file, [Finding.from_plain(f) for f in loads])
+    state.emitted = _emitted_in(data["emitted"])
+    state.emitted_from = [str(p) for p in data["emitted_from"]]
+    return state
+
+

@@ -1,0 +1,174 @@
+"""A cached `kb check` result, for the run where nothing changed.
+
+The key is the content of every input file (cards, postmortems, references, rules,
+templates, oncall.yaml, mkdocs.yml and every router page), kb's version, the options, the
+day (stale-card and overdue rules depend on it) and whether promtool is installed. File
+stats only decide which files to hash again: a file whose stat changed is re-read, so a
+touched but unchanged file still hits, and an edited one never does. A damaged cache entry
+is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from kb import __version__
+from kb.cache import store as cache
+from kb.check.engine import CheckResult
+from kb.config.mkdocs import read_paths
+from kb.config.settings import Settings, load_config
+from kb.core.diagnostics import Diagnostic, Level, Span
+from kb.emit import promtool
+from kb.load.router import router_for
+from kb.rules import all_rules
+
+RACY_NS = 2_000_000_000  # files modified this recently are hashed next time, as git does with its index
+
+CACHE_FILE = "check-result.json"
+
+
+def _walk(root: Path, folder: str) -> list[str]:
+    found = []
+    base = root / folder
+    if not base.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")  # once per folder: 13,000 files share one
+        found += [f"{rel}/{name}" for name in sorted(filenames)]
+    return found
+
+
+def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
+    files = []
+    for folder in (settings.cards_dir, settings.postmortems_dir, settings.references_dir, settings.rules_dir,
+                   settings.templates_dir):
+        files += _walk(root, folder.strip("/"))
+    files += [settings.oncall, "mkdocs.yml", settings.router, *router_pages]
+    return sorted(set(files))
+
+
+def _stat(path: Path | str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+    except OSError:
+        return None
+
+
+def fingerprint(root: Path, files: list[str], previous: dict | None,
+                known: dict[str, list] | None = None) -> tuple[dict[str, list], str]:
+    """Stats and a content hash of the input files; unchanged stats reuse the previous digests.
+    `known` gives [stat, digest] of files already seen this run, taken as they are."""
+    old = (previous or {}).get("files") or {}
+    known = known or {}
+    racy = time.time_ns() - RACY_NS
+    stats: dict[str, list] = {}
+    overall = hashlib.blake2b(digest_size=16)
+    base = str(root)
+    for rel in files:
+        if rel in known:
+            stats[rel] = known[rel]
+            overall.update(f"{rel}\0{known[rel][1]}\0".encode())
+            continue
+        path = os.path.join(base, rel)
+        stat = _stat(path)
+        entry = old.get(rel)
+        if stat is None:
+            digest = None
+        elif isinstance(entry, list) and len(entry) == 2 and entry[0] == stat:
+            digest = entry[1]
+        else:
+            digest = _digest(path)
+        if stat is not None and stat[0] >= racy:
+            stat = None  # modified just now: hash it again next time (a same-size edit may share this stat)
+        stats[rel] = [stat, digest]
+        overall.update(f"{rel}\0{digest}\0".encode())
+    return stats, overall.hexdigest()
+
+
+def _code_stamp() -> list:
+    """kb's own source files: a rule edited in development (same version) is a new key."""
+    package = Path(__file__).resolve().parent
+    return sorted([p.relative_to(package).as_posix(), *(_stat(p) or [])[:2]] for p in package.rglob("*.py"))
+
+
+def options_key(**options) -> str:
+    data = {**options, "kb": __version__, "code": _code_stamp(), "promtool": promtool.executable() is not None}
+    return hashlib.blake2b(json.dumps(data, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+
+
+def cached_check(root: Path, run, **options):
+    """The result of `run()` for this KB, or the cached one when no input changed since."""
+    config = load_config(root)
+    key = options_key(**options, today=config.today().isoformat())
+    hit, previous, seen = lookup(root, config.settings, key)
+    if hit is not None:
+        rules = all_rules()
+        return CheckResult(hit[0], hit[1], {code: rules[code] for code in hit[2] if code in rules})
+    result = run(key)
+    pages = result.router_pages if result.router_pages is not None else _router_pages(root)
+    # What this result was computed from: the digests of the files the run read (never a
+    # later re-read, which could pair new content with an old result), else the lookup's.
+    known = {**(seen or {}), **result.inputs}
+    store(root, config.settings, key, result, pages, previous, known)
+    return result
+
+
+def _router_pages(root: Path) -> list[str]:
+    paths = read_paths(root)
+    return [page.path for page in router_for(root, paths).pages]
+
+
+def lookup(root: Path, settings, options: str):
+    """The cached (diagnostics, files_checked, rule codes) or None, the cache entry, and the
+    stats and digests seen of the input files."""
+    entry = cache.read(root, CACHE_FILE)
+    if not entry or entry.get("options") != options:
+        return None, entry, None
+    try:
+        files = input_files(root, settings, entry.get("router_pages") or [])
+        stats, digest = fingerprint(root, files, entry)
+        if digest != entry.get("digest"):
+            return None, entry, stats
+        diagnostics = [
+            Diagnostic(d["path"], Span(*d["span"]), d["code"], d["name"], Level(d["level"]), d["message"],
+                       d["help_url"], tuple(d["loc"]))
+            for d in entry["diagnostics"]
+        ]
+        if stats != entry.get("files"):  # touched, unchanged: keep the new stats so the next run skips hashing
+            cache.write(root, CACHE_FILE, {**entry, "files": stats})
+        return (diagnostics, entry["files_checked"], entry["rules"]), entry, stats
+    except (KeyError, TypeError, ValueError):
+        return None, None, None
+
+
+def store(root: Path, settings, options: str, result, router_pages: list[str], previous: dict | None,
+          known: dict[str, list] | None = None) -> None:
+    files = input_files(root, settings, router_pages)
+    stats, digest = fingerprint(root, files, previous, known)
+    diagnostics = []
+    for d in result.diagnostics:
+        item = asdict(d)
+        item["span"] = [d.span.line, d.span.column, d.span.end_line, d.span.end_column]
+        item["level"] = d.level.value
+        item["loc"] = list(d.loc)
+        diagnostics.append(item)
+    cache.write(root, CACHE_FILE, {"options": options, "digest": digest, "files": stats, "router_pages": router_pages,
+                                   "diagnostics": diagnostics, "files_checked": result.files_checked,
+                                   "rules": sorted(result.rules)})

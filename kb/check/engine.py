@@ -1,0 +1,251 @@
+"""`kb check`: run the rules, place each finding at its node, apply levels and suppressions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from kb.config.settings import CONFIG_FILE, Config
+from kb.core import yamlio
+from kb.core.diagnostics import SUPPRESSION, Diagnostic, Finding, Level, LoadProblem, Span
+from kb.load.knowledge_base import Document
+from kb.rules import DocumentRule, Rule, all_rules, find_rule
+from kb.rules.context import RuleContext
+from kb.rules.files.suppression_unused import UnusedSuppression
+
+
+class DocumentMemo(Protocol):
+    """Offered by a cache: what document rules found on each unchanged document last run."""
+
+    def fresh(self, path: str) -> bool:
+        """The document was read anew this run: its findings must be computed."""
+        ...
+
+    def recorded(self, path: str) -> list[Finding]:
+        """Every document rule's findings on an unchanged document, from the previous run."""
+        ...
+
+    def remember(self, path: str, findings: list[Finding]) -> None:
+        """This run's document-rule findings on a document, for the next run."""
+        ...
+
+
+@dataclass
+class ActiveRule:
+    rule: type[Rule]
+    level: Level
+    options: BaseModel
+
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic]
+    files_checked: int
+    rules: dict[str, type[Rule]] = field(default_factory=dict)
+    router_pages: list[str] | None = field(default=None, repr=False)  # inputs of the check cache's key
+    inputs: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # [stat, digest] of the documents read
+
+    def count(self, level: Level) -> int:
+        return sum(1 for d in self.diagnostics if d.level is level)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.count(Level.ERROR) else 0
+
+
+def _matches(rule: type[Rule], patterns: Iterable[str]) -> bool:
+    """A rule matches a code (KB201), a code prefix (KB2), a name, or a name prefix (card/)."""
+    for pattern in patterns:
+        if rule.code.startswith(pattern.upper()) or rule.name == pattern or (
+            pattern.endswith("/") and rule.name.startswith(pattern)
+        ):
+            return True
+    return False
+
+
+def configure_rules(
+    config: Config, select: list[str] | None = None, ignore: list[str] | None = None
+) -> tuple[list[ActiveRule], list[Finding]]:
+    """The rules to run with their levels and options; bad rule settings become findings."""
+    settings = config.settings
+    rules = all_rules()
+    problems: list[Finding] = []
+    per_rule: dict[str, dict] = {}
+    for key, value in settings.rules.items():
+        rule = find_rule(key)
+        loc = config.plugin_loc + ("rules", key)
+        if rule is None:
+            problems.append(Finding(CONFIG_FILE, f"no rule '{key}' (see `kb rules`)", loc=loc, at="key",
+                                    problem=LoadProblem.CONFIG))
+            continue
+        per_rule[rule.code] = {"level": value} if isinstance(value, str) else dict(value)
+    select = list(select or []) or settings.select
+    ignore = list(ignore or []) + settings.ignore
+    active = []
+    for code, rule in rules.items():
+        if select and not _matches(rule, select):
+            continue
+        if _matches(rule, ignore):
+            continue
+        conf = dict(per_rule.get(code, {}))
+        level_name = conf.pop("level", rule.level.value)
+        if level_name == "off":
+            continue
+        try:
+            level = Level(level_name)
+        except ValueError:
+            problems.append(Finding(CONFIG_FILE, f"level of {code} must be error, warning, info or off",
+                                    loc=config.plugin_loc + ("rules",), problem=LoadProblem.CONFIG))
+            level = rule.level
+        try:
+            options = rule.Options.model_validate(conf)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                problems.append(Finding(CONFIG_FILE, f"option of {code}: {'.'.join(map(str, error['loc']))}: "
+                                        f"{error['msg']}", loc=config.plugin_loc + ("rules",), problem=LoadProblem.CONFIG))
+            options = rule.Options()
+        active.append(ActiveRule(rule, level, options))
+    return active, problems
+
+
+def help_url(site_url: str, code: str) -> str:
+    return f"{site_url}rules/{code}/"
+
+
+def _read_text(root: Path, path: str) -> str | None:
+    try:
+        return yamlio.decode((root / path).read_bytes(), max_bytes=1 << 62)
+    except (OSError, yamlio.YamlProblem):
+        return None
+
+
+def _place(kb: RuleContext, findings: list[Finding]) -> dict[str, str | None]:
+    """Give every finding a span, composing each file at most once; returns the texts read."""
+    texts: dict[str, str | None] = {}
+    by_path: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.span is None:
+            by_path[finding.path].append(finding)
+    for path, items in by_path.items():
+        text = texts[path] = _read_text(kb.root, path)
+        root = None
+        if text is not None and path.endswith((".yaml", ".yml")):
+            try:
+                root = yamlio.compose(text)
+            except yamlio.YamlProblem:
+                root = None
+        for finding in items:
+            finding.span = yamlio.locate_in(root, finding.loc, finding.at).span if root else Span(1, 1, 1, 1)
+    return texts
+
+
+def _suppressions(text: str) -> list[tuple[int, int, list[str]]]:
+    """(line, column, codes) of every `kb: ignore[...]` comment."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "kb:" not in line:
+            continue
+        for match in SUPPRESSION.finditer(line):
+            codes = [c.strip() for c in match.group(1).split(",") if c.strip()]
+            found.append((number, match.start() + 1, codes))
+    return found
+
+
+def run_check(
+    ctx: RuleContext,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    only_paths: set[str] | None = None,
+    memo: DocumentMemo | None = None,
+) -> CheckResult:
+    kb = ctx.kb
+    active, problems = configure_rules(kb.config, select, ignore)
+    for problem in problems:
+        kb.add_finding(problem)
+    findings: list[tuple[ActiveRule, Finding]] = []
+    document_rules = [entry for entry in active if issubclass(entry.rule, DocumentRule)]
+    for entry in active:
+        rule = entry.rule()
+        for finding in rule.check(ctx, entry.options):
+            finding.code = entry.rule.code
+            findings.append((entry, finding))
+    if document_rules:
+        by_code = {entry.rule.code: entry for entry in document_rules}
+        instances = [(entry, entry.rule()) for entry in document_rules]
+        for folder, doc in [*(("cards", d) for d in kb.cards), *(("postmortems", d) for d in kb.postmortems)]:
+            if memo is not None and not memo.fresh(doc.path):
+                found = [f for f in memo.recorded(doc.path) if f.code in by_code]
+            else:
+                found = list(_document_findings(ctx, folder, doc, instances))
+                if memo is not None:
+                    memo.remember(doc.path, found)
+            findings += [(by_code[f.code], f) for f in found]
+    if only_paths is not None:
+        findings = [(e, f) for e, f in findings if _selected(f.path, only_paths)]
+    texts = _place(ctx, [f for _, f in findings])
+
+    diagnostics = [
+        Diagnostic(f.path, f.span, e.rule.code, e.rule.name, f.level or e.level, f.message,
+                   help_url(kb.config.site_url, e.rule.code), f.loc)
+        for e, f in findings
+    ]
+    diagnostics = _apply_suppressions(ctx, diagnostics, texts, active, only_paths)
+    diagnostics.sort(key=Diagnostic.sort_key)
+    all_files = [doc.path for doc in kb.documents()] + ["mkdocs.yml", *ctx.text_paths()]
+    files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))
+    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, ctx.text_paths())
+
+
+def _document_findings(ctx: RuleContext, folder: str, doc: Document[Any],
+                       instances: list[tuple[ActiveRule, DocumentRule]]) -> Iterable[Finding]:
+    for entry, rule in instances:
+        if folder not in rule.documents or (rule.needs_model and doc.model is None):
+            continue
+        for finding in rule.check_document(ctx, doc, entry.options):
+            finding.code = entry.rule.code
+            yield finding
+
+
+def _selected(path: str, only_paths: set[str]) -> bool:
+    return path in only_paths or any(path.startswith(p.rstrip("/") + "/") for p in only_paths)
+
+
+def _apply_suppressions(
+    ctx: RuleContext,
+    diagnostics: list[Diagnostic],
+    texts: dict[str, str | None],
+    active: list[ActiveRule],
+    only_paths: set[str] | None,
+) -> list[Diagnostic]:
+    kb = ctx.kb
+    candidates = ({d.path for d in diagnostics} | {doc.path for doc in kb.documents() if doc.suppressions}
+                  | set(ctx.text_paths()))
+    if only_paths is not None:
+        candidates = {p for p in candidates if _selected(p, only_paths)}
+    active_codes = {a.rule.code for a in active}
+    unused_rule = next((a for a in active if a.rule is UnusedSuppression), None)
+    kept = list(diagnostics)
+    for path in sorted(candidates):
+        text = texts[path] if path in texts else _read_text(kb.root, path)
+        if not text or "kb:" not in text:
+            continue
+        for line, column, keys in _suppressions(text):
+            for key in keys:
+                rule = find_rule(key)
+                hits = [d for d in kept if rule and d.path == path and d.span.line == line and d.code == rule.code]
+                for hit in hits:
+                    kept.remove(hit)
+                if hits or unused_rule is None or (rule is not None and rule.code not in active_codes):
+                    continue
+                reason = f"no rule '{key}'" if rule is None else f"{rule.code} reports nothing on this line"
+                kept.append(Diagnostic(
+                    path, Span(line, column, line, column + len("kb: ignore[]") + len(",".join(keys))),
+                    unused_rule.rule.code, unused_rule.rule.name, unused_rule.level,
+                    f"unused suppression: {reason}; remove it", help_url(kb.config.site_url, UnusedSuppression.code),
+                ))
+    return kept

@@ -1,0 +1,205 @@
+"""`kb access`: who can execute which card, explained step by step, for people and machines.
+
+Each view is built as data first (what `--format json` prints), then rendered as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import json
+from pathlib import Path
+
+from kb.analysis.access import AccessModel, CardAccess, describe_hours
+from kb.commands.common import CommandError, echo, kb_root, verb
+from kb.load.knowledge_base import KnowledgeBase
+from kb.load.loader import load_kb
+
+MARKS = {"executable": "ok", "blocked": "blocked", "blocked at night": "night", "no rotation": "-"}
+
+
+class AccessError(Exception):
+    pass
+
+
+def model_of(kb: KnowledgeBase) -> AccessModel:
+    if kb.oncall is None or kb.oncall.model is None:
+        raise AccessError(f"{kb.settings.oncall} is missing or invalid; run `kb check` for the details")
+    return AccessModel(kb.oncall.model)
+
+
+def _cards(kb: KnowledgeBase):
+    return sorted((doc.model for doc in kb.cards if doc.model is not None), key=lambda card: card.id)
+
+
+def matrix(kb: KnowledgeBase) -> dict[str, Any]:
+    """Every card against every rotation: executable, blocked, or blocked at night."""
+    access = model_of(kb)
+    rotations = sorted(access.oncall.rotations)
+    rows = []
+    for card in _cards(kb):
+        cells = {name: access.evaluate(card, name).verdict for name in rotations}
+        rows.append({"card": card.id, "rotation": card.rotation, "verdict": cells.get(card.rotation, "no rotation"),
+                     "rotations": cells})
+    return {"rotations": rotations, "cards": rows}
+
+
+def render_matrix(data: dict[str, Any]) -> str:
+    rotations = data["rotations"]
+    card_width = max([len("card")] + [len(r["card"]) for r in data["cards"]])
+    widths = [max(len(name), 9) for name in rotations]
+    lines = ["  ".join(["card".ljust(card_width)] + [n.ljust(w) for n, w in zip(rotations, widths)]).rstrip()]
+    for row in data["cards"]:
+        cells = []
+        for name, width in zip(rotations, widths):
+            mark = MARKS[row["rotations"][name]]
+            cells.append((f"[{mark}]" if name == row["rotation"] else mark).ljust(width))
+        lines.append("  ".join([row["card"].ljust(card_width)] + cells).rstrip())
+    blocked = [r for r in data["cards"] if r["verdict"] != "executable"]
+    lines.append("")
+    lines.append("[x] the card's own rotation; ok: every member holds every permission at every covered hour; "
+                 "night: some permission only in business hours; blocked: some member lacks one.")
+    lines.append(f"{len(data['cards']) - len(blocked)} of {len(data['cards'])} cards are executable by their rotation."
+                 + (f" Not: {', '.join(r['card'] for r in blocked)}." if blocked else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _member_detail(access: AccessModel, member: str, permission: str, hours: str | None) -> dict[str, Any]:
+    person = access.oncall.people.get(member)
+    via = sorted(g for g in (person.groups if person else []) if g in access.index.groups_granting(permission))
+    return {"member": member, "holds": hours is not None, "hours": hours, "via": via,
+            "kind": person.kind if person else None}
+
+
+def explain_card(kb: KnowledgeBase, card_id: str, rotation: str | None = None) -> dict[str, Any]:
+    access = model_of(kb)
+    cards = {card.id: card for card in _cards(kb)}
+    if card_id not in cards:
+        raise AccessError(f"no card '{card_id}'")
+    result: CardAccess = access.evaluate(cards[card_id], rotation)
+    if result.rotation is None:
+        raise AccessError(f"rotation '{result.rotation_name}' is not in {kb.settings.oncall}")
+    steps = []
+    for step in result.steps:
+        permissions = []
+        for perm in step.permissions:
+            permissions.append({
+                "permission": perm.permission,
+                "in_catalogue": perm.known,
+                "request": perm.request,
+                "members": [_member_detail(access, m.name, perm.permission, m.hours) for m in perm.members],
+                "holders": access.index.holders(perm.permission),
+                "lacking": perm.lacking,
+                "business_hours_only": perm.business_only(result.rotation.coverage),
+            })
+        approvers = access.approvers(result.rotation_name, step.step.approval) if step.step.approval not in (None, "none") else []
+        steps.append({
+            "section": step.field, "number": step.index + 1, "id": step.step.id, "do": step.step.do,
+            "irreversible": step.step.irreversible, "approval": step.step.approval, "approvers": approvers,
+            "verdict": step.verdict(result.rotation.coverage), "permissions": permissions,
+        })
+    return {
+        "card": card_id, "rotation": result.rotation_name, "coverage": result.rotation.coverage,
+        "members": result.rotation.members, "escalation": access.escalation_chain(result.rotation_name)[1:],
+        "business_hours": describe_hours(kb.settings.business_hours), "verdict": result.verdict, "steps": steps,
+    }
+
+
+def render_card(data: dict[str, Any]) -> str:
+    lines = [
+        f"{data['card']}: {data['verdict'].upper()} by rotation {data['rotation']} "
+        f"({data['coverage']}: {', '.join(data['members'])})",
+    ]
+    if data["escalation"]:
+        lines.append(f"escalates to: {' -> '.join(data['escalation'])}")
+    section = None
+    for step in data["steps"]:
+        if step["section"] != section:
+            section = step["section"]
+            lines.append("")
+            lines.append("Rollback:" if section == "rollback" else "Steps:")
+        flags = " [irreversible]" if step["irreversible"] else ""
+        lines.append(f"  {step['number']}. {step['id']}: {step['do']}{flags}  -> {step['verdict']}")
+        if not step["permissions"]:
+            lines.append("       needs no permission")
+        for perm in step["permissions"]:
+            holders = []
+            for m in perm["members"]:
+                if not m["holds"]:
+                    holders.append(f"{m['member']} NO")
+                elif m["hours"] == "business":
+                    holders.append(f"{m['member']} business hours only ({', '.join(m['via'])})")
+                else:
+                    holders.append(f"{m['member']} yes ({', '.join(m['via'])})")
+            lines.append(f"       {perm['permission']}: {'; '.join(holders)}")
+            if perm["lacking"] or perm["business_hours_only"]:
+                lines.append(f"         held by: {', '.join(perm['holders']) or 'nobody'}")
+                lines.append(f"         request: {perm['request'] or 'not in the permissions catalogue'}")
+            if not perm["in_catalogue"]:
+                lines.append("         (not in the permissions catalogue)")
+        if step["approval"] not in (None, "none"):
+            who = ", ".join(step["approvers"]) or "NOBODY reachable"
+            lines.append(f"       approval {step['approval']}: {who}")
+    return "\n".join(lines) + "\n"
+
+
+def explain_person(kb: KnowledgeBase, name: str) -> dict[str, Any]:
+    access = model_of(kb)
+    person = access.oncall.people.get(name)
+    if person is None:
+        raise AccessError(f"no person '{name}' in {kb.settings.oncall}")
+    rotations = sorted(r for r, rot in access.oncall.rotations.items() if name in rot.members)
+    cards = []
+    for card in _cards(kb):
+        if card.rotation not in rotations:
+            continue
+        result = access.evaluate(card)
+        missing = []
+        for step in result.steps:
+            for perm in step.permissions:
+                member = next(m for m in perm.members if m.name == name)
+                if member.hours is None or (member.hours == "business" and result.rotation.coverage == "24x7"):
+                    missing.append({"step": step.step.id, "section": step.field, "permission": perm.permission,
+                                    "hours": member.hours, "request": perm.request,
+                                    "holders": access.index.holders(perm.permission)})
+        cards.append({"card": card.id, "rotation": card.rotation, "can_run_every_step": not missing, "missing": missing})
+    return {"person": name, "kind": person.kind, "timezone": person.timezone, "groups": person.groups,
+            "rotations": rotations, "cards": cards}
+
+
+def render_person(data: dict[str, Any]) -> str:
+    lines = [f"{data['person']} ({data['kind']}, {data['timezone']}); groups: {', '.join(data['groups']) or 'none'}; "
+             f"rotations: {', '.join(data['rotations']) or 'none'}"]
+    if not data["cards"]:
+        lines.append("No card is executed by a rotation this person is on.")
+    for card in data["cards"]:
+        if card["can_run_every_step"]:
+            lines.append(f"  {card['card']} ({card['rotation']}): can run every step")
+            continue
+        lines.append(f"  {card['card']} ({card['rotation']}): CANNOT run every step")
+        for item in card["missing"]:
+            when = "only in business hours" if item["hours"] == "business" else "lacks"
+            lines.append(f"    {item['section']} '{item['step']}': {when} {item['permission']} "
+                         f"(held by {', '.join(item['holders']) or 'nobody'}; request: {item['request'] or 'n/a'})")
+    return "\n".join(lines) + "\n"
+
+
+@verb
+def run(card: str | None = None, person: str | None = None, rotation: str | None = None,
+        output_format: str = "text", root: Path | None = None) -> int:
+    if output_format not in ("text", "json"):
+        raise CommandError("--format is text or json")
+    kb = load_kb(kb_root(root))
+    try:
+        if person:
+            data, render = explain_person(kb, person), render_person
+        elif card:
+            data, render = explain_card(kb, card, rotation), render_card
+        else:
+            data, render = matrix(kb), render_matrix
+    except AccessError as exc:
+        raise CommandError(str(exc), 1) from None
+    if output_format == "json":
+        echo(json.dumps(data, indent=2))
+    else:
+        echo(render(data), nl=False)
+    return 0

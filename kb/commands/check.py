@@ -1,0 +1,97 @@
+"""`kb check`: lint the knowledge base. Exit 0: no errors; 1: errors found; 2: usage or
+internal failure.
+
+A run where no input file changed reuses the last result (kb.cache.result); a run after a
+few files changed re-reads only those (kb.cache.incremental). promtool checks the
+hand-written rule files on the other core while the YAML loads.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+from kb.analysis.changes import ChangesProblem, changed_since as git_changed_since, with_dependents
+from kb.cache import incremental
+from kb.cache.result import cached_check
+from kb.check.engine import CheckResult, configure_rules, run_check
+from kb.check.formats import render
+from kb.commands.common import CommandError, echo, kb_root, split_list, verb
+from kb.config.settings import load_config
+from kb.core.atomic import write_atomic
+from kb.emit.promtool import start_hand_written
+from kb.load.loader import load_kb
+from kb.rules.alerting.emit_promql_invalid import PromqlInvalid
+from kb.rules.context import RuleContext
+
+FORMATS = ("text", "json", "github", "sarif")
+
+
+def relative_paths(root: Path, paths: list[Path]) -> set[str]:
+    """The KB-relative paths to report on; empty when one of them is the KB itself."""
+    selected = set()
+    for path in paths:
+        resolved = path.resolve()
+        try:
+            selected.add(resolved.relative_to(root).as_posix() if resolved != root else "")
+        except ValueError:
+            raise CommandError(f"{path} is outside the knowledge base at {root}") from None
+    return {p for p in selected if p} if "" not in selected else set()
+
+
+def check_once(root: Path, only: set[str] | None, select: list[str], ignore: list[str],
+               changed_since: str | None = None, cache_key: str | None = None) -> CheckResult:
+    """One check from the files (with the per-file records when `cache_key` is given)."""
+    config = load_config(root)
+    session = incremental.start(root, cache_key) if cache_key is not None and not only and not changed_since else None
+    active, _ = configure_rules(config, select, ignore)
+    settings = config.settings
+    promtool = start_hand_written(root, settings.rules_dir, settings.max_file_bytes) \
+        if any(entry.rule is PromqlInvalid for entry in active) else None
+    with promtool or nullcontext():
+        kb = load_kb(root, session, config)
+        ctx = RuleContext(kb, promtool, emitted=session.emitted if session is not None else None)
+        if changed_since:
+            try:
+                selected = with_dependents(kb, git_changed_since(root, changed_since), ctx.text_paths())
+            except ChangesProblem as exc:
+                raise CommandError(str(exc)) from None
+            if selected is not None:
+                only = (only & selected) if only else selected
+                if not only:
+                    only = {"\0nothing"}  # nothing changed: report on nothing
+        result = run_check(ctx, select=select, ignore=ignore, only_paths=only or None, memo=session)
+    if session is not None:
+        incremental.finish(root, kb.settings, session, ctx.text_paths(), ctx.emitted_if_built,
+                           [doc.path for doc in kb.postmortems])
+        result.inputs = session.inputs()
+    return result
+
+
+@verb
+def run(paths: list[Path] | None = None, output_format: str | None = None, select: list[str] | None = None,
+        ignore: list[str] | None = None, output: Path | None = None, changed_since: str | None = None,
+        root: Path | None = None) -> int:
+    if output_format is not None and output_format not in FORMATS:
+        raise CommandError(f"--format is one of {', '.join(FORMATS)}, not '{output_format}'")
+    base = kb_root(root)
+    only = relative_paths(base, paths) if paths else None
+    chosen, skipped = split_list(select), split_list(ignore)
+
+    def once(key: str | None = None) -> CheckResult:
+        return check_once(base, only, chosen, skipped, changed_since, key)
+
+    if changed_since or os.environ.get("KB_NO_CACHE"):
+        result = once()  # --changed-since depends on git state, which the cache key does not cover
+    else:
+        result = cached_check(base, once, select=chosen, ignore=skipped, only=sorted(only or []))
+    fmt = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    color = fmt == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    report = render(result, fmt, color=color)
+    if output is not None:
+        write_atomic(output, report)
+    else:
+        echo(report, nl=False)
+    return result.exit_code

@@ -1,0 +1,39 @@
+"""`kb emit`: alert rules, promtool tests, release gates and eval cases from the postmortems'
+reinforcements, written under rules/ as one set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kb.commands.common import CommandError, echo, kb_root, verb
+from kb.emit import build as emitter
+from kb.load.loader import load_kb
+from kb.rules import secret_allowlist
+
+
+@verb
+def run(dry_run: bool = False, check_only: bool = False, root: Path | None = None) -> int:
+    kb = load_kb(kb_root(root))
+    emitted = emitter.build(kb)
+    allowlist = secret_allowlist()
+    try:
+        emitter.refuse_unowned(kb)
+        emitter.refuse_secrets(kb, emitted, allowlist)  # before --dry-run too: a diff in a CI log is published
+    except emitter.EmitProblem as exc:
+        raise CommandError(str(exc), 1) from None
+    changed = emitter.changes(kb, emitted)
+    base = kb.settings.rules_dir.strip("/")
+    if dry_run or check_only:
+        if dry_run:
+            echo(emitter.unified_diff(kb, changed), nl=False)
+        for name in sorted(changed):
+            echo(f"{base}/{name} is out of date" if check_only else f"would write {base}/{name}", err=True)
+        if check_only and not changed:
+            echo(f"{base}/ is up to date ({len(emitted.sources)} postmortems, {len(emitted.alerts)} alerts)")
+        return 1 if (check_only and changed) else 0
+    written = emitter.write(kb, emitted, allowlist)
+    for name in written:
+        echo(f"wrote {base}/{name}")
+    echo(f"{len(emitted.alerts)} alerts from {len(emitted.sources)} postmortems; "
+         + (f"{len(written)} file(s) changed" if written else "nothing changed"))
+    return 0

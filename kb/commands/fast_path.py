@@ -1,0 +1,43 @@
+"""`kb route` and `kb show` are run half awake, so they start without building the typer
+app: `dispatch` parses their few options with argparse. Anything it does not handle
+(--help, a usage error) goes on to the typer app, which prints the same help and errors as
+every other command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+class _Refuse(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override] # leave usage errors to typer, which words them like every other command
+        raise _Refuse(message)
+
+
+def dispatch(argv: list[str]) -> int | None:
+    """Run `route` or `show`; None when the typer app should handle argv."""
+    if not argv or argv[0] not in ("route", "show") or any(a in ("--help", "-h") or a.startswith("--help") for a in argv):
+        return None
+    parser = _Parser(prog=f"kb {argv[0]}", add_help=False)
+    parser.add_argument("--root", type=Path)
+    if argv[0] == "route":
+        parser.add_argument("query", nargs="+")
+        parser.add_argument("--show", action="store_true")
+        parser.add_argument("--format", "-f", default="text")
+    else:
+        parser.add_argument("card_id")
+    try:
+        args = parser.parse_args(argv[1:])
+    except _Refuse:
+        return None
+    if argv[0] == "route":
+        from kb.commands import route
+
+        return route.run(" ".join(args.query), args.show, args.format, args.root)
+    from kb.commands import show
+
+    return show.run(args.card_id, args.root)

@@ -1,0 +1,64 @@
+"""`kb followups`: every open reinforcement by owner; `done`, `wont-do` and `reopen` close
+or reopen one in place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kb.analysis.followups import SORTS, Followup, open_followups
+from kb.commands.common import CommandError, echo, kb_root, verb
+from kb.edit.stamps import StampProblem, set_status
+from kb.emit import build as emitter
+from kb.load.loader import load_kb
+
+
+def render(items: list[Followup]) -> str:
+    if not items:
+        return "No open follow-ups.\n"
+    lines = []
+    owner = None
+    for item in items:
+        if item.owner != owner:
+            owner = item.owner
+            lines.append(f"{owner}:")
+        late = f"  OVERDUE {item.days_overdue}d" if item.days_overdue else ""
+        lines.append(f"  {item.postmortem} {item.id:<4} {item.kind:<6} due {item.due or 'never':<10}{late}  {item.title}")
+    overdue = sum(1 for i in items if i.days_overdue)
+    lines.append(f"{len(items)} open follow-up{'s' if len(items) != 1 else ''}, {overdue} overdue.")
+    return "\n".join(lines) + "\n"
+
+
+@verb
+def run(sort: str = "owner", owner: str | None = None, output_format: str = "text", fail_overdue: bool = False,
+        root: Path | None = None) -> int:
+    if output_format not in ("text", "json"):
+        raise CommandError("--format is text or json")
+    if sort not in SORTS:
+        raise CommandError(f"--sort is one of {', '.join(SORTS)}")
+    kb = load_kb(kb_root(root))
+    items = sorted(open_followups(kb, kb.config.today()), key=SORTS[sort])
+    if owner:
+        items = [i for i in items if i.owner == owner]
+    if output_format == "json":
+        echo(json.dumps([i.as_dict() for i in items], indent=2))
+    else:
+        echo(render(items), nl=False)
+    return 1 if fail_overdue and any(i.days_overdue for i in items) else 0
+
+
+@verb
+def set_item(pm_id: str, item_id: str, status: str, why: str | None = None, root: Path | None = None) -> int:
+    """Mark a reinforcement done, wont_do (with why) or open, in place."""
+    kb = load_kb(kb_root(root))
+    try:
+        path, changed = set_status(kb, pm_id, item_id, status, why)
+    except StampProblem as exc:
+        raise CommandError(str(exc), 1) from None
+    rel = path.relative_to(kb.root).as_posix()
+    echo(f"{rel}: {item_id} is {status}" + ("" if changed else " (already)"))
+    if changed:
+        fresh = load_kb(kb.root)  # the file as written now, to say whether rules/ still matches it
+        if emitter.changes(fresh, emitter.build(fresh)):
+            echo(f"{fresh.settings.rules_dir.strip('/')}/ no longer matches the postmortems: run kb emit")
+    return 0

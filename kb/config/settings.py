@@ -1,0 +1,118 @@
+"""kb's settings: the `kb` plugin entry of mkdocs.yml, read by `kb check` and the site alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kb.core import yamlio
+from kb.core.diagnostics import Finding, LoadProblem
+from kb.core.validation import findings_from
+from kb.config.mkdocs import CONFIG_FILE, PATH_DEFAULTS, NoKnowledgeBase, find_root, normalise_site_url, plugin_entry, read_raw
+
+__all__ = ["CONFIG_FILE", "Config", "NoKnowledgeBase", "Settings", "find_root", "load_config"]
+
+LevelSetting = Literal["error", "warning", "info", "off"]
+
+
+class BusinessHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    start: str = Field("09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    end: str = Field("18:00", pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+
+    def minutes(self) -> tuple[int, int]:
+        def parse(hhmm: str) -> int:
+            hours, minutes = hhmm.split(":")
+            return int(hours) * 60 + int(minutes)
+
+        return parse(self.start), parse(self.end)
+
+
+class DrillTargets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    switchback_minutes: float = 5
+    core_recovery_minutes: float = 15
+    first_update_minutes: float = 30
+
+
+class Settings(BaseModel):
+    """Options of the `kb` plugin in mkdocs.yml; every one has a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    router: str = PATH_DEFAULTS["router"]
+    cards_dir: str = PATH_DEFAULTS["cards_dir"]
+    postmortems_dir: str = PATH_DEFAULTS["postmortems_dir"]
+    references_dir: str = PATH_DEFAULTS["references_dir"]
+    oncall: str = PATH_DEFAULTS["oncall"]
+    rules_dir: str = PATH_DEFAULTS["rules_dir"]
+    templates_dir: str = PATH_DEFAULTS["templates_dir"]
+    router_budget: int = Field(40, ge=1, description="Non-blank lines a router page may have.")
+    max_file_bytes: int = Field(yamlio.MAX_BYTES, ge=1024)
+    select: list[str] = Field(default_factory=list, description="Run only these rules (codes, prefixes or names).")
+    ignore: list[str] = Field(default_factory=list, description="Never run these rules.")
+    rules: dict[str, dict[str, Any] | LevelSetting] = Field(
+        default_factory=dict,
+        description="Per rule (code or name): a level, or {level: ..., option: value}.",
+    )
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    drill_targets: DrillTargets = Field(default_factory=DrillTargets)
+    severity: dict[Literal["P1", "P2", "P3"], str] = Field(
+        default_factory=lambda: {"P1": "critical", "P2": "warning", "P3": "info"}
+    )
+    today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
+
+    @field_validator("select", "ignore")
+    @classmethod
+    def _strip(cls, value: list[str]) -> list[str]:
+        return [v.strip() for v in value if v.strip()]
+
+
+@dataclass
+class Config:
+    root: Path
+    settings: Settings
+    site_url: str = ""
+    markdown_extensions: list[Any] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+    plugin_loc: tuple = ("plugins",)  # YAML path of the kb entry's options, for diagnostics
+
+    def today(self) -> dt.date:
+        return self.settings.today or dt.date.today()
+
+
+def load_config(root: Path) -> Config:
+    config = Config(root=root, settings=Settings())
+    try:
+        raw = read_raw(root)
+    except yamlio.YamlProblem as problem:
+        config.problems.append(Finding(CONFIG_FILE, problem.message, span=problem.span, problem=LoadProblem.CONFIG))
+        return config
+    except OSError as exc:
+        config.problems.append(Finding(CONFIG_FILE, f"cannot read: {exc.strerror}", problem=LoadProblem.CONFIG))
+        return config
+    config.site_url = normalise_site_url(raw.get("site_url"))
+    extensions = raw.get("markdown_extensions") or []
+    config.markdown_extensions = extensions if isinstance(extensions, list) else []
+    where, options = plugin_entry(raw.get("plugins"))
+    prefix: tuple = ("plugins", where, "kb") if isinstance(where, int) else ("plugins", "kb")
+    config.plugin_loc = prefix
+    if not isinstance(options, dict):
+        config.problems.append(Finding(CONFIG_FILE, "the kb plugin's options must be a mapping", loc=prefix, problem=LoadProblem.CONFIG))
+        return config
+    try:
+        config.settings = Settings.model_validate(options)
+    except ValidationError as exc:
+        for finding in findings_from(exc, Settings, CONFIG_FILE):
+            finding.loc = prefix + finding.loc
+            finding.message = "kb plugin option: " + finding.message.replace("field", "option", 1)
+            finding.problem = LoadProblem.CONFIG
+            config.problems.append(finding)
+    return config

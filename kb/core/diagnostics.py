@@ -1,0 +1,101 @@
+"""What a check reports: a finding from a rule, placed at a YAML node or a text position."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+SUPPRESSION = re.compile(r"kb:\s*ignore\[([^\]]*)\]")  # an inline `# kb: ignore[CODE, ...]` comment
+
+
+class LoadProblem(str, enum.Enum):
+    """What the loader finds while reading files. Each kind is reported by exactly one rule
+    (a `LoadRule` in kb/rules, which declares `reports`): the loader knows no rule codes."""
+
+    YAML = "yaml"  # not readable YAML, or unreadable bytes
+    CONFIG = "config"  # the kb entry of mkdocs.yml
+    INVALID_VALUE = "invalid-value"
+    UNKNOWN_FIELD = "unknown-field"
+    MISSING_FIELD = "missing-field"
+    NAIVE_TIMESTAMP = "naive-timestamp"
+    SECRET = "secret"
+
+
+class Level(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based, inclusive start and exclusive end, as editors and SARIF count."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass
+class Finding:
+    """A problem a rule found, before it is placed and levelled.
+
+    Rules speak in YAML paths (``loc``) so that they never need positions; the check
+    resolves paths to spans only for files that have findings, which keeps the round-trip
+    cost off every file that is fine.
+    """
+
+    path: str
+    message: str
+    loc: Loc = ()
+    at: str = "value"  # "value" or "key": which node of a mapping entry to point at
+    span: Span | None = None  # set directly when there is no YAML node (syntax errors, Markdown)
+    code: str = ""  # set by the engine from the rule that reported it
+    level: Level | None = None  # only when one finding of a rule differs from the rule's level
+    problem: LoadProblem | None = None  # for findings the loader makes: which kind (see LoadProblem)
+
+    def to_plain(self) -> tuple:
+        """Plain values only (for marshal: the check state and the load helper's pipe)."""
+        span = (self.span.line, self.span.column, self.span.end_line, self.span.end_column) if self.span else None
+        return (self.path, self.message, tuple(self.loc), self.at, span, self.code,
+                self.level.value if self.level else None, self.problem.value if self.problem else None)
+
+    @classmethod
+    def from_plain(cls, item: object) -> Finding:
+        """The inverse of to_plain; raises TypeError or ValueError on anything else."""
+        if not isinstance(item, tuple) or len(item) != 8:
+            raise TypeError("finding")
+        path, message, loc, at, span, code, level, problem = item
+        if not (isinstance(path, str) and isinstance(message, str) and isinstance(loc, tuple)
+                and isinstance(code, str) and at in ("value", "key")):
+            raise TypeError("finding")
+        if span is not None and not (isinstance(span, tuple) and len(span) == 4
+                                     and all(isinstance(n, int) for n in span)):
+            raise TypeError("finding span")
+        return cls(path, message, loc, at, Span(*span) if span is not None else None, code,
+                   Level(level) if level is not None else None,
+                   LoadProblem(problem) if problem is not None else None)
+
+
+@dataclass
+class Diagnostic:
+    path: str
+    span: Span
+    code: str
+    name: str
+    level: Level
+    message: str
+    help_url: str
+    loc: Loc = field(default=())
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.span.line, self.span.column, self.code, self.message)

@@ -1,0 +1,61 @@
+"""Stamps on files kb owns the format of: a reinforcement's status, a card's verified and
+drilled dates. Round-trip edits (kb.edit.roundtrip): every other byte stays as it was."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from kb.core.ids import card_id_problem, postmortem_id_problem
+from kb.edit.roundtrip import EditProblem, set_values
+from kb.load.knowledge_base import KnowledgeBase
+
+
+class StampProblem(Exception):
+    pass
+
+
+def set_status(kb: KnowledgeBase, pm_id: str, item_id: str, status: str, why: str | None = None) -> tuple[Path, bool]:
+    if problem := postmortem_id_problem(pm_id):
+        raise StampProblem(problem)
+    doc = kb.postmortem_by_id().get(pm_id)
+    if doc is None:
+        broken = next((d for d in kb.postmortems if Path(d.path).name.startswith(pm_id + "-")), None)
+        if broken is not None:
+            doc = broken
+        else:
+            raise StampProblem(f"no postmortem {pm_id}")
+    if doc.model is None:
+        problems = [f for findings in kb.load_findings.values() for f in findings if f.path == doc.path]
+        first = problems[0] if problems else None
+        where = f"{doc.path}:{first.span.line}:{first.span.column}: {first.message}" if first and first.span else doc.path
+        raise StampProblem(f"cannot edit a file that does not load: {where} (kb check {doc.path})")
+    for index, item in enumerate(doc.model.reinforcements):
+        if item.id == item_id:
+            break
+    else:
+        known = ", ".join(r.id for r in doc.model.reinforcements) or "none"
+        raise StampProblem(f"{pm_id} has no reinforcement {item_id} (it has: {known})")
+    if status == "wont_do" and not (why or item.why):
+        raise StampProblem("wont_do needs --why: say why this will not be done")
+    updates = [(("reinforcements", index, "status"), status)]
+    if why:
+        updates.append((("reinforcements", index, "why"), why))
+    path = kb.root / doc.path
+    try:
+        return path, set_values(path, updates)
+    except EditProblem as exc:
+        raise StampProblem(str(exc)) from None
+
+
+def stamp_card(kb: KnowledgeBase, card_id: str, field: str, day: dt.date) -> tuple[Path, bool]:
+    if problem := card_id_problem(card_id):
+        raise StampProblem(problem)
+    doc = kb.card_by_id().get(card_id)
+    if doc is None:
+        raise StampProblem(f"no card {card_id}")
+    path = kb.root / doc.path
+    try:
+        return path, set_values(path, [((field,), day)])
+    except EditProblem as exc:
+        raise StampProblem(str(exc)) from None

@@ -1,0 +1,190 @@
+"""Bytes to a KnowledgeBase: every card, postmortem, oncall.yaml and rule file read, built
+and validated once. The loader only loads: it knows no rule, emitter or cache. A cache plugs
+in through kb.load.records.Recorder; a large cold folder is shared with a helper process
+(kb.load.parallel)."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from kb.config.settings import Config, load_config
+from kb.core import yamlio
+from kb.core.diagnostics import Finding, LoadProblem
+from kb.core.paths import inside
+from kb.core.validation import findings_from
+from kb.load.knowledge_base import Document, KnowledgeBase
+from kb.load.parallel import Prefetch
+from kb.load.parse import Parsed, parse_document
+from kb.load.records import Record, Recorder, RuleFileRecord, decode_value, encode_value, file_digest, file_stat
+from kb.load.rulefiles import is_owned, read_rule_file, yaml_names
+from kb.model import Card, Oncall, Postmortem
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def links_outside(root: Path, rels: list[str]) -> list[str]:
+    """The paths among `rels` that are symlinks resolving outside the KB (never read; KB102)."""
+    return [rel for rel in rels if os.path.islink(os.path.join(root, rel)) and inside(root, rel) is None]
+
+
+class _Loader:
+    def __init__(self, kb: KnowledgeBase, recorder: Recorder | None):
+        self.kb = kb
+        self.recorder = recorder
+
+    def folder(self, folder: str, model: type[M]) -> list[Document[M]]:
+        folder = os.path.normpath(folder).replace(os.sep, "/")  # "./cards/" names files as cards/<name>
+        names = yaml_names(self.kb.root / folder)
+        outside = set(links_outside(self.kb.root, [f"{folder}/{name}" for name in names]))
+        rels = [f"{folder}/{name}" for name in names if f"{folder}/{name}" not in outside]
+        cold = self.recorder is None or not self.recorder.warm  # warm: most files come from records
+        parse = lambda rel, raw, stat, digest: parse_document(rel, raw, self.kb.settings.max_file_bytes, stat, digest)  # noqa: E731
+        with Prefetch(self.kb.root, rels if cold else [], parse, recording=self.recorder is not None) as prefetch:
+            return [self.document(rel, model, prefetch.take(rel)) for rel in rels]
+
+    def document(self, rel: str, model: type[M], parsed: Parsed | None = None) -> Document[M]:
+        """The document at `rel` (a path under the KB root, with forward slashes); `parsed` is
+        the file already read by a helper process."""
+        path = os.path.join(self.kb.root, rel)  # strings, not Paths: 13,000 files per run
+        recorder = self.recorder
+        if parsed is None:
+            stat = previous = None
+            if recorder is not None:
+                stat = file_stat(path)
+                previous = recorder.previous_record(rel)
+                if previous is not None and stat is not None and previous.stat == stat:
+                    return self._reuse(rel, previous, model)
+            try:
+                with open(path, "rb") as handle:
+                    raw = handle.read()
+            except OSError as exc:
+                self.kb.add_finding(Finding(rel, f"cannot read the file: {exc.strerror}", problem=LoadProblem.YAML))
+                return Document(rel)
+            digest = None
+            if recorder is not None:
+                digest = file_digest(raw)
+                if previous is not None and previous.digest == digest:
+                    previous.stat = stat
+                    return self._reuse(rel, previous, model)
+            parsed = parse_document(rel, raw, self.kb.settings.max_file_bytes, stat, digest)
+        return self._validated(rel, model, parsed)
+
+    def _validated(self, rel: str, model: type[M], parsed: Parsed) -> Document[M]:
+        doc: Document[M] = Document(rel, data=parsed.data, suppressions=parsed.raw_flags[0],
+                                    has_todo=parsed.raw_flags[1], secret_hits=parsed.secret_hits)
+        found = list(parsed.findings)
+        if doc.data is not None:
+            try:
+                doc.model = model.model_validate(doc.data)
+            except ValidationError as exc:
+                found += findings_from(exc, model, rel)
+        if self.recorder is not None:
+            self.recorder.keep(rel, Record(parsed.stat, parsed.digest or "", encode_value(doc.data),
+                                           doc.model is not None, doc.suppressions, doc.has_todo, found), fresh=True)
+        for finding in found:
+            self.kb.add_finding(finding)
+        if doc.model is not None and not doc.has_todo:
+            doc.data = None  # the model holds it all; only KB150 reads raw values, of files that mention todo
+        return doc
+
+    def _reuse(self, rel: str, record: Record, model: type[M]) -> Document[M]:
+        """A document unchanged since the previous check, from its record: no YAML parse."""
+        doc: Document[M] = Document(rel, suppressions=record.suppressions, has_todo=record.has_todo)
+        if record.data is not None:
+            doc.data = decode_value(record.data)
+            if record.valid:
+                doc.model = model.model_validate(doc.data)
+                if not doc.has_todo:
+                    doc.data = None
+        assert self.recorder is not None
+        self.recorder.keep(rel, record, fresh=False)
+        for finding in record.load_findings:
+            self.kb.add_finding(finding)
+        return doc
+
+    def rule_files(self) -> None:
+        kb, recorder = self.kb, self.recorder
+        folder = kb.root / kb.settings.rules_dir
+        for name in yaml_names(folder):
+            path = folder / name
+            rel = path.relative_to(kb.root).as_posix()
+            if links_outside(kb.root, [rel]):
+                continue
+            record = self._rule_file_record(path, rel, recorder.previous_rule_file(rel) if recorder else None)
+            if record is None:
+                continue
+            if recorder is not None:
+                recorder.keep_rule_file(rel, record)
+            for finding in record.load_findings:
+                kb.add_finding(finding)
+            if record.rule_file is not None:
+                kb.rule_files.append(record.rule_file)
+
+    def _rule_file_record(self, path: Path, rel: str, previous: RuleFileRecord | None) -> RuleFileRecord | None:
+        """The rule file at `path`: the previous record when its stat or content is the same,
+        else read now; None when it cannot be read (reported)."""
+        stat = file_stat(path)
+        if previous is not None and previous.stat == stat:
+            return previous
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            self.kb.add_finding(Finding(rel, f"cannot read the file: {exc.strerror}", problem=LoadProblem.YAML))
+            return None
+        digest = file_digest(raw)
+        if previous is not None and previous.digest == digest:
+            previous.stat = stat
+            return previous
+        record = RuleFileRecord(stat, digest, None)
+        try:
+            record.rule_file = read_rule_file(rel, raw, is_owned(path), self.kb.settings.max_file_bytes)
+        except yamlio.YamlProblem as problem:
+            record.load_findings.append(Finding(rel, problem.message, span=problem.span, problem=LoadProblem.YAML))
+        return record
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading builds millions of small objects and no cycles; the cyclic collector would walk
+    them again and again (a quarter of the load time at 10,000 cards, and two thirds of the
+    model validation). Paused while loading; what was built is then frozen out of later
+    collections."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def load_kb(root: Path, recorder: Recorder | None = None, config: Config | None = None) -> KnowledgeBase:
+    """Every file of the KB at `root`, validated. With a recorder, files unchanged since its
+    previous state come from their records, and every file is recorded. `config` is the
+    configuration already read and validated (the MkDocs plugin's); default: read mkdocs.yml."""
+    kb = KnowledgeBase(config if config is not None else load_config(root))
+    for problem in kb.config.problems:
+        kb.add_finding(problem)
+    settings = kb.settings
+    loader = _Loader(kb, recorder)
+    with _gc_paused():
+        kb.cards = loader.folder(settings.cards_dir, Card)
+        kb.postmortems = loader.folder(settings.postmortems_dir, Postmortem)
+        oncall = (root / settings.oncall).relative_to(root).as_posix()
+        if (root / settings.oncall).is_file() and not links_outside(root, [oncall]):
+            kb.oncall = loader.document(oncall, Oncall)
+        loader.rule_files()
+    return kb
+
+
+def load_document(kb: KnowledgeBase, rel: str, model: type[M]) -> Document[M]:
+    """One more document into `kb` (its findings added), without a recorder."""
+    return _Loader(kb, None).document(rel, model)

@@ -1,0 +1,165 @@
+"""The router: a short Markdown page (and the sub-router pages it links) mapping a situation
+to exactly one card. Parsed line by line; links keep their positions for diagnostics."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+from kb.core.diagnostics import Span
+from kb.core.paths import inside
+
+LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+FENCE = re.compile(r"^\s*(```|~~~)")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
+
+
+@dataclass
+class Link:
+    text: str
+    target: str
+    line: int
+    column: int
+    end_column: int
+    kind: str = "other"  # card | subrouter | other | missing | outside
+    card_id: str | None = None
+    resolved: str | None = None  # the target relative to the KB root
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.line, self.end_column)
+
+
+@dataclass
+class RouteLine:
+    page: str
+    line: int
+    text: str
+    links: list[Link]
+
+    @cached_property
+    def cards(self) -> list[Link]:
+        return [link for link in self.links if link.kind == "card"]
+
+    @cached_property
+    def subrouters(self) -> list[Link]:
+        return [link for link in self.links if link.kind == "subrouter"]
+
+
+@dataclass
+class RouterPage:
+    path: str
+    nonblank: int
+    lines: list[RouteLine]
+
+
+@dataclass
+class Router:
+    root_page: str
+    pages: list[RouterPage] = field(default_factory=list)
+    missing: bool = False
+
+    def routing_lines(self) -> list[RouteLine]:
+        return [line for page in self.pages for line in page.lines if line.cards or line.subrouters]
+
+    def routes_by_card(self) -> dict[str, list[tuple[RouteLine, Link]]]:
+        routes: dict[str, list[tuple[RouteLine, Link]]] = {}
+        for line in self.routing_lines():
+            for link in line.cards:
+                routes.setdefault(link.card_id, []).append((line, link))
+        return routes
+
+
+def _classify(link: Link, page_dir: str, root: Path, cards_prefix: str, references_prefix: str) -> None:
+    """Kind of a link from its path alone; only sub-router pages (which are read) are stat-ed.
+    Whether a card link's file exists is KB502's business, checked against the loaded cards."""
+    target = link.target.split("#", 1)[0]
+    if not target or _SCHEME.match(target):
+        link.kind = "other"  # an anchor or an absolute URL (https:, mailto:)
+        return
+    joined = posixpath.normpath(posixpath.join(page_dir, target)) if page_dir else posixpath.normpath(target)
+    if joined.startswith(("../", "/")) or joined == "..":
+        link.kind = "outside"
+        return
+    link.resolved = joined
+    if joined.startswith(cards_prefix) and joined.endswith((".yaml", ".yml")) and "/" not in joined[len(cards_prefix):]:
+        link.kind = "card"
+        link.card_id = joined[len(cards_prefix):].rsplit(".", 1)[0]
+    elif joined.endswith(".md") and not joined.startswith(references_prefix):
+        link.kind = "subrouter" if (root / joined).is_file() else "missing"
+    elif not (root / joined).is_file():
+        link.kind = "missing"
+
+
+def parse_page(root: Path, rel: str, cards_dir: str, references_dir: str) -> RouterPage:
+    text = (root / rel).read_text(encoding="utf-8", errors="replace")
+    page_dir = posixpath.dirname(rel)
+    cards_prefix, references_prefix = cards_dir.rstrip("/") + "/", references_dir.rstrip("/") + "/"
+    lines: list[RouteLine] = []
+    nonblank = 0
+    in_fence = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        nonblank += 1
+        if FENCE.match(raw):
+            in_fence = not in_fence
+            continue
+        if in_fence or "](" not in raw or not LIST_ITEM.match(raw):
+            continue
+        links = []
+        for match in LINK.finditer(raw):
+            link = Link(match.group(1), match.group(2), number, match.start() + 1, match.end() + 1)
+            _classify(link, page_dir, root, cards_prefix, references_prefix)
+            links.append(link)
+        if links:
+            lines.append(RouteLine(rel, number, raw.strip(), links))
+    return RouterPage(rel, nonblank, lines)
+
+
+def load_router(root: Path, router: str, cards_dir: str, references_dir: str) -> Router:
+    """The router page and every sub-router reachable from it (each page read once)."""
+    result = Router(router)
+    if not (root / router).is_file():
+        result.missing = True
+        return result
+    queue, seen = [router], {router}
+    while queue:
+        rel = queue.pop(0)
+        if (root / rel).is_symlink() and inside(root, rel) is None:
+            continue  # a link out of the KB is never read (KB102)
+        page = parse_page(root, rel, cards_dir, references_dir)
+        result.pages.append(page)
+        for line in page.lines:
+            for link in line.subrouters:
+                if link.resolved not in seen:
+                    seen.add(link.resolved)
+                    queue.append(link.resolved)
+    return result
+
+
+class _PathSettings(Protocol):
+    router: str
+    cards_dir: str
+    references_dir: str
+
+
+def router_for(root: Path, settings: _PathSettings) -> Router:
+    """The router of a KB, from its settings (or kb.config.mkdocs.Paths)."""
+    return load_router(root, settings.router, settings.cards_dir.strip("/"), settings.references_dir.strip("/"))
+
+
+def published_text_files(root: Path, references_dir: str, router_pages: list[str]) -> list[str]:
+    """The Markdown the site publishes besides the YAML: router pages and references."""
+    refs = root / references_dir.strip("/")
+    found = set(router_pages)
+    if refs.is_dir():
+        for path in sorted(refs.rglob("*.md")):
+            if not path.is_symlink():
+                found.add(path.relative_to(root).as_posix())
+    return sorted(found)

@@ -1,0 +1,253 @@
+"""postmortems/<id>-<slug>.yaml: an incident, mechanism first."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from kb.model.common import (
+    AlertName,
+    Date,
+    Duration,
+    Id,
+    PostmortemId,
+    Priority,
+    Strict,
+    Text,
+    Timestamp,
+)
+
+RootCauseCategory = Literal[
+    "code", "config", "dependency", "capacity", "data", "process", "access",
+    "adversarial_input", "model_inference", "unknown",
+]
+FailureMode = Literal[
+    "plan_error", "invalid_tool", "tool_args_invalid", "tool_args_wrong_value", "false_completion",
+    "context_misread", "fabrication", "constraint_violation", "multi_agent_misalignment", "loop_inefficiency",
+]
+ReinforcementKind = Literal["alert", "gate", "test", "eval", "card"]
+
+
+class Detection(Strict):
+    method: Literal["alert", "eval", "guardrail", "agent", "human", "customer", "third_party"]
+    alert: AlertName | None = None
+    note: str | None = None
+
+
+class Impact(Strict):
+    users_affected: int | None = Field(None, ge=0)
+    duration_minutes: float | None = Field(None, ge=0)
+    cost_usd: float | None = Field(None, ge=0)
+    note: str | None = None
+
+
+class TimelineEntry(Strict):
+    at: Timestamp
+    actor: Literal["human", "agent", "system"]
+    event: Text
+    decision: bool = False
+
+
+class DecisionPoint(Strict):
+    at: Timestamp
+    decision: Text
+    information_available: str | None = None
+
+
+class RootCause(Strict):
+    category: RootCauseCategory
+    description: Text
+
+
+class AgentRef(Strict):
+    name: str | None = None
+    version: str | None = None
+
+
+class ModelRef(Strict):
+    provider: str | None = None
+    requested: str | None = None
+    served: str | None = None
+
+
+class PromptRef(Strict):
+    name: str | None = None
+    version: str | None = None
+
+
+class Sampling(Strict):
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+
+
+class Reruns(Strict):
+    count: int = Field(ge=0)
+    failed: int = Field(ge=0)
+
+
+class ModelInference(Strict):
+    """The row every postmortem fills: did the agent's inference take part, and how."""
+
+    involved: bool
+    why_not: str | None = Field(None, description="Required when involved is false.")
+    failure_mode: FailureMode | None = None
+    confidence: Literal["known", "potential"] | None = None
+    agent: AgentRef | None = None
+    model: ModelRef | None = None
+    prompt: PromptRef | None = None
+    sampling: Sampling | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    inferred: str | None = None
+    expected: str | None = None
+    ground_truth_source: str | None = None
+    context_available: str | None = None
+    adversarial_input: Literal["yes", "no", "unknown"] | None = None
+    autonomy: Literal["suggests", "acts_with_approval", "acts_alone"] | None = None
+    reproducible: Literal["yes", "no", "flaky"] | None = None
+    reruns: Reruns | None = None
+
+
+class Telemetry(Strict):
+    """OpenTelemetry gen_ai attribute names where one exists; other attributes are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    trace_id: str | None = None
+    cost_usd: float | None = None
+    agent_name: str | None = Field(None, alias="gen_ai.agent.name")
+    request_model: str | None = Field(None, alias="gen_ai.request.model")
+    response_model: str | None = Field(None, alias="gen_ai.response.model")
+    input_tokens: int | None = Field(None, alias="gen_ai.usage.input_tokens")
+    output_tokens: int | None = Field(None, alias="gen_ai.usage.output_tokens")
+    tool_name: str | None = Field(None, alias="gen_ai.tool.name")
+    error_type: str | None = Field(None, alias="error.type")
+
+
+class FiveQuestions(Strict):
+    trigger: str | None = Field(None, description="What exactly triggered the incident.")
+    guardrail_missed: str | None = Field(None, description="Which guardrail should have blocked it, and why it did not.")
+    observability_gap: str | None = Field(None, description="Why observability did not fire earlier.")
+    rollback_speed: str | None = Field(None, description="Why rollback was fast or slow.")
+    prevention: str | None = Field(None, description="Which mechanism changes prevent recurrence.")
+
+
+class Recovery(Strict):
+    switchback_minutes: float | None = Field(None, ge=0)
+    core_recovery_minutes: float | None = Field(None, ge=0)
+    first_update_minutes: float | None = Field(None, ge=0)
+
+
+class ReplaySeries(Strict):
+    series: Text = Field(description="A series selector with labels, as promtool writes it.")
+    values: Text = Field(description="promtool expanding notation, e.g. '0+10x30 300x20'.")
+
+
+class Replay(Strict):
+    interval: Duration = "1m"
+    series: list[ReplaySeries] = Field(min_length=1)
+    fires_at: Duration = Field(description="It must fire by then, and not before `for` has passed.")
+    silent_at: Duration | None = Field(
+        None,
+        description="When it must still be silent; default fires_at - for - interval, so the alert fires "
+        "because the incident crossed the threshold, not because the rule is always true.",
+    )
+    expect_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels the alert carries from its expression (e.g. {agent: research-agent} after sum by (agent)).",
+    )
+
+
+class AlertSpec(Strict):
+    name: AlertName
+    expr: Text
+    for_: Duration = Field(alias="for")
+    priority: Priority
+    card: Id = Field(description="The card the alert pages to: its runbook_url.")
+    summary: Text
+    description: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    replay: Replay | None = None
+
+
+class GateSpec(Strict):
+    name: Id
+    applies_to: list[Text] = Field(min_length=1)
+    check: Text
+    blocking: bool = True
+
+
+class TestSpec(Strict):
+    name: Text
+    path: Text
+    asserts: Text
+
+
+class EvalSpec(Strict):
+    input: Text
+    expected: Text
+    forbidden: str | None = None
+
+
+class CardChange(Strict):
+    id: Id
+    change: Text
+    narrows_authority: bool = Field(
+        False, description="The change narrows what the agent may do (counts as an inference-level fix)."
+    )
+
+
+_PAYLOADS = ("alert", "gate", "test", "eval", "card")
+
+
+class Reinforcement(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    kind: ReinforcementKind
+    owner: str | None = None
+    due: Date | None = None
+    status: Literal["open", "done", "wont_do"] = "open"
+    why: str | None = Field(None, description="Required when status is wont_do.")
+    alert: AlertSpec | None = None
+    gate: GateSpec | None = None
+    test: TestSpec | None = None
+    eval: EvalSpec | None = None
+    card: CardChange | None = None
+
+    @model_validator(mode="after")
+    def _payload_matches_kind(self) -> "Reinforcement":
+        if getattr(self, self.kind) is None:
+            raise ValueError(f"a '{self.kind}' reinforcement needs its '{self.kind}:' payload")
+        extra = [p for p in _PAYLOADS if p != self.kind and getattr(self, p) is not None]
+        if extra:
+            raise ValueError(f"kind is '{self.kind}' but it also carries {', '.join(extra)}: one payload, the kind's")
+        if self.status == "wont_do" and not self.why:
+            raise ValueError("status wont_do needs a 'why'")
+        return self
+
+
+class Postmortem(Strict):
+    id: PostmortemId
+    title: Text
+    status: Literal["draft", "review", "complete"]
+    kind: Literal["incident", "near_miss"] = "incident"
+    priority: Priority
+    services: list[Text] = Field(default_factory=list)
+    cards: list[Id] = Field(default_factory=list, description="The cards used during the incident.")
+    started_at: Timestamp
+    detected_at: Timestamp | None = None
+    mitigated_at: Timestamp | None = None
+    resolved_at: Timestamp | None = None
+    detection: Detection | None = None
+    summary: str | None = None
+    impact: Impact | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    decision_points: list[DecisionPoint] = Field(default_factory=list)
+    trigger: str | None = None
+    root_causes: list[RootCause] = Field(default_factory=list)
+    model_inference: ModelInference | None = Field(None, description="Always present (kb check KB403).")
+    telemetry: Telemetry | None = None
+    five_questions: FiveQuestions | None = None
+    recovery: Recovery | None = None
+    reinforcements: list[Reinforcement] = Field(default_factory=list)

@@ -1,0 +1,51 @@
+from kb.core.diagnostics import Finding, Level, Span
+from kb.rules.base import Rule
+
+
+class EmitOutOfDate(Rule):
+    """The files `kb emit` owns under rules/ are not what it would write now.
+
+    Why: a reinforcement counts only once it is the mechanism itself: the alert rule
+    deployed, the promtool test run, the gate and eval in their lists. If a postmortem's
+    reinforcement changed and nobody ran `kb emit`, the deployed rules silently disagree
+    with the postmortem. Run `kb emit` and commit the result.
+
+    Bad:
+
+    ```yaml
+    # postmortems/PM-2026-004-...yaml changed the alert's `for: 5m` to `for: 2m`;
+    # rules/kb.rules.yml still says for: 5m
+    for: 2m
+    ```
+
+    Good:
+
+    ```yaml
+    # after `kb emit`, rules/kb.rules.yml says for: 2m too
+    for: 2m
+    ```
+    """
+
+    code = "KB601"
+    name = "emit/out-of-date"
+    level = Level.ERROR
+
+    def check(self, ctx, options):
+        from kb.emit.build import changes, is_owned, rules_dir
+
+        if any(doc.model is None for doc in ctx.postmortems):
+            return  # a postmortem that does not load cannot be emitted; its own diagnostic comes first
+        emitted = ctx.emitted()
+        if not emitted.sources and not any((rules_dir(ctx.kb) / name).exists() for name in emitted.files):
+            return  # no reinforcement to emit and nothing emitted: nothing to keep in step
+        base = ctx.settings.rules_dir.strip("/")
+        for name in sorted(changes(ctx.kb, emitted)):
+            path = rules_dir(ctx.kb) / name
+            rel = f"{base}/{name}"
+            if path.exists() and not is_owned(path):
+                message = f"{rel} was not written by kb emit (no header), so kb emit will not update it: rename or move it"
+            elif not path.exists():
+                message = f"{rel} is missing: run kb emit and commit the result"
+            else:
+                message = f"{rel} is not what kb emit writes from the postmortems now: run kb emit and commit the result"
+            yield Finding(rel if path.exists() else "mkdocs.yml", message, span=Span(1, 1, 1, 2))

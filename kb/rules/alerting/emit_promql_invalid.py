@@ -1,0 +1,86 @@
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from kb.emit import promtool
+from kb.core.diagnostics import Finding, Level, Span
+from kb.rules.base import Rule
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    require_promtool: bool = False
+
+
+class PromqlInvalid(Rule):
+    """An alert expression or rule file that Prometheus' own checker rejects.
+
+    Why: an alert that does not parse is never loaded, so it never fires: the postmortem's
+    lesson is not encoded at all. kb runs `promtool check rules` over what `kb emit` would
+    write (errors point back at the postmortem's `expr`) and over hand-written rule files
+    (errors point at the file). When promtool is not installed, the check is skipped and
+    kb says so plainly (info); set `require_promtool: true` to make that an error in CI.
+
+    Bad:
+
+    ```yaml
+    alert:
+      name: PublishConsumersPaused
+      expr: sum(publish_consumers_running) ==
+      for: 5m
+    ```
+
+    Good:
+
+    ```yaml
+    alert:
+      name: PublishConsumersPaused
+      expr: sum(publish_consumers_running) == 0 and sum(publish_queue_depth) > 0
+      for: 5m
+    ```
+    """
+
+    code = "KB602"
+    name = "emit/promql-invalid"
+    level = Level.ERROR
+    Options = Options
+
+    def check(self, ctx, options):
+        from kb.emit.build import RULES
+
+        emitted = ctx.emitted()
+        hand_written = [rf.path for rf in ctx.rule_files if not rf.owned]
+        count = len(emitted.alerts) + sum(len(rf.alerts) for rf in ctx.rule_files if not rf.owned)
+        if not emitted.alerts and not hand_written:
+            return
+        if promtool.executable() is None:
+            message = (f"promtool is not installed, so the PromQL of {count} alert(s) was not checked "
+                       "(Debian/Ubuntu: apt-get install prometheus)")
+            yield Finding("mkdocs.yml", message, span=Span(1, 1, 1, 2),
+                          level=None if options.require_promtool else Level.INFO)
+            return
+        with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
+            generated = Path(tmp) / RULES
+            generated.write_text(emitted.files[RULES], encoding="utf-8")
+            errors = promtool.check_rules([generated]) if emitted.alerts else []
+        if ctx.promtool_hand_written is not None:  # started when the KB was loaded
+            errors += ctx.promtool_hand_written.errors()
+        else:
+            errors += promtool.check_rules([ctx.root / path for path in hand_written])
+        by_group = {(a.group, a.index): a for a in emitted.alerts}
+        for error in errors:
+            if error.file == str(generated):
+                source = by_group.get((error.group, error.rule))
+                if source is not None:
+                    yield Finding(source.path, f"promtool: alert {source.name}: {error.message}",
+                                  loc=source.loc + ("expr",))
+                else:
+                    yield Finding("mkdocs.yml", f"promtool rejects the emitted rules: {error.message}",
+                                  span=Span(1, 1, 1, 2))
+            else:
+                rel = Path(error.file).relative_to(ctx.root).as_posix()
+                line, column = error.line or 1, error.column or 1
+                where = f'group "{error.group}", rule {error.rule + 1}: ' if error.group is not None else ""
+                yield Finding(rel, f"promtool: {where}{error.message}", span=Span(line, column, line, column + 1))

@@ -1,0 +1,131 @@
+"""The `kb` MkDocs plugin: the knowledge base's pages generated from its YAML at build time.
+
+Its options are kb's settings, validated by the same model `kb check` uses. Nothing is
+written into the docs folder: every page is a generated File (router as home page, cards,
+postmortems, references, indexes, dashboard, rules reference) whose edit_uri is the YAML or
+Markdown it came from, so MkDocs' edit link opens the source (with Material's
+content.action.edit feature). Card pages are rendered to HTML by kb (kb/site/html.py): MkDocs
+gets front matter only and the plugin supplies the body and its table of contents.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import File, Files
+from pydantic import ValidationError
+
+from kb.config.settings import Settings
+from kb.load.secrets import published_secrets
+from kb.rules import secret_allowlist
+
+CSS = "assets/kb.css"
+REQUIRED_EXTENSIONS = ["admonition", "attr_list", "tables", "toc"]
+
+
+class KbPlugin(BasePlugin):
+    """Validates the `kb` entry of mkdocs.yml with kb's own Settings model, and builds the pages."""
+
+    def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
+        self.config = dict(options)  # type: ignore[assignment]
+        errors: list[tuple[str, Exception]] = []
+        try:
+            self.settings = Settings.model_validate(options)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                where = ".".join(str(p) for p in error["loc"]) or "kb"
+                errors.append((where, ValueError(error["msg"])))
+            self.settings = Settings()
+        return errors, []
+
+    def on_config(self, config):
+        from kb.load.loader import load_kb
+
+        self.kb = load_kb(Path(config.config_file_path).resolve().parent)
+        self.html_bodies = {}
+        self.secrets = published_secrets(self.kb, secret_allowlist().keys)
+        for name in REQUIRED_EXTENSIONS:
+            if name not in config.markdown_extensions:
+                config.markdown_extensions.append(name)
+        config.extra_css.append(CSS)
+        if not config.nav:
+            config.nav = [
+                {"Router": "index.md"},
+                {"Cards": "cards/index.md"},
+                {"Postmortems": "postmortems/index.md"},
+                {"Dashboard": "dashboard.md"},
+                {"Check rules": "rules/index.md"},
+            ]
+        return config
+
+    @event_priority(50)  # before the search plugin collects files
+    def on_files(self, files: Files, config) -> Files:
+        from mkdocs.exceptions import PluginError
+
+        from kb.site.pages import DEFAULTS, SiteBuilder
+        from kb.core.templating import TemplateProblem
+
+        try:
+            pages = SiteBuilder(self.kb).pages()
+        except TemplateProblem as exc:  # a KB's own template: say where, not a traceback
+            raise PluginError(f"kb: {exc}") from None
+        self.html_bodies = {page.src_uri: page.html for page in pages if page.html is not None}
+        for page in pages:
+            existing = files.get_file_from_path(page.src_uri)
+            if existing is not None:
+                files.remove(existing)  # the KB's YAML is the source of truth for generated pages
+            generated = File.generated(config, page.src_uri, content=page.markdown)
+            if page.edit_uri:
+                generated.edit_uri = page.edit_uri
+            files.append(generated)
+        files.append(File.generated(config, CSS, content=(DEFAULTS / "kb.css").read_text(encoding="utf-8")))
+        return files
+
+    # A credential in the KB never reaches a page, whatever `kb check` was told to ignore:
+    # removed from the Markdown (and the title the search index reads), from the HTML the
+    # search plugin indexes, and from the final page.
+    def on_page_markdown(self, markdown: str, page, config, files) -> str:
+        from kb.load.secrets import redact
+
+        if self.secrets and page.title:
+            page.title = redact(page.title, self.secrets)
+        return redact(markdown, self.secrets) if self.secrets else markdown
+
+    def on_page_content(self, html: str, page, config, files) -> str:
+        from kb.load.secrets import redact
+
+        body = self.html_bodies.get(page.file.src_uri)
+        if body is not None:
+            html = self._render_html_body(body, page, config, files)
+        return redact(html, self.secrets, html=True) if self.secrets else html
+
+    @staticmethod
+    def _render_html_body(body, page, config, files) -> str:
+        from urllib.parse import quote
+
+        from mkdocs.exceptions import PluginError
+        from mkdocs.structure.toc import get_toc
+
+        from kb.site.html import TocSettings
+        from kb.core.templating import TemplateProblem
+
+        def url_for(target: str) -> str:
+            path, _, anchor = target.partition("#")
+            linked = files.get_file_from_path(path)
+            url = linked.url_relative_to(page.file) if linked is not None else quote(path, safe="/.-_~")
+            return url + (f"#{quote(anchor, safe='-_.~')}" if anchor else "")
+
+        try:
+            html, tokens, ids = body.render(url_for, TocSettings.from_mdx_configs(config.mdx_configs))
+        except TemplateProblem as exc:
+            raise PluginError(f"kb: {exc}") from None
+        page.toc = get_toc(tokens)
+        page.present_anchor_ids = ids
+        return html
+
+    def on_post_page(self, output: str, page, config) -> str:
+        from kb.load.secrets import redact
+
+        return redact(output, self.secrets, html=True) if self.secrets else output
