@@ -6,7 +6,7 @@ import enum
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 RootOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--root", help="The knowledge base (the folder with mkdocs.yml); default: found from here upwards."),
 ]
 
@@ -62,19 +62,21 @@ def _main(
 
 @app.command()
 def check(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Only report on these files or folders.")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Only report on these files or folders.")] = None,
     output_format: Annotated[
-        Optional[OutputFormat],
+        OutputFormat | None,
         typer.Option("--format", "-f", help="text (default), json, github (default on GitHub Actions) or sarif."),
     ] = None,
     select: Annotated[
-        Optional[list[str]], typer.Option("--select", help="Run only these rules: codes, prefixes (KB2) or names.")
+        list[str] | None, typer.Option("--select", help="Run only these rules: codes, prefixes (KB2) or names.")
     ] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to a file.")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to a file.")] = None,
     changed_since: Annotated[
-        Optional[str],
-        typer.Option("--changed-since", help="Only files changed since this git ref, and the files that depend on them."),
+        str | None,
+        typer.Option(
+            "--changed-since", help="Only files changed since this git ref, and the files that depend on them."
+        ),
     ] = None,
     root: RootOption = None,
 ) -> None:
@@ -89,7 +91,9 @@ def check(
 
 
 @app.command()
-def rules(code: Annotated[Optional[str], typer.Argument(help="A rule code or name: print its documentation.")] = None) -> None:
+def rules(
+    code: Annotated[str | None, typer.Argument(help="A rule code or name: print its documentation.")] = None,
+) -> None:
     """List the rules, or print one rule's documentation."""
     from kb.commands import rules as verb
 
@@ -109,9 +113,11 @@ def schema(
 
 @app.command()
 def access(
-    card: Annotated[Optional[str], typer.Argument(help="Explain one card step by step.")] = None,
-    person: Annotated[Optional[str], typer.Option("--person", help="What one person can and cannot run.")] = None,
-    rotation: Annotated[Optional[str], typer.Option("--rotation", help="With CARD: judge it for another rotation.")] = None,
+    card: Annotated[str | None, typer.Argument(help="Explain one card step by step.")] = None,
+    person: Annotated[str | None, typer.Option("--person", help="What one person can and cannot run.")] = None,
+    rotation: Annotated[
+        str | None, typer.Option("--rotation", help="With CARD: judge it for another rotation.")
+    ] = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     root: RootOption = None,
 ) -> None:
@@ -127,15 +133,19 @@ app.add_typer(new_app, name="new")
 
 @new_app.command("postmortem")
 def new_postmortem_command(
-    title: Annotated[Optional[str], typer.Option(help="What happened, in one line.")] = None,
-    priority: Annotated[Optional[str], typer.Option(help="P1, P2 or P3.")] = None,
-    card: Annotated[Optional[list[str]], typer.Option("--card", help="A card used during the incident (repeat).")] = None,
-    service: Annotated[Optional[list[str]], typer.Option("--service", help="An affected service (repeat).")] = None,
-    alert: Annotated[Optional[str], typer.Option(help="The alert that detected it.")] = None,
-    started_at: Annotated[Optional[str], typer.Option(help="ISO 8601 with offset; default: now.")] = None,
-    from_alert: Annotated[Optional[str], typer.Option(help="Fill cards, priority and detection from the card this alert routes to.")] = None,
+    title: Annotated[str | None, typer.Option(help="What happened, in one line.")] = None,
+    priority: Annotated[str | None, typer.Option(help="P1, P2 or P3.")] = None,
+    card: Annotated[list[str] | None, typer.Option("--card", help="A card used during the incident (repeat).")] = None,
+    service: Annotated[list[str] | None, typer.Option("--service", help="An affected service (repeat).")] = None,
+    alert: Annotated[str | None, typer.Option(help="The alert that detected it.")] = None,
+    started_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset; default: now.")] = None,
+    from_alert: Annotated[
+        str | None, typer.Option(help="Fill cards, priority and detection from the card this alert routes to.")
+    ] = None,
     near_miss: Annotated[bool, typer.Option("--near-miss", help="kind: near_miss instead of incident.")] = False,
-    branch: Annotated[bool, typer.Option("--branch", help="Create postmortem/<id>-<slug> from HEAD and commit the file there.")] = False,
+    branch: Annotated[
+        bool, typer.Option("--branch", help="Create postmortem/<id>-<slug> from HEAD and commit the file there.")
+    ] = False,
     root: RootOption = None,
 ) -> None:
     """File a new postmortem with the next free id (never reused, even on other branches)."""
@@ -146,14 +156,16 @@ def new_postmortem_command(
 
 @new_app.command("card")
 def new_card_command(
-    title: Annotated[Optional[str], typer.Option(help="The situation, in one line.")] = None,
-    card_id: Annotated[Optional[str], typer.Option("--id", help="The card id; default: a slug of the title.")] = None,
-    rotation: Annotated[Optional[str], typer.Option(help="The rotation in oncall.yaml that executes it.")] = None,
-    priority: Annotated[Optional[str], typer.Option(help="P1, P2 or P3.")] = None,
-    owner: Annotated[Optional[str], typer.Option(help="The team that keeps it true.")] = None,
-    alert: Annotated[Optional[list[str]], typer.Option("--alert", help="An alert that pages to it (repeat).")] = None,
-    service: Annotated[Optional[list[str]], typer.Option("--service", help="A service it is about (repeat).")] = None,
-    branch: Annotated[bool, typer.Option("--branch", help="Create card/<id> from HEAD and commit the file there.")] = False,
+    title: Annotated[str | None, typer.Option(help="The situation, in one line.")] = None,
+    card_id: Annotated[str | None, typer.Option("--id", help="The card id; default: a slug of the title.")] = None,
+    rotation: Annotated[str | None, typer.Option(help="The rotation in oncall.yaml that executes it.")] = None,
+    priority: Annotated[str | None, typer.Option(help="P1, P2 or P3.")] = None,
+    owner: Annotated[str | None, typer.Option(help="The team that keeps it true.")] = None,
+    alert: Annotated[list[str] | None, typer.Option("--alert", help="An alert that pages to it (repeat).")] = None,
+    service: Annotated[list[str] | None, typer.Option("--service", help="A service it is about (repeat).")] = None,
+    branch: Annotated[
+        bool, typer.Option("--branch", help="Create card/<id> from HEAD and commit the file there.")
+    ] = False,
     root: RootOption = None,
 ) -> None:
     """Write a new card from the KB's card template."""
@@ -169,10 +181,14 @@ app.add_typer(followups_app, name="followups")
 @followups_app.callback(invoke_without_command=True)
 def followups_list(
     ctx: typer.Context,
-    sort: Annotated[FollowupSort, typer.Option("--sort", help="owner, due, overdue or postmortem.")] = FollowupSort.owner,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Only this owner's follow-ups.")] = None,
+    sort: Annotated[
+        FollowupSort, typer.Option("--sort", help="owner, due, overdue or postmortem.")
+    ] = FollowupSort.owner,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's follow-ups.")] = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    fail_overdue: Annotated[bool, typer.Option("--fail-overdue", help="Exit 1 when any follow-up is overdue (for a scheduled CI job).")] = False,
+    fail_overdue: Annotated[
+        bool, typer.Option("--fail-overdue", help="Exit 1 when any follow-up is overdue (for a scheduled CI job).")
+    ] = False,
     root: RootOption = None,
 ) -> None:
     """Every open reinforcement, by owner, with due date and days overdue."""
@@ -193,7 +209,8 @@ def followups_done(pm_id: str, item_id: str, root: RootOption = None) -> None:
 
 @followups_app.command("wont-do")
 def followups_wont_do(
-    pm_id: str, item_id: str,
+    pm_id: str,
+    item_id: str,
     why: Annotated[str, typer.Option("--why", help="Why it will not be done.")],
     root: RootOption = None,
 ) -> None:
@@ -234,7 +251,7 @@ def card_drilled(card_id: str, root: RootOption = None) -> None:
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to create the knowledge base (empty or new).")],
-    name: Annotated[Optional[str], typer.Option(help="The site name.")] = None,
+    name: Annotated[str | None, typer.Option(help="The site name.")] = None,
 ) -> None:
     """Create a new knowledge base that passes `kb check` at once."""
     from kb.commands import init as verb
@@ -244,8 +261,12 @@ def init(
 
 @app.command()
 def emit(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print a unified diff of what would change; write nothing.")] = False,
-    check_only: Annotated[bool, typer.Option("--check", help="Exit 1 when rules/ is not what kb emit would write.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print a unified diff of what would change; write nothing.")
+    ] = False,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when rules/ is not what kb emit would write.")
+    ] = False,
     root: RootOption = None,
 ) -> None:
     """Write alert rules, promtool tests, release gates and eval cases from the postmortems' reinforcements."""
@@ -286,7 +307,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("kb: interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+    except Exception as exc:
         if os.environ.get("KB_DEBUG"):
             raise
         typer.echo(f"kb: internal error: {type(exc).__name__}: {exc} (set KB_DEBUG=1 for the traceback)", err=True)

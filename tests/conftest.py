@@ -10,7 +10,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 _CACHE = Path(__import__("tempfile").mkdtemp(prefix="kb-test-cache-"))  # never the user's cache
 BASE_KB = REPO / "tests" / "fixtures" / "base"
-KB_FILES = ("mkdocs.yml", "router.md", "oncall.yaml", "cards", "postmortems", "references", "docs", "schemas", "rules", "templates")
+KB_FILES = (
+    "mkdocs.yml",
+    "router.md",
+    "oncall.yaml",
+    "cards",
+    "postmortems",
+    "references",
+    "docs",
+    "schemas",
+    "rules",
+    "templates",
+)
 
 
 def copy_kb(source: Path, target: Path) -> Path:

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_kb
+
 from kb.analysis import access as access_module
 from kb.analysis.access import AccessModel, describe_uncovered, pattern_matches
-from kb.model import Card, Oncall
 from kb.config.settings import BusinessHours
+from kb.model import Card, Oncall
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,11 @@ def test_author_holds_it_member_lacks_it_then_the_grant_fixes_it(tmp_path: Path)
         "approves in the deploy tool [access/missing-permission]"
     ]
     oncall = root / "oncall.yaml"
-    oncall.write_text(oncall.read_text().replace("sre: {grants: [traces:read:*]}", "sre: {grants: [traces:read:*, deploy:rollback:prompt-service]}"))
+    oncall.write_text(
+        oncall.read_text().replace(
+            "sre: {grants: [traces:read:*]}", "sre: {grants: [traces:read:*, deploy:rollback:prompt-service]}"
+        )
+    )
     result = run_kb("check", cwd=root)
     assert result.returncode == 0, result.stdout
 
@@ -120,15 +124,22 @@ def test_kb_access_person_and_matrix(tmp_path: Path) -> None:
     assert person["cards"][0]["missing"][0]["permission"] == "deploy:rollback:prompt-service"
     assert "CANNOT run every step" in run_kb("access", "--person", "bob", cwd=root).stdout
     matrix = json.loads(run_kb("access", "--format", "json", cwd=root).stdout)
-    assert matrix["cards"][0] == {"card": "prompt-regression", "rotation": "sre-primary", "verdict": "blocked",
-                                  "rotations": {"sre-primary": "blocked"}}
+    assert matrix["cards"][0] == {
+        "card": "prompt-regression",
+        "rotation": "sre-primary",
+        "verdict": "blocked",
+        "rotations": {"sre-primary": "blocked"},
+    }
     assert "[blocked]" in run_kb("access", cwd=root).stdout
 
 
 def test_kb_access_errors_are_clear(tmp_path: Path) -> None:
     root = make_kb(tmp_path / "kb")
-    for args, fragment in ((["nope"], "no card 'nope'"), (["--person", "zed"], "no person 'zed'"),
-                           (["prompt-regression", "--rotation", "x"], "rotation 'x' is not in oncall.yaml")):
+    for args, fragment in (
+        (["nope"], "no card 'nope'"),
+        (["--person", "zed"], "no person 'zed'"),
+        (["prompt-regression", "--rotation", "x"], "rotation 'x' is not in oncall.yaml"),
+    ):
         result = run_kb("access", *args, cwd=root)
         assert result.returncode == 1 and fragment in result.stderr
 
@@ -141,9 +152,14 @@ def test_repo_matrix_every_card_executable() -> None:
 def test_business_hours_grant_is_blocked_at_night_in_the_matrix(tmp_path: Path) -> None:
     root = make_kb(tmp_path / "kb")
     oncall = root / "oncall.yaml"
-    oncall.write_text(oncall.read_text().replace(
-        "sre: {grants: [traces:read:*]}", "sre: {grants: [traces:read:*]}\n  deployers: {grants: [deploy:*], hours: business}"
-    ).replace("bob: {groups: [sre]", "bob: {groups: [sre, deployers]"))
+    oncall.write_text(
+        oncall.read_text()
+        .replace(
+            "sre: {grants: [traces:read:*]}",
+            "sre: {grants: [traces:read:*]}\n  deployers: {grants: [deploy:*], hours: business}",
+        )
+        .replace("bob: {groups: [sre]", "bob: {groups: [sre, deployers]")
+    )
     data = json.loads(run_kb("access", "--format", "json", cwd=root).stdout)
     assert data["cards"][0]["verdict"] == "blocked at night"
 
@@ -151,12 +167,14 @@ def test_business_hours_grant_is_blocked_at_night_in_the_matrix(tmp_path: Path) 
 def test_resolution_is_indexed_not_scanned(monkeypatch) -> None:
     """Checking many cards costs one pattern match per (distinct permission, grant of its system)."""
     systems = [f"sys{i}" for i in range(50)]
-    oncall = Oncall.model_validate({
-        "permissions": {f"{s}:act:scope": {"system": s, "request": "r"} for s in systems},
-        "groups": {f"g{i}": {"grants": [f"{s}:*" for s in systems[i::5]]} for i in range(5)},
-        "people": {f"p{i}": {"groups": [f"g{j}" for j in range(5)]} for i in range(20)},
-        "rotations": {"r": {"members": [f"p{i}" for i in range(20)]}},
-    })
+    oncall = Oncall.model_validate(
+        {
+            "permissions": {f"{s}:act:scope": {"system": s, "request": "r"} for s in systems},
+            "groups": {f"g{i}": {"grants": [f"{s}:*" for s in systems[i::5]]} for i in range(5)},
+            "people": {f"p{i}": {"groups": [f"g{j}" for j in range(5)]} for i in range(20)},
+            "rotations": {"r": {"members": [f"p{i}" for i in range(20)]}},
+        }
+    )
     calls = 0
     real = access_module.pattern_matches
 
@@ -168,10 +186,19 @@ def test_resolution_is_indexed_not_scanned(monkeypatch) -> None:
     monkeypatch.setattr(access_module, "pattern_matches", counting)
     model = AccessModel(oncall)
     for n in range(200):
-        card = Card.model_validate({
-            "id": f"c{n}", "title": "t", "summary": "s", "owner": "o", "rotation": "r", "priority": "P2",
-            "steps": [{"id": f"s{k}", "do": "d", "done_when": "x", "requires": [f"{systems[(n + k) % 50]}:act:scope"]}
-                      for k in range(5)],
-        })
+        card = Card.model_validate(
+            {
+                "id": f"c{n}",
+                "title": "t",
+                "summary": "s",
+                "owner": "o",
+                "rotation": "r",
+                "priority": "P2",
+                "steps": [
+                    {"id": f"s{k}", "do": "d", "done_when": "x", "requires": [f"{systems[(n + k) % 50]}:act:scope"]}
+                    for k in range(5)
+                ],
+            }
+        )
         assert model.evaluate(card).verdict == "executable"
     assert calls == 50  # 50 distinct permissions, one grant per system: not 200 cards x 5 steps x 20 members

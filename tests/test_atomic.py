@@ -40,9 +40,9 @@ def test_temps_of_dead_writers_are_swept_and_live_ones_kept(tmp_path: Path) -> N
 
 def test_temps_go_to_the_git_folder_and_are_swept_from_there(tmp_path: Path) -> None:
     """A kill between link and rename leaves the temp under .git/kb-tmp, never in the tree."""
-    from kb.core.atomic import temp_folder
-
     import git
+
+    from kb.core.atomic import temp_folder
 
     git.Repo.init(tmp_path)
     cards = tmp_path / "cards"

@@ -22,8 +22,10 @@ def test_warm_equals_cold_and_edits_always_miss(repo_kb: Path, tmp_path: Path) -
     assert cold.stdout == first.stdout == warm.stdout
     assert list(cache.rglob("check-result.json")), "the second run had a cache to read"
     for text_format in (["--format", "text"], ["--format", "sarif"]):
-        assert run_kb("check", *text_format, cwd=repo_kb, env={"KB_CACHE_DIR": str(cache)}).stdout == \
-            run_kb("check", *text_format, cwd=repo_kb, env={"KB_NO_CACHE": "1"}).stdout
+        assert (
+            run_kb("check", *text_format, cwd=repo_kb, env={"KB_CACHE_DIR": str(cache)}).stdout
+            == run_kb("check", *text_format, cwd=repo_kb, env={"KB_NO_CACHE": "1"}).stdout
+        )
     card.write_text(card.read_text().replace("rotation: nobody", "rotation: sre-primary"))
     fixed = check(repo_kb, cache)
     assert fixed.returncode == 0 and fixed.stdout == check(repo_kb, cache, KB_NO_CACHE="1").stdout

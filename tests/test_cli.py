@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_kb
 
 
@@ -24,26 +23,78 @@ def test_root_is_found_from_a_subfolder() -> None:
 # (file, text to replace, replacement, marker, column, code): one planted defect each; the
 # finding must be on the line of the mutated file that holds `marker`, at `column`.
 PLANTED = [
-    ("cards/queue-stuck.yaml", "    done_when: \"Queue depth falls for five minutes in a row\"",
-     "    done_wen: \"Queue depth falls for five minutes in a row\"", "done_wen", 5, "KB111"),
+    (
+        "cards/queue-stuck.yaml",
+        '    done_when: "Queue depth falls for five minutes in a row"',
+        '    done_wen: "Queue depth falls for five minutes in a row"',
+        "done_wen",
+        5,
+        "KB111",
+    ),
     ("cards/queue-stuck.yaml", "rotation: sre-primary", "rotation: sre-primery", "sre-primery", 11, "KB130"),
     ("cards/token-spend-runaway.yaml", "priority: P1", "priority: urgent", "priority: urgent", 11, "KB110"),
-    ("cards/run-crashed-midway.yaml", "    section: resuming-a-run", "    section: resuming-a-job", "resuming-a-job", 14, "KB134"),
-    ("cards/tool-schema-drift.yaml", "do: Save two traces that show the old field name sent and an empty result returned",
-     "do: Review all traces from the last two hours", "Review all traces", 9, "KB202"),
-    ("cards/agent-irreversible-actions.yaml", "    approval: incident-commander\n", "", "irreversible: true", 19, "KB203"),
-    ("postmortems/PM-2026-004-wrong-recovery-script.yaml", "detected_at: 2026-11-03T02:14:00+00:00",
-     "detected_at: 2026-11-03T02:14:00", "detected_at:", 14, "KB113"),
-    ("postmortems/PM-2026-009-migration-restarted-dispatched-twice.yaml", "  why_not: >", "  because: >", "because:", 3, "KB111"),
-    ("postmortems/PM-2026-007-research-agent-spend-runaway.yaml", "cards: [token-spend-runaway, agent-tool-loop]",
-     "cards: [token-spend-runaway, agent-tool-lop]", "agent-tool-lop", 30, "KB132"),
-    ("oncall.yaml", "    coverage: business\n    escalates_to: sre-primary", "    coverage: business\n\tescalates_to: sre-primary",
-     "\tescalates_to", 1, "KB100"),
+    (
+        "cards/run-crashed-midway.yaml",
+        "    section: resuming-a-run",
+        "    section: resuming-a-job",
+        "resuming-a-job",
+        14,
+        "KB134",
+    ),
+    (
+        "cards/tool-schema-drift.yaml",
+        "do: Save two traces that show the old field name sent and an empty result returned",
+        "do: Review all traces from the last two hours",
+        "Review all traces",
+        9,
+        "KB202",
+    ),
+    (
+        "cards/agent-irreversible-actions.yaml",
+        "    approval: incident-commander\n",
+        "",
+        "irreversible: true",
+        19,
+        "KB203",
+    ),
+    (
+        "postmortems/PM-2026-004-wrong-recovery-script.yaml",
+        "detected_at: 2026-11-03T02:14:00+00:00",
+        "detected_at: 2026-11-03T02:14:00",
+        "detected_at:",
+        14,
+        "KB113",
+    ),
+    (
+        "postmortems/PM-2026-009-migration-restarted-dispatched-twice.yaml",
+        "  why_not: >",
+        "  because: >",
+        "because:",
+        3,
+        "KB111",
+    ),
+    (
+        "postmortems/PM-2026-007-research-agent-spend-runaway.yaml",
+        "cards: [token-spend-runaway, agent-tool-loop]",
+        "cards: [token-spend-runaway, agent-tool-lop]",
+        "agent-tool-lop",
+        30,
+        "KB132",
+    ),
+    (
+        "oncall.yaml",
+        "    coverage: business\n    escalates_to: sre-primary",
+        "    coverage: business\n\tescalates_to: sre-primary",
+        "\tescalates_to",
+        1,
+        "KB100",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("path", "old", "new", "marker", "column", "code"), PLANTED,
-                         ids=[p[-1] + "-" + Path(p[0]).stem for p in PLANTED])
+@pytest.mark.parametrize(
+    ("path", "old", "new", "marker", "column", "code"), PLANTED, ids=[p[-1] + "-" + Path(p[0]).stem for p in PLANTED]
+)
 def test_planted_defect_is_found_at_its_node(repo_kb: Path, path, old, new, marker, column, code) -> None:
     target = repo_kb / path
     text = target.read_text(encoding="utf-8")
@@ -66,9 +117,16 @@ def test_json_format_has_every_field(repo_kb: Path) -> None:
     assert result.returncode == 1
     items = json.loads(result.stdout)
     assert items[0] == {
-        "path": "cards/queue-stuck.yaml", "line": 9, "column": 11, "end_line": 9, "end_column": 17,
-        "code": "KB130", "name": "ref/unknown-rotation", "level": "error",
-        "message": items[0]["message"], "help_url": "https://kb.example.org/rules/KB130/",
+        "path": "cards/queue-stuck.yaml",
+        "line": 9,
+        "column": 11,
+        "end_line": 9,
+        "end_column": 17,
+        "code": "KB130",
+        "name": "ref/unknown-rotation",
+        "level": "error",
+        "message": items[0]["message"],
+        "help_url": "https://kb.example.org/rules/KB130/",
         "yaml_path": ["rotation"],
     }
 
@@ -79,7 +137,9 @@ def test_github_format_is_automatic_on_actions(repo_kb: Path) -> None:
     result = run_kb("check", cwd=repo_kb, env={"GITHUB_ACTIONS": "true"})
     assert result.returncode == 1
     line = result.stdout.strip().splitlines()[0]
-    assert line.startswith("::error file=cards/queue-stuck.yaml,line=9,col=11,endLine=9,endColumn=17,title=KB130 ref/unknown-rotation::")
+    assert line.startswith(
+        "::error file=cards/queue-stuck.yaml,line=9,col=11,endLine=9,endColumn=17,title=KB130 ref/unknown-rotation::"
+    )
 
 
 def test_sarif_format(repo_kb: Path) -> None:

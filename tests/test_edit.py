@@ -10,8 +10,11 @@ from conftest import REPO, run_kb
 
 
 def changed_lines(before: str, after: str) -> list[str]:
-    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
 
 
 def test_followups_done_changes_one_line_and_is_idempotent(repo_kb: Path) -> None:
@@ -54,9 +57,12 @@ def test_card_stamps_keep_the_file(repo_kb: Path) -> None:
 
 def test_edit_refuses_rather_than_reformat(repo_kb: Path) -> None:
     card = repo_kb / "cards" / "queue-stuck.yaml"
-    odd = card.read_text().replace("triggers:\n  alerts:", "triggers:\n      alerts:").replace(
-        "  symptoms:\n    - \"jobs pending", "      symptoms:\n        - \"jobs pending").replace(
-        "    - \"queue depth rises", "        - \"queue depth rises")
+    odd = (
+        card.read_text()
+        .replace("triggers:\n  alerts:", "triggers:\n      alerts:")
+        .replace('  symptoms:\n    - "jobs pending', '      symptoms:\n        - "jobs pending')
+        .replace('    - "queue depth rises', '        - "queue depth rises')
+    )
     card.write_text(odd)
     assert run_kb("check", "--select", "KB1", cwd=repo_kb).returncode == 0  # still valid YAML, oddly indented
     result = run_kb("card", "verified", "queue-stuck", cwd=repo_kb)
@@ -83,10 +89,16 @@ def test_crlf_files_stay_crlf(repo_kb: Path) -> None:
 
 def test_followups_listing_sorting_and_fail_overdue(repo_kb: Path) -> None:
     items = json.loads(run_kb("followups", "--format", "json", "--sort", "due", cwd=repo_kb).stdout)
-    assert [(i["postmortem"], i["id"]) for i in items] == [("PM-2026-011", "R2"), ("PM-2026-012", "R1"), ("PM-2026-012", "R2")]
+    assert [(i["postmortem"], i["id"]) for i in items] == [
+        ("PM-2026-011", "R2"),
+        ("PM-2026-012", "R1"),
+        ("PM-2026-012", "R2"),
+    ]
     assert run_kb("followups", "--fail-overdue", cwd=repo_kb).returncode == 0
     config = repo_kb / "mkdocs.yml"
-    config.write_text(config.read_text().replace("      router_budget: 40\n", "      router_budget: 40\n      today: 2026-12-20\n"))
+    config.write_text(
+        config.read_text().replace("      router_budget: 40\n", "      router_budget: 40\n      today: 2026-12-20\n")
+    )
     result = run_kb("followups", "--fail-overdue", "--sort", "overdue", cwd=repo_kb)
     assert result.returncode == 1
     assert "PM-2026-012 R1   gate   due 2026-12-15  OVERDUE 5d" in result.stdout
@@ -95,9 +107,11 @@ def test_followups_listing_sorting_and_fail_overdue(repo_kb: Path) -> None:
 
 
 def test_unknown_targets_are_clear(repo_kb: Path) -> None:
-    for args, fragment in ((["followups", "done", "PM-2026-099", "R1"], "no postmortem PM-2026-099"),
-                           (["followups", "done", "PM-2026-011", "R9"], "has no reinforcement R9 (it has: R1, R2)"),
-                           (["card", "verified", "nope"], "no card nope")):
+    for args, fragment in (
+        (["followups", "done", "PM-2026-099", "R1"], "no postmortem PM-2026-099"),
+        (["followups", "done", "PM-2026-011", "R9"], "has no reinforcement R9 (it has: R1, R2)"),
+        (["card", "verified", "nope"], "no card nope"),
+    ):
         result = run_kb(*args, cwd=repo_kb)
         assert result.returncode == 1 and fragment in result.stderr
 
@@ -107,7 +121,9 @@ def test_init_makes_a_valid_kb_and_never_overwrites(tmp_path: Path) -> None:
     result = run_kb("init", str(target))
     assert result.returncode == 0, result.stderr
     assert run_kb("check", cwd=target).stdout.startswith("All good")
-    assert (target / "templates" / "postmortem.yaml.j2").read_text() == (REPO / "templates" / "postmortem.yaml.j2").read_text()
+    assert (target / "templates" / "postmortem.yaml.j2").read_text() == (
+        REPO / "templates" / "postmortem.yaml.j2"
+    ).read_text()
     assert run_kb("new", "postmortem", "--title", "First", "--priority", "P2", cwd=target).returncode == 0
     before = (target / "mkdocs.yml").read_bytes()
     again = run_kb("init", str(target))

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import yaml
-
 from conftest import REPO, require_tool, run_kb
 
 OWNED = ("kb.rules.yml", "kb.rules.test.yml", "gates.yml", "evals.jsonl")
@@ -26,13 +25,20 @@ def test_repo_emitted_rules_pass_promtool(repo_kb: Path) -> None:
     tested = promtool("test", "rules", "kb.rules.test.yml", cwd=rules)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     tests = yaml.safe_load((rules / "kb.rules.test.yml").read_text())["tests"]
-    assert {t["name"] for t in tests} == {"PM-2026-004/R1 PublishConsumersPaused", "PM-2026-007/R1 AgentSpendRateHigh",
-                                          "PM-2026-009/R2 DispatchDuplicateEffects"}
+    assert {t["name"] for t in tests} == {
+        "PM-2026-004/R1 PublishConsumersPaused",
+        "PM-2026-007/R1 AgentSpendRateHigh",
+        "PM-2026-009/R2 DispatchDuplicateEffects",
+    }
     silent, firing = tests[0]["alert_rule_test"]
     assert (silent["eval_time"], silent["exp_alerts"]) == ("10m", [])
     assert firing["eval_time"] == "16m"
-    assert firing["exp_alerts"][0]["exp_labels"] == {"postmortem": "PM-2026-004", "priority": "P1",
-                                                     "reinforcement": "R1", "severity": "critical"}
+    assert firing["exp_alerts"][0]["exp_labels"] == {
+        "postmortem": "PM-2026-004",
+        "priority": "P1",
+        "reinforcement": "R1",
+        "severity": "critical",
+    }
     assert firing["exp_alerts"][0]["exp_annotations"]["runbook_url"] == "https://kb.example.org/cards/queue-stuck/"
 
 
@@ -48,7 +54,9 @@ def test_a_replay_that_does_not_reach_the_threshold_fails_promtool(repo_kb: Path
 
 def test_an_alert_that_is_always_true_fails_the_silent_case(repo_kb: Path) -> None:
     pm = repo_kb / "postmortems" / "PM-2026-004-wrong-recovery-script.yaml"
-    pm.write_text(pm.read_text().replace("sum(publish_consumers_running) == 0 and", "sum(publish_consumers_running) >= 0 and"))
+    pm.write_text(
+        pm.read_text().replace("sum(publish_consumers_running) == 0 and", "sum(publish_consumers_running) >= 0 and")
+    )
     run_kb("emit", cwd=repo_kb)
     assert promtool("test", "rules", "kb.rules.test.yml", cwd=repo_kb / "rules").returncode != 0
 
@@ -103,9 +111,13 @@ def test_evals_and_gates_shapes(repo_kb: Path) -> None:
     assert [c["id"] for c in cases] == ["PM-2026-004/R2", "PM-2026-007/R3", "PM-2026-012/R2"]
     assert set(cases[0]) >= {"id", "source", "input", "expected", "forbidden"}
     gates = yaml.safe_load((repo_kb / "rules" / "gates.yml").read_text())
-    assert gates["gates"][0] == {"name": "recovery-script-needs-scenario-evidence", "source": "PM-2026-004/R3",
-                                 "applies_to": ["triage-agent"], "blocking": True,
-                                 "check": "The agent's plan cites the consumer-state panel before any recovery script runs"}
+    assert gates["gates"][0] == {
+        "name": "recovery-script-needs-scenario-evidence",
+        "source": "PM-2026-004/R3",
+        "applies_to": ["triage-agent"],
+        "blocking": True,
+        "check": "The agent's plan cites the consumer-state panel before any recovery script runs",
+    }
     assert [t["source"] for t in gates["tests"]] == ["PM-2026-009/R3", "PM-2026-011/R1"]
 
 
@@ -116,5 +128,7 @@ def test_promtool_missing_is_said_plainly(repo_kb: Path, tmp_path: Path) -> None
     assert result.returncode == 0
     assert "info KB602 promtool is not installed, so the PromQL of 13 alert(s) was not checked" in result.stdout
     config = repo_kb / "mkdocs.yml"
-    config.write_text(config.read_text().replace("      rules:\n", "      rules:\n        KB602: {require_promtool: true}\n"))
+    config.write_text(
+        config.read_text().replace("      rules:\n", "      rules:\n        KB602: {require_promtool: true}\n")
+    )
     assert run_kb("check", cwd=repo_kb, env={"PATH": str(empty)}).returncode == 1

@@ -7,10 +7,10 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from conftest import BASE_KB, REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import BASE_KB, REPO
 from kb.check.engine import run_check
 from kb.load.loader import load_kb
 from kb.rules.context import RuleContext
@@ -41,7 +41,10 @@ mutation = st.sampled_from(["delete", "duplicate", "swap", "insert", "truncate",
 
 
 @FUZZ
-@given(source=st.sampled_from(SOURCES), ops=st.lists(st.tuples(mutation, st.integers(0, 10_000), st.binary(max_size=6)), min_size=1, max_size=4))
+@given(
+    source=st.sampled_from(SOURCES),
+    ops=st.lists(st.tuples(mutation, st.integers(0, 10_000), st.binary(max_size=6)), min_size=1, max_size=4),
+)
 def test_text_mutations_never_raise(source: Path, ops) -> None:
     lines = source.read_bytes().split(b"\n")
     for op, where, noise in ops:
@@ -68,10 +71,18 @@ def test_text_mutations_never_raise(source: Path, ops) -> None:
 
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10, 10**12), st.floats(allow_nan=False),
-    st.text(max_size=12), st.sampled_from(["P1", "yes", "no", "2026-11-03", "2026-11-03T02:14:00", "queue:*", "..", "/etc"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10**12),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(["P1", "yes", "no", "2026-11-03", "2026-11-03T02:14:00", "queue:*", "..", "/etc"]),
 )
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=8)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=8,
+)
 
 
 def _paths(data, prefix=()):

@@ -12,16 +12,14 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_KB, REPO, copy_kb
 from test_rule_cases import _cases, apply_files
 
 from kb.cache import incremental
 from kb.check.engine import configure_rules, run_check
 from kb.load.loader import load_kb
-from kb.rules import DocumentRule
+from kb.rules import DocumentRule, all_rules
 from kb.rules.context import RuleContext
-from kb.rules import all_rules
 
 KEY = "test-key"
 
@@ -37,7 +35,9 @@ def incremental_check(root: Path):
     kb = load_kb(root, session)
     ctx = RuleContext(kb, emitted=session.emitted)
     result = run_check(ctx, memo=session)
-    incremental.finish(root, kb.settings, session, ctx.text_paths(), ctx.emitted_if_built, [d.path for d in kb.postmortems])
+    incremental.finish(
+        root, kb.settings, session, ctx.text_paths(), ctx.emitted_if_built, [d.path for d in kb.postmortems]
+    )
     return result, session
 
 
@@ -95,8 +95,16 @@ def test_damaged_state_is_a_cold_run(tmp_path: Path, damage: bytes | None) -> No
     if damage is None:  # valid marshal, wrong shape
         import marshal
 
-        damage = marshal.dumps({"format": incremental.FORMAT, "kb": __import__("kb").__version__, "key": KEY,
-                                "shared": "x", "router_pages": [], "records": {"a": (1,)}})
+        damage = marshal.dumps(
+            {
+                "format": incremental.FORMAT,
+                "kb": __import__("kb").__version__,
+                "key": KEY,
+                "shared": "x",
+                "router_pages": [],
+                "records": {"a": (1,)},
+            }
+        )
     state.write_bytes(damage)
     result, session = incremental_check(root)
     assert session.previous is None and lines(result) == lines(cold)
@@ -122,12 +130,16 @@ def test_document_rules_read_no_other_document(tmp_path: Path, source: str) -> N
         for folder, doc in documents:
             if folder not in entry.rule.documents or (entry.rule.needs_model and doc.model is None):
                 continue
-            whole = sorted((f.path, f.loc, f.message) for f in entry.rule().check_document(RuleContext(kb), doc, entry.options))
+            whole = sorted(
+                (f.path, f.loc, f.message) for f in entry.rule().check_document(RuleContext(kb), doc, entry.options)
+            )
             alone_kb = copy.copy(kb)
             alone_kb.cards = [doc] if folder == "cards" else []
             alone_kb.postmortems = [doc] if folder == "postmortems" else []
-            alone = sorted((f.path, f.loc, f.message)
-                           for f in entry.rule().check_document(RuleContext(alone_kb), doc, entry.options))
+            alone = sorted(
+                (f.path, f.loc, f.message)
+                for f in entry.rule().check_document(RuleContext(alone_kb), doc, entry.options)
+            )
             assert whole == alone, f"{entry.rule.code} reads other documents: make it a kb-wide Rule"
             checked += 1
     assert checked

@@ -21,8 +21,21 @@ def test_yaml_1_2_core_schema_meanings() -> None:
         "k: 1e3\nl: .inf\nm: 012\nn: '3'\no: !!str 7\n"
     )
     assert data == {
-        "a": "yes", "b": "no", "c": "on", "d": "off", "e": "1:30", "f": "2026-10-02", "g": 15, "h": 31,
-        "i": True, "j": None, "k": 1000.0, "l": float("inf"), "m": 12, "n": "3", "o": "7",
+        "a": "yes",
+        "b": "no",
+        "c": "on",
+        "d": "off",
+        "e": "1:30",
+        "f": "2026-10-02",
+        "g": 15,
+        "h": 31,
+        "i": True,
+        "j": None,
+        "k": 1000.0,
+        "l": float("inf"),
+        "m": 12,
+        "n": "3",
+        "o": "7",
     }
 
 

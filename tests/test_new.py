@@ -8,7 +8,6 @@ from pathlib import Path
 import git
 import pytest
 import yaml
-
 from conftest import BASE_KB, REPO, copy_kb, run_kb
 
 
@@ -17,7 +16,16 @@ def repo(tmp_path: Path) -> Path:
     root = copy_kb(BASE_KB, tmp_path / "kb")
     r = git.Repo.init(root, initial_branch="main")
     r.git.add("-A")
-    r.git.commit("-m", "init", env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"})
+    r.git.commit(
+        "-m",
+        "init",
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@x",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@x",
+        },
+    )
     return root
 
 
@@ -36,7 +44,9 @@ def fill_todos(path: Path) -> None:
 
 
 def test_file_a_postmortem_end_to_end(repo: Path) -> None:
-    result = new_pm(repo, "--title", "Queue stalled after a config push", "--priority", "P2", "--card", "queue-stuck", "--branch")
+    result = new_pm(
+        repo, "--title", "Queue stalled after a config push", "--priority", "P2", "--card", "queue-stuck", "--branch"
+    )
     assert result.returncode == 0, result.stderr
     assert "created postmortems/PM-2026-002-queue-stalled-after-a-config-push.yaml (PM-2026-002)" in result.stdout
     r = git.Repo(repo)
@@ -52,8 +62,18 @@ def test_file_a_postmortem_end_to_end(repo: Path) -> None:
 
     path = created_path(repo, result.stdout)
     data = yaml.safe_load(path.read_text())
-    assert set(data["model_inference"]) >= {"involved", "why_not", "failure_mode", "model", "trace_id", "inferred",
-                                            "expected", "autonomy", "reproducible", "reruns"}
+    assert set(data["model_inference"]) >= {
+        "involved",
+        "why_not",
+        "failure_mode",
+        "model",
+        "trace_id",
+        "inferred",
+        "expected",
+        "autonomy",
+        "reproducible",
+        "reruns",
+    }
     fill_todos(path)
     check = run_kb("check", cwd=repo)
     assert check.returncode == 0 and "warning" not in check.stdout, check.stdout
@@ -67,7 +87,16 @@ def test_ids_used_on_other_branches_are_never_reused(repo: Path) -> None:
     r.git.checkout("-b", "someone-elses-draft")
     (repo / "postmortems" / "PM-2026-007-unmerged.yaml").write_text("id: PM-2026-007\n")
     r.git.add("-A")
-    r.git.commit("-m", "draft", env={"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x"})
+    r.git.commit(
+        "-m",
+        "draft",
+        env={
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@x",
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@x",
+        },
+    )
     r.git.checkout("main")
     assert not (repo / "postmortems" / "PM-2026-007-unmerged.yaml").exists()
     result = new_pm(repo, "--title", "Next", "--priority", "P2")
@@ -76,7 +105,17 @@ def test_ids_used_on_other_branches_are_never_reused(repo: Path) -> None:
 
 def test_ids_are_per_year_with_gaps_allowed(repo: Path) -> None:
     (repo / "postmortems" / "PM-2025-041-old.yaml").write_text("id: PM-2025-041\n")
-    result = run_kb("new", "postmortem", "--title", "Old year", "--priority", "P3", "--started-at", "2025-12-31T23:00:00-05:00", cwd=repo)
+    result = run_kb(
+        "new",
+        "postmortem",
+        "--title",
+        "Old year",
+        "--priority",
+        "P3",
+        "--started-at",
+        "2025-12-31T23:00:00-05:00",
+        cwd=repo,
+    )
     assert "(PM-2025-042)" in result.stdout
     assert "(PM-2026-002)" in new_pm(repo, "--title", "This year", "--priority", "P3").stdout
 
@@ -166,29 +205,85 @@ def test_branch_needs_git_and_a_first_commit(tmp_path: Path) -> None:
 
 def test_new_card_never_overwrites(repo: Path) -> None:
     before = (repo / "cards" / "queue-stuck.yaml").read_bytes()
-    result = run_kb("new", "card", "--id", "queue-stuck", "--title", "t", "--rotation", "sre-primary",
-                    "--priority", "P2", "--owner", "x", cwd=repo)
+    result = run_kb(
+        "new",
+        "card",
+        "--id",
+        "queue-stuck",
+        "--title",
+        "t",
+        "--rotation",
+        "sre-primary",
+        "--priority",
+        "P2",
+        "--owner",
+        "x",
+        cwd=repo,
+    )
     assert result.returncode == 1 and "already exists; nothing was overwritten" in result.stderr
     assert (repo / "cards" / "queue-stuck.yaml").read_bytes() == before
     assert not [p for p in (repo / "cards").iterdir() if p.name.startswith(".")]
 
 
 def test_new_card_passes_the_schema_and_reports_todos(repo: Path) -> None:
-    result = run_kb("new", "card", "--title", "Embeddings index is stale", "--rotation", "sre-primary",
-                    "--priority", "P3", "--owner", "search-team", "--alert", "QueueStalled", cwd=repo)
+    result = run_kb(
+        "new",
+        "card",
+        "--title",
+        "Embeddings index is stale",
+        "--rotation",
+        "sre-primary",
+        "--priority",
+        "P3",
+        "--owner",
+        "search-team",
+        "--alert",
+        "QueueStalled",
+        cwd=repo,
+    )
     assert result.returncode == 0, result.stderr
     assert "created cards/embeddings-index-is-stale.yaml" in result.stdout
     router = (repo / "router.md").read_text().splitlines()
-    assert router[-1] == "- `QueueStalled`: TODO describe the situation → [embeddings-index-is-stale](cards/embeddings-index-is-stale.yaml)"
+    assert (
+        router[-1]
+        == "- `QueueStalled`: TODO describe the situation → [embeddings-index-is-stale](cards/embeddings-index-is-stale.yaml)"
+    )
     check = run_kb("check", cwd=repo)
     assert check.returncode == 0, check.stdout
     assert "router.md:4:19: warning KB150" in check.stdout and "KB204" in check.stdout
-    undefined = run_kb("new", "card", "--title", "Vector store lag", "--rotation", "sre-primary",
-                       "--priority", "P3", "--owner", "search-team", "--alert", "VectorLagHigh", cwd=repo)
+    undefined = run_kb(
+        "new",
+        "card",
+        "--title",
+        "Vector store lag",
+        "--rotation",
+        "sre-primary",
+        "--priority",
+        "P3",
+        "--owner",
+        "search-team",
+        "--alert",
+        "VectorLagHigh",
+        cwd=repo,
+    )
     assert undefined.returncode == 0
     check = run_kb("check", cwd=repo)
     assert check.returncode == 1 and "error KB604 alert VectorLagHigh is not defined" in check.stdout
-    bad = run_kb("new", "card", "--id", "../escape", "--title", "t", "--rotation", "r", "--priority", "P2", "--owner", "o", cwd=repo)
+    bad = run_kb(
+        "new",
+        "card",
+        "--id",
+        "../escape",
+        "--title",
+        "t",
+        "--rotation",
+        "r",
+        "--priority",
+        "P2",
+        "--owner",
+        "o",
+        cwd=repo,
+    )
     assert bad.returncode == 1 and "'../escape' is not a card id: an id, not a path" in bad.stderr
 
 

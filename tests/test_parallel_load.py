@@ -12,13 +12,12 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_KB, REPO, copy_kb
 from test_rule_cases import _cases, apply_files
 
 from kb.cache import incremental
-from kb.load import parallel as parallel_load
 from kb.check.engine import run_check
+from kb.load import parallel as parallel_load
 from kb.load.loader import load_kb
 from kb.load.records import decode_value
 from kb.load.secrets import published_secrets
@@ -59,8 +58,18 @@ def _run(root: Path, jobs: str | None, monkeypatch: pytest.MonkeyPatch):
     kb = load_kb(root, session)
     result = run_check(RuleContext(kb))
     lines = [(d.path, d.span, d.code, d.level, d.message) for d in result.diagnostics]
-    records = {rel: (r.stat, r.digest, decode_value(r.data) if r.data else None, r.valid, r.suppressions,
-                     r.has_todo, r.load_findings) for rel, r in session.records.items()}
+    records = {
+        rel: (
+            r.stat,
+            r.digest,
+            decode_value(r.data) if r.data else None,
+            r.valid,
+            r.suppressions,
+            r.has_todo,
+            r.load_findings,
+        )
+        for rel, r in session.records.items()
+    }
     return lines, records, published_secrets(kb, secret_allowlist().keys)
 
 
@@ -77,9 +86,12 @@ def test_helper_load_equals_one_process(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_helper_on_the_real_kb_and_a_later_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = copy_kb(REPO, tmp_path / "kb")
-    (root / "cards" / "leaked.yaml").write_text((root / "cards" / "queue-stuck.yaml").read_text().replace(
-        "id: queue-stuck", "id: leaked").replace("queuectl consumers dispatch",
-                                                 "queuectl consumers dispatch --token ghp_" + "A1b2" * 9))
+    (root / "cards" / "leaked.yaml").write_text(
+        (root / "cards" / "queue-stuck.yaml")
+        .read_text()
+        .replace("id: queue-stuck", "id: leaked")
+        .replace("queuectl consumers dispatch", "queuectl consumers dispatch --token ghp_" + "A1b2" * 9)
+    )
     counts = _helper_reads(monkeypatch)
     parallel = _run(root, None, monkeypatch)
     assert sum(counts) >= 8

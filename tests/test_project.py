@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, copy_kb, run_kb
 
 sys.path.insert(0, str(REPO / "tooling"))
-from readme_commands import quick_start_commands  # noqa: E402
+from readme_commands import quick_start_commands
 
 
 def test_schemas_are_generated_from_the_models() -> None:
@@ -29,7 +28,10 @@ def test_kb_schema_writes_then_reports_up_to_date(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    sorted(p.relative_to(REPO).as_posix() for p in [*REPO.glob("cards/*.yaml"), *REPO.glob("postmortems/*.yaml"), REPO / "oncall.yaml"]),
+    sorted(
+        p.relative_to(REPO).as_posix()
+        for p in [*REPO.glob("cards/*.yaml"), *REPO.glob("postmortems/*.yaml"), REPO / "oncall.yaml"]
+    ),
 )
 def test_every_yaml_file_names_its_schema(path: str) -> None:
     first = (REPO / path).read_text(encoding="utf-8").splitlines()[0]
@@ -59,14 +61,20 @@ def test_mkdocs_build_accepts_the_kb_plugin_entry(tmp_path: Path) -> None:
     root = copy_kb(REPO, tmp_path / "kb")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site")],
-        cwd=root, capture_output=True, text=True, timeout=300,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     broken = root / "mkdocs.yml"
     broken.write_text(broken.read_text().replace("router_budget: 40", "router_budget: many"))
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site2")],
-        cwd=root, capture_output=True, text=True, timeout=300,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0
     assert "router_budget" in result.stderr
@@ -77,10 +85,21 @@ def test_every_package_file_is_tracked_by_git() -> None:
     author's machine and is missing from every clone."""
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
-    tracked = set(subprocess.run(["git", "ls-files", "kb", "templates", "tooling", "schemas"], cwd=REPO,
-                                 capture_output=True, text=True, check=True).stdout.splitlines())
-    on_disk = {p.relative_to(REPO).as_posix() for folder in ("kb", "templates", "tooling", "schemas")
-               for p in (REPO / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    tracked = set(
+        subprocess.run(
+            ["git", "ls-files", "kb", "templates", "tooling", "schemas"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    )
+    on_disk = {
+        p.relative_to(REPO).as_posix()
+        for folder in ("kb", "templates", "tooling", "schemas")
+        for p in (REPO / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     assert on_disk - tracked == set(), "files git does not track (check .gitignore)"
 
 
@@ -95,15 +114,22 @@ def test_the_wheel_carries_every_package_file(tmp_path: Path) -> None:
     # from the tracked files only, as a fresh clone has them: an egg-info left by an editable
     # install lists every file and would hide a missing package-data entry
     source = tmp_path / "src"
-    for rel in subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\n"):
+    for rel in subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split(
+        "\n"
+    ):
         if rel and (REPO / rel).is_file():
             (source / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, source / rel)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     wheel = next(tmp_path.glob("kb-*.whl"))
     in_wheel = {name for name in zipfile.ZipFile(wheel).namelist() if name.startswith("kb/")}
-    package = {p.relative_to(REPO).as_posix() for p in (REPO / "kb").rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts}
+    package = {
+        p.relative_to(REPO).as_posix() for p in (REPO / "kb").rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
     assert package - in_wheel == set()

@@ -8,7 +8,6 @@ from pathlib import Path
 import git
 import pytest
 import yaml
-
 from conftest import REPO, copy_kb, run_kb
 
 REPO_ALERTS = sorted(
@@ -54,13 +53,17 @@ def test_route_json_and_show(tmp_path: Path) -> None:
     data = json.loads(run_kb("route", "PublishConsumersPaused", "--format", "json", cwd=REPO, env=env).stdout)
     assert data["matches"][0]["card_id"] == "queue-stuck" and data["matches"][0]["exact_alert"] is True
     shown = run_kb("route", "--show", "AgentRefundAnomaly", cwd=REPO, env=env).stdout
-    assert "3. Run the registered compensation for each wrong action  IRREVERSIBLE, approval: incident-commander" in shown
+    assert (
+        "3. Run the registered compensation for each wrong action  IRREVERSIBLE, approval: incident-commander" in shown
+    )
     assert "     $ auditctl compensate $ACTION_ID" in shown
 
 
 def test_show_prints_a_card_for_the_terminal() -> None:
     out = run_kb("show", "token-spend-runaway", cwd=REPO).stdout
-    assert out.startswith("Token spend is running away  [token-spend-runaway]\nP1: Roll back at once, notify on-call, freeze releases.")
+    assert out.startswith(
+        "Token spend is running away  [token-spend-runaway]\nP1: Roll back at once, notify on-call, freeze releases."
+    )
     assert "2. Halt the agent at the gateway" in out
     assert "     $ gatewayctl halt --agent $AGENT" in out
     assert "     needs: budget:halt:llm-gateway" in out
@@ -113,7 +116,10 @@ def test_changed_since_rechecks_only_the_edited_card(git_kb: Path) -> None:
     reported = json.loads(out)
     assert {d["path"] for d in reported if d["level"] == "error"} == {"cards/queue-stuck.yaml"}
     # dependents are reported on too: the postmortem that lists the card (its infos show)
-    assert {d["path"] for d in reported} == {"cards/queue-stuck.yaml", "postmortems/PM-2026-004-wrong-recovery-script.yaml"}
+    assert {d["path"] for d in reported} == {
+        "cards/queue-stuck.yaml",
+        "postmortems/PM-2026-004-wrong-recovery-script.yaml",
+    }
     text = run_kb("check", "--changed-since", "main", cwd=git_kb).stdout
     assert "(3 files checked)" in text  # the card, the postmortem that lists it, and the router
 
@@ -124,7 +130,11 @@ def test_changed_since_oncall_rechecks_every_card(git_kb: Path) -> None:
     code, out = checked_paths(git_kb)
     assert code == 1
     paths = {d["path"] for d in json.loads(out)}
-    assert {"cards/prompt-regression.yaml", "cards/agent-acting-during-freeze.yaml", "cards/rollback-drill.yaml"} <= paths
+    assert {
+        "cards/prompt-regression.yaml",
+        "cards/agent-acting-during-freeze.yaml",
+        "cards/rollback-drill.yaml",
+    } <= paths
     text = run_kb("check", "--changed-since", "main", cwd=git_kb).stdout
     cards = len(list((git_kb / "cards").glob("*.yaml")))
     assert f"({cards + 2} files checked)" in text  # every card, oncall.yaml and the router

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import require_tool
 
 from kb.check.engine import run_check
 from kb.load.loader import load_kb
-from kb.rules.context import RuleContext
 from kb.rules import all_rules
+from kb.rules.context import RuleContext
 
 CASES_DIR = Path(__file__).parent / "rule_cases"
 

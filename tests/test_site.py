@@ -12,17 +12,28 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from conftest import REPO, copy_kb, require_tool
 
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def build(root: Path, site: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-                          cwd=root, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -102,8 +113,10 @@ def test_search_finds_a_card_by_alert_name(browser, repo_site) -> None:
     page.keyboard.type("PublishConsumersPaused", delay=10)  # as a person types: Material listens to keys
     results = page.locator(".md-search-result__item")
     results.first.wait_for(timeout=15_000)
-    assert any("queue-stuck" in (href or "") for href in
-               page.locator(".md-search-result__item a").evaluate_all("els => els.map(e => e.href)"))
+    assert any(
+        "queue-stuck" in (href or "")
+        for href in page.locator(".md-search-result__item a").evaluate_all("els => els.map(e => e.href)")
+    )
 
 
 def test_mobile_card_has_no_horizontal_scroll(browser, repo_site) -> None:
@@ -147,8 +160,10 @@ last_verified: 2026-11-01
 def test_yaml_values_render_as_text_not_markup(browser, tmp_path: Path) -> None:
     root = copy_kb(REPO / "tests" / "fixtures" / "base", tmp_path / "kb")
     (root / "cards" / "queue-stuck.yaml").write_text(HOSTILE_CARD)
-    (root / "mkdocs.yml").write_text("site_name: Hostile\ndocs_dir: docs\ntheme: {name: material, font: false}\n"
-                                     "plugins:\n  - search\n  - kb:\n      today: 2026-11-22\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: Hostile\ndocs_dir: docs\ntheme: {name: material, font: false}\n"
+        "plugins:\n  - search\n  - kb:\n      today: 2026-11-22\n"
+    )
     result = build(root, tmp_path / "site")
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "site" / "cards" / "queue-stuck" / "index.html").read_text()
@@ -177,7 +192,11 @@ def test_yaml_values_render_as_text_not_markup(browser, tmp_path: Path) -> None:
 def test_plugin_sets_edit_links_to_the_yaml(tmp_path: Path) -> None:
     root = copy_kb(REPO, tmp_path / "kb")
     config = root / "mkdocs.yml"
-    config.write_text(config.read_text().replace("site_url:", "repo_url: https://git.example.org/ops/kb\nedit_uri: edit/main/\nsite_url:"))
+    config.write_text(
+        config.read_text().replace(
+            "site_url:", "repo_url: https://git.example.org/ops/kb\nedit_uri: edit/main/\nsite_url:"
+        )
+    )
     result = build(root, tmp_path / "site")
     assert result.returncode == 0, result.stderr
     card = (tmp_path / "site" / "cards" / "queue-stuck" / "index.html").read_text()
@@ -189,8 +208,12 @@ def test_page_templates_can_be_overridden(tmp_path: Path) -> None:
     root = copy_kb(REPO / "tests" / "fixtures" / "base", tmp_path / "kb")
     (root / "templates" / "site").mkdir(parents=True)
     (root / "templates" / "site" / "card.html.j2").write_text(
-        "{{ heading(1, card.title) }}\n<p>Our own layout for {{ card.id }} {{ '<b>' }}.</p>\n")
+        "{{ heading(1, card.title) }}\n<p>Our own layout for {{ card.id }} {{ '<b>' }}.</p>\n"
+    )
     (root / "mkdocs.yml").write_text("site_name: T\ndocs_dir: docs\nplugins:\n  - kb\n")
     assert build(root, tmp_path / "site").returncode == 0
-    assert "Our own layout for queue-stuck &lt;b&gt;." in (tmp_path / "site" / "cards" / "queue-stuck" / "index.html").read_text()
+    assert (
+        "Our own layout for queue-stuck &lt;b&gt;."
+        in (tmp_path / "site" / "cards" / "queue-stuck" / "index.html").read_text()
+    )
     shutil.rmtree(tmp_path / "site")

@@ -88,14 +88,21 @@ def bench_size(cards: int, runs: int, workdir: Path, site: bool, reference: bool
     rows.append((f"kb route {alert}", *median_of(runs, [*kb, "route", alert], root, env)))
     if site:
         out = workdir / f"site-{cards}"
-        rows.append(("mkdocs build", *median_of(1, [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(out)], root, env)))
+        rows.append(
+            ("mkdocs build", *median_of(1, [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(out)], root, env))
+        )
     if reference:
         if shutil.which("yamllint"):
             rows.append(("yamllint cards/", *median_of(1, ["yamllint", "-d", "relaxed", "cards"], root, env)))
         if shutil.which("check-jsonschema"):
             schema = Path(__file__).resolve().parent.parent / "schemas" / "card.schema.json"
             files = sorted(str(p) for p in (root / "cards").glob("*.yaml"))
-            rows.append(("check-jsonschema cards", *median_of(1, ["check-jsonschema", "--schemafile", str(schema), *files], root, env)))
+            rows.append(
+                (
+                    "check-jsonschema cards",
+                    *median_of(1, ["check-jsonschema", "--schemafile", str(schema), *files], root, env),
+                )
+            )
     return [(cards, name, seconds, seconds / floor, memory) for name, seconds, memory in rows]
 
 

@@ -18,14 +18,33 @@ from pathlib import Path
 
 FANOUT = 30  # lines per router page: under the default budget of 40
 VERBS = ["Restart", "Drain", "Pause", "Resume", "Roll back", "Pin", "Halt", "Scale", "Re-run", "Rotate"]
-OBJECTS = ["the consumers", "the prompt version", "the tool schema", "the worker pool", "the agent",
-           "the cache generation", "the model route", "the batch", "the index", "the connector"]
-SYMPTOMS = ["answers cite pages that do not exist", "queue depth rises in a straight line",
-            "spend per hour doubles", "runs stall with no heartbeat", "a tool returns empty results",
-            "customers receive duplicate emails", "latency p95 above 30 seconds", "refunds issued twice"]
+OBJECTS = [
+    "the consumers",
+    "the prompt version",
+    "the tool schema",
+    "the worker pool",
+    "the agent",
+    "the cache generation",
+    "the model route",
+    "the batch",
+    "the index",
+    "the connector",
+]
+SYMPTOMS = [
+    "answers cite pages that do not exist",
+    "queue depth rises in a straight line",
+    "spend per hour doubles",
+    "runs stall with no heartbeat",
+    "a tool returns empty results",
+    "customers receive duplicate emails",
+    "latency p95 above 30 seconds",
+    "refunds issued twice",
+]
 
 
-def _card(rng: random.Random, n: int, service: str, rotation: str, perms: list[str], refs: list[tuple[str, str]]) -> str:
+def _card(
+    rng: random.Random, n: int, service: str, rotation: str, perms: list[str], refs: list[tuple[str, str]]
+) -> str:
     alert = f"Svc{service.title().replace('-', '')}Alert{n}"
     steps = []
     for k in range(5):
@@ -34,15 +53,15 @@ def _card(rng: random.Random, n: int, service: str, rotation: str, perms: list[s
         steps.append(
             f"  - id: step-{k + 1}\n"
             f"    do: {verb} {obj} for {service} (step {k + 1} of card {n})\n"
-            f"    run: \"svcctl {verb.lower().replace(' ', '-')} {service} --card c{n} --step {k + 1} --since 1h\"\n"
+            f'    run: "svcctl {verb.lower().replace(" ", "-")} {service} --card c{n} --step {k + 1} --since 1h"\n'
             f"    requires: [{requires}]\n"
-            f"    done_when: \"svcctl status {service} shows the change applied and the error rate below 1% for 10 minutes\"\n"
+            f'    done_when: "svcctl status {service} shows the change applied and the error rate below 1% for 10 minutes"\n'
         )
     ref_path, section = refs[n % len(refs)]
     return (
         f"# yaml-language-server: $schema=../schemas/card.schema.json\n"
         f"id: card-{n:05d}\n"
-        f"title: \"{service} incident pattern {n}: {rng.choice(SYMPTOMS)}\"\n"
+        f'title: "{service} incident pattern {n}: {rng.choice(SYMPTOMS)}"\n'
         f"summary: >\n"
         f"  Synthetic card {n} for {service}. The paged engineer stabilises the service first and\n"
         f"  diagnoses after; every step names its command, permission and done criterion.\n"
@@ -52,14 +71,13 @@ def _card(rng: random.Random, n: int, service: str, rotation: str, perms: list[s
         f"services: [{service}]\n"
         f"triggers:\n"
         f"  alerts: [{alert}]\n"
-        f"  symptoms: [\"{rng.choice(SYMPTOMS)}\", \"{rng.choice(SYMPTOMS)}\"]\n"
-        f"steps:\n" + "".join(steps) +
-        f"rollback:\n"
+        f'  symptoms: ["{rng.choice(SYMPTOMS)}", "{rng.choice(SYMPTOMS)}"]\n'
+        f"steps:\n" + "".join(steps) + f"rollback:\n"
         f"  - id: undo\n"
         f"    do: Undo the last change to {service}\n"
-        f"    run: \"svcctl undo {service} --card c{n}\"\n"
+        f'    run: "svcctl undo {service} --card c{n}"\n'
         f"    requires: [{perms[0]}]\n"
-        f"    done_when: \"svcctl status {service} shows the previous state\"\n"
+        f'    done_when: "svcctl status {service} shows the previous state"\n'
         f"references:\n"
         f"  - path: {ref_path}\n"
         f"    section: {section}\n"
@@ -75,9 +93,9 @@ def _postmortem(rng: random.Random, n: int, card_ids: list[str], alerts: dict[st
     row = (
         "model_inference:\n  involved: true\n  failure_mode: plan_error\n  confidence: known\n"
         "  model: {provider: anthropic, requested: claude-x, served: claude-x-2026-09-01}\n"
-        f"  trace_id: {n:032x}\n  inferred: \"Chose the wrong recovery\"\n  expected: \"Restart consumers\"\n"
-        if involved else
-        "model_inference:\n  involved: false\n  why_not: No agent acted in this incident.\n"
+        f'  trace_id: {n:032x}\n  inferred: "Chose the wrong recovery"\n  expected: "Restart consumers"\n'
+        if involved
+        else "model_inference:\n  involved: false\n  why_not: No agent acted in this incident.\n"
     )
     return (
         f"# yaml-language-server: $schema=../schemas/postmortem.schema.json\n"
@@ -99,15 +117,15 @@ def _postmortem(rng: random.Random, n: int, card_ids: list[str], alerts: dict[st
         f"  - {{at: 2026-10-{day:02d}T01:40:00+00:00, actor: human, event: Mitigated with {card}}}\n"
         f"trigger: A change to {service}\n"
         f"root_causes:\n  - {{category: config, description: A config change without a canary}}\n"
-        + row +
-        f"five_questions:\n  trigger: A config change\n  guardrail_missed: No canary\n"
+        + row
+        + f"five_questions:\n  trigger: A config change\n  guardrail_missed: No canary\n"
         f"  observability_gap: None\n  rollback_speed: Fast\n  prevention: A canary gate\n"
         f"recovery: {{switchback_minutes: 4, core_recovery_minutes: 12, first_update_minutes: 10}}\n"
         f"reinforcements:\n"
         f"  - id: R1\n    kind: gate\n    owner: team-{service}\n    due: 2027-01-15\n    status: open\n"
         f"    gate: {{name: canary-{n}, applies_to: [{service}], check: Config changes go through a canary, blocking: true}}\n"
         f"  - id: R2\n    kind: eval\n    owner: ai-platform\n    due: 2027-01-15\n    status: open\n"
-        f"    eval: {{input: \"Incident {n} symptoms\", expected: \"Stabilise first\", forbidden: \"Restart everything\"}}\n"
+        f'    eval: {{input: "Incident {n} symptoms", expected: "Stabilise first", forbidden: "Restart everything"}}\n'
     )
 
 
@@ -122,14 +140,16 @@ def generate(out: Path, cards: int, seed: int = 7) -> None:
     teams = 40
     rotations = [f"rot-{i:02d}" for i in range(teams)]
     # permissions: one system per team, three actions each
-    perms_by_rotation = {r: [f"sys{i:02d}:{a}:prod" for a in ("read", "write", "restart")] for i, r in enumerate(rotations)}
+    perms_by_rotation = {
+        r: [f"sys{i:02d}:{a}:prod" for a in ("read", "write", "restart")] for i, r in enumerate(rotations)
+    }
     oncall = ["# yaml-language-server: $schema=schemas/oncall.schema.json", "permissions:"]
     for perms in perms_by_rotation.values():
         for p in perms:
-            oncall.append(f"  {p}: {{system: {p.split(':')[0]}, request: \"#access-requests\"}}")
+            oncall.append(f'  {p}: {{system: {p.split(":")[0]}, request: "#access-requests"}}')
     oncall.append("groups:")
     for i, r in enumerate(rotations):
-        oncall.append(f"  team-{i:02d}: {{grants: [\"sys{i:02d}:*\"]}}")
+        oncall.append(f'  team-{i:02d}: {{grants: ["sys{i:02d}:*"]}}')
     oncall.append("  commanders: {grants: [], approves: [incident-commander, second-person]}")
     oncall.append("people:")
     members: dict[str, list[str]] = {r: [] for r in rotations}
@@ -193,7 +213,9 @@ def generate(out: Path, cards: int, seed: int = 7) -> None:
     services_pm = max(1, cards // 3)
     for n in range(services_pm):
         service = services[n % len(services)]
-        (out / "postmortems" / f"PM-2026-{n:04d}-synthetic.yaml").write_text(_postmortem(rng, n, card_ids, alerts, service))
+        (out / "postmortems" / f"PM-2026-{n:04d}-synthetic.yaml").write_text(
+            _postmortem(rng, n, card_ids, alerts, service)
+        )
 
     for f in range(0, cards, 1000):  # one hand-written rule file per 1,000 alerts
         rule_lines = ["groups:"]
@@ -203,9 +225,9 @@ def generate(out: Path, cards: int, seed: int = 7) -> None:
             for n in range(g, min(g + 500, cards)):
                 rule_lines += [
                     f"      - alert: {alerts[card_ids[n]]}",
-                    f"        expr: svc_errors_total{{card=\"c{n}\"}} > 5",
+                    f'        expr: svc_errors_total{{card="c{n}"}} > 5',
                     "        for: 5m",
-                    f"        annotations: {{runbook_url: \"https://kb.example.org/cards/{card_ids[n]}/\"}}",
+                    f'        annotations: {{runbook_url: "https://kb.example.org/cards/{card_ids[n]}/"}}',
                 ]
         (out / "rules" / f"hand-written-{f // 1000:02d}.rules.yml").write_text("\n".join(rule_lines) + "\n")
     (out / "mkdocs.yml").write_text(

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from kb.config.settings import BusinessHours
 from kb.model import Card, Oncall, Step
 from kb.model.oncall import Person, Rotation
-from kb.config.settings import BusinessHours
 
 Hours = Literal["24x7", "business"]
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -79,7 +79,11 @@ class GrantIndex:
 
 def describe_hours(hours: BusinessHours) -> str:
     days = [d for d in DAY_NAMES if d in hours.days]
-    span = f"{days[0].title()}-{days[-1].title()}" if _contiguous(days) and len(days) > 1 else ", ".join(d.title() for d in days)
+    span = (
+        f"{days[0].title()}-{days[-1].title()}"
+        if _contiguous(days) and len(days) > 1
+        else ", ".join(d.title() for d in days)
+    )
     return f"{span} {hours.start}-{hours.end}"
 
 
@@ -89,7 +93,11 @@ def describe_uncovered(hours: BusinessHours, timezone: str) -> str:
     off_days = [d.title() for d in DAY_NAMES if d not in hours.days]
     parts = []
     if days:
-        span = f"{days[0].title()}-{days[-1].title()}" if _contiguous(days) and len(days) > 1 else ", ".join(d.title() for d in days)
+        span = (
+            f"{days[0].title()}-{days[-1].title()}"
+            if _contiguous(days) and len(days) > 1
+            else ", ".join(d.title() for d in days)
+        )
         parts.append(f"{span} before {hours.start} and after {hours.end}")
     if off_days:
         parts.append(f"{', '.join(off_days)} all day")
@@ -188,8 +196,9 @@ class AccessModel:
             for position, permission in enumerate(step.requires):
                 members = self._members_for(name, rotation, permission)
                 info = self.catalogue.get(permission)
-                permissions.append(PermissionAccess(permission, position, info is not None, members,
-                                                    info.request if info else None))
+                permissions.append(
+                    PermissionAccess(permission, position, info is not None, members, info.request if info else None)
+                )
             result.steps.append(StepAccess(field_name, index, step, permissions))
         return result
 
@@ -230,8 +239,13 @@ class AccessModel:
         if approval == "second-person":
             return humans if len(humans) >= 2 else []
         return [
-            h for h in humans
-            if any(approval in self.oncall.groups[g].approves for g in self.oncall.people[h].groups if g in self.oncall.groups)
+            h
+            for h in humans
+            if any(
+                approval in self.oncall.groups[g].approves
+                for g in self.oncall.people[h].groups
+                if g in self.oncall.groups
+            )
         ]
 
 

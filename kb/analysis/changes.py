@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from kb.load.knowledge_base import KnowledgeBase
 from kb.config.settings import CONFIG_FILE
+from kb.load.knowledge_base import KnowledgeBase
 
 
 class ChangesProblem(Exception):
@@ -25,9 +25,14 @@ def changed_since(root: Path, ref: str) -> set[str]:
         base = repo.git.merge_base(ref, "HEAD")
     except git.GitCommandError:
         shallow = (Path(repo.git_dir) / "shallow").exists()
-        hint = (" This is a shallow clone: fetch the ref with enough history, e.g. "
-                f"git fetch --deepen=50 origin {ref}") if shallow else ""
-        raise ChangesProblem(f"cannot find a common ancestor of '{ref}' and HEAD (is '{ref}' fetched?).{hint}") from None
+        hint = (
+            (f" This is a shallow clone: fetch the ref with enough history, e.g. git fetch --deepen=50 origin {ref}")
+            if shallow
+            else ""
+        )
+        raise ChangesProblem(
+            f"cannot find a common ancestor of '{ref}' and HEAD (is '{ref}' fetched?).{hint}"
+        ) from None
     top = Path(repo.working_tree_dir).resolve()
     names = set(repo.git.diff("--name-only", "--no-renames", base, "--").splitlines())
     names |= set(repo.git.ls_files("--others", "--exclude-standard").splitlines())

@@ -41,8 +41,18 @@ def open_followups(kb: KnowledgeBase, today: dt.date) -> list[Followup]:
             if item.status != "open":
                 continue
             overdue = (today - item.due).days if item.due and item.due < today else 0
-            found.append(Followup(item.owner or "(no owner)", doc.model.id, item.id, item.kind, _describe(item),
-                                  item.due.isoformat() if item.due else None, overdue, doc.path))
+            found.append(
+                Followup(
+                    item.owner or "(no owner)",
+                    doc.model.id,
+                    item.id,
+                    item.kind,
+                    _describe(item),
+                    item.due.isoformat() if item.due else None,
+                    overdue,
+                    doc.path,
+                )
+            )
     return found
 
 

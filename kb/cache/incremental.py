@@ -25,13 +25,13 @@ from typing import Any
 
 from kb import __version__
 from kb.cache import store
+from kb.cache.result import RACY_NS, input_files
 from kb.config.settings import Settings, load_config
 from kb.core.diagnostics import Finding
 from kb.emit.build import AlertSource, Emitted, build
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.records import Record, RuleFileRecord
 from kb.load.rulefiles import AlertRule, RuleFile
-from kb.cache.result import RACY_NS, input_files
 
 STATE_FILE = "check-state.marshal"
 FORMAT = 3
@@ -99,15 +99,22 @@ class Session:
         files with the same content (the settings it reads are shared inputs), else built now."""
         paths = [doc.path for doc in kb.postmortems]
         previous = self.previous
-        if previous is not None and previous.emitted is not None and previous.emitted_from == paths \
-                and not self.changed.intersection(paths):
+        if (
+            previous is not None
+            and previous.emitted is not None
+            and previous.emitted_from == paths
+            and not self.changed.intersection(paths)
+        ):
             return previous.emitted
         return build(kb)
 
 
 def shared_files(root: Path, settings: Settings, router_pages: list[str]) -> list[str]:
-    documents = (settings.cards_dir.strip("/") + "/", settings.postmortems_dir.strip("/") + "/",
-                 settings.rules_dir.strip("/") + "/")
+    documents = (
+        settings.cards_dir.strip("/") + "/",
+        settings.postmortems_dir.strip("/") + "/",
+        settings.rules_dir.strip("/") + "/",
+    )
     return [path for path in input_files(root, settings, router_pages) if not path.startswith(documents)]
 
 
@@ -133,8 +140,14 @@ def start(root: Path, key: str) -> Session:
     return Session(key, shared, previous)
 
 
-def finish(root: Path, settings: Settings, session: Session, router_pages: list[str],
-           emitted: Emitted | None, postmortem_paths: list[str]) -> None:
+def finish(
+    root: Path,
+    settings: Settings,
+    session: Session,
+    router_pages: list[str],
+    emitted: Emitted | None,
+    postmortem_paths: list[str],
+) -> None:
     """Record this run for the next."""
     racy = time.time_ns() - RACY_NS
     for record in [*session.records.values(), *session.rule_files.values()]:
@@ -158,25 +171,45 @@ def read_state(root: Path) -> State | None:
 
 
 def _encode(state: State) -> dict:
-    records = {path: (r.stat, r.digest, r.data, r.valid, r.suppressions, r.has_todo,
-                      [f.to_plain() for f in r.load_findings], [f.to_plain() for f in r.findings])
-               for path, r in state.records.items()}
+    records = {
+        path: (
+            r.stat,
+            r.digest,
+            r.data,
+            r.valid,
+            r.suppressions,
+            r.has_todo,
+            [f.to_plain() for f in r.load_findings],
+            [f.to_plain() for f in r.findings],
+        )
+        for path, r in state.records.items()
+    }
     rule_files = {}
     for path, r in state.rule_files.items():
         rf = r.rule_file
-        encoded = (rf.path, rf.owned, [(a.name, a.group, a.index, a.runbook_url) for a in rf.alerts]) \
-            if rf is not None else None
+        encoded = (
+            (rf.path, rf.owned, [(a.name, a.group, a.index, a.runbook_url) for a in rf.alerts])
+            if rf is not None
+            else None
+        )
         rule_files[path] = (r.stat, r.digest, encoded, [f.to_plain() for f in r.load_findings])
-    return {"format": FORMAT, "kb": __version__, "key": state.key, "shared": state.shared,
-            "router_pages": state.router_pages, "records": records, "rule_files": rule_files,
-            "emitted": _emitted_out(state.emitted), "emitted_from": state.emitted_from}
+    return {
+        "format": FORMAT,
+        "kb": __version__,
+        "key": state.key,
+        "shared": state.shared,
+        "router_pages": state.router_pages,
+        "records": records,
+        "rule_files": rule_files,
+        "emitted": _emitted_out(state.emitted),
+        "emitted_from": state.emitted_from,
+    }
 
 
 def _emitted_out(emitted) -> tuple | None:
     if emitted is None:
         return None
-    return (emitted.files, [(a.group, a.index, a.name, a.path, tuple(a.loc)) for a in emitted.alerts],
-            emitted.sources)
+    return (emitted.files, [(a.group, a.index, a.name, a.path, tuple(a.loc)) for a in emitted.alerts], emitted.sources)
 
 
 def _emitted_in(data):
@@ -195,8 +228,16 @@ def _decode(data) -> State | None:
     for path, (stat, digest, value, valid, suppressions, has_todo, loads, found) in data["records"].items():
         if not isinstance(path, str) or not (value is None or isinstance(value, bytes)):
             raise TypeError("record")
-        state.records[path] = Record(stat, str(digest), value, bool(valid), bool(suppressions), bool(has_todo),
-                                     [Finding.from_plain(f) for f in loads], [Finding.from_plain(f) for f in found])
+        state.records[path] = Record(
+            stat,
+            str(digest),
+            value,
+            bool(valid),
+            bool(suppressions),
+            bool(has_todo),
+            [Finding.from_plain(f) for f in loads],
+            [Finding.from_plain(f) for f in found],
+        )
     for path, (stat, digest, encoded, loads) in data["rule_files"].items():
         rule_file = None
         if encoded is not None:
@@ -206,5 +247,3 @@ def _decode(data) -> State | None:
     state.emitted = _emitted_in(data["emitted"])
     state.emitted_from = [str(p) for p in data["emitted_from"]]
     return state
-
-

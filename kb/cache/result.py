@@ -14,16 +14,14 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from kb import __version__
 from kb.cache import store as cache
 from kb.check.engine import CheckResult
 from kb.config.mkdocs import read_paths
-from kb.config.settings import Settings, load_config
+from kb.config.settings import load_config
 from kb.core.diagnostics import Diagnostic, Level, Span
 from kb.emit import promtool
 from kb.load.router import router_for
@@ -48,8 +46,13 @@ def _walk(root: Path, folder: str) -> list[str]:
 
 def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
     files = []
-    for folder in (settings.cards_dir, settings.postmortems_dir, settings.references_dir, settings.rules_dir,
-                   settings.templates_dir):
+    for folder in (
+        settings.cards_dir,
+        settings.postmortems_dir,
+        settings.references_dir,
+        settings.rules_dir,
+        settings.templates_dir,
+    ):
         files += _walk(root, folder.strip("/"))
     files += [settings.oncall, "mkdocs.yml", settings.router, *router_pages]
     return sorted(set(files))
@@ -71,8 +74,9 @@ def _digest(path: str) -> str | None:
         return None
 
 
-def fingerprint(root: Path, files: list[str], previous: dict | None,
-                known: dict[str, list] | None = None) -> tuple[dict[str, list], str]:
+def fingerprint(
+    root: Path, files: list[str], previous: dict | None, known: dict[str, list] | None = None
+) -> tuple[dict[str, list], str]:
     """Stats and a content hash of the input files; unchanged stats reuse the previous digests.
     `known` gives [stat, digest] of files already seen this run, taken as they are."""
     old = (previous or {}).get("files") or {}
@@ -147,8 +151,16 @@ def lookup(root: Path, settings, options: str):
         if digest != entry.get("digest"):
             return None, entry, stats
         diagnostics = [
-            Diagnostic(d["path"], Span(*d["span"]), d["code"], d["name"], Level(d["level"]), d["message"],
-                       d["help_url"], tuple(d["loc"]))
+            Diagnostic(
+                d["path"],
+                Span(*d["span"]),
+                d["code"],
+                d["name"],
+                Level(d["level"]),
+                d["message"],
+                d["help_url"],
+                tuple(d["loc"]),
+            )
             for d in entry["diagnostics"]
         ]
         if stats != entry.get("files"):  # touched, unchanged: keep the new stats so the next run skips hashing
@@ -158,8 +170,15 @@ def lookup(root: Path, settings, options: str):
         return None, None, None
 
 
-def store(root: Path, settings, options: str, result, router_pages: list[str], previous: dict | None,
-          known: dict[str, list] | None = None) -> None:
+def store(
+    root: Path,
+    settings,
+    options: str,
+    result,
+    router_pages: list[str],
+    previous: dict | None,
+    known: dict[str, list] | None = None,
+) -> None:
     files = input_files(root, settings, router_pages)
     stats, digest = fingerprint(root, files, previous, known)
     diagnostics = []
@@ -169,6 +188,16 @@ def store(root: Path, settings, options: str, result, router_pages: list[str], p
         item["level"] = d.level.value
         item["loc"] = list(d.loc)
         diagnostics.append(item)
-    cache.write(root, CACHE_FILE, {"options": options, "digest": digest, "files": stats, "router_pages": router_pages,
-                                   "diagnostics": diagnostics, "files_checked": result.files_checked,
-                                   "rules": sorted(result.rules)})
+    cache.write(
+        root,
+        CACHE_FILE,
+        {
+            "options": options,
+            "digest": digest,
+            "files": stats,
+            "router_pages": router_pages,
+            "diagnostics": diagnostics,
+            "files_checked": result.files_checked,
+            "rules": sorted(result.rules),
+        },
+    )

@@ -61,8 +61,10 @@ class CheckResult:
 def _matches(rule: type[Rule], patterns: Iterable[str]) -> bool:
     """A rule matches a code (KB201), a code prefix (KB2), a name, or a name prefix (card/)."""
     for pattern in patterns:
-        if rule.code.startswith(pattern.upper()) or rule.name == pattern or (
-            pattern.endswith("/") and rule.name.startswith(pattern)
+        if (
+            rule.code.startswith(pattern.upper())
+            or rule.name == pattern
+            or (pattern.endswith("/") and rule.name.startswith(pattern))
         ):
             return True
     return False
@@ -80,8 +82,9 @@ def configure_rules(
         rule = find_rule(key)
         loc = config.plugin_loc + ("rules", key)
         if rule is None:
-            problems.append(Finding(CONFIG_FILE, f"no rule '{key}' (see `kb rules`)", loc=loc, at="key",
-                                    problem=LoadProblem.CONFIG))
+            problems.append(
+                Finding(CONFIG_FILE, f"no rule '{key}' (see `kb rules`)", loc=loc, at="key", problem=LoadProblem.CONFIG)
+            )
             continue
         per_rule[rule.code] = {"level": value} if isinstance(value, str) else dict(value)
     select = list(select or []) or settings.select
@@ -99,15 +102,27 @@ def configure_rules(
         try:
             level = Level(level_name)
         except ValueError:
-            problems.append(Finding(CONFIG_FILE, f"level of {code} must be error, warning, info or off",
-                                    loc=config.plugin_loc + ("rules",), problem=LoadProblem.CONFIG))
+            problems.append(
+                Finding(
+                    CONFIG_FILE,
+                    f"level of {code} must be error, warning, info or off",
+                    loc=config.plugin_loc + ("rules",),
+                    problem=LoadProblem.CONFIG,
+                )
+            )
             level = rule.level
         try:
             options = rule.Options.model_validate(conf)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                problems.append(Finding(CONFIG_FILE, f"option of {code}: {'.'.join(map(str, error['loc']))}: "
-                                        f"{error['msg']}", loc=config.plugin_loc + ("rules",), problem=LoadProblem.CONFIG))
+                problems.append(
+                    Finding(
+                        CONFIG_FILE,
+                        f"option of {code}: {'.'.join(map(str, error['loc']))}: {error['msg']}",
+                        loc=config.plugin_loc + ("rules",),
+                        problem=LoadProblem.CONFIG,
+                    )
+                )
             options = rule.Options()
         active.append(ActiveRule(rule, level, options))
     return active, problems
@@ -190,8 +205,16 @@ def run_check(
     texts = _place(ctx, [f for _, f in findings])
 
     diagnostics = [
-        Diagnostic(f.path, f.span, e.rule.code, e.rule.name, f.level or e.level, f.message,
-                   help_url(kb.config.site_url, e.rule.code), f.loc)
+        Diagnostic(
+            f.path,
+            f.span,
+            e.rule.code,
+            e.rule.name,
+            f.level or e.level,
+            f.message,
+            help_url(kb.config.site_url, e.rule.code),
+            f.loc,
+        )
         for e, f in findings
     ]
     diagnostics = _apply_suppressions(ctx, diagnostics, texts, active, only_paths)
@@ -201,8 +224,9 @@ def run_check(
     return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, ctx.text_paths())
 
 
-def _document_findings(ctx: RuleContext, folder: str, doc: Document[Any],
-                       instances: list[tuple[ActiveRule, DocumentRule]]) -> Iterable[Finding]:
+def _document_findings(
+    ctx: RuleContext, folder: str, doc: Document[Any], instances: list[tuple[ActiveRule, DocumentRule]]
+) -> Iterable[Finding]:
     for entry, rule in instances:
         if folder not in rule.documents or (rule.needs_model and doc.model is None):
             continue
@@ -223,8 +247,9 @@ def _apply_suppressions(
     only_paths: set[str] | None,
 ) -> list[Diagnostic]:
     kb = ctx.kb
-    candidates = ({d.path for d in diagnostics} | {doc.path for doc in kb.documents() if doc.suppressions}
-                  | set(ctx.text_paths()))
+    candidates = (
+        {d.path for d in diagnostics} | {doc.path for doc in kb.documents() if doc.suppressions} | set(ctx.text_paths())
+    )
     if only_paths is not None:
         candidates = {p for p in candidates if _selected(p, only_paths)}
     active_codes = {a.rule.code for a in active}
@@ -243,9 +268,15 @@ def _apply_suppressions(
                 if hits or unused_rule is None or (rule is not None and rule.code not in active_codes):
                     continue
                 reason = f"no rule '{key}'" if rule is None else f"{rule.code} reports nothing on this line"
-                kept.append(Diagnostic(
-                    path, Span(line, column, line, column + len("kb: ignore[]") + len(",".join(keys))),
-                    unused_rule.rule.code, unused_rule.rule.name, unused_rule.level,
-                    f"unused suppression: {reason}; remove it", help_url(kb.config.site_url, UnusedSuppression.code),
-                ))
+                kept.append(
+                    Diagnostic(
+                        path,
+                        Span(line, column, line, column + len("kb: ignore[]") + len(",".join(keys))),
+                        unused_rule.rule.code,
+                        unused_rule.rule.name,
+                        unused_rule.level,
+                        f"unused suppression: {reason}; remove it",
+                        help_url(kb.config.site_url, UnusedSuppression.code),
+                    )
+                )
     return kept

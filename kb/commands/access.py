@@ -4,10 +4,9 @@ Each view is built as data first (what `--format json` prints), then rendered as
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 from pathlib import Path
+from typing import Any
 
 from kb.analysis.access import AccessModel, CardAccess, describe_hours
 from kb.commands.common import CommandError, echo, kb_root, verb
@@ -38,8 +37,14 @@ def matrix(kb: KnowledgeBase) -> dict[str, Any]:
     rows = []
     for card in _cards(kb):
         cells = {name: access.evaluate(card, name).verdict for name in rotations}
-        rows.append({"card": card.id, "rotation": card.rotation, "verdict": cells.get(card.rotation, "no rotation"),
-                     "rotations": cells})
+        rows.append(
+            {
+                "card": card.id,
+                "rotation": card.rotation,
+                "verdict": cells.get(card.rotation, "no rotation"),
+                "rotations": cells,
+            }
+        )
     return {"rotations": rotations, "cards": rows}
 
 
@@ -56,18 +61,27 @@ def render_matrix(data: dict[str, Any]) -> str:
         lines.append("  ".join([row["card"].ljust(card_width)] + cells).rstrip())
     blocked = [r for r in data["cards"] if r["verdict"] != "executable"]
     lines.append("")
-    lines.append("[x] the card's own rotation; ok: every member holds every permission at every covered hour; "
-                 "night: some permission only in business hours; blocked: some member lacks one.")
-    lines.append(f"{len(data['cards']) - len(blocked)} of {len(data['cards'])} cards are executable by their rotation."
-                 + (f" Not: {', '.join(r['card'] for r in blocked)}." if blocked else ""))
+    lines.append(
+        "[x] the card's own rotation; ok: every member holds every permission at every covered hour; "
+        "night: some permission only in business hours; blocked: some member lacks one."
+    )
+    lines.append(
+        f"{len(data['cards']) - len(blocked)} of {len(data['cards'])} cards are executable by their rotation."
+        + (f" Not: {', '.join(r['card'] for r in blocked)}." if blocked else "")
+    )
     return "\n".join(lines) + "\n"
 
 
 def _member_detail(access: AccessModel, member: str, permission: str, hours: str | None) -> dict[str, Any]:
     person = access.oncall.people.get(member)
     via = sorted(g for g in (person.groups if person else []) if g in access.index.groups_granting(permission))
-    return {"member": member, "holds": hours is not None, "hours": hours, "via": via,
-            "kind": person.kind if person else None}
+    return {
+        "member": member,
+        "holds": hours is not None,
+        "hours": hours,
+        "via": via,
+        "kind": person.kind if person else None,
+    }
 
 
 def explain_card(kb: KnowledgeBase, card_id: str, rotation: str | None = None) -> dict[str, Any]:
@@ -82,25 +96,44 @@ def explain_card(kb: KnowledgeBase, card_id: str, rotation: str | None = None) -
     for step in result.steps:
         permissions = []
         for perm in step.permissions:
-            permissions.append({
-                "permission": perm.permission,
-                "in_catalogue": perm.known,
-                "request": perm.request,
-                "members": [_member_detail(access, m.name, perm.permission, m.hours) for m in perm.members],
-                "holders": access.index.holders(perm.permission),
-                "lacking": perm.lacking,
-                "business_hours_only": perm.business_only(result.rotation.coverage),
-            })
-        approvers = access.approvers(result.rotation_name, step.step.approval) if step.step.approval not in (None, "none") else []
-        steps.append({
-            "section": step.field, "number": step.index + 1, "id": step.step.id, "do": step.step.do,
-            "irreversible": step.step.irreversible, "approval": step.step.approval, "approvers": approvers,
-            "verdict": step.verdict(result.rotation.coverage), "permissions": permissions,
-        })
+            permissions.append(
+                {
+                    "permission": perm.permission,
+                    "in_catalogue": perm.known,
+                    "request": perm.request,
+                    "members": [_member_detail(access, m.name, perm.permission, m.hours) for m in perm.members],
+                    "holders": access.index.holders(perm.permission),
+                    "lacking": perm.lacking,
+                    "business_hours_only": perm.business_only(result.rotation.coverage),
+                }
+            )
+        approvers = (
+            access.approvers(result.rotation_name, step.step.approval)
+            if step.step.approval not in (None, "none")
+            else []
+        )
+        steps.append(
+            {
+                "section": step.field,
+                "number": step.index + 1,
+                "id": step.step.id,
+                "do": step.step.do,
+                "irreversible": step.step.irreversible,
+                "approval": step.step.approval,
+                "approvers": approvers,
+                "verdict": step.verdict(result.rotation.coverage),
+                "permissions": permissions,
+            }
+        )
     return {
-        "card": card_id, "rotation": result.rotation_name, "coverage": result.rotation.coverage,
-        "members": result.rotation.members, "escalation": access.escalation_chain(result.rotation_name)[1:],
-        "business_hours": describe_hours(kb.settings.business_hours), "verdict": result.verdict, "steps": steps,
+        "card": card_id,
+        "rotation": result.rotation_name,
+        "coverage": result.rotation.coverage,
+        "members": result.rotation.members,
+        "escalation": access.escalation_chain(result.rotation_name)[1:],
+        "business_hours": describe_hours(kb.settings.business_hours),
+        "verdict": result.verdict,
+        "steps": steps,
     }
 
 
@@ -158,17 +191,34 @@ def explain_person(kb: KnowledgeBase, name: str) -> dict[str, Any]:
             for perm in step.permissions:
                 member = next(m for m in perm.members if m.name == name)
                 if member.hours is None or (member.hours == "business" and result.rotation.coverage == "24x7"):
-                    missing.append({"step": step.step.id, "section": step.field, "permission": perm.permission,
-                                    "hours": member.hours, "request": perm.request,
-                                    "holders": access.index.holders(perm.permission)})
-        cards.append({"card": card.id, "rotation": card.rotation, "can_run_every_step": not missing, "missing": missing})
-    return {"person": name, "kind": person.kind, "timezone": person.timezone, "groups": person.groups,
-            "rotations": rotations, "cards": cards}
+                    missing.append(
+                        {
+                            "step": step.step.id,
+                            "section": step.field,
+                            "permission": perm.permission,
+                            "hours": member.hours,
+                            "request": perm.request,
+                            "holders": access.index.holders(perm.permission),
+                        }
+                    )
+        cards.append(
+            {"card": card.id, "rotation": card.rotation, "can_run_every_step": not missing, "missing": missing}
+        )
+    return {
+        "person": name,
+        "kind": person.kind,
+        "timezone": person.timezone,
+        "groups": person.groups,
+        "rotations": rotations,
+        "cards": cards,
+    }
 
 
 def render_person(data: dict[str, Any]) -> str:
-    lines = [f"{data['person']} ({data['kind']}, {data['timezone']}); groups: {', '.join(data['groups']) or 'none'}; "
-             f"rotations: {', '.join(data['rotations']) or 'none'}"]
+    lines = [
+        f"{data['person']} ({data['kind']}, {data['timezone']}); groups: {', '.join(data['groups']) or 'none'}; "
+        f"rotations: {', '.join(data['rotations']) or 'none'}"
+    ]
     if not data["cards"]:
         lines.append("No card is executed by a rotation this person is on.")
     for card in data["cards"]:
@@ -178,14 +228,21 @@ def render_person(data: dict[str, Any]) -> str:
         lines.append(f"  {card['card']} ({card['rotation']}): CANNOT run every step")
         for item in card["missing"]:
             when = "only in business hours" if item["hours"] == "business" else "lacks"
-            lines.append(f"    {item['section']} '{item['step']}': {when} {item['permission']} "
-                         f"(held by {', '.join(item['holders']) or 'nobody'}; request: {item['request'] or 'n/a'})")
+            lines.append(
+                f"    {item['section']} '{item['step']}': {when} {item['permission']} "
+                f"(held by {', '.join(item['holders']) or 'nobody'}; request: {item['request'] or 'n/a'})"
+            )
     return "\n".join(lines) + "\n"
 
 
 @verb
-def run(card: str | None = None, person: str | None = None, rotation: str | None = None,
-        output_format: str = "text", root: Path | None = None) -> int:
+def run(
+    card: str | None = None,
+    person: str | None = None,
+    rotation: str | None = None,
+    output_format: str = "text",
+    root: Path | None = None,
+) -> int:
     if output_format not in ("text", "json"):
         raise CommandError("--format is text or json")
     kb = load_kb(kb_root(root))

@@ -13,7 +13,8 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from kb.analysis.changes import ChangesProblem, changed_since as git_changed_since, with_dependents
+from kb.analysis.changes import ChangesProblem, with_dependents
+from kb.analysis.changes import changed_since as git_changed_since
 from kb.cache import incremental
 from kb.cache.result import cached_check
 from kb.check.engine import CheckResult, configure_rules, run_check
@@ -41,15 +42,24 @@ def relative_paths(root: Path, paths: list[Path]) -> set[str]:
     return {p for p in selected if p} if "" not in selected else set()
 
 
-def check_once(root: Path, only: set[str] | None, select: list[str], ignore: list[str],
-               changed_since: str | None = None, cache_key: str | None = None) -> CheckResult:
+def check_once(
+    root: Path,
+    only: set[str] | None,
+    select: list[str],
+    ignore: list[str],
+    changed_since: str | None = None,
+    cache_key: str | None = None,
+) -> CheckResult:
     """One check from the files (with the per-file records when `cache_key` is given)."""
     config = load_config(root)
     session = incremental.start(root, cache_key) if cache_key is not None and not only and not changed_since else None
     active, _ = configure_rules(config, select, ignore)
     settings = config.settings
-    promtool = start_hand_written(root, settings.rules_dir, settings.max_file_bytes) \
-        if any(entry.rule is PromqlInvalid for entry in active) else None
+    promtool = (
+        start_hand_written(root, settings.rules_dir, settings.max_file_bytes)
+        if any(entry.rule is PromqlInvalid for entry in active)
+        else None
+    )
     with promtool or nullcontext():
         kb = load_kb(root, session, config)
         ctx = RuleContext(kb, promtool, emitted=session.emitted if session is not None else None)
@@ -64,16 +74,23 @@ def check_once(root: Path, only: set[str] | None, select: list[str], ignore: lis
                     only = {"\0nothing"}  # nothing changed: report on nothing
         result = run_check(ctx, select=select, ignore=ignore, only_paths=only or None, memo=session)
     if session is not None:
-        incremental.finish(root, kb.settings, session, ctx.text_paths(), ctx.emitted_if_built,
-                           [doc.path for doc in kb.postmortems])
+        incremental.finish(
+            root, kb.settings, session, ctx.text_paths(), ctx.emitted_if_built, [doc.path for doc in kb.postmortems]
+        )
         result.inputs = session.inputs()
     return result
 
 
 @verb
-def run(paths: list[Path] | None = None, output_format: str | None = None, select: list[str] | None = None,
-        ignore: list[str] | None = None, output: Path | None = None, changed_since: str | None = None,
-        root: Path | None = None) -> int:
+def run(
+    paths: list[Path] | None = None,
+    output_format: str | None = None,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    output: Path | None = None,
+    changed_since: str | None = None,
+    root: Path | None = None,
+) -> int:
     if output_format is not None and output_format not in FORMATS:
         raise CommandError(f"--format is one of {', '.join(FORMATS)}, not '{output_format}'")
     base = kb_root(root)

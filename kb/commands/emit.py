@@ -34,6 +34,8 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
     written = emitter.write(kb, emitted, allowlist)
     for name in written:
         echo(f"wrote {base}/{name}")
-    echo(f"{len(emitted.alerts)} alerts from {len(emitted.sources)} postmortems; "
-         + (f"{len(written)} file(s) changed" if written else "nothing changed"))
+    echo(
+        f"{len(emitted.alerts)} alerts from {len(emitted.sources)} postmortems; "
+        + (f"{len(written)} file(s) changed" if written else "nothing changed")
+    )
     return 0

@@ -20,7 +20,11 @@ class _Parser(argparse.ArgumentParser):
 
 def dispatch(argv: list[str]) -> int | None:
     """Run `route` or `show`; None when the typer app should handle argv."""
-    if not argv or argv[0] not in ("route", "show") or any(a in ("--help", "-h") or a.startswith("--help") for a in argv):
+    if (
+        not argv
+        or argv[0] not in ("route", "show")
+        or any(a in ("--help", "-h") or a.startswith("--help") for a in argv)
+    ):
         return None
     parser = _Parser(prog=f"kb {argv[0]}", add_help=False)
     parser.add_argument("--root", type=Path)

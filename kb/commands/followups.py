@@ -23,15 +23,22 @@ def render(items: list[Followup]) -> str:
             owner = item.owner
             lines.append(f"{owner}:")
         late = f"  OVERDUE {item.days_overdue}d" if item.days_overdue else ""
-        lines.append(f"  {item.postmortem} {item.id:<4} {item.kind:<6} due {item.due or 'never':<10}{late}  {item.title}")
+        lines.append(
+            f"  {item.postmortem} {item.id:<4} {item.kind:<6} due {item.due or 'never':<10}{late}  {item.title}"
+        )
     overdue = sum(1 for i in items if i.days_overdue)
     lines.append(f"{len(items)} open follow-up{'s' if len(items) != 1 else ''}, {overdue} overdue.")
     return "\n".join(lines) + "\n"
 
 
 @verb
-def run(sort: str = "owner", owner: str | None = None, output_format: str = "text", fail_overdue: bool = False,
-        root: Path | None = None) -> int:
+def run(
+    sort: str = "owner",
+    owner: str | None = None,
+    output_format: str = "text",
+    fail_overdue: bool = False,
+    root: Path | None = None,
+) -> int:
     if output_format not in ("text", "json"):
         raise CommandError("--format is text or json")
     if sort not in SORTS:

@@ -46,10 +46,18 @@ def _report(root: Path, created: create.Created) -> None:
 
 
 @verb
-def postmortem(title: str | None = None, priority: str | None = None, card: list[str] | None = None,
-               service: list[str] | None = None, alert: str | None = None, started_at: str | None = None,
-               from_alert: str | None = None, near_miss: bool = False, branch: bool = False,
-               root: Path | None = None) -> int:
+def postmortem(
+    title: str | None = None,
+    priority: str | None = None,
+    card: list[str] | None = None,
+    service: list[str] | None = None,
+    alert: str | None = None,
+    started_at: str | None = None,
+    from_alert: str | None = None,
+    near_miss: bool = False,
+    branch: bool = False,
+    root: Path | None = None,
+) -> int:
     kb = load_kb(kb_root(root))
     try:
         cards, alert_priority = create.from_alert(kb, from_alert) if from_alert else (list(card or []), None)
@@ -57,11 +65,16 @@ def postmortem(title: str | None = None, priority: str | None = None, card: list
         ask({"title": "Title (what happened, in one line)", "priority": "Priority (P1, P2, P3)"}, values)
         chosen = _priority(values["priority"])
         request = create.PostmortemRequest(
-            title=str(values["title"]).strip(), priority=chosen,
-            started_at=create.parse_timestamp(started_at) if started_at
+            title=str(values["title"]).strip(),
+            priority=chosen,
+            started_at=create.parse_timestamp(started_at)
+            if started_at
             else dt.datetime.now().astimezone().replace(microsecond=0),
-            cards=cards + [c for c in (card or []) if c not in cards], services=list(service or []),
-            alert=alert or from_alert, kind="near_miss" if near_miss else "incident", branch=branch,
+            cards=cards + [c for c in (card or []) if c not in cards],
+            services=list(service or []),
+            alert=alert or from_alert,
+            kind="near_miss" if near_miss else "incident",
+            branch=branch,
         )
         if not request.title:
             raise CommandError("--title is empty")
@@ -73,18 +86,33 @@ def postmortem(title: str | None = None, priority: str | None = None, card: list
 
 
 @verb
-def card(title: str | None = None, card_id: str | None = None, rotation: str | None = None,
-         priority: str | None = None, owner: str | None = None, alert: list[str] | None = None,
-         service: list[str] | None = None, branch: bool = False, root: Path | None = None) -> int:
+def card(
+    title: str | None = None,
+    card_id: str | None = None,
+    rotation: str | None = None,
+    priority: str | None = None,
+    owner: str | None = None,
+    alert: list[str] | None = None,
+    service: list[str] | None = None,
+    branch: bool = False,
+    root: Path | None = None,
+) -> int:
     kb = load_kb(kb_root(root))
     values: dict[str, object] = {"title": title, "rotation": rotation, "priority": priority, "owner": owner}
     ask({"title": "Title", "rotation": "Rotation", "priority": "Priority (P1, P2, P3)", "owner": "Owner team"}, values)
     chosen = _priority(values["priority"])
     try:
         created = create.new_card(
-            kb, card_id or slugify(str(values["title"]), "new-card"), str(values["title"]).strip(),
-            str(values["rotation"]).strip(), chosen, str(values["owner"]).strip(), list(alert or []),
-            list(service or []), kb.config.today(), branch=bool(branch),
+            kb,
+            card_id or slugify(str(values["title"]), "new-card"),
+            str(values["title"]).strip(),
+            str(values["rotation"]).strip(),
+            chosen,
+            str(values["owner"]).strip(),
+            list(alert or []),
+            list(service or []),
+            kb.config.today(),
+            branch=bool(branch),
         )
     except (create.NewProblem, GitProblem, TemplateProblem) as exc:
         raise CommandError(str(exc), 1) from None

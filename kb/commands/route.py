@@ -18,9 +18,22 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
     config = read_paths(base)
     matches, closest = route(config, query)
     if output_format == "json":
-        echo(json.dumps({"matches": [{**m.__dict__, "score": None if m.score == float("inf") else m.score,
-                                      "url": card_url(config, m.card_id)} for m in matches[:5]],
-                         "closest": closest}, indent=2))
+        echo(
+            json.dumps(
+                {
+                    "matches": [
+                        {
+                            **m.__dict__,
+                            "score": None if m.score == float("inf") else m.score,
+                            "url": card_url(config, m.card_id),
+                        }
+                        for m in matches[:5]
+                    ],
+                    "closest": closest,
+                },
+                indent=2,
+            )
+        )
         return 0 if matches else 1
     if not matches:
         echo(f"no card matches '{query}'. Closest router lines:", err=True)

@@ -83,4 +83,6 @@ def read_paths(root: Path) -> Paths:
         value = options.get(key)
         return value if isinstance(value, str) and value else PATH_DEFAULTS[key]
 
-    return Paths(root, normalise_site_url(raw.get("site_url")), pick("router"), pick("cards_dir"), pick("references_dir"))
+    return Paths(
+        root, normalise_site_url(raw.get("site_url")), pick("router"), pick("cards_dir"), pick("references_dir")
+    )

@@ -9,10 +9,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kb.config.mkdocs import (
+    CONFIG_FILE,
+    PATH_DEFAULTS,
+    NoKnowledgeBase,
+    find_root,
+    normalise_site_url,
+    plugin_entry,
+    read_raw,
+)
 from kb.core import yamlio
 from kb.core.diagnostics import Finding, LoadProblem
 from kb.core.validation import findings_from
-from kb.config.mkdocs import CONFIG_FILE, PATH_DEFAULTS, NoKnowledgeBase, find_root, normalise_site_url, plugin_entry, read_raw
 
 __all__ = ["CONFIG_FILE", "Config", "NoKnowledgeBase", "Settings", "find_root", "load_config"]
 
@@ -105,7 +113,9 @@ def load_config(root: Path) -> Config:
     prefix: tuple = ("plugins", where, "kb") if isinstance(where, int) else ("plugins", "kb")
     config.plugin_loc = prefix
     if not isinstance(options, dict):
-        config.problems.append(Finding(CONFIG_FILE, "the kb plugin's options must be a mapping", loc=prefix, problem=LoadProblem.CONFIG))
+        config.problems.append(
+            Finding(CONFIG_FILE, "the kb plugin's options must be a mapping", loc=prefix, problem=LoadProblem.CONFIG)
+        )
         return config
     try:
         config.settings = Settings.model_validate(options)

@@ -99,7 +99,7 @@ def _unnamed(directory: Path, payload: bytes, mode: int) -> int | None:
 def _write_all(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
     os.fsync(fd)
 
 
@@ -158,7 +158,7 @@ def _linked_git_dir(dot_git: Path) -> Path | None:
         return None
     if not text.startswith("gitdir:"):
         return None
-    git_dir = (dot_git.parent / text[len("gitdir:"):].strip()).resolve()
+    git_dir = (dot_git.parent / text[len("gitdir:") :].strip()).resolve()
     return git_dir if git_dir.is_dir() else None
 
 

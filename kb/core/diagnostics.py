@@ -66,8 +66,16 @@ class Finding:
     def to_plain(self) -> tuple:
         """Plain values only (for marshal: the check state and the load helper's pipe)."""
         span = (self.span.line, self.span.column, self.span.end_line, self.span.end_column) if self.span else None
-        return (self.path, self.message, tuple(self.loc), self.at, span, self.code,
-                self.level.value if self.level else None, self.problem.value if self.problem else None)
+        return (
+            self.path,
+            self.message,
+            tuple(self.loc),
+            self.at,
+            span,
+            self.code,
+            self.level.value if self.level else None,
+            self.problem.value if self.problem else None,
+        )
 
     @classmethod
     def from_plain(cls, item: object) -> Finding:
@@ -75,15 +83,28 @@ class Finding:
         if not isinstance(item, tuple) or len(item) != 8:
             raise TypeError("finding")
         path, message, loc, at, span, code, level, problem = item
-        if not (isinstance(path, str) and isinstance(message, str) and isinstance(loc, tuple)
-                and isinstance(code, str) and at in ("value", "key")):
+        if not (
+            isinstance(path, str)
+            and isinstance(message, str)
+            and isinstance(loc, tuple)
+            and isinstance(code, str)
+            and at in ("value", "key")
+        ):
             raise TypeError("finding")
-        if span is not None and not (isinstance(span, tuple) and len(span) == 4
-                                     and all(isinstance(n, int) for n in span)):
+        if span is not None and not (
+            isinstance(span, tuple) and len(span) == 4 and all(isinstance(n, int) for n in span)
+        ):
             raise TypeError("finding span")
-        return cls(path, message, loc, at, Span(*span) if span is not None else None, code,
-                   Level(level) if level is not None else None,
-                   LoadProblem(problem) if problem is not None else None)
+        return cls(
+            path,
+            message,
+            loc,
+            at,
+            Span(*span) if span is not None else None,
+            code,
+            Level(level) if level is not None else None,
+            LoadProblem(problem) if problem is not None else None,
+        )
 
 
 @dataclass

@@ -71,8 +71,14 @@ def plan_branch(root: Path, branch: str) -> BranchPlan:
     if not repo.head.is_valid():
         raise GitProblem("--branch needs a first commit to branch from; this repository has none yet")
     git_dir = Path(repo.git_dir)
-    for marker, what in (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"), ("rebase-apply", "a rebase or am"),
-                         ("CHERRY_PICK_HEAD", "a cherry-pick"), ("REVERT_HEAD", "a revert"), ("BISECT_LOG", "a bisect")):
+    for marker, what in (
+        ("MERGE_HEAD", "a merge"),
+        ("rebase-merge", "a rebase"),
+        ("rebase-apply", "a rebase or am"),
+        ("CHERRY_PICK_HEAD", "a cherry-pick"),
+        ("REVERT_HEAD", "a revert"),
+        ("BISECT_LOG", "a bisect"),
+    ):
         if (git_dir / marker).exists():
             raise GitProblem(f"{what} is in progress; finish or abort it first (switching branch now could lose work)")
     if branch in {head.name for head in repo.heads}:

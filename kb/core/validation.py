@@ -12,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 from kb.core.diagnostics import Finding, LoadProblem
 
 
-
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """The models an annotation can hold (through Optional, list, dict, Annotated)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -43,9 +42,10 @@ def model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
             model = models[0] if models else None
         else:
             origin = typing.get_origin(annotation)
-            if origin is dict or (origin in (typing.Union, types.UnionType) and any(
-                typing.get_origin(a) is dict for a in typing.get_args(annotation)
-            )):
+            if origin is dict or (
+                origin in (typing.Union, types.UnionType)
+                and any(typing.get_origin(a) is dict for a in typing.get_args(annotation))
+            ):
                 continue  # a mapping key (a permission, a person): stay on the value model
             return model if part == loc[-1] else None
     return model
@@ -71,15 +71,18 @@ def findings_from(exc: ValidationError, model: type[BaseModel], path: str) -> li
                 close = difflib.get_close_matches(str(key), list(_field_keys(parent)), n=1, cutoff=0.6)
                 if close:
                     hint = f" (did you mean '{close[0]}'?)"
-            findings.append(Finding(path, f"unknown field '{key}'{hint}", loc=loc, at="key", problem=LoadProblem.UNKNOWN_FIELD))
+            findings.append(
+                Finding(path, f"unknown field '{key}'{hint}", loc=loc, at="key", problem=LoadProblem.UNKNOWN_FIELD)
+            )
         elif kind == "missing":
-            findings.append(Finding(path, f"missing required field '{loc[-1]}'", loc=loc, problem=LoadProblem.MISSING_FIELD))
+            findings.append(
+                Finding(path, f"missing required field '{loc[-1]}'", loc=loc, problem=LoadProblem.MISSING_FIELD)
+            )
         elif kind == "timezone_aware":
             findings.append(
                 Finding(
                     path,
-                    f"timestamp {error['input']} has no UTC offset; write it with one, "
-                    "e.g. 2026-11-03T02:17:00+00:00",
+                    f"timestamp {error['input']} has no UTC offset; write it with one, e.g. 2026-11-03T02:17:00+00:00",
                     loc=loc,
                     problem=LoadProblem.NAIVE_TIMESTAMP,
                 )

@@ -65,6 +65,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
             Parser.__init__(self)
             Composer.__init__(self)
 
+
 MAX_NODES = 100_000  # values built from one file, aliases counted each time they expand
 MAX_DEPTH = 64  # nesting of collections; no kb file needs more than about eight
 MAX_BYTES = 1_000_000  # default size limit of one file, settable
@@ -153,7 +154,9 @@ def decode(data: bytes, max_bytes: int = MAX_BYTES) -> str:
     except UnicodeDecodeError as exc:
         head = data[: exc.start].decode("utf-8", errors="replace")
         span = _offset_span(head + "?", len(head))
-        raise YamlProblem(f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded; save the file as UTF-8", span)
+        raise YamlProblem(
+            f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded; save the file as UTF-8", span
+        ) from None
     nul = text.find("\0")
     if nul >= 0:
         raise YamlProblem("binary content: a NUL byte; kb files are UTF-8 text", _offset_span(text, nul))
@@ -221,8 +224,10 @@ class _Builder:
         if type(node) is ScalarNode and node.tag == PLAIN:  # the common case first, cheaply
             self.count += 1
             if self.count > MAX_NODES:
-                raise YamlProblem(f"more than {MAX_NODES:,} values once aliases are expanded (an alias bomb?); refused",
-                                  node_span(node))
+                raise YamlProblem(
+                    f"more than {MAX_NODES:,} values once aliases are expanded (an alias bomb?); refused",
+                    node_span(node),
+                )
             return resolve_plain(node.value)
         self.count += 1
         if self.count > MAX_NODES:
@@ -269,10 +274,10 @@ class _Builder:
             return node.value
         if tag in _CAST_TAGS:
             value = resolve_plain(node.value)
-            wanted = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[tag[len(_TAG):]]
+            wanted = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[tag[len(_TAG) :]]
             if isinstance(value, wanted) and not (tag.endswith("int") and isinstance(value, bool)):
                 return float(value) if tag.endswith("float") else value
-            raise YamlProblem(f"'{node.value}' is not a valid !!{tag[len(_TAG):]}", node_span(node))
+            raise YamlProblem(f"'{node.value}' is not a valid !!{tag[len(_TAG) :]}", node_span(node))
         if self.lenient_tags:
             return node.value
         raise self.bad_tag(node)

@@ -10,12 +10,12 @@ from pathlib import Path
 from kb.core import yamlio
 from kb.core.atomic import write_atomic
 from kb.core.gitrepo import commit_on_new_branch, plan_branch, postmortem_numbers_in_git
-from kb.load.knowledge_base import KnowledgeBase
-from kb.core.locking import kb_lock
 from kb.core.ids import card_id_problem
+from kb.core.locking import kb_lock
 from kb.core.paths import inside
 from kb.core.slugs import slugify
 from kb.core.templating import render
+from kb.load.knowledge_base import KnowledgeBase
 
 PM_NAME = re.compile(r"^PM-(\d{4})-(\d{3,})")
 
@@ -48,7 +48,9 @@ def parse_timestamp(text: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise NewProblem(f"--started-at '{text}' is not an ISO 8601 timestamp (e.g. 2026-11-03T02:17:00+01:00)") from None
+        raise NewProblem(
+            f"--started-at '{text}' is not an ISO 8601 timestamp (e.g. 2026-11-03T02:17:00+01:00)"
+        ) from None
     if value.tzinfo is None:
         raise NewProblem(f"--started-at '{text}' has no UTC offset; write e.g. {text}+00:00")
     return value
@@ -105,10 +107,16 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
         branch = f"postmortem/{pm_id}-{slug}"
         plan = plan_branch(kb.root, branch) if request.branch else None
         context = {
-            "id": pm_id, "title": request.title, "priority": request.priority, "kind": request.kind,
-            "services": request.services, "cards": request.cards, "started_at": request.started_at.isoformat(),
+            "id": pm_id,
+            "title": request.title,
+            "priority": request.priority,
+            "kind": request.kind,
+            "services": request.services,
+            "cards": request.cards,
+            "started_at": request.started_at.isoformat(),
             "detected_at": request.started_at.isoformat() if request.alert else None,
-            "detection_method": "alert" if request.alert else "human", "alert": request.alert,
+            "detection_method": "alert" if request.alert else "human",
+            "alert": request.alert,
             "today": today.isoformat(),
         }
         text = render(kb.root / kb.settings.templates_dir, "postmortem.yaml.j2", context)
@@ -120,13 +128,31 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
     return created
 
 
-def new_card(kb: KnowledgeBase, card_id: str, title: str, rotation: str, priority: str, owner: str,
-             alerts: list[str], services: list[str], today: dt.date, branch: bool = False) -> Created:
+def new_card(
+    kb: KnowledgeBase,
+    card_id: str,
+    title: str,
+    rotation: str,
+    priority: str,
+    owner: str,
+    alerts: list[str],
+    services: list[str],
+    today: dt.date,
+    branch: bool = False,
+) -> Created:
     if problem := card_id_problem(card_id):
         raise NewProblem(f"--id {problem}; e.g. {slugify(card_id, 'new-card')}")
     plan = plan_branch(kb.root, f"card/{card_id}") if branch else None
-    context = {"id": card_id, "title": title, "rotation": rotation, "priority": priority, "owner": owner,
-               "alerts": alerts, "services": services, "today": today.isoformat()}
+    context = {
+        "id": card_id,
+        "title": title,
+        "rotation": rotation,
+        "priority": priority,
+        "owner": owner,
+        "alerts": alerts,
+        "services": services,
+        "today": today.isoformat(),
+    }
     text = render(kb.root / kb.settings.templates_dir, "card.yaml.j2", context)
     path = _write_new(kb, f"{kb.settings.cards_dir}/{card_id}.yaml", text)
     paths = [path]

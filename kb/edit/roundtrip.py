@@ -24,8 +24,11 @@ class EditProblem(Exception):
 
 
 def _mapping_indent(text: str) -> int:
-    indents = [len(line) - len(line.lstrip(" ")) for line in text.split("\n")
-               if line.strip() and not line.lstrip().startswith(("#", "- ")) and line.startswith(" ")]
+    indents = [
+        len(line) - len(line.lstrip(" "))
+        for line in text.split("\n")
+        if line.strip() and not line.lstrip().startswith(("#", "- ")) and line.startswith(" ")
+    ]
     return min(indents) if indents else 2
 
 
@@ -81,7 +84,7 @@ def set_values(path: Path, updates: list[tuple[tuple, Any]]) -> bool:
 def _verify_only_touched(old: str, new: str, touched: set[int], path: Path) -> None:
     old_lines, new_lines = old.split("\n"), new.split("\n")
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
         if tag in ("equal", "insert"):
             continue  # an insert is a key that was absent and is now added
         if tag == "replace" and all(i in touched for i in range(i1, i2)):

@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from kb.core.atomic import write_atomic
-from kb.model.schema import SCHEMA_DIR, schema_files
 from kb.core.templating import default_templates_dir
+from kb.model.schema import SCHEMA_DIR, schema_files
 
 MKDOCS = """\
 site_name: {name}
@@ -141,12 +141,13 @@ def init_kb(target: Path, name: str | None = None, today: dt.date | None = None)
             files[f"templates/{template.name}"] = template.read_text(encoding="utf-8")
     existing = sorted(rel for rel in files if (target / rel).exists())
     if existing:
-        raise InitProblem(f"{target} already has {', '.join(existing[:5])}{' ...' if len(existing) > 5 else ''}; "
-                          "kb init never overwrites: pick an empty folder")
+        raise InitProblem(
+            f"{target} already has {', '.join(existing[:5])}{' ...' if len(existing) > 5 else ''}; "
+            "kb init never overwrites: pick an empty folder"
+        )
     written = []
     for rel, text in files.items():
         path = target / rel
         write_atomic(path, text, exclusive=True)
         written.append(path)
     return written
-

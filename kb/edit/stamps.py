@@ -28,9 +28,11 @@ def set_status(kb: KnowledgeBase, pm_id: str, item_id: str, status: str, why: st
     if doc.model is None:
         problems = [f for findings in kb.load_findings.values() for f in findings if f.path == doc.path]
         first = problems[0] if problems else None
-        where = f"{doc.path}:{first.span.line}:{first.span.column}: {first.message}" if first and first.span else doc.path
+        where = (
+            f"{doc.path}:{first.span.line}:{first.span.column}: {first.message}" if first and first.span else doc.path
+        )
         raise StampProblem(f"cannot edit a file that does not load: {where} (kb check {doc.path})")
-    for index, item in enumerate(doc.model.reinforcements):
+    for index, item in enumerate(doc.model.reinforcements):  # noqa: B007 - index is used after the loop
         if item.id == item_id:
             break
     else:

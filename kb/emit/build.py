@@ -63,8 +63,10 @@ def _dump(data) -> str:
 
 
 def _header(sources: list[str], comment: str = "#") -> str:
-    lines = [f"{MARKER}. Do not edit: change the postmortems and run `kb emit`.",
-             f"{comment} Sources: {', '.join(sources) if sources else 'none'}"]
+    lines = [
+        f"{MARKER}. Do not edit: change the postmortems and run `kb emit`.",
+        f"{comment} Sources: {', '.join(sources) if sources else 'none'}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -80,8 +82,13 @@ def _items(doc: Document[Postmortem]):
 
 def alert_labels(kb: KnowledgeBase, pm: Postmortem, item) -> dict[str, str]:
     alert = item.alert
-    labels = {**alert.labels, "priority": alert.priority, "severity": kb.settings.severity[alert.priority],
-              "postmortem": pm.id, "reinforcement": item.id}
+    labels = {
+        **alert.labels,
+        "priority": alert.priority,
+        "severity": kb.settings.severity[alert.priority],
+        "postmortem": pm.id,
+        "reinforcement": item.id,
+    }
     return dict(sorted(labels.items()))
 
 
@@ -112,23 +119,45 @@ def build(kb: KnowledgeBase) -> Emitted:
                 alert = item.alert
                 labels = alert_labels(kb, pm, item)
                 annotations = alert_annotations(kb, pm, item)
-                alerts.append(AlertSource(f"kb:{pm.id}", len(rules), alert.name, doc.path, ("reinforcements", index, "alert")))
-                rules.append({"alert": alert.name, "expr": alert.expr, "for": alert.for_, "labels": labels,
-                              "annotations": annotations})
+                alerts.append(
+                    AlertSource(f"kb:{pm.id}", len(rules), alert.name, doc.path, ("reinforcements", index, "alert"))
+                )
+                rules.append(
+                    {
+                        "alert": alert.name,
+                        "expr": alert.expr,
+                        "for": alert.for_,
+                        "labels": labels,
+                        "annotations": annotations,
+                    }
+                )
                 if alert.replay is not None:
                     tests.append(_replay_test(source, alert, labels, annotations))
             elif item.kind == "gate" and item.gate:
                 used = True
-                gates.append({"name": item.gate.name, "source": source, "applies_to": list(item.gate.applies_to),
-                              "check": item.gate.check, "blocking": item.gate.blocking})
+                gates.append(
+                    {
+                        "name": item.gate.name,
+                        "source": source,
+                        "applies_to": list(item.gate.applies_to),
+                        "check": item.gate.check,
+                        "blocking": item.gate.blocking,
+                    }
+                )
             elif item.kind == "test" and item.test:
                 used = True
-                required_tests.append({"name": item.test.name, "source": source, "path": item.test.path,
-                                       "asserts": item.test.asserts})
+                required_tests.append(
+                    {"name": item.test.name, "source": source, "path": item.test.path, "asserts": item.test.asserts}
+                )
             elif item.kind == "eval" and item.eval:
                 used = True
-                record = {"id": source, "source": doc.path, "input": item.eval.input, "expected": item.eval.expected,
-                          "forbidden": item.eval.forbidden}
+                record = {
+                    "id": source,
+                    "source": doc.path,
+                    "input": item.eval.input,
+                    "expected": item.eval.expected,
+                    "forbidden": item.eval.forbidden,
+                }
                 if pm.model_inference and pm.model_inference.involved:
                     record["failure_mode"] = pm.model_inference.failure_mode
                 evals.append(record)
@@ -141,11 +170,17 @@ def build(kb: KnowledgeBase) -> Emitted:
         RULES: header + _dump({"groups": groups}),
         TESTS: header + _dump({"rule_files": [RULES], "evaluation_interval": "1m", "tests": tests}),
         GATES: header + _dump({"gates": gates, "tests": required_tests}),
-        EVALS: "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in [
-            {"id": JSONL_HEADER_ID, "note": f"{MARKER[2:]}. Do not edit: change the postmortems and run `kb emit`.",
-             "sources": sources},
-            *evals,
-        ]),
+        EVALS: "".join(
+            json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
+            for r in [
+                {
+                    "id": JSONL_HEADER_ID,
+                    "note": f"{MARKER[2:]}. Do not edit: change the postmortems and run `kb emit`.",
+                    "sources": sources,
+                },
+                *evals,
+            ]
+        ),
     }
     return Emitted(files, alerts, sources)
 
@@ -153,7 +188,11 @@ def build(kb: KnowledgeBase) -> Emitted:
 def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[str, str]) -> dict:
     replay = alert.replay
     fires = seconds(replay.fires_at)
-    silent = seconds(replay.silent_at) if replay.silent_at else max(0.0, fires - seconds(alert.for_) - seconds(replay.interval))
+    silent = (
+        seconds(replay.silent_at)
+        if replay.silent_at
+        else max(0.0, fires - seconds(alert.for_) - seconds(replay.interval))
+    )
     expected_labels = dict(sorted({**replay.expect_labels, **labels}.items()))
     return {
         "name": f"{source} {alert.name}",
@@ -161,8 +200,11 @@ def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[s
         "input_series": [{"series": s.series, "values": s.values} for s in replay.series],
         "alert_rule_test": [
             {"eval_time": format_seconds(silent), "alertname": alert.name, "exp_alerts": []},
-            {"eval_time": replay.fires_at, "alertname": alert.name,
-             "exp_alerts": [{"exp_labels": expected_labels, "exp_annotations": annotations}]},
+            {
+                "eval_time": replay.fires_at,
+                "alertname": alert.name,
+                "exp_alerts": [{"exp_labels": expected_labels, "exp_annotations": annotations}],
+            },
         ],
     }
 
@@ -186,8 +228,14 @@ def unified_diff(kb: KnowledgeBase, changed: dict[str, tuple[str, str]]) -> str:
     base = kb.settings.rules_dir.strip("/")
     chunks = []
     for name, (old, new) in sorted(changed.items()):
-        chunks.extend(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                           fromfile=f"a/{base}/{name}", tofile=f"b/{base}/{name}"))
+        chunks.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=f"a/{base}/{name}",
+                tofile=f"b/{base}/{name}",
+            )
+        )
     return "".join(chunks)
 
 
@@ -195,8 +243,10 @@ def refuse_unowned(kb: KnowledgeBase) -> None:
     for name in OWNED:
         path = rules_dir(kb) / name
         if path.exists() and not is_owned(path):
-            raise EmitProblem(f"{kb.settings.rules_dir}/{name} exists and was not written by kb emit (no header); "
-                              "kb never overwrites it: rename or move it, then run kb emit")
+            raise EmitProblem(
+                f"{kb.settings.rules_dir}/{name} exists and was not written by kb emit (no header); "
+                "kb never overwrites it: rename or move it, then run kb emit"
+            )
 
 
 def refuse_secrets(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) -> None:
@@ -205,9 +255,11 @@ def refuse_secrets(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) ->
         for value in doc.secret_values(allowlist.keys):
             for name, text in emitted.files.items():
                 if value in text:
-                    raise EmitProblem(f"{doc.path} holds a credential that would be written to "
-                                      f"{kb.settings.rules_dir}/{name}; run `kb check --select {allowlist.code}` for the line, "
-                                      f"remove it and rotate it (a false positive: `# kb: ignore[{allowlist.code}]` on its line)")
+                    raise EmitProblem(
+                        f"{doc.path} holds a credential that would be written to "
+                        f"{kb.settings.rules_dir}/{name}; run `kb check --select {allowlist.code}` for the line, "
+                        f"remove it and rotate it (a false positive: `# kb: ignore[{allowlist.code}]` on its line)"
+                    )
 
 
 def write(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from kb.load.rulefiles import hand_written_paths
 
 LINE = re.compile(
-    r'^(?P<file>.+?): (?:(?P<line>\d+):(?P<col>\d+): )?'
+    r"^(?P<file>.+?): (?:(?P<line>\d+):(?P<col>\d+): )?"
     r'(?:group "(?P<group>[^"]*)", rule (?P<rule>\d+), "(?P<name>[^"]*)": )?(?P<message>.+)$'
 )
 
@@ -41,8 +41,12 @@ class Running:
         self.proc: subprocess.Popen[str] | None = None
         self._errors: list[PromtoolError] | None = None
         if tool is not None and files:
-            self.proc = subprocess.Popen([tool, "check", "rules", "--lint=none", *map(str, files)],
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.proc = subprocess.Popen(
+                [tool, "check", "rules", "--lint=none", *map(str, files)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
 
     def __enter__(self) -> Running:
         return self
@@ -71,8 +75,11 @@ class Running:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.communicate()
-            return [PromtoolError(str(self.files[0]), None, None, None, None,
-                                  f"promtool did not finish in {self.timeout:.0f} s")]
+            return [
+                PromtoolError(
+                    str(self.files[0]), None, None, None, None, f"promtool did not finish in {self.timeout:.0f} s"
+                )
+            ]
         return [] if self.proc.returncode == 0 else parse(out + "\n" + err, self.files)
 
 
@@ -98,14 +105,16 @@ def parse(output: str, files: list[Path]) -> list[PromtoolError]:
         match = LINE.match(raw.strip())
         if not match or match.group("file") not in names:
             continue
-        errors.append(PromtoolError(
-            match.group("file"),
-            int(match.group("line")) if match.group("line") else None,
-            int(match.group("col")) if match.group("col") else None,
-            match.group("group"),
-            int(match.group("rule")) - 1 if match.group("rule") else None,
-            match.group("message").strip(),
-        ))
+        errors.append(
+            PromtoolError(
+                match.group("file"),
+                int(match.group("line")) if match.group("line") else None,
+                int(match.group("col")) if match.group("col") else None,
+                match.group("group"),
+                int(match.group("rule")) - 1 if match.group("rule") else None,
+                match.group("message").strip(),
+            )
+        )
     seen, unique = set(), []
     for error in errors:  # promtool repeats a YAML error once per stream
         key = (error.file, error.line, error.column, error.message)

@@ -45,7 +45,7 @@ class _Loader:
         outside = set(links_outside(self.kb.root, [f"{folder}/{name}" for name in names]))
         rels = [f"{folder}/{name}" for name in names if f"{folder}/{name}" not in outside]
         cold = self.recorder is None or not self.recorder.warm  # warm: most files come from records
-        parse = lambda rel, raw, stat, digest: parse_document(rel, raw, self.kb.settings.max_file_bytes, stat, digest)  # noqa: E731
+        parse = lambda rel, raw, stat, digest: parse_document(rel, raw, self.kb.settings.max_file_bytes, stat, digest)
         with Prefetch(self.kb.root, rels if cold else [], parse, recording=self.recorder is not None) as prefetch:
             return [self.document(rel, model, prefetch.take(rel)) for rel in rels]
 
@@ -77,8 +77,13 @@ class _Loader:
         return self._validated(rel, model, parsed)
 
     def _validated(self, rel: str, model: type[M], parsed: Parsed) -> Document[M]:
-        doc: Document[M] = Document(rel, data=parsed.data, suppressions=parsed.raw_flags[0],
-                                    has_todo=parsed.raw_flags[1], secret_hits=parsed.secret_hits)
+        doc: Document[M] = Document(
+            rel,
+            data=parsed.data,
+            suppressions=parsed.raw_flags[0],
+            has_todo=parsed.raw_flags[1],
+            secret_hits=parsed.secret_hits,
+        )
         found = list(parsed.findings)
         if doc.data is not None:
             try:
@@ -86,8 +91,19 @@ class _Loader:
             except ValidationError as exc:
                 found += findings_from(exc, model, rel)
         if self.recorder is not None:
-            self.recorder.keep(rel, Record(parsed.stat, parsed.digest or "", encode_value(doc.data),
-                                           doc.model is not None, doc.suppressions, doc.has_todo, found), fresh=True)
+            self.recorder.keep(
+                rel,
+                Record(
+                    parsed.stat,
+                    parsed.digest or "",
+                    encode_value(doc.data),
+                    doc.model is not None,
+                    doc.suppressions,
+                    doc.has_todo,
+                    found,
+                ),
+                fresh=True,
+            )
         for finding in found:
             self.kb.add_finding(finding)
         if doc.model is not None and not doc.has_todo:

@@ -50,7 +50,7 @@ class Prefetch:
         self.helper_rels: set[str] = set()
         self.results: dict[str, Parsed] | None = None
         if len(rels) >= MIN_FILES and _helper_allowed():
-            share = rels[int(len(rels) * (1 - HELPER_SHARE)):]
+            share = rels[int(len(rels) * (1 - HELPER_SHARE)) :]
             self._start(share)
 
     def __enter__(self) -> Prefetch:
@@ -81,7 +81,7 @@ class Prefetch:
                 payload = marshal.dumps([self._parse_plain(rel) for rel in rels])
                 view = memoryview(payload)
                 while view:
-                    view = view[os.write(write_end, view):]
+                    view = view[os.write(write_end, view) :]
                 code = 0
             finally:
                 os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
@@ -102,8 +102,9 @@ class Prefetch:
         self.results = {}
         if os.waitstatus_to_exitcode(status) == 0:
             try:
-                self.results = dict(Parsed.from_plain(item) for item in marshal.loads(b"".join(chunks))
-                                    if item is not None)
+                self.results = dict(
+                    Parsed.from_plain(item) for item in marshal.loads(b"".join(chunks)) if item is not None
+                )
             except (ValueError, TypeError, EOFError):
                 self.results = {}  # kb reads these files itself
 

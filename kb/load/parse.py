@@ -22,8 +22,15 @@ class Parsed:
     secret_hits: tuple[tuple[str, frozenset[str]], ...]
 
     def to_plain(self, rel: str) -> tuple:
-        return (rel, self.stat, self.digest, self.raw_flags, self.data, [f.to_plain() for f in self.findings],
-                [(value, sorted(keys)) for value, keys in self.secret_hits])
+        return (
+            rel,
+            self.stat,
+            self.digest,
+            self.raw_flags,
+            self.data,
+            [f.to_plain() for f in self.findings],
+            [(value, sorted(keys)) for value, keys in self.secret_hits],
+        )
 
     @classmethod
     def from_plain(cls, item: tuple) -> tuple[str, Parsed]:
@@ -31,8 +38,9 @@ class Parsed:
         if not isinstance(rel, str) or not (data is None or isinstance(data, dict)):
             raise TypeError("parsed")
         hits = tuple((str(value), frozenset(map(str, keys))) for value, keys in secrets)
-        return rel, cls(stat, digest, (bool(flags[0]), bool(flags[1])), data,
-                        [Finding.from_plain(f) for f in findings], hits)
+        return rel, cls(
+            stat, digest, (bool(flags[0]), bool(flags[1])), data, [Finding.from_plain(f) for f in findings], hits
+        )
 
 
 def parse_document(rel: str, raw: bytes, max_bytes: int, stat: Stat | None, digest: str | None) -> Parsed:
@@ -49,11 +57,20 @@ def secret_findings(rel: str, raw: bytes) -> tuple[list[Finding], tuple[tuple[st
     """A finding for each credential in `raw`, and the (value, allowlist keys) pairs to keep
     off every page; a message never holds the value."""
     hits = scan(raw, rel)
-    findings = [Finding(rel, secret_message(hit.kind), span=Span(hit.line, hit.column, hit.line, hit.end_column),
-                        problem=LoadProblem.SECRET) for hit in hits]
+    findings = [
+        Finding(
+            rel,
+            secret_message(hit.kind),
+            span=Span(hit.line, hit.column, hit.line, hit.end_column),
+            problem=LoadProblem.SECRET,
+        )
+        for hit in hits
+    ]
     return findings, tuple((hit.value, hit.keys) for hit in hits)
 
 
 def secret_message(kind: str) -> str:
-    return (f"a credential ({kind}) is pasted here: remove it, rotate it, and reference the secret store "
-            "instead; if it is not a credential, say so with `# kb: ignore[" + RULE_CODE + "]` on this line")
+    return (
+        f"a credential ({kind}) is pasted here: remove it, rotate it, and reference the secret store "
+        "instead; if it is not a credential, say so with `# kb: ignore[" + RULE_CODE + "]` on this line"
+    )

@@ -87,9 +87,13 @@ def _classify(link: Link, page_dir: str, root: Path, cards_prefix: str, referenc
         link.kind = "outside"
         return
     link.resolved = joined
-    if joined.startswith(cards_prefix) and joined.endswith((".yaml", ".yml")) and "/" not in joined[len(cards_prefix):]:
+    if (
+        joined.startswith(cards_prefix)
+        and joined.endswith((".yaml", ".yml"))
+        and "/" not in joined[len(cards_prefix) :]
+    ):
         link.kind = "card"
-        link.card_id = joined[len(cards_prefix):].rsplit(".", 1)[0]
+        link.card_id = joined[len(cards_prefix) :].rsplit(".", 1)[0]
     elif joined.endswith(".md") and not joined.startswith(references_prefix):
         link.kind = "subrouter" if (root / joined).is_file() else "missing"
     elif not (root / joined).is_file():

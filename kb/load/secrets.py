@@ -82,8 +82,11 @@ _STEMS = (b"key", b"pass", b"pwd", b"secret", b"contrase", b"://")  # each keywo
 def _suspects(raw: bytes) -> list[str]:
     """What in `raw` could be a credential: random-looking tokens and keyword words. C-speed
     byte operations, so the 10,000 files that hold nothing cost a fraction of a second."""
-    found = [w.decode("ascii") for w in raw.translate(_ONLY_TOKENS).split()
-             if len(w) >= 20 and _looks_random(w.decode("ascii"))]
+    found = [
+        w.decode("ascii")
+        for w in raw.translate(_ONLY_TOKENS).split()
+        if len(w) >= 20 and _looks_random(w.decode("ascii"))
+    ]
     low = raw.lower()
     if any(stem in low for stem in _STEMS):
         text = low.decode("utf-8", errors="replace")
@@ -170,7 +173,9 @@ def scan(raw: bytes | str, filename: str = "file.yaml") -> list[SecretHit]:
     for secret in found:
         line = by_number.get(secret.line_number, "")
         start, end = _extent(line, secret.secret_value or "")
-        hits.add(SecretHit(secret.line_number, start + 1, end + 1, secret.type, line[start:end], _suppressed_keys(line)))
+        hits.add(
+            SecretHit(secret.line_number, start + 1, end + 1, secret.type, line[start:end], _suppressed_keys(line))
+        )
     return sorted(hits, key=lambda h: (h.line, h.column, h.kind))
 
 

@@ -30,7 +30,9 @@ class PermissionInfo(Strict):
 
 
 class Group(Strict):
-    grants: list[GrantPattern] = Field(default_factory=list, description="Permission patterns; '*' for a segment or the rest.")
+    grants: list[GrantPattern] = Field(
+        default_factory=list, description="Permission patterns; '*' for a segment or the rest."
+    )
     hours: Hours = Field("24x7", description="business: granted only in business hours of each member's timezone.")
     approves: list[Literal["second-person", "incident-commander"]] = Field(
         default_factory=list,

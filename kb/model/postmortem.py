@@ -19,12 +19,28 @@ from kb.model.common import (
 )
 
 RootCauseCategory = Literal[
-    "code", "config", "dependency", "capacity", "data", "process", "access",
-    "adversarial_input", "model_inference", "unknown",
+    "code",
+    "config",
+    "dependency",
+    "capacity",
+    "data",
+    "process",
+    "access",
+    "adversarial_input",
+    "model_inference",
+    "unknown",
 ]
 FailureMode = Literal[
-    "plan_error", "invalid_tool", "tool_args_invalid", "tool_args_wrong_value", "false_completion",
-    "context_misread", "fabrication", "constraint_violation", "multi_agent_misalignment", "loop_inefficiency",
+    "plan_error",
+    "invalid_tool",
+    "tool_args_invalid",
+    "tool_args_wrong_value",
+    "false_completion",
+    "context_misread",
+    "fabrication",
+    "constraint_violation",
+    "multi_agent_misalignment",
+    "loop_inefficiency",
 ]
 ReinforcementKind = Literal["alert", "gate", "test", "eval", "card"]
 
@@ -128,7 +144,9 @@ class Telemetry(Strict):
 
 class FiveQuestions(Strict):
     trigger: str | None = Field(None, description="What exactly triggered the incident.")
-    guardrail_missed: str | None = Field(None, description="Which guardrail should have blocked it, and why it did not.")
+    guardrail_missed: str | None = Field(
+        None, description="Which guardrail should have blocked it, and why it did not."
+    )
     observability_gap: str | None = Field(None, description="Why observability did not fire earlier.")
     rollback_speed: str | None = Field(None, description="Why rollback was fast or slow.")
     prevention: str | None = Field(None, description="Which mechanism changes prevent recurrence.")
@@ -216,7 +234,7 @@ class Reinforcement(Strict):
     card: CardChange | None = None
 
     @model_validator(mode="after")
-    def _payload_matches_kind(self) -> "Reinforcement":
+    def _payload_matches_kind(self) -> Reinforcement:
         if getattr(self, self.kind) is None:
             raise ValueError(f"a '{self.kind}' reinforcement needs its '{self.kind}:' payload")
         extra = [p for p in _PAYLOADS if p != self.kind and getattr(self, p) is not None]

@@ -11,10 +11,12 @@ from kb.model.common import PRIORITY_ACTIONS
 def render_card(card: Card, url: str, access_verdict: str | None = None, color: bool = False) -> str:
     bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
     warn = (lambda s: f"\033[1;31m{s}\033[0m") if color else (lambda s: s)
-    out = [bold(f"{card.title}  [{card.id}]"),
-           f"{card.priority}: {PRIORITY_ACTIONS[card.priority]}",
-           f"rotation: {card.rotation}" + (f" ({access_verdict})" if access_verdict else "") + f"   owner: {card.owner}",
-           ""]
+    out = [
+        bold(f"{card.title}  [{card.id}]"),
+        f"{card.priority}: {PRIORITY_ACTIONS[card.priority]}",
+        f"rotation: {card.rotation}" + (f" ({access_verdict})" if access_verdict else "") + f"   owner: {card.owner}",
+        "",
+    ]
     out += textwrap.wrap(" ".join(card.summary.split()), 88) + [""]
     if card.triggers.alerts or card.triggers.symptoms:
         if card.triggers.alerts:

@@ -15,13 +15,42 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.cache import store as cache
+from kb.config.mkdocs import Paths
 from kb.core import yamlio
 from kb.load.router import load_router
-from kb.config.mkdocs import Paths
 
 TOKEN = re.compile(r"[a-z0-9]+")
-STOP = {"a", "an", "the", "is", "are", "of", "to", "in", "on", "for", "and", "or", "my", "our", "it", "its",
-        "after", "with", "from", "by", "at", "be", "was", "were", "has", "have", "than", "more", "all"}
+STOP = {
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "of",
+    "to",
+    "in",
+    "on",
+    "for",
+    "and",
+    "or",
+    "my",
+    "our",
+    "it",
+    "its",
+    "after",
+    "with",
+    "from",
+    "by",
+    "at",
+    "be",
+    "was",
+    "were",
+    "has",
+    "have",
+    "than",
+    "more",
+    "all",
+}
 INDEX_FILE = "route-index.json"
 ROUTER_FILE = "route-router.json"
 
@@ -58,9 +87,14 @@ def _card_entry(path: Path, rel: str) -> CardEntry | None:
     except (OSError, yamlio.YamlProblem):
         return None
     triggers = data.get("triggers") if isinstance(data.get("triggers"), dict) else {}
-    as_list = lambda v: [str(x) for x in v] if isinstance(v, list) else []  # noqa: E731
-    return CardEntry(str(data.get("id") or path.stem), rel, str(data.get("title") or ""),
-                     as_list(triggers.get("alerts")), as_list(triggers.get("symptoms")))
+    as_list = lambda v: [str(x) for x in v] if isinstance(v, list) else []
+    return CardEntry(
+        str(data.get("id") or path.stem),
+        rel,
+        str(data.get("title") or ""),
+        as_list(triggers.get("alerts")),
+        as_list(triggers.get("symptoms")),
+    )
 
 
 def card_index(config: Paths) -> list[CardEntry]:
@@ -122,14 +156,24 @@ def routing_table(config: Paths) -> list[RoutingLine]:
         except (OSError, TypeError, ValueError):
             pass  # a page vanished or the cache is damaged: parse again
     router = load_router(config.root, config.router, config.cards_dir.strip("/"), config.references_dir.strip("/"))
-    table = [RoutingLine(line.page, line.line, line.text, line.cards[0].card_id, line.cards[0].resolved)
-             for line in router.routing_lines() if len(line.cards) == 1]
+    table = [
+        RoutingLine(line.page, line.line, line.text, line.cards[0].card_id, line.cards[0].resolved)
+        for line in router.routing_lines()
+        if len(line.cards) == 1
+    ]
     pages = {}
     for page in router.pages:
         st = (config.root / page.path).stat()
         pages[page.path] = [st.st_mtime_ns, st.st_size]
-    cache.write(config.root, ROUTER_FILE, {"router": config.router, "pages": pages,
-                                           "lines": [[r.page, r.line, r.text, r.card_id, r.path] for r in table]})
+    cache.write(
+        config.root,
+        ROUTER_FILE,
+        {
+            "router": config.router,
+            "pages": pages,
+            "lines": [[r.page, r.line, r.text, r.card_id, r.path] for r in table],
+        },
+    )
     return table
 
 

@@ -57,5 +57,14 @@ def secret_allowlist() -> Allowlist:
     return Allowlist(rule.code, keys_of(rule))
 
 
-__all__ = ["DocumentRule", "LoadRule", "NoOptions", "Rule", "all_rules", "find_rule", "keys_of", "reporter_of",
-           "secret_allowlist"]
+__all__ = [
+    "DocumentRule",
+    "LoadRule",
+    "NoOptions",
+    "Rule",
+    "all_rules",
+    "find_rule",
+    "keys_of",
+    "reporter_of",
+    "secret_allowlist",
+]

@@ -20,8 +20,12 @@ if TYPE_CHECKING:
 
 
 class RuleContext:
-    def __init__(self, kb: KnowledgeBase, promtool: Running | None = None,
-                 emitted: Callable[[KnowledgeBase], Emitted] | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        promtool: Running | None = None,
+        emitted: Callable[[KnowledgeBase], Emitted] | None = None,
+    ):
         self.kb = kb
         self.promtool_hand_written = promtool  # started by the check before loading, on the other core
         self._emit = emitted or build
@@ -95,4 +99,3 @@ class RuleContext:
     def text_files(self) -> list[str]:
         """The Markdown the site publishes besides the YAML: router pages and references."""
         return published_text_files(self.kb.root, self.kb.settings.references_dir, self.text_paths())
-

@@ -3,11 +3,11 @@ not listed here does not run (tests/test_architecture.py fails on a rule module 
 
 from __future__ import annotations
 
-from kb.rules.base import Rule
 from kb.rules.alerting.card_trigger_alert_undefined import TriggerAlertUndefined
 from kb.rules.alerting.emit_out_of_date import EmitOutOfDate
 from kb.rules.alerting.emit_promql_invalid import PromqlInvalid
 from kb.rules.alerting.rules_alert_without_card import AlertWithoutCard
+from kb.rules.base import Rule
 from kb.rules.cards.card_irreversible_without_approval import IrreversibleWithoutApproval
 from kb.rules.cards.card_stale_verification import StaleVerification
 from kb.rules.cards.card_step_without_done import StepWithoutDone

@@ -35,8 +35,12 @@ class TocSettings:
     @classmethod
     def from_mdx_configs(cls, configs: dict[str, Any] | None) -> TocSettings:
         toc = (configs or {}).get("toc") or {}
-        return cls(slugify=toc.get("slugify") or markdown_slugify, separator=toc.get("separator", "-"),
-                   permalink=toc.get("permalink", False), permalink_title=toc.get("permalink_title", "Permanent link"))
+        return cls(
+            slugify=toc.get("slugify") or markdown_slugify,
+            separator=toc.get("separator", "-"),
+            permalink=toc.get("permalink", False),
+            permalink_title=toc.get("permalink_title", "Permanent link"),
+        )
 
 
 @dataclass
@@ -59,8 +63,10 @@ class Headings:
         permalink = ""
         if self.settings.permalink:
             sign = "&para;" if self.settings.permalink is True else html.escape(str(self.settings.permalink))
-            permalink = (f'<a class="headerlink" href="#{anchor}" '
-                         f'title="{html.escape(self.settings.permalink_title)}">{sign}</a>')
+            permalink = (
+                f'<a class="headerlink" href="#{anchor}" '
+                f'title="{html.escape(self.settings.permalink_title)}">{sign}</a>'
+            )
         return Markup(f'<h{level} id="{anchor}">{name}{permalink}</h{level}>')
 
 

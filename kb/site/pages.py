@@ -4,8 +4,9 @@ Pages come from Jinja2 templates (kb/defaults/site/, overridable in the KB's
 templates/site/). Templates are sandboxed and escape every value: Markdown templates
 (`*.md.j2`) through `finalize`, which escapes for Markdown and HTML; card pages, the bulk of
 a large site, are HTML templates (`*.html.j2`) with Jinja's autoescaping, rendered without
-Markdown (kb/site/html.py). A title of `<script>` renders as text. Large listings are split into pages of PAGE_SIZE rows, and the
-nav lists only the index pages, so every page stays small at 10,000 cards.
+Markdown (kb/site/html.py). A title of `<script>` renders as text. Large listings are split
+into pages of PAGE_SIZE rows, and the nav lists only the index pages, so every page stays
+small at 10,000 cards.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from kb.analysis.access import AccessModel
+from kb.core.templating import TemplateProblem, describe_template_error
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.router import router_for
 from kb.model.common import PRIORITY_ACTIONS
 from kb.site import svg
-from kb.site.html import Headings, HtmlBody, TocSettings
 from kb.site.escape import code_block, escape, inline_code, link, raw
-from kb.core.templating import TemplateProblem, describe_template_error
+from kb.site.html import Headings, HtmlBody, TocSettings
 
 PAGE_SIZE = 200
 EMITTED_FILE = {"alert": "kb.rules.yml", "gate": "gates.yml", "test": "gates.yml", "eval": "evals.jsonl"}
@@ -48,8 +49,14 @@ class Page:
 def environment(kb: KnowledgeBase) -> SandboxedEnvironment:
     override = kb.root / kb.settings.templates_dir / "site"
     search = [str(override), str(DEFAULTS)] if override.is_dir() else [str(DEFAULTS)]
-    env = SandboxedEnvironment(loader=FileSystemLoader(search), undefined=StrictUndefined, finalize=escape,
-                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(search),
+        undefined=StrictUndefined,
+        finalize=escape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.globals.update(code_block=code_block, inline_code=inline_code, link=link, raw=raw, badges=badges)
     return env
 
@@ -57,8 +64,14 @@ def environment(kb: KnowledgeBase) -> SandboxedEnvironment:
 def html_environment(kb: KnowledgeBase) -> SandboxedEnvironment:
     override = kb.root / kb.settings.templates_dir / "site"
     search = [str(override), str(DEFAULTS)] if override.is_dir() else [str(DEFAULTS)]
-    return SandboxedEnvironment(loader=FileSystemLoader(search), undefined=StrictUndefined, autoescape=True,
-                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(search),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def badges(permissions: list[str]) -> Markup:
@@ -85,7 +98,9 @@ class SiteBuilder:
         self.env = environment(kb)
         self.html_env = html_environment(kb)
         self.cards = sorted((d for d in kb.cards if d.model), key=lambda d: d.model.id)
-        self.postmortems = sorted((d for d in kb.postmortems if d.model), key=lambda d: d.model.started_at, reverse=True)
+        self.postmortems = sorted(
+            (d for d in kb.postmortems if d.model), key=lambda d: d.model.started_at, reverse=True
+        )
         self.card_ids = {d.model.id for d in self.cards}
         self.pm_ids = {d.model.id: d.model.title for d in self.postmortems}
         self.references = self._reference_files()
@@ -96,7 +111,9 @@ class SiteBuilder:
         folder = self.kb.root / self.kb.settings.references_dir
         if not folder.is_dir():
             return set()
-        return {p.relative_to(self.kb.root).as_posix() for p in folder.rglob("*.md") if p.is_file() and not p.is_symlink()}
+        return {
+            p.relative_to(self.kb.root).as_posix() for p in folder.rglob("*.md") if p.is_file() and not p.is_symlink()
+        }
 
     def render(self, template: str, **context) -> str:
         try:
@@ -124,16 +141,27 @@ class SiteBuilder:
     # -- pages ---------------------------------------------------------------------------
 
     def pages(self) -> list[Page]:
-        return [*self.router_pages(), *self.card_pages(), *self.postmortem_pages(), *self.reference_pages(),
-                *self.card_indexes(), *self.postmortem_indexes(), self.dashboard(), *self.rule_pages()]
+        return [
+            *self.router_pages(),
+            *self.card_pages(),
+            *self.postmortem_pages(),
+            *self.reference_pages(),
+            *self.card_indexes(),
+            *self.postmortem_indexes(),
+            self.dashboard(),
+            *self.rule_pages(),
+        ]
 
     def router_pages(self) -> list[Page]:
         """The router becomes the home page; links to a card's YAML become links to its page."""
         pages = []
         for page in self.router.pages:
             text = (self.kb.root / page.path).read_text(encoding="utf-8", errors="replace")
-            text = re.sub(r"(\[[^\]]*\]\(\s*<?[^)\s>]+?)\.ya?ml(#[^)\s>]*)?(>?\s*\))",
-                          lambda m: f"{m.group(1)}.md{m.group(2) or ''}{m.group(3)}", text)
+            text = re.sub(
+                r"(\[[^\]]*\]\(\s*<?[^)\s>]+?)\.ya?ml(#[^)\s>]*)?(>?\s*\))",
+                lambda m: f"{m.group(1)}.md{m.group(2) or ''}{m.group(3)}",
+                text,
+            )
             src = "index.md" if page.path == self.kb.settings.router else page.path
             pages.append(Page(src, text, page.path))
         return pages
@@ -155,18 +183,28 @@ class SiteBuilder:
                 text = ref.path + (f"#{ref.section}" if ref.section else "")
                 if ref.path in self.references:
                     references.append((text, ref.path + (f"#{ref.section}" if ref.section else "")))
-            linked = {pm_id: (pm_id, self.pm_ids[pm_id], f"postmortems/{pm_id}.md") for pm_id in card.postmortems
-                      if pm_id in self.pm_ids}
+            linked = {
+                pm_id: (pm_id, self.pm_ids[pm_id], f"postmortems/{pm_id}.md")
+                for pm_id in card.postmortems
+                if pm_id in self.pm_ids
+            }
             for entry in by_card.get(card.id, []):
                 linked.setdefault(entry[0], entry)
             body = self.html_body(
-                "card.html.j2", card=card, action=PRIORITY_ACTIONS[card.priority], admonition=ADMONITION[card.priority],
-                verdict=verdict, stale=age is None or age > max_age,
+                "card.html.j2",
+                card=card,
+                action=PRIORITY_ACTIONS[card.priority],
+                admonition=ADMONITION[card.priority],
+                verdict=verdict,
+                stale=age is None or age > max_age,
                 verified_age="never" if age is None else f"{age} days ago",
-                references=references, postmortems=sorted(linked.values()),
+                references=references,
+                postmortems=sorted(linked.values()),
             )
             tags = [*card.services, card.owner, card.priority]
-            pages.append(Page(f"cards/{card.id}.md", front_matter(title=html_title(card.title), tags=tags), doc.path, body))
+            pages.append(
+                Page(f"cards/{card.id}.md", front_matter(title=html_title(card.title), tags=tags), doc.path, body)
+            )
         return pages
 
     def _stale_after(self) -> int:
@@ -181,8 +219,12 @@ class SiteBuilder:
         for doc in self.postmortems:
             pm = doc.model
             events = [(e.at, e.actor, e.event) for e in pm.timeline]
-            marks = {"started": pm.started_at, "detected": pm.detected_at, "mitigated": pm.mitigated_at,
-                     "resolved": pm.resolved_at}
+            marks = {
+                "started": pm.started_at,
+                "detected": pm.detected_at,
+                "mitigated": pm.mitigated_at,
+                "resolved": pm.resolved_at,
+            }
             row = pm.model_inference
             inference_rows = []
             if row is not None and row.involved:
@@ -191,35 +233,64 @@ class SiteBuilder:
                         if isinstance(value, dict):
                             value = ", ".join(f"{k}: {v}" for k, v in value.items() if v is not None)
                         inference_rows.append((name, value))
-            five = [(name.replace("_", " "), getattr(pm.five_questions, name, None) if pm.five_questions else None)
-                    for name in ("trigger", "guardrail_missed", "observability_gap", "rollback_speed", "prevention")]
-            recovery = [(name.replace("_minutes", "").replace("_", " "),
-                         getattr(pm.recovery, name) if pm.recovery else None, getattr(targets, name))
-                        for name in ("switchback_minutes", "core_recovery_minutes", "first_update_minutes")]
+            five = [
+                (name.replace("_", " "), getattr(pm.five_questions, name, None) if pm.five_questions else None)
+                for name in ("trigger", "guardrail_missed", "observability_gap", "rollback_speed", "prevention")
+            ]
+            recovery = [
+                (
+                    name.replace("_minutes", "").replace("_", " "),
+                    getattr(pm.recovery, name) if pm.recovery else None,
+                    getattr(targets, name),
+                )
+                for name in ("switchback_minutes", "core_recovery_minutes", "first_update_minutes")
+            ]
             reinforcements, emitted = [], []
             for item in pm.reinforcements:
                 payload = getattr(item, item.kind)
-                what = next((getattr(payload, f) for f in ("name", "summary", "input", "change") if getattr(payload, f, None)), "")
+                what = next(
+                    (getattr(payload, f) for f in ("name", "summary", "input", "change") if getattr(payload, f, None)),
+                    "",
+                )
                 is_emitted = item.kind != "card" and item.status != "wont_do"
                 anchor = f"emitted-{item.id.lower()}"
                 reinforcements.append((item, what, link(EMITTED_FILE[item.kind], f"#{anchor}") if is_emitted else ""))
                 if is_emitted:
-                    fields = [(k, v) for k, v in payload.model_dump(by_alias=True, exclude_none=True).items()
-                              if not isinstance(v, (dict, list))]
-                    emitted.append((item, anchor, f"{self.kb.settings.rules_dir.strip('/')}/{EMITTED_FILE[item.kind]}", fields))
+                    fields = [
+                        (k, v)
+                        for k, v in payload.model_dump(by_alias=True, exclude_none=True).items()
+                        if not isinstance(v, (dict, list))
+                    ]
+                    emitted.append(
+                        (item, anchor, f"{self.kb.settings.rules_dir.strip('/')}/{EMITTED_FILE[item.kind]}", fields)
+                    )
             impact = ""
             if pm.impact:
-                impact = ", ".join(f"{k.replace('_', ' ')}: {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')}: {v}"
-                                   for k, v in pm.impact.model_dump().items() if v is not None)
-            card_links = Markup(", ".join(str(link(c, f"../cards/{c}.md")) if c in self.card_ids else escape(c)
-                                          for c in pm.cards) or "none")
-            body = self.render(
-                "postmortem.md.j2", pm=pm, action=PRIORITY_ACTIONS[pm.priority], card_links=card_links, impact=impact,
-                timeline_svg=raw(svg.timeline(events, marks)), inference_rows=inference_rows, five=five,
-                recovery=recovery, reinforcements=reinforcements, emitted=emitted,
+                impact = ", ".join(
+                    f"{k.replace('_', ' ')}: {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')}: {v}"
+                    for k, v in pm.impact.model_dump().items()
+                    if v is not None
+                )
+            card_links = Markup(
+                ", ".join(str(link(c, f"../cards/{c}.md")) if c in self.card_ids else escape(c) for c in pm.cards)
+                or "none"
             )
-            pages.append(Page(f"postmortems/{pm.id}.md", front_matter(title=html_title(f"{pm.id} {pm.title}")) + body,
-                              doc.path))
+            body = self.render(
+                "postmortem.md.j2",
+                pm=pm,
+                action=PRIORITY_ACTIONS[pm.priority],
+                card_links=card_links,
+                impact=impact,
+                timeline_svg=raw(svg.timeline(events, marks)),
+                inference_rows=inference_rows,
+                five=five,
+                recovery=recovery,
+                reinforcements=reinforcements,
+                emitted=emitted,
+            )
+            pages.append(
+                Page(f"postmortems/{pm.id}.md", front_matter(title=html_title(f"{pm.id} {pm.title}")) + body, doc.path)
+            )
         return pages
 
     def reference_pages(self) -> list[Page]:
@@ -238,11 +309,25 @@ class SiteBuilder:
             pager = ""
             if len(chunks) > 1:
                 stem = base.rsplit("/", 1)[-1]
-                links = [str(link(str(n), f"{stem}.md" if n == 1 else f"{stem}-{n}.md")) if n != number else f"**{n}**"
-                         for n in range(1, len(chunks) + 1)]
+                links = [
+                    str(link(str(n), f"{stem}.md" if n == 1 else f"{stem}-{n}.md")) if n != number else f"**{n}**"
+                    for n in range(1, len(chunks) + 1)
+                ]
                 pager = Markup("Pages: " + " · ".join(links))
-            pages.append(Page(name, self.render("listing.md.j2", title=title if number == 1 else f"{title} ({number})",
-                                                intro=intro, sections=[], columns=columns, rows=chunk, pager=pager)))
+            pages.append(
+                Page(
+                    name,
+                    self.render(
+                        "listing.md.j2",
+                        title=title if number == 1 else f"{title} ({number})",
+                        intro=intro,
+                        sections=[],
+                        columns=columns,
+                        rows=chunk,
+                        pager=pager,
+                    ),
+                )
+            )
         return pages
 
     def card_indexes(self) -> list[Page]:
@@ -260,20 +345,41 @@ class SiteBuilder:
                 slug = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-") or "none"
                 base = f"cards/{kind}/{slug}"
                 rows = [[link(c.id, f"../{c.id}.md"), c.title, c.priority, c.rotation] for c in buckets[key]]
-                pages += self._listing(base, f"Cards: {kind} {key}", f"{len(rows)} cards.", ["Card", "Title", "Priority", "Rotation"], rows)
+                pages += self._listing(
+                    base, f"Cards: {kind} {key}", f"{len(rows)} cards.", ["Card", "Title", "Priority", "Rotation"], rows
+                )
                 entries.append((f"{key} ({len(buckets[key])})", f"{kind}/{slug}.md"))
             sections.append((f"By {kind}", entries))
-        index = self.render("listing.md.j2", title="Cards", intro=f"{len(self.cards)} cards. Start at the router; "
-                            "these indexes are for browsing.", sections=sections, columns=[], rows=[], pager="")
+        index = self.render(
+            "listing.md.j2",
+            title="Cards",
+            intro=f"{len(self.cards)} cards. Start at the router; these indexes are for browsing.",
+            sections=sections,
+            columns=[],
+            rows=[],
+            pager="",
+        )
         return [Page("cards/index.md", index), *pages]
 
     def postmortem_indexes(self) -> list[Page]:
-        rows = [[link(d.model.id, f"{d.model.id}.md"), d.model.started_at.date().isoformat(), d.model.title,
-                 d.model.priority, d.model.status,
-                 "yes" if d.model.model_inference and d.model.model_inference.involved else "no"]
-                for d in self.postmortems]
-        return self._listing("postmortems/index", "Postmortems", f"{len(rows)} postmortems, newest first.",
-                             ["Id", "Started", "Title", "Priority", "Status", "Model inference"], rows)
+        rows = [
+            [
+                link(d.model.id, f"{d.model.id}.md"),
+                d.model.started_at.date().isoformat(),
+                d.model.title,
+                d.model.priority,
+                d.model.status,
+                "yes" if d.model.model_inference and d.model.model_inference.involved else "no",
+            ]
+            for d in self.postmortems
+        ]
+        return self._listing(
+            "postmortems/index",
+            "Postmortems",
+            f"{len(rows)} postmortems, newest first.",
+            ["Id", "Started", "Title", "Priority", "Status", "Model inference"],
+            rows,
+        )
 
     def dashboard(self) -> Page:
         months: dict[str, Counter] = defaultdict(Counter)
@@ -288,7 +394,11 @@ class SiteBuilder:
         columns = sorted(months)[-12:]
         categories = sorted({c for m in months.values() for c in m})
         series = {c: [months[m][c] for m in columns] for c in categories}
-        chart = svg.stacked_bars(columns, series, "Root-cause categories by month", highlight="model_inference") if columns else ""
+        chart = (
+            svg.stacked_bars(columns, series, "Root-cause categories by month", highlight="model_inference")
+            if columns
+            else ""
+        )
         share = f"{involved} of {len(self.postmortems)} postmortems involved the model's inference."
         from kb.analysis.followups import open_followups
 
@@ -314,11 +424,20 @@ class SiteBuilder:
                 counts[doc.model.rotation][verdict] += 1
                 if verdict != "executable":
                     not_executable.append((doc.model.id, f"cards/{doc.model.id}.md", verdict))
-            access_rows = [(r, sum(c.values()), c["executable"], c["blocked at night"], c["blocked"])
-                           for r, c in sorted(counts.items())]
-        body = self.render("dashboard.md.j2", causes_svg=raw(chart), inference_share=share, followups=followups,
-                           stale=stale[:100], max_age=max_age, access_rows=access_rows,
-                           not_executable=not_executable[:200])
+            access_rows = [
+                (r, sum(c.values()), c["executable"], c["blocked at night"], c["blocked"])
+                for r, c in sorted(counts.items())
+            ]
+        body = self.render(
+            "dashboard.md.j2",
+            causes_svg=raw(chart),
+            inference_share=share,
+            followups=followups,
+            stale=stale[:100],
+            max_age=max_age,
+            access_rows=access_rows,
+            not_executable=not_executable[:200],
+        )
         return Page("dashboard.md", body)
 
     def rule_pages(self) -> list[Page]:
@@ -328,9 +447,18 @@ class SiteBuilder:
         for code, rule in all_rules().items():
             defaults = rule.option_defaults()
             options = ", ".join(f"{k} = {v!r}" for k, v in defaults.items())
-            pages.append(Page(f"rules/{code}.md", self.render("rule.md.j2", rule=rule, doc=raw(rule.doc()), options=options)))
+            pages.append(
+                Page(f"rules/{code}.md", self.render("rule.md.j2", rule=rule, doc=raw(rule.doc()), options=options))
+            )
             rows.append([link(code, f"{code}.md"), rule.name, rule.level.value, rule.summary()])
-        index = self.render("listing.md.j2", title="kb check rules", intro="Every rule kb check runs, with why it exists "
-                            "and a bad and a good example. Levels and options are set in mkdocs.yml.",
-                            sections=[], columns=["Code", "Name", "Level", "What"], rows=rows, pager="")
+        index = self.render(
+            "listing.md.j2",
+            title="kb check rules",
+            intro="Every rule kb check runs, with why it exists "
+            "and a bad and a good example. Levels and options are set in mkdocs.yml.",
+            sections=[],
+            columns=["Code", "Name", "Level", "What"],
+            rows=rows,
+            pager="",
+        )
         return [Page("rules/index.md", index), *pages]

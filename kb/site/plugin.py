@@ -64,8 +64,8 @@ class KbPlugin(BasePlugin):
     def on_files(self, files: Files, config) -> Files:
         from mkdocs.exceptions import PluginError
 
-        from kb.site.pages import DEFAULTS, SiteBuilder
         from kb.core.templating import TemplateProblem
+        from kb.site.pages import DEFAULTS, SiteBuilder
 
         try:
             pages = SiteBuilder(self.kb).pages()
@@ -108,8 +108,8 @@ class KbPlugin(BasePlugin):
         from mkdocs.exceptions import PluginError
         from mkdocs.structure.toc import get_toc
 
-        from kb.site.html import TocSettings
         from kb.core.templating import TemplateProblem
+        from kb.site.html import TocSettings
 
         def url_for(target: str) -> str:
             path, _, anchor = target.partition("#")

@@ -15,13 +15,19 @@ def stacked_bars(columns: list[str], series: dict[str, list[int]], title: str, h
     totals = [sum(values[i] for values in series.values()) for i in range(len(columns))] or [0]
     peak = max(totals + [1])
     bar_w = plot_w / max(len(columns), 1)
-    parts = [f'<svg class="kb-chart" role="img" aria-label="{xml_escape(title)}" viewBox="0 0 {width} {height + 20 * ((len(series) + 3) // 4)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{xml_escape(title)}</title>']
+    parts = [
+        f'<svg class="kb-chart" role="img" aria-label="{xml_escape(title)}" viewBox="0 0 {width} {height + 20 * ((len(series) + 3) // 4)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{xml_escape(title)}</title>'
+    ]
     for tick in range(0, peak + 1, max(1, peak // 4)):
         y = top + plot_h - plot_h * tick / peak
-        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick}</text>')
-    colors = {name: ("#c62828" if name == highlight else PALETTE[(i + 1) % len(PALETTE)]) for i, name in enumerate(series)}
+        parts.append(
+            f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick}</text>'
+        )
+    colors = {
+        name: ("#c62828" if name == highlight else PALETTE[(i + 1) % len(PALETTE)]) for i, name in enumerate(series)
+    }
     for i, column in enumerate(columns):
         x = left + i * bar_w + bar_w * 0.15
         y = top + plot_h
@@ -31,14 +37,20 @@ def stacked_bars(columns: list[str], series: dict[str, list[int]], title: str, h
                 continue
             h = plot_h * value / peak
             y -= h
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.7:.1f}" height="{h:.1f}" fill="{colors[name]}">'
-                         f'<title>{xml_escape(column)}: {xml_escape(name)} {value}</title></rect>')
-        parts.append(f'<text x="{x + bar_w * 0.35:.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle">'
-                     f'{xml_escape(column)}</text>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.7:.1f}" height="{h:.1f}" fill="{colors[name]}">'
+                f"<title>{xml_escape(column)}: {xml_escape(name)} {value}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{x + bar_w * 0.35:.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle">'
+            f"{xml_escape(column)}</text>"
+        )
     for i, name in enumerate(series):
         lx, ly = left + (i % 4) * 150, height + 4 + 20 * (i // 4)
-        parts.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{colors[name]}"/>'
-                     f'<text x="{lx + 16}" y="{ly}" font-size="12">{xml_escape(name)}</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{colors[name]}"/>'
+            f'<text x="{lx + 16}" y="{ly}" font-size="12">{xml_escape(name)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -57,24 +69,34 @@ def timeline(events: list[tuple[dt.datetime, str, str]], marks: dict[str, dt.dat
     def x_of(moment: dt.datetime) -> float:
         return left + (width - left - 20) * (moment - start).total_seconds() / span
 
-    parts = [f'<svg class="kb-chart" role="img" aria-label="Incident timeline" viewBox="0 0 {width} {height}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>Incident timeline</title>']
+    parts = [
+        f'<svg class="kb-chart" role="img" aria-label="Incident timeline" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>Incident timeline</title>'
+    ]
     for actor, row in rows.items():
         y = top + row * row_h + row_h / 2
-        parts.append(f'<text x="4" y="{y + 4:.1f}" font-size="12">{actor}</text>'
-                     f'<line x1="{left}" x2="{width - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(
+            f'<text x="4" y="{y + 4:.1f}" font-size="12">{actor}</text>'
+            f'<line x1="{left}" x2="{width - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+        )
     for name, moment in marks.items():
         if moment is None:
             continue
         x = x_of(moment)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{top + row_h * 3}" stroke="#888" stroke-dasharray="3,3"/>'
-                     f'<text x="{x:.1f}" y="{top + row_h * 3 + 14}" font-size="10" text-anchor="middle">{xml_escape(name)}</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{top + row_h * 3}" stroke="#888" stroke-dasharray="3,3"/>'
+            f'<text x="{x:.1f}" y="{top + row_h * 3 + 14}" font-size="10" text-anchor="middle">{xml_escape(name)}</text>'
+        )
     for moment, actor, event in events:
         x, y = x_of(moment), top + rows.get(actor, 0) * row_h + row_h / 2
         color = {"agent": "#c62828", "human": "#1565c0"}.get(actor, "#546e7a")
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color}"><title>{xml_escape(moment.isoformat())} '
-                     f'{xml_escape(actor)}: {xml_escape(event)}</title></circle>')
-    parts.append(f'<text x="{left}" y="{height - 6}" font-size="10">{xml_escape(start.isoformat())}</text>'
-                 f'<text x="{width - 20}" y="{height - 6}" font-size="10" text-anchor="end">{xml_escape(end.isoformat())}</text>')
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color}"><title>{xml_escape(moment.isoformat())} '
+            f"{xml_escape(actor)}: {xml_escape(event)}</title></circle>"
+        )
+    parts.append(
+        f'<text x="{left}" y="{height - 6}" font-size="10">{xml_escape(start.isoformat())}</text>'
+        f'<text x="{width - 20}" y="{height - 6}" font-size="10" text-anchor="end">{xml_escape(end.isoformat())}</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)

@@ -17,7 +17,6 @@ import traceback
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_KB, REPO, copy_kb
 
 from kb.check.engine import run_check
@@ -26,8 +25,34 @@ from kb.rules.context import RuleContext
 
 CORPUS = Path(__file__).parent / "corpus"
 TARGETS = ["cards/queue-stuck.yaml", "postmortems/PM-2026-001-queue.yaml", "oncall.yaml"]
-PUNCTUATION = [b":", b"- ", b"[", b"]", b"{", b"}", b"&a ", b"*a", b"!!", b"? ", b"|", b">", b"#", b"'", b'"', b"\t",
-               b"\n", b"\r\n", b"\x00", b"\xef\xbb\xbf", b"%YAML 1.1\n", b"---\n", b"<<: ", b"\\", b"\xff", b"  "]
+PUNCTUATION = [
+    b":",
+    b"- ",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b"&a ",
+    b"*a",
+    b"!!",
+    b"? ",
+    b"|",
+    b">",
+    b"#",
+    b"'",
+    b'"',
+    b"\t",
+    b"\n",
+    b"\r\n",
+    b"\x00",
+    b"\xef\xbb\xbf",
+    b"%YAML 1.1\n",
+    b"---\n",
+    b"<<: ",
+    b"\\",
+    b"\xff",
+    b"  ",
+]
 
 
 def check_bytes(root: Path, target: str, content: bytes) -> None:
@@ -54,13 +79,13 @@ def mutate(rng: random.Random, data: bytes, donors: list[bytes]) -> bytes:
         if choice < 0.3:
             data = data[:at] + rng.choice(PUNCTUATION) + data[at:]
         elif choice < 0.5 and data:
-            data = data[:at] + bytes([rng.randrange(256)]) + data[at + 1:]
+            data = data[:at] + bytes([rng.randrange(256)]) + data[at + 1 :]
         elif choice < 0.6:
             data = data[:at]
         elif choice < 0.8:
             donor = rng.choice(donors)
             start = rng.randint(0, len(donor))
-            data = data[:at] + donor[start:start + rng.randint(1, 200)] + data[at:]
+            data = data[:at] + donor[start : start + rng.randint(1, 200)] + data[at:]
         else:
             end = min(len(data), at + rng.randint(1, 80))
             data = data[:at] + data[at:end] * rng.randint(2, 5) + data[end:]
@@ -71,7 +96,9 @@ def test_fuzz(tmp_path: Path) -> None:
     seconds = float(os.environ.get("KB_FUZZ_SECONDS", "20"))
     seed = int(os.environ.get("KB_FUZZ_SEED", str(time.time_ns() % 2**32)))
     rng = random.Random(seed)
-    donors = [p.read_bytes() for p in sorted((REPO / "cards").glob("*.yaml")) + sorted((REPO / "postmortems").glob("*.yaml"))]
+    donors = [
+        p.read_bytes() for p in sorted((REPO / "cards").glob("*.yaml")) + sorted((REPO / "postmortems").glob("*.yaml"))
+    ]
     root = copy_kb(BASE_KB, tmp_path / "kb")
     originals = {t: (root / t).read_bytes() for t in TARGETS}
     deadline = time.monotonic() + seconds
@@ -84,8 +111,9 @@ def test_fuzz(tmp_path: Path) -> None:
         except Exception:
             name = f"crash-{hashlib.sha1(content).hexdigest()[:12]}.yaml"
             (CORPUS / name).write_bytes(content)
-            pytest.fail(f"seed {seed}: {target} crashed kb (kept as tests/hostile/corpus/{name}):\n"
-                        + traceback.format_exc())
+            pytest.fail(
+                f"seed {seed}: {target} crashed kb (kept as tests/hostile/corpus/{name}):\n" + traceback.format_exc()
+            )
         finally:
             (root / target).write_bytes(originals[target])
         cases += 1

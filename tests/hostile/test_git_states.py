@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, copy_kb, run_kb
 
 GIT = ["git", "-c", "user.name=kb-test", "-c", "user.email=kb@test", "-c", "init.defaultBranch=main"]
@@ -47,10 +46,33 @@ def make_state(state: str, tmp_path: Path) -> Path:
 COMMANDS = {
     "check": (["check"], {0, 1}),
     "check-changed-since": (["check", "--changed-since", "HEAD~1"], {0, 1, 2}),
-    "new-postmortem": (["new", "postmortem", "--title", "Git state probe", "--priority", "P3",
-                        "--started-at", "2026-11-21T03:00:00+00:00"], {0}),
-    "new-postmortem-branch": (["new", "postmortem", "--title", "Branch probe", "--priority", "P3",
-                               "--started-at", "2026-11-21T03:00:00+00:00", "--branch"], {0, 1, 2}),
+    "new-postmortem": (
+        [
+            "new",
+            "postmortem",
+            "--title",
+            "Git state probe",
+            "--priority",
+            "P3",
+            "--started-at",
+            "2026-11-21T03:00:00+00:00",
+        ],
+        {0},
+    ),
+    "new-postmortem-branch": (
+        [
+            "new",
+            "postmortem",
+            "--title",
+            "Branch probe",
+            "--priority",
+            "P3",
+            "--started-at",
+            "2026-11-21T03:00:00+00:00",
+            "--branch",
+        ],
+        {0, 1, 2},
+    ),
     "emit-check": (["emit", "--check"], {0}),
     "route": (["route", "AgentRunCrashed"], {0}),
     "followups": (["followups"], {0}),

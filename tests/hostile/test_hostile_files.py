@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_kb
 
 CARD = "cards/queue-stuck.yaml"
@@ -32,15 +31,21 @@ def _bomb() -> bytes:
 CASES = [
     ("billion-laughs", CARD, _bomb(), "KB100", 1),
     ("deep-flow-nesting", CARD, b"id: queue-stuck\nsteps: " + b"[" * 5000 + b"]" * 5000 + b"\n", "KB100", 2),
-    ("deep-block-nesting", CARD, b"id: queue-stuck\n" + b"".join(b"  " * i + b"k:\n" for i in range(200)), "KB100", None),
+    (
+        "deep-block-nesting",
+        CARD,
+        b"id: queue-stuck\n" + b"".join(b"  " * i + b"k:\n" for i in range(200)),
+        "KB100",
+        None,
+    ),
     ("binary", CARD, bytes(range(256)) * 8, "KB100", None),
     ("not-utf8", CARD, b"id: queue-stuck\ntitle: caf\xe9\n", "KB100", 2),
     ("tabs", CARD, b"id: queue-stuck\nsteps:\n\t- id: x\n", "KB100", 3),
     ("list-root", CARD, b"- id: queue-stuck\n", "KB100", 1),
     ("scalar-root", CARD, b"just a sentence\n", "KB100", 1),
     ("empty", CARD, b"", "KB100", 1),
-    ("python-object-tag", CARD, b"id: !!python/object/apply:os.system [\"touch pwned\"]\n", "KB100", 1),
-    ("nul-in-id", CARD, b"id: \"queue\\0stuck\"\ntitle: x\n", "KB110", 1),
+    ("python-object-tag", CARD, b'id: !!python/object/apply:os.system ["touch pwned"]\n', "KB100", 1),
+    ("nul-in-id", CARD, b'id: "queue\\0stuck"\ntitle: x\n', "KB110", 1),
     ("lookalike-id", CARD, "id: queue-stuck\u0430\ntitle: x\n".encode(), "KB110", 1),
     ("traversal-in-reference", CARD, None, "KB133", None),
     ("secret-in-run", CARD, None, "KB701", None),
@@ -51,8 +56,11 @@ CASES = [
 def _patched(root: Path, name: str) -> bytes:
     text = (root / CARD).read_text(encoding="utf-8")
     if name == "traversal-in-reference":
-        return text.replace("references:", "references:\n  - path: ../../../../etc/passwd\n", 1).encode() \
-            if "references:" in text else (text + "references:\n  - path: ../../../../etc/passwd\n").encode()
+        return (
+            text.replace("references:", "references:\n  - path: ../../../../etc/passwd\n", 1).encode()
+            if "references:" in text
+            else (text + "references:\n  - path: ../../../../etc/passwd\n").encode()
+        )
     if name == "secret-in-run":
         return (text + "# pasted: export GITHUB_TOKEN=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\n").encode()
     return text.replace("title:", "title: <script>alert(1)</script><img src=x onerror=alert(2)>", 1).encode()
@@ -105,7 +113,9 @@ def test_oversized_file_refused_at_the_settable_limit(base_kb: Path) -> None:
     assert "max_file_bytes: 4096" in config.read_text()
     (base_kb / CARD).write_bytes((base_kb / CARD).read_bytes() + b"# padding\n" * 1000)
     diagnostics, elapsed, _ = check_json(base_kb)
-    assert any(d["code"] == "KB100" and d["path"] == CARD and "4096" in d["message"].replace(",", "") for d in diagnostics), diagnostics
+    assert any(
+        d["code"] == "KB100" and d["path"] == CARD and "4096" in d["message"].replace(",", "") for d in diagnostics
+    ), diagnostics
 
 
 @pytest.mark.parametrize("where", [CARD, PM, "references/outside.md", "oncall.yaml", "router.md"])

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_KB, REPO, copy_kb, run_kb
 
 # id-shaped strings pasted from chat, a PDF or a shell history
@@ -64,9 +63,25 @@ def _assert_refused(result: subprocess.CompletedProcess, what: str) -> None:
 @pytest.mark.parametrize("card_id", list(BAD_CARD_IDS.values()), ids=list(BAD_CARD_IDS))
 def test_card_id_flags_are_refused_before_touching_files(kb_root: Path, card_id: str) -> None:
     before, outside = _tree(kb_root), _tree(kb_root.parent)
-    for args in (["show", card_id], ["card", "verified", card_id], ["card", "drilled", card_id],
-                 ["new", "card", "--id", card_id, "--title", "t", "--rotation", "sre-primary", "--priority", "P2",
-                  "--owner", "o"]):
+    for args in (
+        ["show", card_id],
+        ["card", "verified", card_id],
+        ["card", "drilled", card_id],
+        [
+            "new",
+            "card",
+            "--id",
+            card_id,
+            "--title",
+            "t",
+            "--rotation",
+            "sre-primary",
+            "--priority",
+            "P2",
+            "--owner",
+            "o",
+        ],
+    ):
         result = run_kb(*args, cwd=kb_root)
         _assert_refused(result, "a card id")
         assert "oncall" not in result.stdout  # nothing of another file is printed
@@ -90,11 +105,12 @@ def test_postmortem_id_flags_are_refused(kb_root: Path, pm_id: str) -> None:
 
 
 def test_nul_bytes_are_refused_by_the_functions_behind_the_verbs(kb_root: Path, capsys) -> None:
-    from kb.edit.stamps import StampProblem as FollowupProblem, set_status, stamp_card
-    from kb.load.loader import load_kb
     from kb.commands import show
-    from kb.edit.create import NewProblem, new_card
     from kb.core.paths import inside
+    from kb.edit.create import NewProblem, new_card
+    from kb.edit.stamps import StampProblem as FollowupProblem
+    from kb.edit.stamps import set_status, stamp_card
+    from kb.load.loader import load_kb
 
     assert show.run("queue-stuck\0", kb_root) == 1
     assert "is not a card id: character 12 is U+0000" in capsys.readouterr().err
@@ -111,8 +127,11 @@ def test_nul_bytes_are_refused_by_the_functions_behind_the_verbs(kb_root: Path, 
 def test_root_flag_into_a_non_kb_folder_says_what_it_needs(tmp_path: Path) -> None:
     empty = tmp_path / "not-a-kb"
     empty.mkdir()
-    for args in (["check", "--root", str(empty)], ["route", "QueueStalled", "--root", str(empty)],
-                 ["show", "queue-stuck", "--root", str(empty)]):
+    for args in (
+        ["check", "--root", str(empty)],
+        ["route", "QueueStalled", "--root", str(empty)],
+        ["show", "queue-stuck", "--root", str(empty)],
+    ):
         result = run_kb(*args, cwd=tmp_path)
         assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
         assert "mkdocs.yml" in result.stderr, (args, result.stderr)
@@ -121,13 +140,10 @@ def test_root_flag_into_a_non_kb_folder_says_what_it_needs(tmp_path: Path) -> No
 # ---- values in YAML ---------------------------------------------------------------------
 
 HOSTILE_PM = {  # a line of PM-2026-004 -> the same field with a hostile value
-    "title: Agent ran the wrong recovery script for a stuck queue":
-        "title: \"<script>window.__pm=1</script> [x](javascript:alert(1)) wrong script\"",
-    "event: PublishQueueStalled fired}": "event: \"</td></tr></table><h2>Injected timeline</h2>\"}",
-    "  trigger: A config push set paused_by=config on every consumer at once.":
-        "  trigger: \"| a | b |\\n|---|---|\\n| injected | cell |\\n\\n## Injected heading\"",
-    "      summary: All dispatch consumers are paused while work is queued":
-        "      summary: \"<img src=x onerror=alert(3)> {{ 7 * 7 }} {% include '/etc/passwd' %}\"",
+    "title: Agent ran the wrong recovery script for a stuck queue": 'title: "<script>window.__pm=1</script> [x](javascript:alert(1)) wrong script"',
+    "event: PublishQueueStalled fired}": 'event: "</td></tr></table><h2>Injected timeline</h2>"}',
+    "  trigger: A config push set paused_by=config on every consumer at once.": '  trigger: "| a | b |\\n|---|---|\\n| injected | cell |\\n\\n## Injected heading"',
+    "      summary: All dispatch consumers are paused while work is queued": "      summary: \"<img src=x onerror=alert(3)> {{ 7 * 7 }} {% include '/etc/passwd' %}\"",
 }
 
 
@@ -136,7 +152,9 @@ def _write_hostile_kb(root: Path, outside_marker: str) -> None:
     card = root / "cards" / "queue-stuck.yaml"
     text = card.read_text()
     assert "\nreferences:\n" in text
-    card.write_text(text.replace("\nreferences:\n", "\nreferences:\n  - {path: ../outside.md}\n  - {path: /etc/hostname}\n"))
+    card.write_text(
+        text.replace("\nreferences:\n", "\nreferences:\n  - {path: ../outside.md}\n  - {path: /etc/hostname}\n")
+    )
     pm = root / "postmortems" / "PM-2026-004-wrong-recovery-script.yaml"
     pm_text = pm.read_text()
     for line, hostile in HOSTILE_PM.items():
@@ -153,8 +171,13 @@ def test_yaml_values_and_paths_cannot_add_markup_or_read_outside(tmp_path: Path)
     assert "Traceback" not in check.stdout + check.stderr
     assert re.search(r"cards/queue-stuck\.yaml:\d+:\d+: error KB\d+ .*outside\.md", check.stdout), check.stdout
     site = tmp_path / "site"
-    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site)], cwd=root,
-                           capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr
     pages = {p: p.read_text(errors="replace") for p in site.rglob("*.html")}
     everything = "\n".join(pages.values()) + (site / "search" / "search_index.json").read_text()
@@ -173,18 +196,25 @@ def test_a_kb_template_cannot_reach_python_internals(tmp_path: Path) -> None:
     root = copy_kb(BASE_KB, tmp_path / "kb")
     (root / "templates" / "site").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "site" / "card.html.j2").write_text(
-        "{{ heading(1, card.title) }}\n{{ card.__class__.__mro__[1].__subclasses__() }}\n")
+        "{{ heading(1, card.title) }}\n{{ card.__class__.__mro__[1].__subclasses__() }}\n"
+    )
     (root / "templates" / "postmortem.yaml.j2").write_text(
-        "id: {{ id }}\ntitle: {{ ''.__class__.__mro__[1].__subclasses__()[0]('x') }}\n")
+        "id: {{ id }}\ntitle: {{ ''.__class__.__mro__[1].__subclasses__()[0]('x') }}\n"
+    )
     (root / "mkdocs.yml").write_text("site_name: T\ndocs_dir: docs\nplugins:\n  - kb\n")
-    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site")], cwd=root,
-                           capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode != 0
     assert "Traceback" not in build.stderr and "templates/site/card.html.j2" in build.stderr, build.stderr
     assert "unsafe" in build.stderr, build.stderr
-    new = run_kb("new", "postmortem", "--title", "t", "--priority", "P3", "--started-at", "2026-11-20T02:17:00+00:00",
-                 cwd=root)
+    new = run_kb(
+        "new", "postmortem", "--title", "t", "--priority", "P3", "--started-at", "2026-11-20T02:17:00+00:00", cwd=root
+    )
     assert new.returncode != 0 and "Traceback" not in new.stdout + new.stderr
     assert "postmortem.yaml.j2" in new.stderr and "unsafe" in new.stderr, new.stderr
     assert not any(p.name.endswith("-t.yaml") for p in (root / "postmortems").iterdir())
-

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, copy_kb, run_kb
 
 ITERATIONS = int(os.environ.get("KB_KILL_ITERATIONS", "60"))  # per command: 240 kills in all
@@ -119,6 +118,7 @@ def _restore(root: Path, original: dict[str, bytes]):
         for rel, content in original.items():
             if not rel.startswith(".git/") and (root / rel).read_bytes() != content:
                 (root / rel).write_bytes(content)
+
     return reset
 
 
@@ -137,8 +137,16 @@ def _versions(root: Path, args: list[str], reset) -> dict[str, set[bytes]]:
 
 
 COMMANDS = {
-    "new-postmortem": ["new", "postmortem", "--title", "Dispatcher looped on a stale lease", "--priority", "P2",
-                       "--started-at", "2026-11-20T02:17:00+00:00"],
+    "new-postmortem": [
+        "new",
+        "postmortem",
+        "--title",
+        "Dispatcher looped on a stale lease",
+        "--priority",
+        "P2",
+        "--started-at",
+        "2026-11-20T02:17:00+00:00",
+    ],
     "emit": ["emit"],
     "followups-done": ["followups", "done", "PM-2026-011", "R2"],
     "card-verified": ["card", "verified", "queue-stuck"],
@@ -170,11 +178,24 @@ def test_sigkill_leaves_old_or_new_never_partial(kb_repo: Path, command: str) ->
 def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path) -> None:
     for round_number in range(4):
         before = set(_snapshot(kb_repo))
-        args = [sys.executable, "-m", "kb", "new", "postmortem", "--title", f"Race {round_number}", "--priority", "P3",
-                "--started-at", "2026-11-21T03:00:00+00:00"]
+        args = [
+            sys.executable,
+            "-m",
+            "kb",
+            "new",
+            "postmortem",
+            "--title",
+            f"Race {round_number}",
+            "--priority",
+            "P3",
+            "--started-at",
+            "2026-11-21T03:00:00+00:00",
+        ]
         env = {**os.environ, "NO_COLOR": "1"}
-        procs = [subprocess.Popen(args, cwd=kb_repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+        procs = [
+            subprocess.Popen(args, cwd=kb_repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         outputs = [p.communicate(timeout=60) for p in procs]
         codes = [p.returncode for p in procs]
         for out, err in outputs:

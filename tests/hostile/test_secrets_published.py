@@ -30,8 +30,13 @@ def test_site_never_shows_a_secret_whatever_the_check_ignores(tmp_path: Path) ->
     assert "KB701" in run_kb("check", cwd=root).stdout
     assert run_kb("check", "--ignore", "KB701", "--select", "KB701", cwd=root).returncode == 0
     out = tmp_path / "site"
-    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(out)], cwd=root,
-                           capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(out)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr
     published = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert TOKEN.encode() not in published and AWS.encode() not in published
@@ -45,14 +50,14 @@ def test_emit_refuses_a_secret_unless_allowlisted(tmp_path: Path) -> None:
     pm = next((root / "postmortems").glob("PM-2026-012-*.yaml"))
     text = pm.read_text()
     assert "input:" in text
-    pm.write_text(text.replace("      input: \"", f"      input: \"call with token {TOKEN} ", 1))
+    pm.write_text(text.replace('      input: "', f'      input: "call with token {TOKEN} ', 1))
     before = {p.name: p.read_bytes() for p in (root / "rules").iterdir()}
     for args in (["emit"], ["emit", "--dry-run"]):
         result = run_kb(*args, cwd=root, env={"KB_NO_CACHE": "1"})
         assert result.returncode != 0 and "credential" in result.stderr, result.stderr
         assert TOKEN not in result.stdout + result.stderr
     assert {p.name: p.read_bytes() for p in (root / "rules").iterdir()} == before
-    allowed = text.replace("      input: \"", f"      input: \"call with token {TOKEN} ", 1)
+    allowed = text.replace('      input: "', f'      input: "call with token {TOKEN} ', 1)
     lines = allowed.splitlines()
     lines = [line + "  # kb: ignore[KB701]" if TOKEN in line else line for line in lines]
     pm.write_text("\n".join(lines) + "\n")

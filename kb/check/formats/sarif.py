@@ -24,31 +24,35 @@ def render(result: CheckResult) -> str:
     rules = []
     for code in codes:
         rule = result.rules[code]
-        rules.append({
-            "id": code,
-            "name": rule.name,
-            "shortDescription": {"text": rule.summary()},
-            "fullDescription": {"text": rule.doc()},
-            "help": {"text": rule.doc(), "markdown": rule.doc()},
-            "defaultConfiguration": {"level": _LEVELS[rule.level.value]},
-        })
+        rules.append(
+            {
+                "id": code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary()},
+                "fullDescription": {"text": rule.doc()},
+                "help": {"text": rule.doc(), "markdown": rule.doc()},
+                "defaultConfiguration": {"level": _LEVELS[rule.level.value]},
+            }
+        )
     results = []
     for d in result.diagnostics:
         item = {
             "ruleId": d.code,
             "level": _LEVELS[d.level.value],
             "message": {"text": d.message},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": d.path, "uriBaseId": "%SRCROOT%"},
-                    "region": {
-                        "startLine": d.span.line,
-                        "startColumn": d.span.column,
-                        "endLine": d.span.end_line,
-                        "endColumn": d.span.end_column,
-                    },
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": d.path, "uriBaseId": "%SRCROOT%"},
+                        "region": {
+                            "startLine": d.span.line,
+                            "startColumn": d.span.column,
+                            "endLine": d.span.end_line,
+                            "endColumn": d.span.end_column,
+                        },
+                    }
                 }
-            }],
+            ],
             "partialFingerprints": {"kbFinding/v1": fingerprint(d.path, d.code, d.loc, d.message)},
         }
         if d.code in index:
@@ -57,10 +61,12 @@ def render(result: CheckResult) -> str:
     log = {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "kb", "version": __version__, "rules": rules}},
-            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The knowledge base root (mkdocs.yml)"}}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "kb", "version": __version__, "rules": rules}},
+                "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The knowledge base root (mkdocs.yml)"}}},
+                "results": results,
+            }
+        ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -18,15 +18,19 @@ def render(result: CheckResult, color: bool = False) -> str:
     for d in result.diagnostics:
         where = f"{d.path}:{d.span.line}:{d.span.column}:"
         if color:
-            lines.append(f"{_BOLD}{where}{_RESET} {_COLORS[d.level]}{d.level.value}{_RESET} "
-                         f"{_BOLD}{d.code}{_RESET} {d.message} {_DIM}[{d.name}]{_RESET}")
+            lines.append(
+                f"{_BOLD}{where}{_RESET} {_COLORS[d.level]}{d.level.value}{_RESET} "
+                f"{_BOLD}{d.code}{_RESET} {d.message} {_DIM}[{d.name}]{_RESET}"
+            )
         else:
             lines.append(f"{where} {d.level.value} {d.code} {d.message} [{d.name}]")
     errors, warnings, infos = (result.count(level) for level in (Level.ERROR, Level.WARNING, Level.INFO))
     files = len({d.path for d in result.diagnostics})
     if result.diagnostics:
-        summary = (f"Found {_plural(errors, 'error')}, {_plural(warnings, 'warning')}, {_plural(infos, 'info')} "
-                   f"in {_plural(files, 'file')} ({_plural(result.files_checked, 'file')} checked).")
+        summary = (
+            f"Found {_plural(errors, 'error')}, {_plural(warnings, 'warning')}, {_plural(infos, 'info')} "
+            f"in {_plural(files, 'file')} ({_plural(result.files_checked, 'file')} checked)."
+        )
     else:
         summary = f"All good: {_plural(result.files_checked, 'file')} checked, no problems."
     if color:

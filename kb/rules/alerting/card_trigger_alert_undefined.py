@@ -44,5 +44,8 @@ class TriggerAlertUndefined(Rule):
                     continue
                 close = difflib.get_close_matches(alert, sorted(defined), n=1, cutoff=0.8)
                 hint = f" (did you mean {close[0]}?)" if close else ""
-                yield Finding(doc.path, f"alert {alert} is not defined in any rule file under "
-                              f"{ctx.settings.rules_dir}/{hint}", loc=("triggers", "alerts", index))
+                yield Finding(
+                    doc.path,
+                    f"alert {alert} is not defined in any rule file under {ctx.settings.rules_dir}/{hint}",
+                    loc=("triggers", "alerts", index),
+                )

@@ -43,9 +43,13 @@ class EmitOutOfDate(Rule):
             path = rules_dir(ctx.kb) / name
             rel = f"{base}/{name}"
             if path.exists() and not is_owned(path):
-                message = f"{rel} was not written by kb emit (no header), so kb emit will not update it: rename or move it"
+                message = (
+                    f"{rel} was not written by kb emit (no header), so kb emit will not update it: rename or move it"
+                )
             elif not path.exists():
                 message = f"{rel} is missing: run kb emit and commit the result"
             else:
-                message = f"{rel} is not what kb emit writes from the postmortems now: run kb emit and commit the result"
+                message = (
+                    f"{rel} is not what kb emit writes from the postmortems now: run kb emit and commit the result"
+                )
             yield Finding(rel if path.exists() else "mkdocs.yml", message, span=Span(1, 1, 1, 2))

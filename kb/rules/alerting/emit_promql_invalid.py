@@ -3,8 +3,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from kb.emit import promtool
 from kb.core.diagnostics import Finding, Level, Span
+from kb.emit import promtool
 from kb.rules.base import Rule
 
 
@@ -56,10 +56,13 @@ class PromqlInvalid(Rule):
         if not emitted.alerts and not hand_written:
             return
         if promtool.executable() is None:
-            message = (f"promtool is not installed, so the PromQL of {count} alert(s) was not checked "
-                       "(Debian/Ubuntu: apt-get install prometheus)")
-            yield Finding("mkdocs.yml", message, span=Span(1, 1, 1, 2),
-                          level=None if options.require_promtool else Level.INFO)
+            message = (
+                f"promtool is not installed, so the PromQL of {count} alert(s) was not checked "
+                "(Debian/Ubuntu: apt-get install prometheus)"
+            )
+            yield Finding(
+                "mkdocs.yml", message, span=Span(1, 1, 1, 2), level=None if options.require_promtool else Level.INFO
+            )
             return
         with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
             generated = Path(tmp) / RULES
@@ -74,11 +77,13 @@ class PromqlInvalid(Rule):
             if error.file == str(generated):
                 source = by_group.get((error.group, error.rule))
                 if source is not None:
-                    yield Finding(source.path, f"promtool: alert {source.name}: {error.message}",
-                                  loc=source.loc + ("expr",))
+                    yield Finding(
+                        source.path, f"promtool: alert {source.name}: {error.message}", loc=source.loc + ("expr",)
+                    )
                 else:
-                    yield Finding("mkdocs.yml", f"promtool rejects the emitted rules: {error.message}",
-                                  span=Span(1, 1, 1, 2))
+                    yield Finding(
+                        "mkdocs.yml", f"promtool rejects the emitted rules: {error.message}", span=Span(1, 1, 1, 2)
+                    )
             else:
                 rel = Path(error.file).relative_to(ctx.root).as_posix()
                 line, column = error.line or 1, error.column or 1

@@ -6,10 +6,10 @@ def card_of_url(site_url: str, url: str | None) -> str | None:
     """The card id a runbook_url points at, when it points into this KB's cards/."""
     if not url:
         return None
-    rest = url[len(site_url):] if site_url and url.startswith(site_url) else url if not site_url else None
+    rest = url[len(site_url) :] if site_url and url.startswith(site_url) else url if not site_url else None
     if rest is None or not rest.startswith("cards/"):
         return None
-    return rest[len("cards/"):].strip("/").split("/")[0] or None
+    return rest[len("cards/") :].strip("/").split("/")[0] or None
 
 
 class AlertWithoutCard(Rule):
@@ -51,8 +51,15 @@ class AlertWithoutCard(Rule):
             for alert in rule_file.alerts:
                 target = card_of_url(site, alert.runbook_url)
                 if target is not None and target not in cards:
-                    yield Finding(rule_file.path, f"alert {alert.name}'s runbook_url points at card '{target}', "
-                                  "which does not exist", loc=alert.loc)
+                    yield Finding(
+                        rule_file.path,
+                        f"alert {alert.name}'s runbook_url points at card '{target}', which does not exist",
+                        loc=alert.loc,
+                    )
                 elif target is None and alert.name not in named:
-                    yield Finding(rule_file.path, f"alert {alert.name} leads to no card: give it a runbook_url "
-                                  f"{site}cards/<id>/ or list it in a card's triggers.alerts", loc=alert.loc)
+                    yield Finding(
+                        rule_file.path,
+                        f"alert {alert.name} leads to no card: give it a runbook_url "
+                        f"{site}cards/<id>/ or list it in a card's triggers.alerts",
+                        loc=alert.loc,
+                    )

@@ -36,5 +36,8 @@ class IrreversibleWithoutApproval(DocumentRule):
         for field, index, step in doc.model.all_steps():
             if step.irreversible and step.approval in (None, "none"):
                 loc = (field, index, "approval") if step.approval else (field, index, "irreversible")
-                yield Finding(doc.path, f"step '{step.id}' is irreversible and needs approval: "
-                              "second-person or incident-commander", loc=loc)
+                yield Finding(
+                    doc.path,
+                    f"step '{step.id}' is irreversible and needs approval: second-person or incident-commander",
+                    loc=loc,
+                )

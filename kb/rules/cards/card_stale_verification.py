@@ -40,10 +40,16 @@ class StaleVerification(DocumentRule):
         today = ctx.config.today()
         verified = doc.model.last_verified
         if verified is None:
-            yield Finding(doc.path, "the card has never been verified: walk it against the live system "
-                          "and set last_verified", loc=("id",))
+            yield Finding(
+                doc.path,
+                "the card has never been verified: walk it against the live system and set last_verified",
+                loc=("id",),
+            )
             return
         age = (today - verified).days
         if age > options.max_age_days:
-            yield Finding(doc.path, f"last verified {age} days ago (limit {options.max_age_days}): "
-                          "walk it against the live system again", loc=("last_verified",))
+            yield Finding(
+                doc.path,
+                f"last verified {age} days ago (limit {options.max_age_days}): walk it against the live system again",
+                loc=("last_verified",),
+            )

@@ -35,5 +35,8 @@ class StepWithoutDone(DocumentRule):
     def check_document(self, ctx, doc, options):
         for field, index, step in doc.model.all_steps():
             if not (step.done_when or "").strip():
-                yield Finding(doc.path, f"step '{step.id}' has no done_when: say what done looks like",
-                              loc=(field, index, "done_when"))
+                yield Finding(
+                    doc.path,
+                    f"step '{step.id}' has no done_when: say what done looks like",
+                    loc=(field, index, "done_when"),
+                )

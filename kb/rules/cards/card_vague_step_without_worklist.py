@@ -9,10 +9,32 @@ from kb.rules.base import DocumentRule
 class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    verbs: list[str] = ["verify", "check", "ensure", "make sure", "confirm", "look at", "review",
-                        "validate", "inspect", "audit", "go through"]
-    quantifiers: list[str] = ["all", "every", "each", "any", "everything", "anything", "everyone",
-                              "remaining", "affected", "whole", "entire"]
+    verbs: list[str] = [
+        "verify",
+        "check",
+        "ensure",
+        "make sure",
+        "confirm",
+        "look at",
+        "review",
+        "validate",
+        "inspect",
+        "audit",
+        "go through",
+    ]
+    quantifiers: list[str] = [
+        "all",
+        "every",
+        "each",
+        "any",
+        "everything",
+        "anything",
+        "everyone",
+        "remaining",
+        "affected",
+        "whole",
+        "entire",
+    ]
 
 
 _NOT_PLURAL = {"status", "this", "its", "is", "was", "has", "does", "access", "process", "progress", "always"}
@@ -20,11 +42,61 @@ _ARTICLES = {"the", "a", "an", "that", "this", "these", "those", "our", "their",
 # A word that ends the object phrase. After a clause verb the step states one proposition
 # ("the log has no gap"): bounded. After a preposition the set is still open ("the outputs
 # from the last hour").
-_CLAUSE_VERBS = {"is", "are", "was", "were", "has", "have", "had", "come", "comes", "show", "shows",
-                 "match", "matches", "look", "looks", "exist", "exists", "work", "works", "run", "runs",
-                 "serve", "serves", "hold", "holds", "stay", "stays", "contain", "contains", "return", "returns"}
-_PREPOSITIONS = {"from", "in", "on", "of", "for", "with", "to", "since", "after", "before", "across", "by",
-                 "and", "or", "against", "under", "over", "at", "until", "into"}
+_CLAUSE_VERBS = {
+    "is",
+    "are",
+    "was",
+    "were",
+    "has",
+    "have",
+    "had",
+    "come",
+    "comes",
+    "show",
+    "shows",
+    "match",
+    "matches",
+    "look",
+    "looks",
+    "exist",
+    "exists",
+    "work",
+    "works",
+    "run",
+    "runs",
+    "serve",
+    "serves",
+    "hold",
+    "holds",
+    "stay",
+    "stays",
+    "contain",
+    "contains",
+    "return",
+    "returns",
+}
+_PREPOSITIONS = {
+    "from",
+    "in",
+    "on",
+    "of",
+    "for",
+    "with",
+    "to",
+    "since",
+    "after",
+    "before",
+    "across",
+    "by",
+    "and",
+    "or",
+    "against",
+    "under",
+    "over",
+    "at",
+    "until",
+    "into",
+}
 
 
 def unbounded_object(rest: str, quantifiers: list[str]) -> bool:
@@ -94,8 +166,11 @@ class VagueStepWithoutWorklist(DocumentRule):
             text = step.do.strip().lower()
             for verb in verbs:
                 if text == verb or text.startswith(verb + " "):
-                    if unbounded_object(text[len(verb):], options.quantifiers):
-                        yield Finding(doc.path, f"step '{step.id}' says '{step.do.strip()}' over an open-ended "
-                                      "set: add a worklist query that enumerates the items",
-                                      loc=(field, index, "do"))
+                    if unbounded_object(text[len(verb) :], options.quantifiers):
+                        yield Finding(
+                            doc.path,
+                            f"step '{step.id}' says '{step.do.strip()}' over an open-ended "
+                            "set: add a worklist query that enumerates the items",
+                            loc=(field, index, "do"),
+                        )
                     break

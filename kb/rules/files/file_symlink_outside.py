@@ -1,7 +1,7 @@
 import os
 
-from kb.load.loader import links_outside
 from kb.core.diagnostics import Finding, Level, Span
+from kb.load.loader import links_outside
 from kb.rules.base import Rule
 
 
@@ -43,5 +43,9 @@ class SymlinkOutside(Rule):
         rels += [s.oncall, s.router]
         for rel in links_outside(ctx.root, sorted(set(rels))):
             target = os.readlink(ctx.root / rel)
-            yield Finding(rel, f"a symbolic link to {target!r}, outside the knowledge base: not read, not published; "
-                          "copy the file in, or remove the link", span=Span(1, 1, 1, 1))
+            yield Finding(
+                rel,
+                f"a symbolic link to {target!r}, outside the knowledge base: not read, not published; "
+                "copy the file in, or remove the link",
+                span=Span(1, 1, 1, 1),
+            )

@@ -46,8 +46,11 @@ class TodoPlaceholder(DocumentRule):
             for line in page.lines:
                 if "TODO" in line.text:
                     column = line.text.index("TODO") + 1 + (len(line.text) - len(line.text.lstrip()))
-                    yield Finding(page.path, "this routing line is still a TODO placeholder: describe the situation",
-                                  span=Span(line.line, column, line.line, column + 4))
+                    yield Finding(
+                        page.path,
+                        "this routing line is still a TODO placeholder: describe the situation",
+                        span=Span(line.line, column, line.line, column + 4),
+                    )
 
     def check_document(self, ctx, doc, options):
         if doc.data is None or not doc.has_todo:

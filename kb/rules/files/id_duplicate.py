@@ -36,8 +36,9 @@ class IdDuplicate(Rule):
                 if doc.model is None:
                     continue
                 if doc.model.id in first:
-                    yield Finding(doc.path, f"id '{doc.model.id}' is already used by {first[doc.model.id]}",
-                                  loc=("id",))
+                    yield Finding(
+                        doc.path, f"id '{doc.model.id}' is already used by {first[doc.model.id]}", loc=("id",)
+                    )
                 else:
                     first[doc.model.id] = doc.path
         for doc in ctx.cards:
@@ -47,6 +48,7 @@ class IdDuplicate(Rule):
                 seen: set[str] = set()
                 for index, step in enumerate(getattr(doc.model, field, []) or []):
                     if step.id in seen:
-                        yield Finding(doc.path, f"step id '{step.id}' appears twice in {field}",
-                                      loc=(field, index, "id"))
+                        yield Finding(
+                            doc.path, f"step id '{step.id}' appears twice in {field}", loc=(field, index, "id")
+                        )
                     seen.add(step.id)

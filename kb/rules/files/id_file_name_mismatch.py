@@ -36,8 +36,15 @@ class IdFileNameMismatch(DocumentRule):
         stem = PurePosixPath(doc.path).stem
         if isinstance(doc.model, Card):
             if doc.model.id != stem:
-                yield Finding(doc.path, f"id '{doc.model.id}' differs from the file name '{stem}'; "
-                              f"rename the file to {doc.model.id}.yaml or set id: {stem}", loc=("id",))
+                yield Finding(
+                    doc.path,
+                    f"id '{doc.model.id}' differs from the file name '{stem}'; "
+                    f"rename the file to {doc.model.id}.yaml or set id: {stem}",
+                    loc=("id",),
+                )
         elif stem != doc.model.id and not stem.startswith(doc.model.id + "-"):
-            yield Finding(doc.path, f"the file name must start with the id '{doc.model.id}' "
-                          f"(e.g. {doc.model.id}-short-title.yaml)", loc=("id",))
+            yield Finding(
+                doc.path,
+                f"the file name must start with the id '{doc.model.id}' (e.g. {doc.model.id}-short-title.yaml)",
+                loc=("id",),
+            )

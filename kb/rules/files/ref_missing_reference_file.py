@@ -35,11 +35,16 @@ class MissingReferenceFile(DocumentRule):
         for index, ref in enumerate(doc.model.references):
             target = inside(ctx.root, ref.path)
             if target is None:
-                yield Finding(doc.path, f"reference path '{ref.path}' leaves the knowledge base; "
-                              "use a path relative to the KB root", loc=("references", index, "path"))
+                yield Finding(
+                    doc.path,
+                    f"reference path '{ref.path}' leaves the knowledge base; use a path relative to the KB root",
+                    loc=("references", index, "path"),
+                )
             elif not target.is_file():
-                yield Finding(doc.path, f"reference file '{ref.path}' does not exist",
-                              loc=("references", index, "path"))
+                yield Finding(
+                    doc.path, f"reference file '{ref.path}' does not exist", loc=("references", index, "path")
+                )
             elif target.suffix.lower() != ".md":
-                yield Finding(doc.path, f"reference '{ref.path}' is not a Markdown page (.md)",
-                              loc=("references", index, "path"))
+                yield Finding(
+                    doc.path, f"reference '{ref.path}' is not a Markdown page (.md)", loc=("references", index, "path")
+                )

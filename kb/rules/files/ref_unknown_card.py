@@ -36,8 +36,12 @@ class UnknownCard(Rule):
                     yield Finding(doc.path, f"card '{card_id}' does not exist", loc=("cards", index))
             for index, item in enumerate(doc.model.reinforcements):
                 if item.alert is not None and item.alert.card not in known:
-                    yield Finding(doc.path, f"alert {item.alert.name} pages to card '{item.alert.card}', "
-                                  "which does not exist", loc=("reinforcements", index, "alert", "card"))
+                    yield Finding(
+                        doc.path,
+                        f"alert {item.alert.name} pages to card '{item.alert.card}', which does not exist",
+                        loc=("reinforcements", index, "alert", "card"),
+                    )
                 if item.card is not None and item.card.id not in known:
-                    yield Finding(doc.path, f"card '{item.card.id}' does not exist",
-                                  loc=("reinforcements", index, "card", "id"))
+                    yield Finding(
+                        doc.path, f"card '{item.card.id}' does not exist", loc=("reinforcements", index, "card", "id")
+                    )

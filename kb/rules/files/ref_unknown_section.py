@@ -47,6 +47,9 @@ class UnknownSection(DocumentRule):
             if ref.section in anchors:
                 continue
             close = difflib.get_close_matches(ref.section.lower().replace(" ", "-"), anchors, n=1, cutoff=0.5)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (it has: {', '.join(anchors[:8]) or 'no headings'})"
-            yield Finding(doc.path, f"'{ref.path}' has no section '{ref.section}'{hint}",
-                          loc=("references", index, "section"))
+            hint = (
+                f" (did you mean '{close[0]}'?)" if close else f" (it has: {', '.join(anchors[:8]) or 'no headings'})"
+            )
+            yield Finding(
+                doc.path, f"'{ref.path}' has no section '{ref.section}'{hint}", loc=("references", index, "section")
+            )

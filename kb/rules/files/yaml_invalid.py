@@ -16,7 +16,7 @@ class YamlInvalid(LoadRule):
     ```yaml
     id: queue-stuck
     steps:
-    	- id: restart   # a tab
+        - id: restart   # a tab
     ```
 
     Good:

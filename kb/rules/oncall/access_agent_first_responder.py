@@ -53,5 +53,9 @@ class AgentFirstResponder(DocumentRule):
         for field, index, step in card.all_steps():
             if step.irreversible or step.approval not in (None, "none"):
                 what = "is irreversible" if step.irreversible else f"needs {step.approval} approval"
-                yield Finding(doc.path, f"step '{step.id}' {what}, but rotation {card.rotation}'s first responder "
-                              f"{rotation.members[0]} is an agent", loc=(field, index, "id"))
+                yield Finding(
+                    doc.path,
+                    f"step '{step.id}' {what}, but rotation {card.rotation}'s first responder "
+                    f"{rotation.members[0]} is an agent",
+                    loc=(field, index, "id"),
+                )

@@ -38,5 +38,8 @@ class GrantMatchesNothing(Rule):
         for name, group in access.oncall.groups.items():
             for index, pattern in enumerate(group.grants):
                 if not any(pattern_matches(pattern, permission) for permission in catalogue):
-                    yield Finding(ctx.oncall.path, f"group {name} grants {pattern}, which matches no permission in the catalogue",
-                                  loc=("groups", name, "grants", index))
+                    yield Finding(
+                        ctx.oncall.path,
+                        f"group {name} grants {pattern}, which matches no permission in the catalogue",
+                        loc=("groups", name, "grants", index),
+                    )

@@ -58,7 +58,14 @@ class NoApprover(DocumentRule):
             if access.approvers(card.rotation, step.approval):
                 continue
             chain = " -> ".join(access.escalation_chain(card.rotation))
-            how = ("two humans" if step.approval == "second-person"
-                   else f"a human in a group with approves: [{step.approval}]")
-            yield Finding(doc.path, f"step '{step.id}' needs {step.approval} approval, but no one reachable "
-                          f"({chain}) can give it: it needs {how}", loc=(field, index, "approval"))
+            how = (
+                "two humans"
+                if step.approval == "second-person"
+                else f"a human in a group with approves: [{step.approval}]"
+            )
+            yield Finding(
+                doc.path,
+                f"step '{step.id}' needs {step.approval} approval, but no one reachable "
+                f"({chain}) can give it: it needs {how}",
+                loc=(field, index, "approval"),
+            )

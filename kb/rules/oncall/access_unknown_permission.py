@@ -39,6 +39,13 @@ class UnknownPermission(DocumentRule):
                 if permission in access.catalogue:
                     continue
                 close = difflib.get_close_matches(permission, known, n=1, cutoff=0.8)
-                hint = f" (did you mean '{close[0]}'?)" if close else "; add it under permissions: with its system and request"
-                yield Finding(doc.path, f"permission {permission} is not in the catalogue of {ctx.settings.oncall}{hint}",
-                              loc=(field, index, "requires", position))
+                hint = (
+                    f" (did you mean '{close[0]}'?)"
+                    if close
+                    else "; add it under permissions: with its system and request"
+                )
+                yield Finding(
+                    doc.path,
+                    f"permission {permission} is not in the catalogue of {ctx.settings.oncall}{hint}",
+                    loc=(field, index, "requires", position),
+                )

@@ -40,10 +40,16 @@ class OncallUnknownReference(Rule):
         for name, person in oncall.people.items():
             for index, group in enumerate(person.groups):
                 if group not in oncall.groups:
-                    yield Finding(ctx.oncall.path, f"{name} is in group '{group}', which is not defined under groups:",
-                                  loc=("people", name, "groups", index))
+                    yield Finding(
+                        ctx.oncall.path,
+                        f"{name} is in group '{group}', which is not defined under groups:",
+                        loc=("people", name, "groups", index),
+                    )
         for name, rotation in oncall.rotations.items():
             for index, member in enumerate(rotation.members):
                 if member not in oncall.people:
-                    yield Finding(ctx.oncall.path, f"rotation {name} lists '{member}', who is not under people:",
-                                  loc=("rotations", name, "members", index))
+                    yield Finding(
+                        ctx.oncall.path,
+                        f"rotation {name} lists '{member}', who is not under people:",
+                        loc=("rotations", name, "members", index),
+                    )

@@ -38,11 +38,17 @@ class BadEscalation(Rule):
             if target is None:
                 continue
             if target not in rotations:
-                yield Finding(ctx.oncall.path, f"rotation {name} escalates to '{target}', which is not a rotation",
-                              loc=("rotations", name, "escalates_to"))
+                yield Finding(
+                    ctx.oncall.path,
+                    f"rotation {name} escalates to '{target}', which is not a rotation",
+                    loc=("rotations", name, "escalates_to"),
+                )
                 continue
             chain = access.escalation_chain(name)
             last = rotations[chain[-1]].escalates_to
             if last in chain:
-                yield Finding(ctx.oncall.path, f"the escalation from {name} loops: {' -> '.join(chain)} -> {last}",
-                              loc=("rotations", name, "escalates_to"))
+                yield Finding(
+                    ctx.oncall.path,
+                    f"the escalation from {name} loops: {' -> '.join(chain)} -> {last}",
+                    loc=("rotations", name, "escalates_to"),
+                )

@@ -45,5 +45,9 @@ class CoverageBelowPriority(DocumentRule):
             return
         rotation = access.oncall.rotations.get(doc.model.rotation)
         if rotation is not None and rotation.coverage != "24x7":
-            yield Finding(doc.path, f"a {doc.model.priority} card needs a 24x7 rotation; {doc.model.rotation} "
-                          f"covers {rotation.coverage} hours only", loc=("rotation",))
+            yield Finding(
+                doc.path,
+                f"a {doc.model.priority} card needs a 24x7 rotation; {doc.model.rotation} "
+                f"covers {rotation.coverage} hours only",
+                loc=("rotation",),
+            )

@@ -46,6 +46,9 @@ class RotationUnderstaffed(Rule):
         for name in access.oncall.rotations:
             humans = access.humans([name])
             if len(humans) < options.min_humans:
-                yield Finding(ctx.oncall.path, f"rotation {name} has {len(humans)} human member(s) "
-                              f"({', '.join(humans) or 'none'}); it needs at least {options.min_humans} to hand over",
-                              loc=("rotations", name, "members"))
+                yield Finding(
+                    ctx.oncall.path,
+                    f"rotation {name} has {len(humans)} human member(s) "
+                    f"({', '.join(humans) or 'none'}); it needs at least {options.min_humans} to hand over",
+                    loc=("rotations", name, "members"),
+                )

@@ -47,16 +47,23 @@ class CompleteNeedsReinforcements(DocumentRule):
         if pm.resolved_at is None:
             yield Finding(doc.path, "status complete needs resolved_at", loc=("resolved_at",))
         if not pm.reinforcements:
-            yield Finding(doc.path, "status complete needs at least one reinforcement: what changes the system?",
-                          loc=("status",))
+            yield Finding(
+                doc.path, "status complete needs at least one reinforcement: what changes the system?", loc=("status",)
+            )
         for index, item in enumerate(pm.reinforcements):
             loc = ("reinforcements", index)
             if item.status == "open":
-                yield Finding(doc.path, f"reinforcement {item.id} is still open; complete needs it done or wont_do",
-                              loc=loc + ("status",))
+                yield Finding(
+                    doc.path,
+                    f"reinforcement {item.id} is still open; complete needs it done or wont_do",
+                    loc=loc + ("status",),
+                )
             for field in ("owner", "due"):
                 if getattr(item, field) is None:
                     yield Finding(doc.path, f"reinforcement {item.id} needs {field}", loc=loc + ("id",))
             if item.alert is not None and item.alert.replay is None and item.status == "done":
-                yield Finding(doc.path, f"alert {item.alert.name} needs a replay: the incident as series, proof the "
-                              "rule would have fired", loc=loc + ("alert",))
+                yield Finding(
+                    doc.path,
+                    f"alert {item.alert.name} needs a replay: the incident as series, proof the rule would have fired",
+                    loc=loc + ("alert",),
+                )

@@ -42,9 +42,13 @@ class InferenceNeedsInferenceLevelFix(DocumentRule):
         pm = doc.model
         if pm is None or pm.status == "draft" or pm.model_inference is None or not pm.model_inference.involved:
             return
-        if any(r.kind in INFERENCE_LEVEL or (r.card is not None and r.card.narrows_authority)
-               for r in pm.reinforcements):
+        if any(
+            r.kind in INFERENCE_LEVEL or (r.card is not None and r.card.narrows_authority) for r in pm.reinforcements
+        ):
             return
-        yield Finding(doc.path, "model_inference.involved is true but no reinforcement works at the inference level: "
-                      "add an eval, a gate on the agent's actions, or a card change with narrows_authority: true",
-                      loc=("model_inference", "involved"))
+        yield Finding(
+            doc.path,
+            "model_inference.involved is true but no reinforcement works at the inference level: "
+            "add an eval, a gate on the agent's actions, or a card change with narrows_authority: true",
+            loc=("model_inference", "involved"),
+        )

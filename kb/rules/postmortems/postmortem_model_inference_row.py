@@ -37,17 +37,26 @@ class ModelInferenceRow(DocumentRule):
     def check_document(self, ctx, doc, options):
         row = doc.model.model_inference
         if row is None:
-            yield Finding(doc.path, "no model_inference row: fill it, or say involved: false and why_not",
-                          loc=("model_inference",))
+            yield Finding(
+                doc.path,
+                "no model_inference row: fill it, or say involved: false and why_not",
+                loc=("model_inference",),
+            )
         elif not row.involved:
             if not (row.why_not or "").strip():
-                yield Finding(doc.path, "model_inference.involved is false without why_not: say why the "
-                              "agent's inference played no part", loc=("model_inference", "involved"))
+                yield Finding(
+                    doc.path,
+                    "model_inference.involved is false without why_not: say why the agent's inference played no part",
+                    loc=("model_inference", "involved"),
+                )
         else:
             missing = [f for f in REQUIRED_WHEN_INVOLVED if not _filled(getattr(row, f))]
             if missing:
-                yield Finding(doc.path, "model_inference.involved is true but these are empty: "
-                              + ", ".join(missing), loc=("model_inference", "involved"))
+                yield Finding(
+                    doc.path,
+                    "model_inference.involved is true but these are empty: " + ", ".join(missing),
+                    loc=("model_inference", "involved"),
+                )
 
 
 def _filled(value) -> bool:

@@ -37,5 +37,6 @@ class RecoveryAboveTarget(DocumentRule):
         for field in FIELDS:
             value, target = getattr(recovery, field), getattr(targets, field)
             if value is not None and value > target:
-                yield Finding(doc.path, f"{field} {value:g} is above the drill target of {target:g}",
-                              loc=("recovery", field))
+                yield Finding(
+                    doc.path, f"{field} {value:g} is above the drill target of {target:g}", loc=("recovery", field)
+                )

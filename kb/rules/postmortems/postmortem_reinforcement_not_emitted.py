@@ -75,5 +75,9 @@ class ReinforcementNotEmitted(Rule):
                 if item.kind == "card" or item.status == "wont_do":
                     continue
                 if f"{pm.id}/{item.id}" not in present:
-                    yield Finding(doc.path, f"reinforcement {item.id} ({item.kind}) is not in the files kb emit wrote "
-                                  f"under {ctx.settings.rules_dir}/: run kb emit", loc=("reinforcements", index, "id"))
+                    yield Finding(
+                        doc.path,
+                        f"reinforcement {item.id} ({item.kind}) is not in the files kb emit wrote "
+                        f"under {ctx.settings.rules_dir}/: run kb emit",
+                        loc=("reinforcements", index, "id"),
+                    )

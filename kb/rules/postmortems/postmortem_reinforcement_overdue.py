@@ -41,6 +41,9 @@ class ReinforcementOverdue(DocumentRule):
             if item.status != "open" or item.due is None or item.due >= today:
                 continue
             days = (today - item.due).days
-            yield Finding(doc.path, f"reinforcement {item.id} ({item.kind}) owned by {item.owner or 'nobody'} is "
-                          f"{days} day{'s' if days != 1 else ''} overdue (due {item.due.isoformat()})",
-                          loc=("reinforcements", index, "due"))
+            yield Finding(
+                doc.path,
+                f"reinforcement {item.id} ({item.kind}) owned by {item.owner or 'nobody'} is "
+                f"{days} day{'s' if days != 1 else ''} overdue (due {item.due.isoformat()})",
+                loc=("reinforcements", index, "due"),
+            )

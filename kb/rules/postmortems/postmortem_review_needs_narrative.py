@@ -5,7 +5,9 @@ FIVE = ("trigger", "guardrail_missed", "observability_gap", "rollback_speed", "p
 
 
 def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and (not value.strip() or value.lstrip().upper().startswith("TODO")))
+    return value is None or (
+        isinstance(value, str) and (not value.strip() or value.lstrip().upper().startswith("TODO"))
+    )
 
 
 class ReviewNeedsNarrative(DocumentRule):
@@ -55,10 +57,15 @@ class ReviewNeedsNarrative(DocumentRule):
             yield Finding(doc.path, f"status {pm.status} needs at least one root cause", loc=("root_causes",))
         for index, cause in enumerate(pm.root_causes):
             if _blank(cause.description):
-                yield Finding(doc.path, "a root cause is still a placeholder", loc=("root_causes", index, "description"))
+                yield Finding(
+                    doc.path, "a root cause is still a placeholder", loc=("root_causes", index, "description")
+                )
         answers = pm.five_questions
         missing = [q for q in FIVE if answers is None or _blank(getattr(answers, q))]
         if missing:
-            yield Finding(doc.path, f"status {pm.status} needs all five questions answered; missing: "
-                          + ", ".join(missing), loc=("five_questions",) if answers is not None else ("status",),
-                          at="key")
+            yield Finding(
+                doc.path,
+                f"status {pm.status} needs all five questions answered; missing: " + ", ".join(missing),
+                loc=("five_questions",) if answers is not None else ("status",),
+                at="key",
+            )

@@ -34,7 +34,11 @@ class TimelineOutOfOrder(DocumentRule):
         latest = None
         for index, entry in enumerate(doc.model.timeline):
             if latest is not None and entry.at < latest:
-                yield Finding(doc.path, f"timeline entry {index + 1} ({entry.at.isoformat()}) is earlier than "
-                              f"the one before it ({latest.isoformat()})", loc=("timeline", index, "at"))
+                yield Finding(
+                    doc.path,
+                    f"timeline entry {index + 1} ({entry.at.isoformat()}) is earlier than "
+                    f"the one before it ({latest.isoformat()})",
+                    loc=("timeline", index, "at"),
+                )
             else:
                 latest = entry.at

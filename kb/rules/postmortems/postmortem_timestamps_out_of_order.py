@@ -37,7 +37,10 @@ class TimestampsOutOfOrder(DocumentRule):
             if value is None:
                 continue
             if previous is not None and value < previous[1]:
-                yield Finding(doc.path, f"{field} ({value.isoformat()}) is before {previous[0]} "
-                              f"({previous[1].isoformat()})", loc=(field,))
+                yield Finding(
+                    doc.path,
+                    f"{field} ({value.isoformat()}) is before {previous[0]} ({previous[1].isoformat()})",
+                    loc=(field,),
+                )
             else:
                 previous = (field, value)

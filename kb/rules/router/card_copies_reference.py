@@ -69,7 +69,9 @@ class CardCopiesReference(DocumentRule):
     def check_document(self, ctx, doc, options):
         from kb.analysis.anchors import anchors_of_file
 
-        sections = self.__dict__.setdefault("_sections", {})  # a section read once per check, however many cards link it
+        sections = self.__dict__.setdefault(
+            "_sections", {}
+        )  # a section read once per check, however many cards link it
         card = doc.model
         if not card.references:
             return
@@ -87,8 +89,11 @@ class CardCopiesReference(DocumentRule):
                 continue
             for loc, value in _texts(card):
                 if shingles(value, options.min_words) & copied:
-                    yield Finding(doc.path, f"this text copies {ref.path}#{ref.section}: link the section "
-                                  "instead of copying it", loc=loc)
+                    yield Finding(
+                        doc.path,
+                        f"this text copies {ref.path}#{ref.section}: link the section instead of copying it",
+                        loc=loc,
+                    )
 
 
 def _texts(card):

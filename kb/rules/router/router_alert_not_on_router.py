@@ -40,6 +40,10 @@ class AlertNotOnRouter(Rule):
             line, link = routes[card.id][0]
             missing = [a for a in card.triggers.alerts if a not in line.text]
             if missing:
-                yield Finding(line.page, f"the line routing to {card.id} does not name its alert"
-                              f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}: a paged engineer searches "
-                              "the router for the alert name", span=Span(line.line, 1, line.line, 2))
+                yield Finding(
+                    line.page,
+                    f"the line routing to {card.id} does not name its alert"
+                    f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}: a paged engineer searches "
+                    "the router for the alert name",
+                    span=Span(line.line, 1, line.line, 2),
+                )

@@ -34,10 +34,17 @@ class RouterBudget(Rule):
         router = ctx.router()
         budget = ctx.settings.router_budget
         if router.missing:
-            yield Finding("mkdocs.yml", f"there is no router page {ctx.settings.router}: write one line per situation, "
-                          "each linking one card", span=Span(1, 1, 1, 2))
+            yield Finding(
+                "mkdocs.yml",
+                f"there is no router page {ctx.settings.router}: write one line per situation, each linking one card",
+                span=Span(1, 1, 1, 2),
+            )
             return
         for page in router.pages:
             if page.nonblank > budget:
-                yield Finding(page.path, f"{page.path} has {page.nonblank} non-blank lines, over the budget of {budget}: "
-                              "move a group of lines into a sub-router page", span=Span(budget + 1, 1, budget + 1, 2))
+                yield Finding(
+                    page.path,
+                    f"{page.path} has {page.nonblank} non-blank lines, over the budget of {budget}: "
+                    "move a group of lines into a sub-router page",
+                    span=Span(budget + 1, 1, budget + 1, 2),
+                )

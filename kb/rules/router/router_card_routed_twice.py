@@ -33,5 +33,8 @@ class CardRoutedTwice(Rule):
         for card_id, routes in ctx.router().routes_by_card().items():
             first = routes[0][0]
             for line, link in routes[1:]:
-                yield Finding(line.page, f"card {card_id} is already routed on {first.page}:{first.line}: "
-                              "route each card once", span=link.span)
+                yield Finding(
+                    line.page,
+                    f"card {card_id} is already routed on {first.page}:{first.line}: route each card once",
+                    span=link.span,
+                )

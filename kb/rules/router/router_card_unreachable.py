@@ -35,5 +35,9 @@ class CardUnreachable(Rule):
         for doc in ctx.cards:
             card_id = doc.model.id if doc.model else None
             if card_id and card_id not in routed:
-                yield Finding(doc.path, f"card {card_id} is not reachable from {ctx.settings.router}: add one line "
-                              f"that routes its situation to it", loc=("id",))
+                yield Finding(
+                    doc.path,
+                    f"card {card_id} is not reachable from {ctx.settings.router}: add one line "
+                    f"that routes its situation to it",
+                    loc=("id",),
+                )

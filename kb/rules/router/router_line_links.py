@@ -35,16 +35,29 @@ class RouterLineLinks(Rule):
         for page in ctx.router().pages:
             for line in page.lines:
                 for link in line.links:
-                    if link.kind == "card" and link.resolved not in card_files and not (ctx.root / link.resolved).is_file():
-                        yield Finding(page.path, f"link to {link.target} does not resolve (no file {link.resolved})",
-                                      span=link.span)
+                    if (
+                        link.kind == "card"
+                        and link.resolved not in card_files
+                        and not (ctx.root / link.resolved).is_file()
+                    ):
+                        yield Finding(
+                            page.path,
+                            f"link to {link.target} does not resolve (no file {link.resolved})",
+                            span=link.span,
+                        )
                     elif link.kind == "missing":
-                        yield Finding(page.path, f"link to {link.target} does not resolve (no file {link.resolved})",
-                                      span=link.span)
+                        yield Finding(
+                            page.path,
+                            f"link to {link.target} does not resolve (no file {link.resolved})",
+                            span=link.span,
+                        )
                     elif link.kind == "outside":
                         yield Finding(page.path, f"link to {link.target} leaves the knowledge base", span=link.span)
                 cards = line.cards
                 if len(cards) > 1:
                     names = ", ".join(link.card_id for link in cards)
-                    yield Finding(page.path, f"this line routes to {len(cards)} cards ({names}): one line, one card; "
-                                  "split it by situation", span=cards[1].span)
+                    yield Finding(
+                        page.path,
+                        f"this line routes to {len(cards)} cards ({names}): one line, one card; split it by situation",
+                        span=cards[1].span,
+                    )
