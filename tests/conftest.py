@@ -1,15 +1,28 @@
+"""Shared fixtures, and the suite's own hygiene.
+
+Every run gets one temporary folder (pytest's basetemp, TMPDIR, kb's cache, hypothesis's
+home), removed when the run ends: nothing is left in /tmp and nothing is written into the
+repository, which the run checks at the end (`git status --ignored` before and after).
+KB_KEEP_TMP=1 keeps the folder for a post-mortem of a failed run.
+"""
+
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-_CACHE = Path(__import__("tempfile").mkdtemp(prefix="kb-test-cache-"))  # never the user's cache
-BASE_KB = REPO / "tests" / "fixtures" / "base"
+FIXTURES = REPO / "tests" / "fixtures"
+BASE_KB = FIXTURES / "base"
+SNAPSHOT_KB = FIXTURES / "repo-snapshot"  # this repository's KB, frozen: the root's KB is edited by people
 KB_FILES = (
     "mkdocs.yml",
     "router.md",
@@ -22,6 +35,79 @@ KB_FILES = (
     "rules",
     "templates",
 )
+RUN_DIR_VARIABLE = "KB_TEST_RUN_DIR"
+
+
+# ---- one temporary folder per run --------------------------------------------------------
+
+
+def _repo_files_git_does_not_track() -> set[str] | None:
+    """Untracked and ignored paths of the repository (None outside a git checkout)."""
+    if not (REPO / ".git").exists():
+        return None
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        return None
+    noise = ("__pycache__/", ".pytest_cache/", ".egg-info/")
+    return {
+        line[3:]
+        for line in result.stdout.splitlines()
+        if line[:2] in ("??", "!!") and not any(part in line[3:] + "/" for part in noise)
+    }
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path plugin reads --basetemp
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: its basetemp and environment come from the controller
+        run_dir = Path(os.environ[RUN_DIR_VARIABLE])
+    else:
+        run_dir = Path(tempfile.mkdtemp(prefix="kb-tests-"))
+        config._kb_run_dir = run_dir  # type: ignore[attr-defined]
+        config._kb_untracked_before = _repo_files_git_does_not_track()  # type: ignore[attr-defined]
+        if config.option.basetemp is None:
+            config.option.basetemp = str(run_dir / "pytest")
+        os.environ[RUN_DIR_VARIABLE] = str(run_dir)
+        (run_dir / "tmp").mkdir()
+        os.environ["TMPDIR"] = str(run_dir / "tmp")  # kb's lock files and promtool folders, in every process
+        os.environ["KB_CACHE_DIR"] = str(run_dir / "cache")  # never the user's cache
+        os.environ["NO_COLOR"] = "1"
+        os.environ.pop("GITHUB_ACTIONS", None)  # a test that wants the Actions format sets it
+    tempfile.tempdir = str(run_dir / "tmp")
+    from hypothesis import configuration, settings
+
+    configuration.set_hypothesis_home_dir(run_dir / "hypothesis")  # not .hypothesis/ in the repository
+    settings.register_profile("kb", database=None)
+    settings.load_profile("kb")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    before = getattr(config, "_kb_untracked_before", None)
+    if before is None:  # a worker, or not a git checkout
+        return
+    after = _repo_files_git_does_not_track() or set()
+    gained = sorted(after - before)
+    if gained:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        sys.stderr.write(
+            "\nthe test run wrote into the repository (tests must write under tmp_path):\n  "
+            + "\n  ".join(gained)
+            + "\n"
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run_dir = getattr(config, "_kb_run_dir", None)
+    if run_dir is not None and not os.environ.get("KB_KEEP_TMP"):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+# ---- knowledge bases ----------------------------------------------------------------------
 
 
 def copy_kb(source: Path, target: Path) -> Path:
@@ -41,15 +127,13 @@ def base_kb(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def repo_kb(tmp_path: Path) -> Path:
-    """A copy of this repository's own knowledge base."""
-    return copy_kb(REPO, tmp_path / "repo-kb")
+def snapshot_kb(tmp_path: Path) -> Path:
+    """A copy of the frozen snapshot of this repository's knowledge base."""
+    return copy_kb(SNAPSHOT_KB, tmp_path / "snapshot-kb")
 
 
 def require_tool(name: str) -> str:
     """The path of a system tool; skip without it, but fail where CI promised it (KB_REQUIRE_TOOLS=1)."""
-    import os
-
     path = shutil.which(name)
     if path is None:
         if os.environ.get("KB_REQUIRE_TOOLS") == "1":
@@ -58,16 +142,38 @@ def require_tool(name: str) -> str:
     return path
 
 
-def run_kb(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None):
-    """The real CLI in a subprocess, as a user runs it."""
-    import os
+# ---- running kb ---------------------------------------------------------------------------
 
-    full_env = {**os.environ, "NO_COLOR": "1", "KB_CACHE_DIR": str(_CACHE), **(env or {})}
-    full_env.pop("GITHUB_ACTIONS", None) if "GITHUB_ACTIONS" not in (env or {}) else None
+
+@dataclass
+class Ran:
+    """What a verb did: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def call(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
+    """`call(kb.commands.check.run, ..., root=kb)`: a verb's `run` in this process, with its output."""
+
+    def run(verb: Callable[..., int], *args: object, **kwargs: object) -> Ran:
+        capsys.readouterr()
+        code = verb(*args, **kwargs)
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run
+
+
+def run_kb(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None):
+    """The real CLI in a subprocess, as a user runs it: for the end-to-end layer, and where a
+    separate process is the point (kills, races, import time)."""
     return subprocess.run(
         [sys.executable, "-m", "kb", *args],
         cwd=cwd,
-        env=full_env,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         input=input,

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_kb
+from conftest import SNAPSHOT_KB
+
+from kb.commands import access, check
 
 from kb.analysis import access as access_module
 from kb.analysis.access import AccessModel, describe_uncovered, pattern_matches
@@ -85,9 +87,9 @@ def make_kb(root: Path) -> Path:
     return root
 
 
-def test_author_holds_it_member_lacks_it_then_the_grant_fixes_it(tmp_path: Path) -> None:
+def test_author_holds_it_member_lacks_it_then_the_grant_fixes_it(tmp_path: Path, call) -> None:
     root = make_kb(tmp_path / "kb")
-    result = run_kb("check", cwd=root)
+    result = call(check.run, root=root)
     assert result.returncode == 1
     errors = [line for line in result.stdout.splitlines() if " error " in line]
     assert errors == [
@@ -101,55 +103,55 @@ def test_author_holds_it_member_lacks_it_then_the_grant_fixes_it(tmp_path: Path)
             "sre: {grants: [traces:read:*]}", "sre: {grants: [traces:read:*, deploy:rollback:prompt-service]}"
         )
     )
-    result = run_kb("check", cwd=root)
+    result = call(check.run, root=root)
     assert result.returncode == 0, result.stdout
 
 
-def test_kb_access_explains_a_card(tmp_path: Path) -> None:
+def test_kb_access_explains_a_card(tmp_path: Path, call) -> None:
     root = make_kb(tmp_path / "kb")
-    text = run_kb("access", "prompt-regression", cwd=root).stdout
+    text = call(access.run, "prompt-regression", root=root).stdout
     assert "prompt-regression: BLOCKED by rotation sre-primary (24x7: alice, bob)" in text
     assert "deploy:rollback:prompt-service: alice yes (ai-platform); bob NO" in text
     assert "request: ai-platform lead approves in the deploy tool" in text
-    data = json.loads(run_kb("access", "prompt-regression", "--format", "json", cwd=root).stdout)
+    data = json.loads(call(access.run, "prompt-regression", output_format="json", root=root).stdout)
     rollback = data["steps"][1]
     assert data["verdict"] == "blocked" and rollback["verdict"] == "blocked"
     assert rollback["permissions"][1]["lacking"] == ["bob"]
     assert rollback["permissions"][1]["holders"] == ["alice", "carol"]
 
 
-def test_kb_access_person_and_matrix(tmp_path: Path) -> None:
+def test_kb_access_person_and_matrix(tmp_path: Path, call) -> None:
     root = make_kb(tmp_path / "kb")
-    person = json.loads(run_kb("access", "--person", "bob", "--format", "json", cwd=root).stdout)
+    person = json.loads(call(access.run, person="bob", output_format="json", root=root).stdout)
     assert person["cards"][0]["missing"][0]["permission"] == "deploy:rollback:prompt-service"
-    assert "CANNOT run every step" in run_kb("access", "--person", "bob", cwd=root).stdout
-    matrix = json.loads(run_kb("access", "--format", "json", cwd=root).stdout)
+    assert "CANNOT run every step" in call(access.run, person="bob", root=root).stdout
+    matrix = json.loads(call(access.run, output_format="json", root=root).stdout)
     assert matrix["cards"][0] == {
         "card": "prompt-regression",
         "rotation": "sre-primary",
         "verdict": "blocked",
         "rotations": {"sre-primary": "blocked"},
     }
-    assert "[blocked]" in run_kb("access", cwd=root).stdout
+    assert "[blocked]" in call(access.run, root=root).stdout
 
 
-def test_kb_access_errors_are_clear(tmp_path: Path) -> None:
+def test_kb_access_errors_are_clear(tmp_path: Path, call) -> None:
     root = make_kb(tmp_path / "kb")
-    for args, fragment in (
-        (["nope"], "no card 'nope'"),
-        (["--person", "zed"], "no person 'zed'"),
-        (["prompt-regression", "--rotation", "x"], "rotation 'x' is not in oncall.yaml"),
+    for options, fragment in (
+        ({"card": "nope"}, "no card 'nope'"),
+        ({"person": "zed"}, "no person 'zed'"),
+        ({"card": "prompt-regression", "rotation": "x"}, "rotation 'x' is not in oncall.yaml"),
     ):
-        result = run_kb("access", *args, cwd=root)
+        result = call(access.run, **options, root=root)
         assert result.returncode == 1 and fragment in result.stderr
 
 
-def test_repo_matrix_every_card_executable() -> None:
-    data = json.loads(run_kb("access", "--format", "json", cwd=REPO).stdout)
+def test_snapshot_matrix_every_card_executable(call) -> None:
+    data = json.loads(call(access.run, output_format="json", root=SNAPSHOT_KB).stdout)
     assert data["cards"] and all(row["verdict"] == "executable" for row in data["cards"])
 
 
-def test_business_hours_grant_is_blocked_at_night_in_the_matrix(tmp_path: Path) -> None:
+def test_business_hours_grant_is_blocked_at_night_in_the_matrix(tmp_path: Path, call) -> None:
     root = make_kb(tmp_path / "kb")
     oncall = root / "oncall.yaml"
     oncall.write_text(
@@ -160,7 +162,7 @@ def test_business_hours_grant_is_blocked_at_night_in_the_matrix(tmp_path: Path) 
         )
         .replace("bob: {groups: [sre]", "bob: {groups: [sre, deployers]")
     )
-    data = json.loads(run_kb("access", "--format", "json", cwd=root).stdout)
+    data = json.loads(call(access.run, output_format="json", root=root).stdout)
     assert data["cards"][0]["verdict"] == "blocked at night"
 
 

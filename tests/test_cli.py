@@ -1,4 +1,4 @@
-"""`kb` end to end, in a subprocess, as a user or CI runs it."""
+"""`kb check` in process, as a user or CI runs it (the subprocess layer is tests/test_e2e.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,21 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_kb
 
+from kb.commands import check, rules
+
 
 def test_repo_knowledge_base_passes() -> None:
+    """The one test on the living KB at the root: it must pass `kb check` (exit 0, whatever its content)."""
     result = run_kb("check", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no problems" in result.stdout or " 0 errors" in result.stdout
 
 
-def test_root_is_found_from_a_subfolder() -> None:
-    result = run_kb("check", cwd=REPO / "cards")
-    assert result.returncode == 0, result.stdout
+def test_root_is_found_from_a_subfolder(snapshot_kb: Path, call, monkeypatch) -> None:
+    monkeypatch.chdir(snapshot_kb / "cards")
+    result = call(check.run)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(21 files checked)" in result.stdout
 
 
 # (file, text to replace, replacement, marker, column, code): one planted defect each; the
@@ -95,14 +100,14 @@ PLANTED = [
 @pytest.mark.parametrize(
     ("path", "old", "new", "marker", "column", "code"), PLANTED, ids=[p[-1] + "-" + Path(p[0]).stem for p in PLANTED]
 )
-def test_planted_defect_is_found_at_its_node(repo_kb: Path, path, old, new, marker, column, code) -> None:
-    target = repo_kb / path
+def test_planted_defect_is_found_at_its_node(snapshot_kb: Path, call, path, old, new, marker, column, code) -> None:
+    target = snapshot_kb / path
     text = target.read_text(encoding="utf-8")
     assert old in text, "the planted defect's anchor text must exist"
     mutated = text.replace(old, new, 1)
     target.write_text(mutated, encoding="utf-8")
     line = mutated[: mutated.index(marker)].count("\n") + 1
-    result = run_kb("check", cwd=repo_kb)
+    result = call(check.run, root=snapshot_kb)
     assert result.returncode == 1, result.stdout + result.stderr
     errors = [row for row in result.stdout.splitlines() if ": error " in row]
     assert errors == [row for row in errors if row.startswith(f"{path}:{line}:{column}: error {code} ")], result.stdout
@@ -110,10 +115,15 @@ def test_planted_defect_is_found_at_its_node(repo_kb: Path, path, old, new, mark
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_json_format_has_every_field(repo_kb: Path) -> None:
-    card = repo_kb / "cards/queue-stuck.yaml"
+@pytest.fixture
+def unknown_rotation(snapshot_kb: Path) -> Path:
+    card = snapshot_kb / "cards/queue-stuck.yaml"
     card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
-    result = run_kb("check", "--format", "json", cwd=repo_kb)
+    return snapshot_kb
+
+
+def test_json_format_has_every_field(unknown_rotation: Path, call) -> None:
+    result = call(check.run, output_format="json", root=unknown_rotation)
     assert result.returncode == 1
     items = json.loads(result.stdout)
     assert items[0] == {
@@ -131,10 +141,9 @@ def test_json_format_has_every_field(repo_kb: Path) -> None:
     }
 
 
-def test_github_format_is_automatic_on_actions(repo_kb: Path) -> None:
-    card = repo_kb / "cards/queue-stuck.yaml"
-    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
-    result = run_kb("check", cwd=repo_kb, env={"GITHUB_ACTIONS": "true"})
+def test_github_format_is_automatic_on_actions(unknown_rotation: Path, call, monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = call(check.run, root=unknown_rotation)
     assert result.returncode == 1
     line = result.stdout.strip().splitlines()[0]
     assert line.startswith(
@@ -142,10 +151,8 @@ def test_github_format_is_automatic_on_actions(repo_kb: Path) -> None:
     )
 
 
-def test_sarif_format(repo_kb: Path) -> None:
-    card = repo_kb / "cards/queue-stuck.yaml"
-    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
-    first = json.loads(run_kb("check", "--format", "sarif", cwd=repo_kb).stdout)
+def test_sarif_format(unknown_rotation: Path, call) -> None:
+    first = json.loads(call(check.run, output_format="sarif", root=unknown_rotation).stdout)
     assert first["version"] == "2.1.0"
     run = first["runs"][0]
     result = run["results"][0]
@@ -154,66 +161,63 @@ def test_sarif_format(repo_kb: Path) -> None:
     region = result["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (9, 11)
     # a line added above the node moves it, but its fingerprint stays
+    card = unknown_rotation / "cards/queue-stuck.yaml"
     card.write_text("# a new comment line\n" + card.read_text())
-    second = json.loads(run_kb("check", "--format", "sarif", cwd=repo_kb).stdout)["runs"][0]["results"][0]
+    second = json.loads(call(check.run, output_format="sarif", root=unknown_rotation).stdout)["runs"][0]["results"][0]
     assert second["locations"][0]["physicalLocation"]["region"]["startLine"] == 10
     assert second["partialFingerprints"] == result["partialFingerprints"]
 
 
-def test_select_ignore_and_paths(repo_kb: Path) -> None:
-    card = repo_kb / "cards/queue-stuck.yaml"
-    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
-    assert run_kb("check", "--ignore", "KB130", cwd=repo_kb).returncode == 0
-    assert run_kb("check", "--select", "KB2", cwd=repo_kb).returncode == 0
-    assert run_kb("check", "--select", "ref/unknown-rotation", cwd=repo_kb).returncode == 1
-    assert run_kb("check", "cards/prompt-regression.yaml", cwd=repo_kb).returncode == 0
-    assert run_kb("check", "cards/queue-stuck.yaml", cwd=repo_kb).returncode == 1
-    assert run_kb("check", "cards", cwd=repo_kb).returncode == 1
+def test_select_ignore_and_paths(unknown_rotation: Path, call, monkeypatch) -> None:
+    monkeypatch.chdir(unknown_rotation)  # paths on the command line are relative to where kb runs
+    assert call(check.run).returncode == 1  # the defect is there: every exit 0 below is the option's doing
+    assert call(check.run, ignore=["KB130"]).returncode == 0
+    assert call(check.run, select=["KB2"]).returncode == 0
+    assert call(check.run, select=["ref/unknown-rotation"]).returncode == 1
+    assert call(check.run, [Path("cards/prompt-regression.yaml")]).returncode == 0
+    assert call(check.run, [Path("cards/queue-stuck.yaml")]).returncode == 1
+    assert call(check.run, [Path("cards")]).returncode == 1
 
 
-def test_inline_suppression(repo_kb: Path) -> None:
-    card = repo_kb / "cards/queue-stuck.yaml"
+def test_inline_suppression(snapshot_kb: Path, call) -> None:
+    card = snapshot_kb / "cards/queue-stuck.yaml"
     card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody  # kb: ignore[KB130]"))
-    result = run_kb("check", cwd=repo_kb)
+    result = call(check.run, root=snapshot_kb)
     assert result.returncode == 0, result.stdout
 
 
-def test_rule_levels_from_mkdocs_yml(repo_kb: Path) -> None:
-    card = repo_kb / "cards/queue-stuck.yaml"
-    card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
-    config = repo_kb / "mkdocs.yml"
+def test_rule_levels_from_mkdocs_yml(unknown_rotation: Path, call) -> None:
+    config = unknown_rotation / "mkdocs.yml"
     config.write_text(config.read_text().replace("      rules:\n", "      rules:\n        KB130: warning\n"))
-    result = run_kb("check", cwd=repo_kb)
+    result = call(check.run, root=unknown_rotation)
     assert result.returncode == 0
     assert "warning KB130" in result.stdout
 
 
-def test_exit_2_outside_a_knowledge_base(tmp_path: Path) -> None:
-    result = run_kb("check", cwd=tmp_path)
+def test_exit_2_outside_a_knowledge_base(tmp_path: Path, call, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = call(check.run)
     assert result.returncode == 2
     assert "no mkdocs.yml" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_exit_2_on_usage_error() -> None:
-    result = run_kb("check", "--format", "xml", cwd=REPO)
-    assert result.returncode == 2
+def test_exit_2_on_an_unknown_format(snapshot_kb: Path, call) -> None:
+    result = call(check.run, output_format="xml", root=snapshot_kb)
+    assert result.returncode == 2 and "--format is one of text, json, github, sarif, not 'xml'" in result.stderr
 
 
-def test_rules_listing_and_doc() -> None:
-    listing = run_kb("rules").stdout
+def test_rules_listing_and_doc(call) -> None:
+    listing = call(rules.run).stdout
     assert "KB201  card/step-without-done" in listing
-    doc = run_kb("rules", "card/step-without-done")
+    doc = call(rules.run, "card/step-without-done")
     assert doc.returncode == 0 and "Bad:" in doc.stdout and "Good:" in doc.stdout
-    assert run_kb("rules", "KB999").returncode == 2
+    unknown = call(rules.run, "KB999")
+    assert unknown.returncode == 2 and "no rule 'KB999'" in unknown.stderr
 
 
-def test_output_file_is_written(repo_kb: Path, tmp_path: Path) -> None:
+def test_output_file_is_written(snapshot_kb: Path, tmp_path: Path, call) -> None:
     out = tmp_path / "report.sarif"
-    assert run_kb("check", "--format", "sarif", "--output", str(out), cwd=repo_kb).returncode == 0
+    result = call(check.run, output_format="sarif", output=out, root=snapshot_kb)
+    assert result.returncode == 0 and result.stdout == ""
     assert json.loads(out.read_text())["version"] == "2.1.0"
-
-
-def test_python_dash_m_and_version() -> None:
-    result = run_kb("--version")
-    assert result.returncode == 0 and result.stdout.startswith("kb ")

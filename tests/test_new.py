@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 from pathlib import Path
 
 import git
 import pytest
 import yaml
-from conftest import BASE_KB, REPO, copy_kb, run_kb
+from conftest import BASE_KB, REPO, copy_kb
+
+from kb.commands import check, new
 
 
 @pytest.fixture
@@ -29,8 +33,27 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def new_pm(root: Path, *args: str):
-    return run_kb("new", "postmortem", "--started-at", "2026-11-21T03:00:00+01:00", *args, cwd=root)
+@pytest.fixture
+def new_pm(call):
+    """`kb new postmortem --started-at 2026-11-21T03:00:00+01:00 ...` in `root`."""
+
+    def run(root: Path, **options):
+        return call(new.postmortem, **{"started_at": "2026-11-21T03:00:00+01:00", **options, "root": root})
+
+    return run
+
+
+@pytest.fixture
+def kb_check(call):
+    return lambda root: call(check.run, root=root)
+
+
+@pytest.fixture
+def new_card(call):
+    def run(root: Path, **options):
+        return call(new.card, **options, root=root)
+
+    return run
 
 
 def created_path(root: Path, stdout: str) -> Path:
@@ -43,9 +66,9 @@ def fill_todos(path: Path) -> None:
     path.write_text(text)
 
 
-def test_file_a_postmortem_end_to_end(repo: Path) -> None:
+def test_file_a_postmortem_end_to_end(repo: Path, new_pm, kb_check) -> None:
     result = new_pm(
-        repo, "--title", "Queue stalled after a config push", "--priority", "P2", "--card", "queue-stuck", "--branch"
+        repo, title="Queue stalled after a config push", priority="P2", card=["queue-stuck"], branch=True
     )
     assert result.returncode == 0, result.stderr
     assert "created postmortems/PM-2026-002-queue-stalled-after-a-config-push.yaml (PM-2026-002)" in result.stdout
@@ -55,7 +78,7 @@ def test_file_a_postmortem_end_to_end(repo: Path) -> None:
     assert list(r.head.commit.stats.files) == ["postmortems/PM-2026-002-queue-stalled-after-a-config-push.yaml"]
     assert not r.is_dirty(untracked_files=True)
 
-    check = run_kb("check", cwd=repo)
+    check = kb_check(repo)
     assert check.returncode == 0, check.stdout
     assert check.stdout.count("warning KB150") == 10
     assert " error " not in check.stdout
@@ -75,14 +98,14 @@ def test_file_a_postmortem_end_to_end(repo: Path) -> None:
         "reruns",
     }
     fill_todos(path)
-    check = run_kb("check", cwd=repo)
+    check = kb_check(repo)
     assert check.returncode == 0 and "warning" not in check.stdout, check.stdout
 
-    second = new_pm(repo, "--title", "Another one", "--priority", "P3")
+    second = new_pm(repo, title="Another one", priority="P3")
     assert "(PM-2026-003)" in second.stdout
 
 
-def test_ids_used_on_other_branches_are_never_reused(repo: Path) -> None:
+def test_ids_used_on_other_branches_are_never_reused(repo: Path, new_pm) -> None:
     r = git.Repo(repo)
     r.git.checkout("-b", "someone-elses-draft")
     (repo / "postmortems" / "PM-2026-007-unmerged.yaml").write_text("id: PM-2026-007\n")
@@ -99,25 +122,15 @@ def test_ids_used_on_other_branches_are_never_reused(repo: Path) -> None:
     )
     r.git.checkout("main")
     assert not (repo / "postmortems" / "PM-2026-007-unmerged.yaml").exists()
-    result = new_pm(repo, "--title", "Next", "--priority", "P2")
+    result = new_pm(repo, title="Next", priority="P2")
     assert "(PM-2026-008)" in result.stdout, result.stdout + result.stderr
 
 
-def test_ids_are_per_year_with_gaps_allowed(repo: Path) -> None:
+def test_ids_are_per_year_with_gaps_allowed(repo: Path, new_pm) -> None:
     (repo / "postmortems" / "PM-2025-041-old.yaml").write_text("id: PM-2025-041\n")
-    result = run_kb(
-        "new",
-        "postmortem",
-        "--title",
-        "Old year",
-        "--priority",
-        "P3",
-        "--started-at",
-        "2025-12-31T23:00:00-05:00",
-        cwd=repo,
-    )
+    result = new_pm(repo, title="Old year", priority="P3", started_at="2025-12-31T23:00:00-05:00")
     assert "(PM-2025-042)" in result.stdout
-    assert "(PM-2026-002)" in new_pm(repo, "--title", "This year", "--priority", "P3").stdout
+    assert "(PM-2026-002)" in new_pm(repo, title="This year", priority="P3").stdout
 
 
 HOSTILE = [
@@ -133,8 +146,8 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("title", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_titles_make_safe_files(repo: Path, title: str) -> None:
-    result = new_pm(repo, "--title", title, "--priority", "P2")
+def test_hostile_titles_make_safe_files(repo: Path, title: str, new_pm, kb_check) -> None:
+    result = new_pm(repo, title=title, priority="P2")
     assert result.returncode == 0, result.stderr
     path = created_path(repo, result.stdout)
     assert path.parent == repo / "postmortems"
@@ -142,33 +155,66 @@ def test_hostile_titles_make_safe_files(repo: Path, title: str) -> None:
     data = yaml.safe_load(path.read_text())
     assert data["title"] == title.strip()
     assert data["id"] == "PM-2026-002"
-    assert run_kb("check", cwd=repo).returncode == 0
+    assert kb_check(repo).returncode == 0
 
 
-def test_not_on_a_terminal_missing_flags_is_a_clear_error(repo: Path) -> None:
-    result = run_kb("new", "postmortem", "--title", "x", cwd=repo, input="")
+class Terminal(io.StringIO):
+    """Standard input as a person at a terminal types it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Pipe(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_not_on_a_terminal_missing_flags_is_a_clear_error(repo: Path, new_pm, new_card, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", Pipe(""))
+    result = new_pm(repo, title="x")
     assert result.returncode == 2
     assert "missing --priority (not on a terminal" in result.stderr
     assert sorted(p.name for p in (repo / "postmortems").iterdir()) == ["PM-2026-001-queue.yaml"]
+    result = new_card(repo, title="x", priority="P2")
+    assert result.returncode == 2 and "missing --rotation, --owner (not on a terminal" in result.stderr
 
 
-def test_from_alert_fills_cards_priority_and_detection(repo: Path) -> None:
-    result = new_pm(repo, "--from-alert", "QueueStalled", "--title", "Stalled again")
+def test_on_a_terminal_missing_values_are_asked_for(repo: Path, new_pm, new_card, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", Terminal("Asked for on a terminal\np2\n"))
+    result = new_pm(repo)
+    assert result.returncode == 0, result.stderr
+    assert "Title (what happened, in one line):" in result.stdout and "Priority (P1, P2, P3):" in result.stdout
+    data = yaml.safe_load(created_path(repo, result.stdout).read_text())
+    assert (data["title"], data["priority"]) == ("Asked for on a terminal", "P2")
+    monkeypatch.setattr(sys, "stdin", Terminal("sre-primary\nsearch-team\n"))
+    result = new_card(repo, title="Asked card", priority="P3")
+    assert result.returncode == 0, result.stderr
+    assert "Rotation:" in result.stdout and "Owner team:" in result.stdout and "Title:" not in result.stdout
+    card = yaml.safe_load((repo / "cards" / "asked-card.yaml").read_text())
+    assert (card["rotation"], card["owner"]) == ("sre-primary", "search-team")
+    monkeypatch.setattr(sys, "stdin", Terminal("urgent\n"))
+    refused = new_pm(repo, title="Bad priority")
+    assert refused.returncode == 2 and "--priority must be P1, P2 or P3, not 'urgent'" in refused.stderr
+
+
+def test_from_alert_fills_cards_priority_and_detection(repo: Path, new_pm) -> None:
+    result = new_pm(repo, from_alert="QueueStalled", title="Stalled again")
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(created_path(repo, result.stdout).read_text())
     assert data["cards"] == ["queue-stuck"] and data["priority"] == "P2"
     assert data["detection"] == {"method": "alert", "alert": "QueueStalled"}
-    assert run_kb("new", "postmortem", "--from-alert", "NoSuchAlert", "--title", "x", cwd=repo).returncode == 1
+    assert new_pm(repo, from_alert="NoSuchAlert", title="x").returncode == 1
 
 
-def test_branch_in_a_dirty_repo_keeps_other_work(repo: Path) -> None:
+def test_branch_in_a_dirty_repo_keeps_other_work(repo: Path, new_pm) -> None:
     r = git.Repo(repo)
     card = repo / "cards" / "queue-stuck.yaml"
     card.write_text(card.read_text() + "# unsaved thought\n")  # modified, unstaged
     (repo / "notes.txt").write_text("scratch")  # untracked
     (repo / "references" / "queues.md").write_text("# Queues\n\n## Pausing consumers\n\nStaged edit.\n")
     r.git.add("references/queues.md")  # staged
-    result = new_pm(repo, "--title", "Dirty", "--priority", "P2", "--branch")
+    result = new_pm(repo, title="Dirty", priority="P2", branch=True)
     assert result.returncode == 0, result.stderr
     assert list(r.head.commit.stats.files) == ["postmortems/PM-2026-002-dirty.yaml"]
     assert card.read_text().endswith("# unsaved thought\n")
@@ -176,70 +222,49 @@ def test_branch_in_a_dirty_repo_keeps_other_work(repo: Path) -> None:
     assert [d.a_path for d in r.index.diff("HEAD")] == ["references/queues.md"]  # still staged, not committed
 
 
-def test_branch_refused_mid_merge_and_nothing_written(repo: Path) -> None:
+def test_branch_refused_mid_merge_and_nothing_written(repo: Path, new_pm) -> None:
     r = git.Repo(repo)
     (Path(r.git_dir) / "MERGE_HEAD").write_text(r.head.commit.hexsha + "\n")
-    result = new_pm(repo, "--title", "Mid merge", "--priority", "P2", "--branch")
+    result = new_pm(repo, title="Mid merge", priority="P2", branch=True)
     assert result.returncode == 1
     assert "a merge is in progress" in result.stderr
     assert sorted(p.name for p in (repo / "postmortems").iterdir()) == ["PM-2026-001-queue.yaml"]
 
 
-def test_branch_in_detached_head_starts_there(repo: Path) -> None:
+def test_branch_in_detached_head_starts_there(repo: Path, new_pm) -> None:
     r = git.Repo(repo)
     r.git.checkout("--detach")
-    result = new_pm(repo, "--title", "Detached", "--priority", "P2", "--branch")
+    result = new_pm(repo, title="Detached", priority="P2", branch=True)
     assert result.returncode == 0, result.stderr
     assert r.active_branch.name == "postmortem/PM-2026-002-detached"
 
 
-def test_branch_needs_git_and_a_first_commit(tmp_path: Path) -> None:
+def test_branch_needs_git_and_a_first_commit(tmp_path: Path, new_pm) -> None:
     plain = copy_kb(BASE_KB, tmp_path / "plain")
-    result = new_pm(plain, "--title", "No git", "--priority", "P2", "--branch")
+    result = new_pm(plain, title="No git", priority="P2", branch=True)
     assert result.returncode == 1 and "needs a git repository" in result.stderr
-    assert new_pm(plain, "--title", "No git", "--priority", "P2").returncode == 0  # without --branch it works
+    assert new_pm(plain, title="No git", priority="P2").returncode == 0  # without --branch it works
     git.Repo.init(plain)
-    result = new_pm(plain, "--title", "Unborn", "--priority", "P2", "--branch")
+    result = new_pm(plain, title="Unborn", priority="P2", branch=True)
     assert result.returncode == 1 and "needs a first commit" in result.stderr
 
 
-def test_new_card_never_overwrites(repo: Path) -> None:
+def test_new_card_never_overwrites(repo: Path, new_card) -> None:
     before = (repo / "cards" / "queue-stuck.yaml").read_bytes()
-    result = run_kb(
-        "new",
-        "card",
-        "--id",
-        "queue-stuck",
-        "--title",
-        "t",
-        "--rotation",
-        "sre-primary",
-        "--priority",
-        "P2",
-        "--owner",
-        "x",
-        cwd=repo,
-    )
+    result = new_card(repo, card_id="queue-stuck", title="t", rotation="sre-primary", priority="P2", owner="x")
     assert result.returncode == 1 and "already exists; nothing was overwritten" in result.stderr
     assert (repo / "cards" / "queue-stuck.yaml").read_bytes() == before
     assert not [p for p in (repo / "cards").iterdir() if p.name.startswith(".")]
 
 
-def test_new_card_passes_the_schema_and_reports_todos(repo: Path) -> None:
-    result = run_kb(
-        "new",
-        "card",
-        "--title",
-        "Embeddings index is stale",
-        "--rotation",
-        "sre-primary",
-        "--priority",
-        "P3",
-        "--owner",
-        "search-team",
-        "--alert",
-        "QueueStalled",
-        cwd=repo,
+def test_new_card_passes_the_schema_and_reports_todos(repo: Path, new_card, kb_check) -> None:
+    result = new_card(
+        repo,
+        title="Embeddings index is stale",
+        rotation="sre-primary",
+        priority="P3",
+        owner="search-team",
+        alert=["QueueStalled"],
     )
     assert result.returncode == 0, result.stderr
     assert "created cards/embeddings-index-is-stale.yaml" in result.stdout
@@ -248,42 +273,16 @@ def test_new_card_passes_the_schema_and_reports_todos(repo: Path) -> None:
         router[-1]
         == "- `QueueStalled`: TODO describe the situation → [embeddings-index-is-stale](cards/embeddings-index-is-stale.yaml)"
     )
-    check = run_kb("check", cwd=repo)
+    check = kb_check(repo)
     assert check.returncode == 0, check.stdout
     assert "router.md:4:19: warning KB150" in check.stdout and "KB204" in check.stdout
-    undefined = run_kb(
-        "new",
-        "card",
-        "--title",
-        "Vector store lag",
-        "--rotation",
-        "sre-primary",
-        "--priority",
-        "P3",
-        "--owner",
-        "search-team",
-        "--alert",
-        "VectorLagHigh",
-        cwd=repo,
+    undefined = new_card(
+        repo, title="Vector store lag", rotation="sre-primary", priority="P3", owner="search-team", alert=["VectorLagHigh"]
     )
     assert undefined.returncode == 0
-    check = run_kb("check", cwd=repo)
+    check = kb_check(repo)
     assert check.returncode == 1 and "error KB604 alert VectorLagHigh is not defined" in check.stdout
-    bad = run_kb(
-        "new",
-        "card",
-        "--id",
-        "../escape",
-        "--title",
-        "t",
-        "--rotation",
-        "r",
-        "--priority",
-        "P2",
-        "--owner",
-        "o",
-        cwd=repo,
-    )
+    bad = new_card(repo, card_id="../escape", title="t", rotation="r", priority="P2", owner="o")
     assert bad.returncode == 1 and "'../escape' is not a card id: an id, not a path" in bad.stderr
 
 
