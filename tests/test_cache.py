@@ -4,47 +4,62 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_kb
+import pytest
+
+from kb.commands import check as check_verb
 
 
-def check(root: Path, cache: Path, *args: str, **env: str):
-    return run_kb("check", "--format", "json", *args, cwd=root, env={"KB_CACHE_DIR": str(cache), **env})
+@pytest.fixture
+def check(call, monkeypatch):
+    """`kb check --format json [paths] [--ignore ...]` in `root` with the cache in `cache`;
+    KB_NO_CACHE="1" as a keyword for a cold run."""
+
+    def run(root: Path, cache: Path, *paths: str, output_format: str = "json", ignore=None, KB_NO_CACHE=None):
+        monkeypatch.setenv("KB_CACHE_DIR", str(cache))
+        if KB_NO_CACHE:
+            monkeypatch.setenv("KB_NO_CACHE", KB_NO_CACHE)
+        else:
+            monkeypatch.delenv("KB_NO_CACHE", raising=False)
+        monkeypatch.chdir(root)
+        return call(check_verb.run, [Path(p) for p in paths] or None, output_format, None, ignore)
+
+    return run
 
 
-def test_warm_equals_cold_and_edits_always_miss(repo_kb: Path, tmp_path: Path) -> None:
+def test_warm_equals_cold_and_edits_always_miss(snapshot_kb: Path, tmp_path: Path, check) -> None:
     cache = tmp_path / "cache"
-    card = repo_kb / "cards" / "queue-stuck.yaml"
+    card = snapshot_kb / "cards" / "queue-stuck.yaml"
     card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
-    cold = check(repo_kb, cache, KB_NO_CACHE="1")
-    first = check(repo_kb, cache)
-    warm = check(repo_kb, cache)
+    cold = check(snapshot_kb, cache, KB_NO_CACHE="1")
+    first = check(snapshot_kb, cache)
+    warm = check(snapshot_kb, cache)
     assert cold.returncode == first.returncode == warm.returncode == 1
     assert cold.stdout == first.stdout == warm.stdout
     assert list(cache.rglob("check-result.json")), "the second run had a cache to read"
-    for text_format in (["--format", "text"], ["--format", "sarif"]):
+    for text_format in ("text", "sarif"):
         assert (
-            run_kb("check", *text_format, cwd=repo_kb, env={"KB_CACHE_DIR": str(cache)}).stdout
-            == run_kb("check", *text_format, cwd=repo_kb, env={"KB_NO_CACHE": "1"}).stdout
+            check(snapshot_kb, cache, output_format=text_format).stdout
+            == check(snapshot_kb, cache, output_format=text_format, KB_NO_CACHE="1").stdout
         )
     card.write_text(card.read_text().replace("rotation: nobody", "rotation: sre-primary"))
-    fixed = check(repo_kb, cache)
-    assert fixed.returncode == 0 and fixed.stdout == check(repo_kb, cache, KB_NO_CACHE="1").stdout
+    fixed = check(snapshot_kb, cache)
+    assert fixed.returncode == 0 and fixed.stdout == check(snapshot_kb, cache, KB_NO_CACHE="1").stdout
 
 
-def test_touch_without_change_still_hits_and_a_same_size_edit_misses(repo_kb: Path, tmp_path: Path) -> None:
+def test_touch_without_change_still_hits_and_a_same_size_edit_misses(snapshot_kb: Path, tmp_path: Path, check) -> None:
     cache = tmp_path / "cache"
-    assert check(repo_kb, cache).returncode == 0
-    card = repo_kb / "cards" / "queue-stuck.yaml"
+    assert check(snapshot_kb, cache).returncode == 0
+    card = snapshot_kb / "cards" / "queue-stuck.yaml"
     text = card.read_text()
     card.write_text(text)  # new mtime, same content
-    assert check(repo_kb, cache).returncode == 0
+    assert check(snapshot_kb, cache).returncode == 0
     card.write_text(text.replace("rotation: sre-primary", "rotation: sre-primarx"))  # same size, new content
-    assert check(repo_kb, cache).returncode == 1
+    assert check(snapshot_kb, cache).returncode == 1
 
 
-def test_each_input_kind_invalidates(repo_kb: Path, tmp_path: Path) -> None:
+def test_each_input_kind_invalidates(snapshot_kb: Path, tmp_path: Path, check) -> None:
     cache = tmp_path / "cache"
-    assert check(repo_kb, cache).returncode == 0
+    assert check(snapshot_kb, cache).returncode == 0
     edits = [
         ("oncall.yaml", "      - deploy:rollback:*\n", ""),
         ("references/dispatch-queue.md", "## The parking lot", "## The parking area"),
@@ -53,29 +68,29 @@ def test_each_input_kind_invalidates(repo_kb: Path, tmp_path: Path) -> None:
         ("mkdocs.yml", "      router_budget: 40", "      router_budget: 4"),
     ]
     for path, old, new in edits:
-        target = repo_kb / path
+        target = snapshot_kb / path
         before = target.read_text()
         target.write_text(before.replace(old, new))
-        assert check(repo_kb, cache).returncode == 1, f"an edit of {path} must be seen"
+        assert check(snapshot_kb, cache).returncode == 1, f"an edit of {path} must be seen"
         target.write_text(before)
-        assert check(repo_kb, cache).returncode == 0
+        assert check(snapshot_kb, cache).returncode == 0
 
 
-def test_corrupt_or_foreign_cache_is_rebuilt(repo_kb: Path, tmp_path: Path) -> None:
+def test_corrupt_or_foreign_cache_is_rebuilt(snapshot_kb: Path, tmp_path: Path, check) -> None:
     cache = tmp_path / "cache"
-    expected = check(repo_kb, cache, KB_NO_CACHE="1").stdout
-    check(repo_kb, cache)
+    expected = check(snapshot_kb, cache, KB_NO_CACHE="1").stdout
+    check(snapshot_kb, cache)
     for damaged in ("{not json", "[]", '{"kb_version": "0.0.0"}', '{"kb_version": "0.1.0", "options": 1}'):
         for entry in cache.rglob("check-result.json"):
             entry.write_text(damaged)
-        assert check(repo_kb, cache).stdout == expected
+        assert check(snapshot_kb, cache).stdout == expected
 
 
-def test_options_are_part_of_the_key(repo_kb: Path, tmp_path: Path) -> None:
+def test_options_are_part_of_the_key(snapshot_kb: Path, tmp_path: Path, check) -> None:
     cache = tmp_path / "cache"
-    card = repo_kb / "cards" / "queue-stuck.yaml"
+    card = snapshot_kb / "cards" / "queue-stuck.yaml"
     card.write_text(card.read_text().replace("rotation: sre-primary", "rotation: nobody"))
-    assert check(repo_kb, cache).returncode == 1
-    assert check(repo_kb, cache, "--ignore", "KB130").returncode == 0
-    assert check(repo_kb, cache, "cards/prompt-regression.yaml").returncode == 0
-    assert check(repo_kb, cache).returncode == 1
+    assert check(snapshot_kb, cache).returncode == 1
+    assert check(snapshot_kb, cache, ignore=["KB130"]).returncode == 0
+    assert check(snapshot_kb, cache, "cards/prompt-regression.yaml").returncode == 0
+    assert check(snapshot_kb, cache).returncode == 1

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.analysis import anchors
 from kb.analysis.access import AccessModel
 from kb.config.settings import Config, Settings
 from kb.emit.build import Emitted, build
@@ -27,6 +28,7 @@ class RuleContext:
         emitted: Callable[[KnowledgeBase], Emitted] | None = None,
     ):
         self.kb = kb
+        anchors.forget()  # a new look at the files: a reference page may have changed in this process (mkdocs serve)
         self.promtool_hand_written = promtool  # started by the check before loading, on the other core
         self._emit = emitted or build
         self._access: AccessModel | None = None
