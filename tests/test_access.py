@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import SNAPSHOT_KB
 
-from kb.commands import access, check
-
 from kb.analysis import access as access_module
 from kb.analysis.access import AccessModel, describe_uncovered, pattern_matches
+from kb.commands import access, check
 from kb.config.settings import BusinessHours
 from kb.model import Card, Oncall
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import BASE_KB, REPO, copy_kb
+from conftest import BASE_KB, SNAPSHOT_KB, copy_kb
 from test_rule_cases import _cases, apply_files
 
 from kb.cache import incremental
@@ -70,7 +70,7 @@ def test_edit_after_recorded_state_equals_cold(tmp_path: Path, code: str, case: 
 
 
 def test_unchanged_kb_reads_no_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     _age(root)
     cold, _ = incremental_check(root)
     from kb.core import yamlio
@@ -89,7 +89,7 @@ def test_unchanged_kb_reads_no_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize("damage", [b"", b"\x00garbage", b"\xe3\x00\x00\x00\x00", None])
 def test_damaged_state_is_a_cold_run(tmp_path: Path, damage: bytes | None) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     cold, _ = incremental_check(root)
     (state,) = (tmp_path / "cache").rglob(incremental.STATE_FILE)
     if damage is None:  # valid marshal, wrong shape
@@ -115,7 +115,7 @@ def test_document_rules_read_no_other_document(tmp_path: Path, source: str) -> N
     """A document rule's findings on a document are the same when the KB holds that document
     alone: what the incremental run relies on when it replays unchanged documents."""
     if source == "repo":
-        root = copy_kb(REPO, tmp_path / "kb")
+        root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     else:
         root = copy_kb(BASE_KB, tmp_path / "kb")
         (case,) = [p.values[1] for p in _cases() if p.id == source]

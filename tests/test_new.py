@@ -67,9 +67,7 @@ def fill_todos(path: Path) -> None:
 
 
 def test_file_a_postmortem_end_to_end(repo: Path, new_pm, kb_check) -> None:
-    result = new_pm(
-        repo, title="Queue stalled after a config push", priority="P2", card=["queue-stuck"], branch=True
-    )
+    result = new_pm(repo, title="Queue stalled after a config push", priority="P2", card=["queue-stuck"], branch=True)
     assert result.returncode == 0, result.stderr
     assert "created postmortems/PM-2026-002-queue-stalled-after-a-config-push.yaml (PM-2026-002)" in result.stdout
     r = git.Repo(repo)
@@ -277,7 +275,12 @@ def test_new_card_passes_the_schema_and_reports_todos(repo: Path, new_card, kb_c
     assert check.returncode == 0, check.stdout
     assert "router.md:4:19: warning KB150" in check.stdout and "KB204" in check.stdout
     undefined = new_card(
-        repo, title="Vector store lag", rotation="sre-primary", priority="P3", owner="search-team", alert=["VectorLagHigh"]
+        repo,
+        title="Vector store lag",
+        rotation="sre-primary",
+        priority="P3",
+        owner="search-team",
+        alert=["VectorLagHigh"],
     )
     assert undefined.returncode == 0
     check = kb_check(repo)

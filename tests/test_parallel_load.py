@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import BASE_KB, REPO, copy_kb
+from conftest import BASE_KB, SNAPSHOT_KB, copy_kb
 from test_rule_cases import _cases, apply_files
 
 from kb.cache import incremental
@@ -85,7 +85,7 @@ def test_helper_load_equals_one_process(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_helper_on_the_real_kb_and_a_later_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     (root / "cards" / "leaked.yaml").write_text(
         (root / "cards" / "queue-stuck.yaml")
         .read_text()
@@ -100,7 +100,7 @@ def test_helper_on_the_real_kb_and_a_later_edit(tmp_path: Path, monkeypatch: pyt
 
 
 def test_a_helper_that_dies_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     serial = _run(root, "1", monkeypatch)
 
     def dies(self, rel):

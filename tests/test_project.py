@@ -7,23 +7,28 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_kb, run_kb
+from conftest import REPO, SNAPSHOT_KB, copy_kb
+
+from kb.commands import schema
 
 sys.path.insert(0, str(REPO / "tooling"))
 from readme_commands import quick_start_commands
 
 
-def test_schemas_are_generated_from_the_models() -> None:
-    result = run_kb("schema", "--check", cwd=REPO)
+def test_schemas_are_generated_from_the_models(call) -> None:
+    result = call(schema.run, check_only=True, root=REPO)
     assert result.returncode == 0, result.stdout
 
 
-def test_kb_schema_writes_then_reports_up_to_date(tmp_path: Path) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+def test_kb_schema_writes_then_reports_up_to_date(tmp_path: Path, call) -> None:
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
+    call(schema.run, root=root)  # the snapshot's schemas are frozen; the models move on
     (root / "schemas" / "card.schema.json").write_text("{}")
-    assert run_kb("schema", "--check", cwd=root).returncode == 1
-    assert "1 schema file(s) written" in run_kb("schema", cwd=root).stdout
-    assert run_kb("schema", "--check", cwd=root).returncode == 0
+    stale = call(schema.run, check_only=True, root=root)
+    assert stale.returncode == 1 and "schemas/card.schema.json is out of date" in stale.stdout
+    assert "1 schema file(s) written" in call(schema.run, root=root).stdout
+    assert call(schema.run, check_only=True, root=root).returncode == 0
+    assert "schemas are up to date" in call(schema.run, root=root).stdout
 
 
 @pytest.mark.parametrize(
@@ -58,7 +63,7 @@ def test_knowledge_base_has_the_promised_content() -> None:
 
 
 def test_mkdocs_build_accepts_the_kb_plugin_entry(tmp_path: Path) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site")],
         cwd=root,

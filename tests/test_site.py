@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import subprocess
 import sys
@@ -12,9 +13,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import REPO, copy_kb, require_tool
+from conftest import BASE_KB, SNAPSHOT_KB, copy_kb, require_tool
 
-ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -64,8 +64,18 @@ def browser():
 
 
 @pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    """Where screenshots go: KB_TEST_ARTIFACTS (for a CI job to keep them), else the run's temp folder."""
+    chosen = os.environ.get("KB_TEST_ARTIFACTS")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    Path(chosen).mkdir(parents=True, exist_ok=True)
+    return Path(chosen)
+
+
+@pytest.fixture(scope="module")
 def repo_site(tmp_path_factory):
-    root = copy_kb(REPO, tmp_path_factory.mktemp("site") / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path_factory.mktemp("site") / "kb")
     site = root.parent / "site"
     result = build(root, site)
     assert result.returncode == 0, result.stderr
@@ -84,13 +94,12 @@ def watch_requests(page) -> list[str]:
     return hosts
 
 
-def test_router_to_card_to_commands(browser, repo_site) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+def test_router_to_card_to_commands(browser, repo_site, artifacts: Path) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     hosts = watch_requests(page)
     page.goto(repo_site.url)
     assert heading(page) == "Router"
-    page.screenshot(path=str(ARTIFACTS / "router.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "router.png"), full_page=True)
     page.locator("article a", has_text="prompt-regression").first.click()
     page.wait_for_url("**/cards/prompt-regression/")
     assert heading(page) == "Agent answers regressed after a prompt change"
@@ -98,11 +107,11 @@ def test_router_to_card_to_commands(browser, repo_site) -> None:
     assert "deployctl rollback prompt-service --to previous" in [c.strip() for c in commands]
     assert page.locator(".admonition.danger", has_text="Irreversible: needs incident-commander").count() == 1
     assert page.locator(".kb-badge", has_text="deploy:rollback:prompt-service").count() >= 1
-    page.screenshot(path=str(ARTIFACTS / "card.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "card.png"), full_page=True)
     page.goto(repo_site.url + "postmortems/PM-2026-004/")
     assert "Involved: plan_error" in page.locator("article").inner_text()
     assert page.locator("svg.kb-chart").count() == 1
-    page.screenshot(path=str(ARTIFACTS / "postmortem.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "postmortem.png"), full_page=True)
     assert set(hosts) == {"127.0.0.1"}, f"the site loaded from other hosts: {set(hosts)}"
 
 
@@ -119,14 +128,14 @@ def test_search_finds_a_card_by_alert_name(browser, repo_site) -> None:
     )
 
 
-def test_mobile_card_has_no_horizontal_scroll(browser, repo_site) -> None:
+def test_mobile_card_has_no_horizontal_scroll(browser, repo_site, artifacts: Path) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     for path in ("cards/token-spend-runaway/", "cards/prompt-regression/", "postmortems/PM-2026-007/", "dashboard/"):
         page.goto(repo_site.url + path)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"{path} scrolls sideways on a phone: {width}px"
     page.goto(repo_site.url + "cards/token-spend-runaway/")
-    page.screenshot(path=str(ARTIFACTS / "card-mobile.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "card-mobile.png"), full_page=True)
 
 
 def test_rule_pages_are_where_help_url_points(repo_site) -> None:
@@ -158,7 +167,7 @@ last_verified: 2026-11-01
 
 
 def test_yaml_values_render_as_text_not_markup(browser, tmp_path: Path) -> None:
-    root = copy_kb(REPO / "tests" / "fixtures" / "base", tmp_path / "kb")
+    root = copy_kb(BASE_KB, tmp_path / "kb")
     (root / "cards" / "queue-stuck.yaml").write_text(HOSTILE_CARD)
     (root / "mkdocs.yml").write_text(
         "site_name: Hostile\ndocs_dir: docs\ntheme: {name: material, font: false}\n"
@@ -190,7 +199,7 @@ def test_yaml_values_render_as_text_not_markup(browser, tmp_path: Path) -> None:
 
 
 def test_plugin_sets_edit_links_to_the_yaml(tmp_path: Path) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     config = root / "mkdocs.yml"
     config.write_text(
         config.read_text().replace(
@@ -205,7 +214,7 @@ def test_plugin_sets_edit_links_to_the_yaml(tmp_path: Path) -> None:
 
 
 def test_page_templates_can_be_overridden(tmp_path: Path) -> None:
-    root = copy_kb(REPO / "tests" / "fixtures" / "base", tmp_path / "kb")
+    root = copy_kb(BASE_KB, tmp_path / "kb")
     (root / "templates" / "site").mkdir(parents=True)
     (root / "templates" / "site" / "card.html.j2").write_text(
         "{{ heading(1, card.title) }}\n<p>Our own layout for {{ card.id }} {{ '<b>' }}.</p>\n"

@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_kb, run_kb
+from conftest import SNAPSHOT_KB, copy_kb
+
+from kb.commands import access, check, emit, followups, new, route
 
 GIT = ["git", "-c", "user.name=kb-test", "-c", "user.email=kb@test", "-c", "init.defaultBranch=main"]
 
@@ -27,7 +29,7 @@ def _committed(root: Path) -> Path:
 
 
 def make_state(state: str, tmp_path: Path) -> Path:
-    root = copy_kb(REPO, tmp_path / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     if state == "no-git":
         return root
     _committed(root)
@@ -43,40 +45,25 @@ def make_state(state: str, tmp_path: Path) -> Path:
     return root
 
 
-COMMANDS = {
-    "check": (["check"], {0, 1}),
-    "check-changed-since": (["check", "--changed-since", "HEAD~1"], {0, 1, 2}),
+COMMANDS = {  # name -> (verb, positional arguments, options, allowed exit codes)
+    "check": (check.run, [], {}, {0, 1}),
+    "check-changed-since": (check.run, [], {"changed_since": "HEAD~1"}, {0, 1, 2}),
     "new-postmortem": (
-        [
-            "new",
-            "postmortem",
-            "--title",
-            "Git state probe",
-            "--priority",
-            "P3",
-            "--started-at",
-            "2026-11-21T03:00:00+00:00",
-        ],
+        new.postmortem,
+        [],
+        {"title": "Git state probe", "priority": "P3", "started_at": "2026-11-21T03:00:00+00:00"},
         {0},
     ),
     "new-postmortem-branch": (
-        [
-            "new",
-            "postmortem",
-            "--title",
-            "Branch probe",
-            "--priority",
-            "P3",
-            "--started-at",
-            "2026-11-21T03:00:00+00:00",
-            "--branch",
-        ],
+        new.postmortem,
+        [],
+        {"title": "Branch probe", "priority": "P3", "started_at": "2026-11-21T03:00:00+00:00", "branch": True},
         {0, 1, 2},
     ),
-    "emit-check": (["emit", "--check"], {0}),
-    "route": (["route", "AgentRunCrashed"], {0}),
-    "followups": (["followups"], {0}),
-    "access": (["access", "--rotation", "sre-primary"], {0}),
+    "emit-check": (emit.run, [], {"check_only": True}, {0}),
+    "route": (route.run, ["AgentRunCrashed"], {}, {0}),
+    "followups": (followups.run, [], {}, {0}),
+    "access": (access.run, [], {"rotation": "sre-primary"}, {0}),
 }
 # What a refusal must name, when a command cannot work in that state.
 NEEDS = {
@@ -88,10 +75,11 @@ NEEDS = {
 
 
 @pytest.mark.parametrize("state", ["no-git", "shallow", "detached", "dirty"])
-def test_every_command_in_every_git_state(tmp_path: Path, state: str) -> None:
+def test_every_command_in_every_git_state(tmp_path: Path, call, monkeypatch, state: str) -> None:
     root = make_state(state, tmp_path)
-    for name, (args, allowed) in COMMANDS.items():
-        result = run_kb(*args, cwd=root)
+    monkeypatch.chdir(root)  # each verb finds the KB from where it runs, as on the command line
+    for name, (verb, args, options, allowed) in COMMANDS.items():
+        result = call(verb, *args, **options)
         output = result.stdout + result.stderr
         assert "Traceback" not in output, f"{name} in {state}:\n{output}"
         assert result.returncode in allowed, f"{name} in {state}: exit {result.returncode}\n{output}"

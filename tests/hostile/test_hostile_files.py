@@ -1,7 +1,7 @@
 """Hostile files: each one a clear diagnostic at its place, within seconds, never a traceback.
 
-Every case writes one hostile file into a copy of the small base KB and runs the real CLI
-(`kb check --format json`) in a subprocess with a time limit.
+Every case writes one hostile file into a copy of the small base KB and runs `kb check
+--format json` (the verb, in process, without the cache) with a time limit.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_kb
+from conftest import Ran
+
+from kb.commands import check, show
 
 CARD = "cards/queue-stuck.yaml"
 PM = "postmortems/PM-2026-001-queue.yaml"
@@ -66,9 +68,19 @@ def _patched(root: Path, name: str) -> bytes:
     return text.replace("title:", "title: <script>alert(1)</script><img src=x onerror=alert(2)>", 1).encode()
 
 
-def check_json(root: Path) -> tuple[list[dict], float, object]:
+@pytest.fixture(autouse=True)
+def _no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_NO_CACHE", "1")
+
+
+@pytest.fixture
+def check_json(call):
+    return lambda root: _check_json(call, root)
+
+
+def _check_json(call, root: Path) -> tuple[list[dict], float, Ran]:
     started = time.monotonic()
-    result = run_kb("check", "--format", "json", cwd=root, env={"KB_NO_CACHE": "1"})
+    result = call(check.run, output_format="json", root=root)
     elapsed = time.monotonic() - started
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert result.returncode in (0, 1), result.stderr
@@ -76,7 +88,7 @@ def check_json(root: Path) -> tuple[list[dict], float, object]:
 
 
 @pytest.mark.parametrize(("name", "path", "content", "code", "line"), CASES, ids=[c[0] for c in CASES])
-def test_hostile_file(base_kb: Path, name: str, path: str, content, code, line) -> None:
+def test_hostile_file(base_kb: Path, check_json, name: str, path: str, content, code, line) -> None:
     (base_kb / path).write_bytes(content if content is not None else _patched(base_kb, name))
     diagnostics, elapsed, _ = check_json(base_kb)
     assert elapsed < SECONDS, f"{name} took {elapsed:.1f} s"
@@ -91,15 +103,15 @@ def test_hostile_file(base_kb: Path, name: str, path: str, content, code, line) 
     assert not (base_kb / "pwned").exists()
 
 
-def test_secret_never_in_the_report(base_kb: Path) -> None:
+def test_secret_never_in_the_report(base_kb: Path, call) -> None:
     (base_kb / CARD).write_bytes(_patched(base_kb, "secret-in-run"))
     for fmt in ("text", "json", "sarif", "github"):
-        result = run_kb("check", "--format", fmt, cwd=base_kb, env={"KB_NO_CACHE": "1"})
+        result = call(check.run, output_format=fmt, root=base_kb)
         assert "KB701" in result.stdout and "ghp_wWPw5k4a" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("accepted", ["bom", "crlf"])
-def test_bom_and_crlf_are_accepted(base_kb: Path, accepted: str) -> None:
+def test_bom_and_crlf_are_accepted(base_kb: Path, check_json, accepted: str) -> None:
     before, _, _ = check_json(base_kb)
     raw = (base_kb / CARD).read_bytes()
     (base_kb / CARD).write_bytes(b"\xef\xbb\xbf" + raw if accepted == "bom" else raw.replace(b"\n", b"\r\n"))
@@ -107,7 +119,7 @@ def test_bom_and_crlf_are_accepted(base_kb: Path, accepted: str) -> None:
     assert after == before
 
 
-def test_oversized_file_refused_at_the_settable_limit(base_kb: Path) -> None:
+def test_oversized_file_refused_at_the_settable_limit(base_kb: Path, check_json) -> None:
     config = base_kb / "mkdocs.yml"
     config.write_text(config.read_text().replace("  - kb:\n", "  - kb:\n      max_file_bytes: 4096\n", 1))
     assert "max_file_bytes: 4096" in config.read_text()
@@ -119,7 +131,9 @@ def test_oversized_file_refused_at_the_settable_limit(base_kb: Path) -> None:
 
 
 @pytest.mark.parametrize("where", [CARD, PM, "references/outside.md", "oncall.yaml", "router.md"])
-def test_symlink_out_of_the_kb_is_reported_and_not_read(base_kb: Path, tmp_path: Path, where: str) -> None:
+def test_symlink_out_of_the_kb_is_reported_and_not_read(
+    base_kb: Path, tmp_path: Path, check_json, call, where: str
+) -> None:
     outside = tmp_path / "outside-secret.yaml"
     outside.write_text("id: queue-stuck\ntitle: read from outside the KB\n")
     target = base_kb / where
@@ -128,11 +142,11 @@ def test_symlink_out_of_the_kb_is_reported_and_not_read(base_kb: Path, tmp_path:
     os.symlink(outside, target)
     diagnostics, _, result = check_json(base_kb)
     assert [d for d in diagnostics if d["code"] == "KB102" and d["path"] == where], diagnostics
-    show = run_kb("show", "queue-stuck", cwd=base_kb)
-    assert "read from outside the KB" not in show.stdout
+    shown = call(show.run, "queue-stuck", root=base_kb)
+    assert "read from outside the KB" not in shown.stdout + shown.stderr
 
 
-def test_symlink_inside_the_kb_is_followed(base_kb: Path) -> None:
+def test_symlink_inside_the_kb_is_followed(base_kb: Path, check_json) -> None:
     real = base_kb / "cards" / "queue-stuck.yaml"
     moved = base_kb / "docs" / "queue-stuck.yaml"
     real.rename(moved)
@@ -142,7 +156,7 @@ def test_symlink_inside_the_kb_is_followed(base_kb: Path) -> None:
 
 
 @pytest.mark.parametrize("file_name", ["Queue Stuck.yaml", "queue-stuck\u0430.yaml", "..yaml", "-x.yaml", "QUEUE.yaml"])
-def test_file_name_that_is_not_an_id(base_kb: Path, file_name: str) -> None:
+def test_file_name_that_is_not_an_id(base_kb: Path, check_json, file_name: str) -> None:
     (base_kb / "cards" / file_name).write_bytes((base_kb / CARD).read_bytes())
     diagnostics, _, _ = check_json(base_kb)
     assert [d for d in diagnostics if d["path"] == f"cards/{file_name}" and d["code"] == "KB120"], diagnostics

@@ -1,7 +1,8 @@
 """Injection: ids, paths and text from flags or YAML never escape the KB root, run code or add markup.
 
-Flags go through the real CLI in a subprocess (argv cannot carry a NUL byte, so NUL is fed
-to the library functions the verbs call). YAML values go through a real `mkdocs build`.
+Flag values go to the verbs' `run` in process, as the CLI hands them over (tests/test_e2e.py
+sends one through argv); NUL, which argv cannot carry, is fed to the library functions the
+verbs call too. YAML values go through a real `mkdocs build`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BASE_KB, REPO, copy_kb, run_kb
+from conftest import BASE_KB, SNAPSHOT_KB, Ran, copy_kb
+
+from kb.commands import card, check, followups, new, route, show
 
 # id-shaped strings pasted from chat, a PDF or a shell history
 BAD_CARD_IDS = {
@@ -54,53 +57,40 @@ def kb_root(tmp_path: Path) -> Path:
     return root
 
 
-def _assert_refused(result: subprocess.CompletedProcess, what: str) -> None:
+def _assert_refused(result: Ran, what: str) -> None:
     assert result.returncode in (1, 2), (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
     assert f"is not {what}" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("card_id", list(BAD_CARD_IDS.values()), ids=list(BAD_CARD_IDS))
-def test_card_id_flags_are_refused_before_touching_files(kb_root: Path, card_id: str) -> None:
+def test_card_id_flags_are_refused_before_touching_files(kb_root: Path, call, card_id: str) -> None:
     before, outside = _tree(kb_root), _tree(kb_root.parent)
-    for args in (
-        ["show", card_id],
-        ["card", "verified", card_id],
-        ["card", "drilled", card_id],
-        [
-            "new",
-            "card",
-            "--id",
-            card_id,
-            "--title",
-            "t",
-            "--rotation",
-            "sre-primary",
-            "--priority",
-            "P2",
-            "--owner",
-            "o",
-        ],
+    for verb, args, options in (
+        (show.run, [card_id], {}),
+        (card.run, ["verified", card_id], {}),
+        (card.run, ["drilled", card_id], {}),
+        (new.card, [], {"card_id": card_id, "title": "t", "rotation": "sre-primary", "priority": "P2", "owner": "o"}),
     ):
-        result = run_kb(*args, cwd=kb_root)
+        result = call(verb, *args, **options, root=kb_root)
         _assert_refused(result, "a card id")
         assert "oncall" not in result.stdout  # nothing of another file is printed
     assert _tree(kb_root) == before and _tree(kb_root.parent) == outside
 
 
-def test_look_alike_is_named_so_the_reader_sees_the_difference(kb_root: Path) -> None:
-    result = run_kb("show", "qu\u0435ue-stuck", cwd=kb_root)
+def test_look_alike_is_named_so_the_reader_sees_the_difference(kb_root: Path, call) -> None:
+    result = call(show.run, "qu\u0435ue-stuck", root=kb_root)
     assert "character 3 is U+0435 CYRILLIC SMALL LETTER IE" in result.stderr
-    result = run_kb("show", "queue\u2010stuck", cwd=kb_root)
+    result = call(show.run, "queue\u2010stuck", root=kb_root)
     assert "character 6 is U+2010 HYPHEN" in result.stderr
-    assert run_kb("show", "queue-stuck", cwd=kb_root).returncode == 0  # the real id still works
+    assert call(show.run, "queue-stuck", root=kb_root).returncode == 0  # the real id still works
 
 
 @pytest.mark.parametrize("pm_id", list(BAD_PM_IDS.values()), ids=list(BAD_PM_IDS))
-def test_postmortem_id_flags_are_refused(kb_root: Path, pm_id: str) -> None:
+def test_postmortem_id_flags_are_refused(kb_root: Path, call, pm_id: str) -> None:
     before = _tree(kb_root)
-    for args in (["followups", "done", pm_id, "R1"], ["followups", "wont-do", pm_id, "R1", "--why", "x"]):
-        _assert_refused(run_kb(*args, cwd=kb_root), "a postmortem id")
+    for status, why in (("done", None), ("wont_do", "x")):
+        _assert_refused(call(followups.set_item, pm_id, "R1", status, why, root=kb_root), "a postmortem id")
     assert _tree(kb_root) == before
 
 
@@ -124,17 +114,13 @@ def test_nul_bytes_are_refused_by_the_functions_behind_the_verbs(kb_root: Path, 
     assert inside(kb_root, "cards/x\0.yaml") is None and inside(kb_root, "../oncall.yaml") is None
 
 
-def test_root_flag_into_a_non_kb_folder_says_what_it_needs(tmp_path: Path) -> None:
+def test_root_flag_into_a_non_kb_folder_says_what_it_needs(tmp_path: Path, call) -> None:
     empty = tmp_path / "not-a-kb"
     empty.mkdir()
-    for args in (
-        ["check", "--root", str(empty)],
-        ["route", "QueueStalled", "--root", str(empty)],
-        ["show", "queue-stuck", "--root", str(empty)],
-    ):
-        result = run_kb(*args, cwd=tmp_path)
-        assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
-        assert "mkdocs.yml" in result.stderr, (args, result.stderr)
+    for verb, args in ((check.run, []), (route.run, ["QueueStalled"]), (show.run, ["queue-stuck"])):
+        result = call(verb, *args, root=empty)
+        assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
+        assert f"no mkdocs.yml in {empty}" in result.stderr, (verb, result.stderr)
 
 
 # ---- values in YAML ---------------------------------------------------------------------
@@ -163,13 +149,13 @@ def _write_hostile_kb(root: Path, outside_marker: str) -> None:
     pm.write_text(pm_text)
 
 
-def test_yaml_values_and_paths_cannot_add_markup_or_read_outside(tmp_path: Path) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+def test_yaml_values_and_paths_cannot_add_markup_or_read_outside(tmp_path: Path, call) -> None:
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     marker = "OUTSIDE-MARKER-7f3a"
     _write_hostile_kb(root, marker)
-    check = run_kb("check", cwd=root)
-    assert "Traceback" not in check.stdout + check.stderr
-    assert re.search(r"cards/queue-stuck\.yaml:\d+:\d+: error KB\d+ .*outside\.md", check.stdout), check.stdout
+    checked = call(check.run, root=root)
+    assert "Traceback" not in checked.stdout + checked.stderr
+    assert re.search(r"cards/queue-stuck\.yaml:\d+:\d+: error KB\d+ .*outside\.md", checked.stdout), checked.stdout
     site = tmp_path / "site"
     build = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site)],
@@ -192,7 +178,7 @@ def test_yaml_values_and_paths_cannot_add_markup_or_read_outside(tmp_path: Path)
     assert "{{ 7 * 7 }}" in pm_html and "{% include &#x27;/etc/passwd&#x27; %}" in pm_html.replace("&#39;", "&#x27;")
 
 
-def test_a_kb_template_cannot_reach_python_internals(tmp_path: Path) -> None:
+def test_a_kb_template_cannot_reach_python_internals(tmp_path: Path, call) -> None:
     root = copy_kb(BASE_KB, tmp_path / "kb")
     (root / "templates" / "site").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "site" / "card.html.j2").write_text(
@@ -212,9 +198,7 @@ def test_a_kb_template_cannot_reach_python_internals(tmp_path: Path) -> None:
     assert build.returncode != 0
     assert "Traceback" not in build.stderr and "templates/site/card.html.j2" in build.stderr, build.stderr
     assert "unsafe" in build.stderr, build.stderr
-    new = run_kb(
-        "new", "postmortem", "--title", "t", "--priority", "P3", "--started-at", "2026-11-20T02:17:00+00:00", cwd=root
-    )
-    assert new.returncode != 0 and "Traceback" not in new.stdout + new.stderr
-    assert "postmortem.yaml.j2" in new.stderr and "unsafe" in new.stderr, new.stderr
+    created = call(new.postmortem, title="t", priority="P3", started_at="2026-11-20T02:17:00+00:00", root=root)
+    assert created.returncode != 0 and "Traceback" not in created.stdout + created.stderr
+    assert "postmortem.yaml.j2" in created.stderr and "unsafe" in created.stderr, created.stderr
     assert not any(p.name.endswith("-t.yaml") for p in (root / "postmortems").iterdir())

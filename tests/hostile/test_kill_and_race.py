@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_kb, run_kb
+from conftest import SNAPSHOT_KB, copy_kb
+
+from kb.commands import check
 
 ITERATIONS = int(os.environ.get("KB_KILL_ITERATIONS", "60"))  # per command: 240 kills in all
 PM_FILE = "postmortems/PM-2026-011-rotation-could-not-roll-back.yaml"
@@ -103,7 +105,7 @@ def _kill_loop(root: Path, args: list[str], reset, allowed) -> dict:
 
 @pytest.fixture
 def kb_repo(tmp_path: Path) -> Path:
-    root = copy_kb(REPO, tmp_path / "kb")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@x", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "kb"], cwd=root, check=True)
@@ -175,7 +177,7 @@ def test_sigkill_leaves_old_or_new_never_partial(kb_repo: Path, command: str) ->
     print(f"\n{command}: {stats}")
 
 
-def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path) -> None:
+def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path, call) -> None:
     for round_number in range(4):
         before = set(_snapshot(kb_repo))
         args = [
@@ -191,7 +193,7 @@ def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path) -> None:
             "--started-at",
             "2026-11-21T03:00:00+00:00",
         ]
-        env = {**os.environ, "NO_COLOR": "1"}
+        env = dict(os.environ)
         procs = [
             subprocess.Popen(args, cwd=kb_repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)
@@ -208,5 +210,5 @@ def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path) -> None:
         assert len(set(ids)) == len(ids), f"two postmortems got one id: {created}"
         for rel in created:
             assert f"Race {round_number}".encode() in (kb_repo / rel).read_bytes()
-    check = run_kb("check", "--select", "KB100,KB110,KB121", cwd=kb_repo)
-    assert check.returncode == 0, check.stdout
+    checked = call(check.run, select=["KB100,KB110,KB121"], root=kb_repo)
+    assert checked.returncode == 0, checked.stdout

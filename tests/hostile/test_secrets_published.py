@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, copy_kb, run_kb
+import pytest
+from conftest import SNAPSHOT_KB, copy_kb
+
+from kb.commands import check, emit
 
 TOKEN = "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"
 AWS = "AKIAIOSFODNN7EXAMPLE"
@@ -24,11 +27,15 @@ def _plant(root: Path) -> None:
     pm.write_text(pm.read_text().replace("title: ", f"title: ran with {AWS} ", 1))
 
 
-def test_site_never_shows_a_secret_whatever_the_check_ignores(tmp_path: Path) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+def test_site_never_shows_a_secret_whatever_the_check_ignores(tmp_path: Path, call) -> None:
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     _plant(root)
-    assert "KB701" in run_kb("check", cwd=root).stdout
-    assert run_kb("check", "--ignore", "KB701", "--select", "KB701", cwd=root).returncode == 0
+    found = call(check.run, root=root)
+    assert found.returncode == 1 and "KB701" in found.stdout
+    config = root / "mkdocs.yml"
+    config.write_text(config.read_text().replace("  - kb:\n", "  - kb:\n      ignore: [KB701]\n", 1))
+    ignored = call(check.run, root=root)  # the KB's own settings switch the secret rule off
+    assert ignored.returncode == 0 and "KB701" not in ignored.stdout, ignored.stdout
     out = tmp_path / "site"
     build = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(out)],
@@ -45,15 +52,16 @@ def test_site_never_shows_a_secret_whatever_the_check_ignores(tmp_path: Path) ->
     assert "Replay with [secret removed by kb]" in page
 
 
-def test_emit_refuses_a_secret_unless_allowlisted(tmp_path: Path) -> None:
-    root = copy_kb(REPO, tmp_path / "kb")
+def test_emit_refuses_a_secret_unless_allowlisted(tmp_path: Path, call, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_NO_CACHE", "1")
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
     pm = next((root / "postmortems").glob("PM-2026-012-*.yaml"))
     text = pm.read_text()
     assert "input:" in text
     pm.write_text(text.replace('      input: "', f'      input: "call with token {TOKEN} ', 1))
     before = {p.name: p.read_bytes() for p in (root / "rules").iterdir()}
-    for args in (["emit"], ["emit", "--dry-run"]):
-        result = run_kb(*args, cwd=root, env={"KB_NO_CACHE": "1"})
+    for dry_run in (False, True):
+        result = call(emit.run, dry_run=dry_run, root=root)
         assert result.returncode != 0 and "credential" in result.stderr, result.stderr
         assert TOKEN not in result.stdout + result.stderr
     assert {p.name: p.read_bytes() for p in (root / "rules").iterdir()} == before
@@ -61,6 +69,6 @@ def test_emit_refuses_a_secret_unless_allowlisted(tmp_path: Path) -> None:
     lines = allowed.splitlines()
     lines = [line + "  # kb: ignore[KB701]" if TOKEN in line else line for line in lines]
     pm.write_text("\n".join(lines) + "\n")
-    result = run_kb("emit", cwd=root, env={"KB_NO_CACHE": "1"})
+    result = call(emit.run, root=root)
     assert result.returncode == 0, result.stderr
     assert TOKEN in (root / "rules" / "evals.jsonl").read_text()
