@@ -167,11 +167,17 @@ def call(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
     return run
 
 
-def run_kb(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None):
-    """The real CLI in a subprocess, as a user runs it: for the end-to-end layer, and where a
-    separate process is the point (kills, races, import time)."""
+def run_kb(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    input: str | None = None,
+    python: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess (`python [python] -m kb args`), as a user runs it: for the
+    end-to-end layer, and where a separate process is the point (kills, races, import time)."""
     return subprocess.run(
-        [sys.executable, "-m", "kb", *args],
+        [sys.executable, *python, "-m", "kb", *args],
         cwd=cwd,
         env={**os.environ, **(env or {})},
         capture_output=True,
