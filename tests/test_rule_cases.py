@@ -5,6 +5,11 @@ to null is deleted; `symlinks` makes links), runs only that rule, and expects ex
 line, and column when given, and a fragment of the message when given. `select` runs more
 rules than the one under test (an unused suppression is only judged for rules that ran);
 `requires` names system tools the case needs (skipped without them, failed in CI).
+
+A passing case is a near miss of a failing one: the same files, edited so that they just pass
+(never the bare fixture, which test_base_fixture_is_clean covers), and every document it
+edits must load, or the rule would pass it by skipping it; `raw: true` marks a rule that reads
+the raw text (YAML syntax, secrets), where a document need not load.
 """
 
 from __future__ import annotations
@@ -50,14 +55,25 @@ def apply_files(root: Path, case: dict) -> None:
         target.write_bytes(codecs.decode(escaped, "unicode_escape").encode("latin-1"))
 
 
+def edited(case: dict) -> set[str]:
+    """The paths a case writes, deletes or links."""
+    return {rel for key in ("files", "files_bytes", "symlinks") for rel in case.get(key) or {}}
+
+
 @pytest.mark.parametrize(("code", "case"), list(_cases()))
 def test_rule_case(base_kb: Path, code: str, case: dict) -> None:
     for tool in case.get("requires", []):
         require_tool(tool)
     apply_files(base_kb, case)
-    result = run_check(RuleContext(load_kb(base_kb)), select=case.get("select") or [code])
+    kb = load_kb(base_kb)
+    result = run_check(RuleContext(kb), select=case.get("select") or [code])
     found = [d for d in result.diagnostics if d.code == code]
     expected = case.get("expect") or []
+    if not expected and not case.get(
+        "raw"
+    ):  # it passes on its merits, not because a rule skipped a file it could not load
+        unloaded = [doc.path for doc in kb.documents() if doc.path in edited(case) and doc.model is None]
+        assert not unloaded, f"{unloaded} do not load, so {code} cannot judge them: the case proves nothing"
     assert len(found) == len(expected), "\n".join(f"{d.path}:{d.span.line}:{d.span.column} {d.message}" for d in found)
     for diag, want in zip(found, expected):
         assert diag.path == want["path"]
@@ -68,10 +84,17 @@ def test_rule_case(base_kb: Path, code: str, case: dict) -> None:
             assert want["message"] in diag.message
 
 
-def test_every_rule_has_a_failing_and_a_passing_case() -> None:
+def test_base_fixture_is_clean(base_kb: Path) -> None:
+    """What a bare passing case would show, once for every rule: the base KB has no finding."""
+    result = run_check(RuleContext(load_kb(base_kb)))
+    assert [(d.code, d.path, d.span.line, d.message) for d in result.diagnostics] == []
+
+
+def test_every_rule_has_a_failing_case_and_a_near_miss() -> None:
     kinds: dict[str, set[str]] = {}
     for param in _cases():
         code, case = param.values
+        assert edited(case), f"{code} {case['name']} changes no file: write a near miss of a failing case"
         kinds.setdefault(code, set()).add("fail" if case.get("expect") else "pass")
     for code in all_rules():
         assert kinds.get(code) == {"fail", "pass"}, f"{code} needs failing and passing cases in tests/rule_cases/"
