@@ -21,12 +21,8 @@ import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from kb.core.diagnostics import SUPPRESSION
-
-if TYPE_CHECKING:
-    from kb.load.knowledge_base import KnowledgeBase
 
 EXCLUDED_PLUGINS = {"HexHighEntropyString", "Base64HighEntropyString", "IPPublicDetector"}
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_.~-])[A-Za-z0-9+/=_.~-]{20,}")  # never starts inside a run
@@ -207,21 +203,3 @@ def redact(text: str, values: set[str] | frozenset[str], html: bool = False) -> 
 
 
 REDACTED = "[secret removed by kb]"
-
-
-def published_secrets(kb: KnowledgeBase, allow_keys: frozenset[str]) -> frozenset[str]:
-    """Every credential the site could publish that is not allowlisted: in the documents
-    (found while loading), the router pages and the references."""
-    from kb.load.router import published_text_files, router_for
-
-    values: set[str] = set()
-    for doc in kb.documents():
-        values |= doc.secret_values(allow_keys)
-    pages = [page.path for page in router_for(kb.root, kb.settings).pages]
-    for rel in published_text_files(kb.root, kb.settings.references_dir, pages):
-        try:
-            raw = (kb.root / rel).read_bytes()
-        except OSError:
-            continue
-        values.update(hit.value for hit in scan(raw, rel) if not hit.allowed(allow_keys))
-    return frozenset(values)

@@ -18,7 +18,7 @@ from mkdocs.structure.files import File, Files
 from pydantic import ValidationError
 
 from kb.config.settings import Settings
-from kb.load.secrets import published_secrets
+from kb.load.published import published_secrets
 from kb.rules import secret_allowlist
 
 CSS = "assets/kb.css"
