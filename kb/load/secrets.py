@@ -114,7 +114,8 @@ def _configure_detect_secrets() -> None:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.settings import cache_bust, configure_settings_from_baseline
 
-    names = sorted(cls.__name__ for cls in get_mapping_from_secret_type_to_class().values())
+    plugins: dict[str, type] = get_mapping_from_secret_type_to_class()
+    names = sorted(plugin.__name__ for plugin in plugins.values())
     cache_bust()
     configure_settings_from_baseline({"plugins_used": [{"name": n} for n in names if n not in EXCLUDED_PLUGINS]})
 
