@@ -19,8 +19,8 @@ from kb.cache import incremental
 from kb.check.engine import run_check
 from kb.load import parallel as parallel_load
 from kb.load.loader import load_kb
+from kb.load.published import published_secrets
 from kb.load.records import decode_value
-from kb.load.secrets import published_secrets
 from kb.rules import secret_allowlist
 from kb.rules.context import RuleContext
 

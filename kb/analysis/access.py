@@ -7,7 +7,7 @@ of each permission are computed once, so checking a card costs steps x members l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -104,7 +104,7 @@ def describe_uncovered(hours: BusinessHours, timezone: str) -> str:
     return f"{' and '.join(parts)} ({timezone})"
 
 
-def _contiguous(days: list[str]) -> bool:
+def _contiguous(days: Sequence[str]) -> bool:
     positions = [DAY_NAMES.index(d) for d in days]
     return positions == list(range(positions[0], positions[0] + len(positions))) if positions else False
 

@@ -33,7 +33,7 @@ def changed_since(root: Path, ref: str) -> set[str]:
         raise ChangesProblem(
             f"cannot find a common ancestor of '{ref}' and HEAD (is '{ref}' fetched?).{hint}"
         ) from None
-    top = Path(repo.working_tree_dir).resolve()
+    top = Path(str(repo.working_tree_dir)).resolve()
     names = set(repo.git.diff("--name-only", "--no-renames", base, "--").splitlines())
     names |= set(repo.git.ls_files("--others", "--exclude-standard").splitlines())
     prefix = root.resolve().relative_to(top).as_posix()

@@ -92,7 +92,9 @@ class Session:
 
     def inputs(self) -> dict[str, list[Any]]:
         """[stat, digest] of every document and rule file as this run read it."""
-        return {path: [r.stat, r.digest] for path, r in [*self.records.items(), *self.rule_files.items()]}
+        kept: dict[str, list[Any]] = {path: [r.stat, r.digest] for path, r in self.records.items()}
+        kept.update({path: [r.stat, r.digest] for path, r in self.rule_files.items()})
+        return kept
 
     def emitted(self, kb: KnowledgeBase) -> Emitted:
         """What `kb emit` would write: the previous run's when the postmortems are the same
@@ -150,7 +152,8 @@ def finish(
 ) -> None:
     """Record this run for the next."""
     racy = time.time_ns() - RACY_NS
-    for record in [*session.records.values(), *session.rule_files.values()]:
+    records: list[Record | RuleFileRecord] = [*session.records.values(), *session.rule_files.values()]
+    for record in records:
         if record.stat is not None and record.stat[0] >= racy:
             record.stat = None  # written just now: a same-size edit in the same clock tick would keep this stat
     shared_now = session.shared or shared_digest(root, settings, router_pages)

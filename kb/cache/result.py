@@ -33,7 +33,7 @@ CACHE_FILE = "check-result.json"
 
 
 def _walk(root: Path, folder: str) -> list[str]:
-    found = []
+    found: list[str] = []
     base = root / folder
     if not base.is_dir():
         return found

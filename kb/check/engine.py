@@ -191,8 +191,10 @@ def run_check(
             findings.append((entry, finding))
     if document_rules:
         by_code = {entry.rule.code: entry for entry in document_rules}
-        instances = [(entry, entry.rule()) for entry in document_rules]
-        for folder, doc in [*(("cards", d) for d in kb.cards), *(("postmortems", d) for d in kb.postmortems)]:
+        instances = [(entry, rule) for entry in document_rules if isinstance(rule := entry.rule(), DocumentRule)]
+        documents: list[tuple[str, Document[Any]]] = [("cards", d) for d in kb.cards]
+        documents += [("postmortems", d) for d in kb.postmortems]
+        for folder, doc in documents:
             if memo is not None and not memo.fresh(doc.path):
                 found = [f for f in memo.recorded(doc.path) if f.code in by_code]
             else:
@@ -207,7 +209,7 @@ def run_check(
     diagnostics = [
         Diagnostic(
             f.path,
-            f.span,
+            f.span or Span(1, 1, 1, 1),  # _place gave every finding a span
             e.rule.code,
             e.rule.name,
             f.level or e.level,

@@ -190,7 +190,8 @@ def explain_person(kb: KnowledgeBase, name: str) -> dict[str, Any]:
         for step in result.steps:
             for perm in step.permissions:
                 member = next(m for m in perm.members if m.name == name)
-                if member.hours is None or (member.hours == "business" and result.rotation.coverage == "24x7"):
+                coverage = result.rotation.coverage if result.rotation else None
+                if member.hours is None or (member.hours == "business" and coverage == "24x7"):
                     missing.append(
                         {
                             "step": step.step.id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import NoReturn
 
 
 class _Refuse(Exception):
@@ -14,7 +15,7 @@ class _Refuse(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override] # leave usage errors to typer, which words them like every other command
+    def error(self, message: str) -> NoReturn:  # leave usage errors to typer, which words them like every other command
         raise _Refuse(message)
 
 

@@ -10,7 +10,8 @@ from kb.analysis.followups import SORTS, Followup, open_followups
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.edit.stamps import StampProblem, set_status
 from kb.emit import build as emitter
-from kb.load.loader import load_kb
+from kb.load.loader import load_document, load_kb
+from kb.model import Postmortem
 
 
 def render(items: list[Followup]) -> str:
@@ -65,7 +66,9 @@ def set_item(pm_id: str, item_id: str, status: str, why: str | None = None, root
     rel = path.relative_to(kb.root).as_posix()
     echo(f"{rel}: {item_id} is {status}" + ("" if changed else " (already)"))
     if changed:
-        fresh = load_kb(kb.root)  # the file as written now, to say whether rules/ still matches it
-        if emitter.changes(fresh, emitter.build(fresh)):
-            echo(f"{fresh.settings.rules_dir.strip('/')}/ no longer matches the postmortems: run kb emit")
+        # the edited postmortem as written now (only that file is read again), to say whether
+        # the files kb emit owns still match the postmortems
+        kb.postmortems = [load_document(kb, d.path, Postmortem) if d.path == rel else d for d in kb.postmortems]
+        if emitter.changes(kb, emitter.build(kb)):
+            echo(f"{kb.settings.rules_dir.strip('/')}/ no longer matches the postmortems: run kb emit")
     return 0

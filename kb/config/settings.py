@@ -50,6 +50,9 @@ class DrillTargets(BaseModel):
     first_update_minutes: float = 30
 
 
+DEFAULT_SEVERITY: dict[Literal["P1", "P2", "P3"], str] = {"P1": "critical", "P2": "warning", "P3": "info"}
+
+
 class Settings(BaseModel):
     """Options of the `kb` plugin in mkdocs.yml; every one has a default."""
 
@@ -72,9 +75,7 @@ class Settings(BaseModel):
     )
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     drill_targets: DrillTargets = Field(default_factory=DrillTargets)
-    severity: dict[Literal["P1", "P2", "P3"], str] = Field(
-        default_factory=lambda: {"P1": "critical", "P2": "warning", "P3": "info"}
-    )
+    severity: dict[Literal["P1", "P2", "P3"], str] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
 
     @field_validator("select", "ignore")

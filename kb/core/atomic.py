@@ -164,7 +164,7 @@ def _linked_git_dir(dot_git: Path) -> Path | None:
 
 def sweep_stale_temps(directory: Path) -> list[Path]:
     """Remove temps left by kb writers that no longer run (killed between link and rename)."""
-    removed = []
+    removed: list[Path] = []
     try:
         names = [n for n in os.listdir(directory) if n.startswith(".") and n.endswith(SUFFIX)]
     except OSError:

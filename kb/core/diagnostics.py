@@ -63,7 +63,7 @@ class Finding:
     level: Level | None = None  # only when one finding of a rule differs from the rule's level
     problem: LoadProblem | None = None  # for findings the loader makes: which kind (see LoadProblem)
 
-    def to_plain(self) -> tuple:
+    def to_plain(self) -> tuple[object, ...]:
         """Plain values only (for marshal: the check state and the load helper's pipe)."""
         span = (self.span.line, self.span.column, self.span.end_line, self.span.end_column) if self.span else None
         return (
@@ -118,5 +118,5 @@ class Diagnostic:
     help_url: str
     loc: Loc = field(default=())
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.span.line, self.span.column, self.code, self.message)

@@ -14,12 +14,12 @@ def seconds(text: str) -> float:
 
 def format_seconds(value: float) -> str:
     """The shortest Prometheus duration for a whole number of seconds (0 is 0s)."""
-    total = int(round(value))
+    total: int = round(value)
     if total <= 0:
         return "0s"
     out = ""
     for unit in ("d", "h", "m", "s"):
-        size = UNITS[unit]
+        size = int(UNITS[unit])
         if total >= size:
             out += f"{total // size}{unit}"
             total %= size

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import git  # gitpython is imported when git is used: a check without git never pays for it
 
 PM_FILE = re.compile(r"(?:^|/)(PM-(\d{4})-(\d{3,}))[^/]*\.ya?ml$")
 
@@ -13,7 +17,7 @@ class GitProblem(Exception):
     pass
 
 
-def _repo(root: Path):
+def _repo(root: Path) -> git.Repo | None:
     import git
 
     try:
@@ -30,7 +34,7 @@ def postmortem_numbers_in_git(root: Path, folder: str, year: int) -> set[int]:
     repo = _repo(root)
     if repo is None:
         return set()
-    prefix = Path(root).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    prefix = Path(root).resolve().relative_to(Path(str(repo.working_tree_dir)).resolve()).as_posix()
     folder_path = folder if prefix in ("", ".") else f"{prefix}/{folder}"
     trees: set[str] = set()
     commits = set()
@@ -57,7 +61,7 @@ def postmortem_numbers_in_git(root: Path, folder: str, year: int) -> set[int]:
 
 @dataclass
 class BranchPlan:
-    repo: object
+    repo: git.Repo
     branch: str
 
 
@@ -97,9 +101,9 @@ def commit_on_new_branch(plan: BranchPlan, paths: Path | list[Path], message: st
     keeps them; commit --only records just this file), so nothing a person was doing is lost.
     """
     repo = plan.repo
-    top = Path(repo.working_tree_dir).resolve()
+    top = Path(str(repo.working_tree_dir)).resolve()
     rels = [p.resolve().relative_to(top).as_posix() for p in ([paths] if isinstance(paths, Path) else paths)]
     repo.git.checkout("-b", plan.branch)
     repo.git.add("--", *rels)
     repo.git.commit("--only", "-m", message, "--", *rels)
-    return repo.head.commit.hexsha
+    return str(repo.head.commit.hexsha)

@@ -26,7 +26,7 @@ def _field_keys(model: type[BaseModel]) -> dict[str, Any]:
     return {(info.alias or name): info.annotation for name, info in model.model_fields.items()}
 
 
-def model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+def model_at(root: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
     """The model class that validates the mapping at a YAML path (for key suggestions)."""
     model: type[BaseModel] | None = root
     annotation: Any = root
@@ -99,6 +99,6 @@ def findings_from(exc: ValidationError, model: type[BaseModel], path: str) -> li
     return findings
 
 
-def _where(loc: tuple) -> str:
+def _where(loc: tuple[str | int, ...]) -> str:
     names = [str(p) for p in loc if not isinstance(p, int)]
     return f"{names[-1]}: " if names else ""

@@ -33,12 +33,14 @@ class _Resolver:
     of parse time). kb resolves plain scalars itself, so this resolver only says which
     untagged scalars are plain; explicit tags (`!!str 7`) come through as written."""
 
-    def resolve(self, kind, value, implicit):
+    def resolve(self, kind: type[Node], value: object, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode:
             return PLAIN if implicit[0] else _TAG + "str"
         return _TAG + ("seq" if kind is SequenceNode else "map")
 
-    def descend_resolver(self, current_node, current_index) -> None:  # path resolvers: kb uses none
+    def descend_resolver(
+        self, current_node: Node | None, current_index: object
+    ) -> None:  # path resolvers: kb uses none
         pass
 
     def ascend_resolver(self) -> None:
@@ -46,10 +48,10 @@ class _Resolver:
 
 
 try:
-    from yaml.cyaml import CParser as _Parser
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]  # libyaml's parser: not in its __all__
 
-    class _Loader(_Parser, _Resolver):  # type: ignore[misc]
-        def __init__(self, stream):
+    class _Loader(_Parser, _Resolver):
+        def __init__(self, stream: str) -> None:
             _Parser.__init__(self, stream)
 
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
@@ -59,7 +61,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.scanner import Scanner
 
     class _Loader(Reader, Scanner, Parser, Composer, _Resolver):  # type: ignore[no-redef]
-        def __init__(self, stream):
+        def __init__(self, stream: str) -> None:
             Reader.__init__(self, stream)
             Scanner.__init__(self)
             Parser.__init__(self)
@@ -125,7 +127,7 @@ class YamlProblem(Exception):
         self.span = span
 
 
-def _mark_span(start, end=None) -> Span:
+def _mark_span(start: yaml.Mark, end: yaml.Mark | None = None) -> Span:
     end = end or start
     return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
@@ -166,7 +168,7 @@ def decode(data: bytes, max_bytes: int = MAX_BYTES) -> str:
 def compose(text: str) -> Node | None:
     """The node tree of a single YAML document, or None for an empty one."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=_Loader)  # type: ignore[arg-type]  # a parser with kb's resolver
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = _mark_span(mark) if mark is not None else Span(1, 1, 1, 1)
@@ -274,9 +276,15 @@ class _Builder:
             return node.value
         if tag in _CAST_TAGS:
             value = resolve_plain(node.value)
-            wanted = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[tag[len(_TAG) :]]
+            kinds: dict[str, type | tuple[type, ...]] = {
+                "int": int,
+                "float": (int, float),
+                "bool": bool,
+                "null": type(None),
+            }
+            wanted = kinds[tag[len(_TAG) :]]
             if isinstance(value, wanted) and not (tag.endswith("int") and isinstance(value, bool)):
-                return float(value) if tag.endswith("float") else value
+                return float(value) if tag.endswith("float") and isinstance(value, (int, float)) else value
             raise YamlProblem(f"'{node.value}' is not a valid !!{tag[len(_TAG) :]}", node_span(node))
         if self.lenient_tags:
             return node.value

@@ -30,6 +30,7 @@ from kb.load.rulefiles import JSONL_HEADER_ID, MARKER, is_owned
 from kb.load.secrets import Allowlist
 from kb.model import Postmortem
 from kb.model.common import PRIORITY_ACTIONS
+from kb.model.postmortem import Reinforcement
 
 RULES, TESTS, GATES, EVALS = "kb.rules.yml", "kb.rules.test.yml", "gates.yml", "evals.jsonl"
 OWNED = (RULES, TESTS, GATES, EVALS)
@@ -72,11 +73,11 @@ def _header(sources: list[str], comment: str = "#") -> str:
 
 def _postmortems(kb: KnowledgeBase) -> list[Document[Postmortem]]:
     docs = [d for d in kb.postmortems if d.model is not None]
-    return sorted(docs, key=lambda d: d.model.id)
+    return sorted(docs, key=lambda d: d.model.id if d.model else "")
 
 
-def _items(doc: Document[Postmortem]):
-    indexed = [(i, r) for i, r in enumerate(doc.model.reinforcements) if r.status != "wont_do"]
+def _items(pm: Postmortem) -> list[tuple[int, Reinforcement]]:
+    indexed = [(i, r) for i, r in enumerate(pm.reinforcements) if r.status != "wont_do"]
     return sorted(indexed, key=lambda pair: (pair[1].id, pair[0]))
 
 
@@ -110,9 +111,10 @@ def build(kb: KnowledgeBase) -> Emitted:
     sources: list[str] = []
     for doc in _postmortems(kb):
         pm = doc.model
-        rules = []
+        assert pm is not None  # _postmortems keeps only the documents that loaded
+        rules: list[dict[str, object]] = []
         used = False
-        for index, item in _items(doc):
+        for index, item in _items(pm):
             source = f"{pm.id}/{item.id}"
             if item.kind == "alert" and item.alert:
                 used = True
@@ -226,7 +228,7 @@ def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
 
 def unified_diff(kb: KnowledgeBase, changed: dict[str, tuple[str, str]]) -> str:
     base = kb.settings.rules_dir.strip("/")
-    chunks = []
+    chunks: list[str] = []
     for name, (old, new) in sorted(changed.items()):
         chunks.extend(
             difflib.unified_diff(

@@ -71,7 +71,8 @@ class Router:
         routes: dict[str, list[tuple[RouteLine, Link]]] = {}
         for line in self.routing_lines():
             for link in line.cards:
-                routes.setdefault(link.card_id, []).append((line, link))
+                if link.card_id is not None:  # always set on a card link
+                    routes.setdefault(link.card_id, []).append((line, link))
         return routes
 
 
@@ -141,7 +142,7 @@ def load_router(root: Path, router: str, cards_dir: str, references_dir: str) ->
         result.pages.append(page)
         for line in page.lines:
             for link in line.subrouters:
-                if link.resolved not in seen:
+                if link.resolved is not None and link.resolved not in seen:
                     seen.add(link.resolved)
                     queue.append(link.resolved)
     return result

@@ -47,8 +47,8 @@ def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFil
         rules = group.get("rules") if isinstance(group, dict) else None
         for ri, rule in enumerate(rules if isinstance(rules, list) else []):
             if isinstance(rule, dict) and isinstance(rule.get("alert"), str):
-                annotations = rule.get("annotations") if isinstance(rule.get("annotations"), dict) else {}
-                url = annotations.get("runbook_url")
+                annotations = rule.get("annotations")
+                url = annotations.get("runbook_url") if isinstance(annotations, dict) else None
                 result.alerts.append(AlertRule(rule["alert"], gi, ri, url if isinstance(url, str) else None))
     return result
 

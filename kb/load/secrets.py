@@ -21,12 +21,8 @@ import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from kb.core.diagnostics import SUPPRESSION
-
-if TYPE_CHECKING:
-    from kb.load.knowledge_base import KnowledgeBase
 
 EXCLUDED_PLUGINS = {"HexHighEntropyString", "Base64HighEntropyString", "IPPublicDetector"}
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_.~-])[A-Za-z0-9+/=_.~-]{20,}")  # never starts inside a run
@@ -118,7 +114,8 @@ def _configure_detect_secrets() -> None:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.settings import cache_bust, configure_settings_from_baseline
 
-    names = sorted(cls.__name__ for cls in get_mapping_from_secret_type_to_class().values())
+    plugins: dict[str, type] = get_mapping_from_secret_type_to_class()
+    names = sorted(plugin.__name__ for plugin in plugins.values())
     cache_bust()
     configure_settings_from_baseline({"plugins_used": [{"name": n} for n in names if n not in EXCLUDED_PLUGINS]})
 
@@ -207,21 +204,3 @@ def redact(text: str, values: set[str] | frozenset[str], html: bool = False) -> 
 
 
 REDACTED = "[secret removed by kb]"
-
-
-def published_secrets(kb: KnowledgeBase, allow_keys: frozenset[str]) -> frozenset[str]:
-    """Every credential the site could publish that is not allowlisted: in the documents
-    (found while loading), the router pages and the references."""
-    from kb.load.router import published_text_files, router_for
-
-    values: set[str] = set()
-    for doc in kb.documents():
-        values |= doc.secret_values(allow_keys)
-    pages = [page.path for page in router_for(kb.root, kb.settings).pages]
-    for rel in published_text_files(kb.root, kb.settings.references_dir, pages):
-        try:
-            raw = (kb.root / rel).read_bytes()
-        except OSError:
-            continue
-        values.update(hit.value for hit in scan(raw, rel) if not hit.allowed(allow_keys))
-    return frozenset(values)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from kb.core.atomic import write_atomic
 from kb.model import Card, Oncall, Postmortem
 
-SCHEMAS = {"card": Card, "postmortem": Postmortem, "oncall": Oncall}
+SCHEMAS: dict[str, type[BaseModel]] = {"card": Card, "postmortem": Postmortem, "oncall": Oncall}
 SCHEMA_DIR = "schemas"
 
 

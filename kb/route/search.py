@@ -86,7 +86,8 @@ def _card_entry(path: Path, rel: str) -> CardEntry | None:
         data = yamlio.load_mapping(path.read_bytes())
     except (OSError, yamlio.YamlProblem):
         return None
-    triggers = data.get("triggers") if isinstance(data.get("triggers"), dict) else {}
+    found = data.get("triggers")
+    triggers: dict[str, object] = found if isinstance(found, dict) else {}
     as_list = lambda v: [str(x) for x in v] if isinstance(v, list) else []
     return CardEntry(
         str(data.get("id") or path.stem),
@@ -157,9 +158,11 @@ def routing_table(config: Paths) -> list[RoutingLine]:
             pass  # a page vanished or the cache is damaged: parse again
     router = load_router(config.root, config.router, config.cards_dir.strip("/"), config.references_dir.strip("/"))
     table = [
-        RoutingLine(line.page, line.line, line.text, line.cards[0].card_id, line.cards[0].resolved)
+        RoutingLine(line.page, line.line, line.text, link.card_id, link.resolved)
         for line in router.routing_lines()
         if len(line.cards) == 1
+        for link in line.cards
+        if link.card_id is not None and link.resolved is not None
     ]
     pages = {}
     for page in router.pages:

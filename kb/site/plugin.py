@@ -18,7 +18,7 @@ from mkdocs.structure.files import File, Files
 from pydantic import ValidationError
 
 from kb.config.settings import Settings
-from kb.load.secrets import published_secrets
+from kb.load.published import published_secrets
 from kb.rules import secret_allowlist
 
 CSS = "assets/kb.css"
@@ -29,7 +29,7 @@ class KbPlugin(BasePlugin):
     """Validates the `kb` entry of mkdocs.yml with kb's own Settings model, and builds the pages."""
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
-        self.config = dict(options)  # type: ignore[assignment]
+        self.config = dict(options)
         errors: list[tuple[str, Exception]] = []
         try:
             self.settings = Settings.model_validate(options)

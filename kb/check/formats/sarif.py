@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from kb import __version__
 from kb.check.engine import CheckResult
@@ -36,7 +37,7 @@ def render(result: CheckResult) -> str:
         )
     results = []
     for d in result.diagnostics:
-        item = {
+        item: dict[str, Any] = {
             "ruleId": d.code,
             "level": _LEVELS[d.level.value],
             "message": {"text": d.message},
