@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_kb
+from conftest import REPO
 
 from kb.commands import check, rules
 
 
-def test_repo_knowledge_base_passes() -> None:
+def test_repo_knowledge_base_passes(call) -> None:
     """The one test on the living KB at the root: it must pass `kb check` (exit 0, whatever its content)."""
-    result = run_kb("check", cwd=REPO)
+    result = call(check.run, root=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no problems" in result.stdout or " 0 errors" in result.stdout
 
