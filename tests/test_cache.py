@@ -94,3 +94,18 @@ def test_options_are_part_of_the_key(snapshot_kb: Path, tmp_path: Path, check) -
     assert check(snapshot_kb, cache, ignore=["KB130"]).returncode == 0
     assert check(snapshot_kb, cache, "cards/prompt-regression.yaml").returncode == 0
     assert check(snapshot_kb, cache).returncode == 1
+
+
+def test_a_second_check_in_one_process_sees_an_edited_reference(base_kb: Path) -> None:
+    """mkdocs serve checks again in one process: no memo may keep a page's old headings."""
+    from kb.check.engine import run_check
+    from kb.load.loader import load_kb
+    from kb.rules.context import RuleContext
+
+    def anchor_findings() -> list[str]:
+        return [d.message for d in run_check(RuleContext(load_kb(base_kb)), select=["KB134"]).diagnostics]
+
+    assert anchor_findings() == []
+    page = base_kb / "references" / "queues.md"
+    page.write_text(page.read_text().replace("## Pausing consumers", "## Stopping consumers"))
+    assert len(anchor_findings()) == 1
