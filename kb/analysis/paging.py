@@ -300,3 +300,101 @@ def describe_shift(shift: Shift) -> str:
 def ics_span(line: int) -> Span:
     """The BEGIN:VEVENT line of a shift's event, where its findings point."""
     return Span(line, 1, line, len("BEGIN:VEVENT") + 1)
+
+
+@dataclass(frozen=True)
+class MomentVerdict:
+    """Who a rotation pages at one minute, and which of its cards they can execute then."""
+
+    rotation: str
+    source: str  # "schedule" (who the pager pages) or "members" (no schedule: every member)
+    shift: Shift | None
+    people: tuple[str, ...]
+    cards: dict[str, list[dict]]  # card id -> what is missing at that minute (empty: executable)
+
+
+def at_moment(paging: PagingModel, moment: int) -> list[MomentVerdict]:
+    """Per rotation: who is on call at `moment` (epoch seconds) and what each card lacks then."""
+    found = []
+    minute = (moment, moment + 60)
+    for name, rotation in sorted(paging.oncall.rotations.items()):
+        schedule = paging.rotations.get(name)
+        if schedule is not None:
+            shift = schedule.at(moment)
+            people, source = (shift.people if shift else ()), "schedule"
+        elif rotation.coverage == "business":  # no schedule: members are on call in their business hours
+            shift, source = None, "members"
+            people = tuple(
+                m
+                for m in rotation.members
+                if m in paging.oncall.people and paging.clock.inside(*minute, paging.oncall.people[m].timezone)
+            )
+        else:
+            shift, people, source = None, tuple(rotation.members), "members"
+        reachable = paging.reachable(name, *minute)
+        cards: dict[str, list[dict]] = {}
+        for card in paging.cards_of(name):
+            missing: list[dict] = []
+            if not people:
+                off_hours = source == "members" and rotation.coverage == "business"
+                missing.append(
+                    {
+                        "problem": "outside its business-hours coverage: nobody is on call"
+                        if off_hours
+                        else "nobody is on call"
+                    }
+                )
+            for person in people:
+                holder = paging.oncall.people.get(person)
+                timezone = holder.timezone if holder else "UTC"
+                for need in paging.needs(name, person):
+                    if need.hours == "business" and paging.clock.inside(*minute, timezone):
+                        continue
+                    missing.append(
+                        {
+                            "person": person,
+                            "section": need.section,
+                            "step": need.step.id,
+                            "permission": need.permission,
+                            "holds": "never" if need.hours is None else "business hours only",
+                            "request": need.request,
+                        }
+                    )
+            for section, _index, step in card.all_steps():
+                if step.approval in (None, "none"):
+                    continue
+                if step.approval == "second-person":
+                    ok = len(reachable) >= 2
+                else:
+                    ok = any(paging.can_approve(p, step.approval, *minute) for p in reachable)
+                if not ok:
+                    missing.append(
+                        {"section": section, "step": step.id, "approval": step.approval, "reachable": reachable}
+                    )
+            cards[card.id] = missing
+        found.append(MomentVerdict(name, source, shift, people, cards))
+    return found
+
+
+def upcoming_blocked(paging: PagingModel, start: int, days: int = 14) -> list[dict]:
+    """The shifts of the next `days` whose person cannot execute some card of the rotation
+    (a missing permission, or no approver reachable): the dashboard's list."""
+    end = start + days * 86400
+    rows: dict[tuple, dict] = {}
+    for name, schedule in sorted(paging.rotations.items()):
+        window = schedule.overlapping(start, end)
+        for item in paging.missing(name, window):
+            row = rows.setdefault(
+                (item.shift.start, name, item.shift.end),
+                {"rotation": name, "shift": describe_shift(item.shift), "people": item.shift.people, "cards": {}},
+            )
+            row["cards"].setdefault(item.need.card.id, []).append(
+                f"{item.person} lacks {item.need.permission} ({item.need.step.id})"
+            )
+        for item in paging.no_approver(name, window):
+            row = rows.setdefault(
+                (item.shift.start, name, item.shift.end),
+                {"rotation": name, "shift": describe_shift(item.shift), "people": item.shift.people, "cards": {}},
+            )
+            row["cards"].setdefault(item.card.id, []).append(f"no {item.step.approval} approver ({item.step.id})")
+    return [rows[key] for key in sorted(rows)]
