@@ -50,7 +50,7 @@ class Missing:
     shift: Shift
     person: str
     need: Need
-    hours: str  # "never" or the business hours the person holds it in
+    hours: str  # "never", or "in business hours (Mon-Fri 09:00-18:00, Europe/Berlin)"
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ class PagingModel:
                             inside = self.clock.inside(shift.start, shift.end, timezone)
                         if inside:
                             continue
-                        yield Missing(rotation, shift, person, need, f"only {business} ({timezone})")
+                        yield Missing(rotation, shift, person, need, f"{business[:-1]}, {timezone})")
                     else:
                         yield Missing(rotation, shift, person, need, "never")
 

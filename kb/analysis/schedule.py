@@ -450,18 +450,20 @@ def on_call_at(shifts: list[Shift], moment: int) -> Shift | None:
     return None
 
 
-def gaps(shifts: list[Shift], begin: int, end: int) -> list[tuple[int, int]]:
-    """Stretches of [begin, end) no shift covers."""
+def gaps(shifts: list[Shift], begin: int, end: int) -> list[tuple[int, int, int, int]]:
+    """Stretches of [begin, end) no shift covers, as (start, end, start offset, end offset): each
+    edge carries the offset of the shift that meets it there."""
     found = []
-    cursor = begin
+    cursor, offset = begin, shifts[0].start_offset if shifts else 0
     for shift in shifts:
         if shift.end <= cursor:
             continue
         if shift.start > cursor:
-            found.append((cursor, min(shift.start, end)))
-        cursor = max(cursor, shift.end)
+            found.append((cursor, min(shift.start, end), offset, shift.start_offset))
+        if shift.end > cursor:
+            cursor, offset = shift.end, shift.end_offset
         if cursor >= end:
             break
     if cursor < end:
-        found.append((cursor, end))
-    return [(a, b) for a, b in found if b > a]
+        found.append((cursor, end, offset, offset))
+    return [g for g in found if g[1] > g[0]]

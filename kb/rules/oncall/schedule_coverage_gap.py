@@ -8,7 +8,7 @@ class CoverageGap(Rule):
 
     Why: `coverage: 24x7` promises someone is paged at every minute. A gap in the paging
     tool's schedule (a deleted layer, an override that ends early) pages nobody. Checked from
-    the start of today to the end of the export (or the expansion horizon).
+    the export's first shift (or today) to its last (or the expansion horizon).
 
     Bad:
 
@@ -44,8 +44,6 @@ class CoverageGap(Rule):
             if rotation.coverage != "24x7" or schedule.schedule.problem:
                 continue
             shifts = schedule.shifts
-            end = max((s.end for s in shifts), default=paging.begin)
-            found = gaps(shifts, paging.begin, end) if shifts else []
             if not shifts:
                 yield Finding(
                     ctx.oncall.path,
@@ -53,10 +51,11 @@ class CoverageGap(Rule):
                     loc=("rotations", name, "schedule"),
                 )
                 continue
-            offset = shifts[0].start_offset
-            shown = "; ".join(span(a, b, offset, offset) for a, b in found[:5])
+            # from the export's first shift (before it, the export says nothing) to its last
+            found = gaps(shifts, max(paging.begin, shifts[0].start), max(s.end for s in shifts))
+            shown = "; ".join(span(*gap) for gap in found[:5])
             if found:
-                minutes = sum(b - a for a, b in found) // 60
+                minutes = sum(b - a for a, b, _, _ in found) // 60
                 yield Finding(
                     ctx.oncall.path,
                     f"rotation {name} covers 24x7 but its schedule pages nobody for {minutes} minutes in "

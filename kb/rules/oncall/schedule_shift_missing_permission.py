@@ -65,11 +65,15 @@ class ShiftMissingPermission(Rule):
                     break
                 first, need = items[0], items[0].need
                 more = f" (and {len(items) - 1} more shifts of this event)" if len(items) > 1 else ""
-                holds = "does not hold" if first.hours == "never" else f"holds it {first.hours} only, not"
+                holds = (
+                    f"does not hold {need.permission}"
+                    if first.hours == "never"
+                    else f"holds {need.permission} only {first.hours}"
+                )
                 yield Finding(
                     schedule.schedule.path,
                     f"rotation {name}, shift {describe_shift(first.shift)}{more}: {first.person} is paged but "
-                    f"{holds} {need.permission}, which card {need.card.id} "
+                    f"{holds}, which card {need.card.id} "
                     f"{'rollback ' if need.section == 'rollback' else ''}step '{need.step.id}' requires; "
                     f"request: {need.request or 'not in the permissions catalogue'}",
                     span=ics_span(first.shift.line),
