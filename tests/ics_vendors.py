@@ -84,8 +84,13 @@ def pagerduty() -> bytes:
         if n == 10:
             who, address = ("Robert Smith", "robert.smith@example.org")
         cal.add_component(
-            event(f"pd-night-{n}", night, night + dt.timedelta(hours=12), f"On Call - {who} - SRE Primary",
-                  attendee=address)
+            event(
+                f"pd-night-{n}",
+                night,
+                night + dt.timedelta(hours=12),
+                f"On Call - {who} - SRE Primary",
+                attendee=address,
+            )
         )
     return cal.to_ical()
 

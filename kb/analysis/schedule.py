@@ -124,6 +124,15 @@ def _versions() -> str:
     return "/".join(found)
 
 
+def _code_stamp() -> str:
+    """This module's own source: a reading rule changed in development (same version) is a new key."""
+    try:
+        stat = os.stat(__file__)
+    except OSError:
+        return "?"
+    return f"{stat.st_mtime_ns}/{stat.st_size}"
+
+
 def _cache_file(key: str) -> Path | None:
     if os.environ.get("KB_NO_CACHE"):
         return None
@@ -172,7 +181,8 @@ def read_schedule(root: Path, rel: str, today: dt.date) -> Schedule:
         schedule.problem = f"cannot read {rel}: {exc.strerror or exc}"
         return schedule
     key = hashlib.blake2b(
-        raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}".encode(), digest_size=20
+        raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),
+        digest_size=20,
     ).hexdigest()
     cache = _cache_file(key)
     cached = _from_cache(cache)
@@ -311,6 +321,10 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     open_ended = False
     for event, line in zip(events, lines):
         event.add(LINE, str(line))
+        for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+            value = event.get(name)
+            if value is not None and zone is None:
+                _aware(value.dt, None, name, line)  # a floating time: refused before expansion guesses
         rule = event.get("RRULE")
         for item in rule if isinstance(rule, list) else [rule] if rule is not None else []:
             if not item.get("UNTIL") and not item.get("COUNT"):
