@@ -230,6 +230,7 @@ def test_schedule_path_must_stay_in_schedules(base_kb: Path) -> None:
 def test_parse_cache_gives_the_same_answer_and_survives_damage(base_kb: Path, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("KB_NO_CACHE", raising=False)
+    monkeypatch.setattr(schedule_module, "CACHE_FROM", 0)
     root = make_kb(base_kb, ics_vendors.grafana())
     first = read_schedule(root, "schedules/sre-primary.ics", dt.date(2026, 10, 20))
     [entry] = list((tmp_path / "cache" / "schedules").iterdir())

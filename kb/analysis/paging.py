@@ -65,13 +65,18 @@ class NoApprover:
 
 
 class BusinessClock:
-    """Whether a stretch of time lies inside business hours in a timezone."""
+    """Whether a stretch of time lies inside business hours in a timezone.
+
+    Each timezone's business windows are computed once per day as epoch seconds (wall-clock
+    arithmetic: DST-safe), and a stretch is looked up by bisection: a year of hourly shifts
+    costs a bisection each, not a timezone conversion each."""
 
     def __init__(self, hours: BusinessHours):
         self.days = {DAY_NAMES.index(d) for d in hours.days}
         self.start, self.end = hours.minutes()
         self.hours = hours
         self._zones: dict[str, zoneinfo.ZoneInfo] = {}
+        self._windows: dict[str, tuple[int, list[int], list[int]]] = {}
 
     def zone(self, name: str) -> zoneinfo.ZoneInfo:
         found = self._zones.get(name)
@@ -79,16 +84,38 @@ class BusinessClock:
             found = self._zones[name] = zoneinfo.ZoneInfo(name)
         return found
 
-    def inside(self, start: int, end: int, timezone: str) -> bool:
-        """[start, end) lies within one business day's window, in that timezone."""
-        zone = self.zone(timezone)
-        local_start = dt.datetime.fromtimestamp(start, zone)
-        if local_start.weekday() not in self.days:
-            return False
-        midnight = dt.datetime.combine(local_start.date(), dt.time(), zone)
+    def window(self, day: dt.date, zone: zoneinfo.ZoneInfo) -> tuple[int, int] | None:
+        """The business window of a local day, in epoch seconds; None on a day off."""
+        if day.weekday() not in self.days:
+            return None
+        midnight = dt.datetime.combine(day, dt.time(), zone)
         opens = midnight + dt.timedelta(minutes=self.start)  # wall-clock arithmetic: DST-safe
         closes = midnight + dt.timedelta(minutes=self.end)
-        return opens.timestamp() <= start and end <= closes.timestamp()
+        return int(opens.timestamp()), int(closes.timestamp())
+
+    def inside(self, start: int, end: int, timezone: str) -> bool:
+        """[start, end) lies within one business day's window, in that timezone."""
+        windows = self._windows.get(timezone)
+        if windows is None or not windows[0] <= start < windows[0] + WINDOW_DAYS * 86400:
+            windows = self._windows[timezone] = self._build(start, timezone)
+        _, opens, closes = windows
+        index = bisect.bisect_right(opens, start) - 1
+        return index >= 0 and start < closes[index] and end <= closes[index]
+
+    def _build(self, around: int, timezone: str) -> tuple[int, list[int], list[int]]:
+        zone = self.zone(timezone)
+        first = dt.datetime.fromtimestamp(around, zone).date() - dt.timedelta(days=SLACK_DAYS + 1)
+        opens, closes = [], []
+        for n in range(WINDOW_DAYS + SLACK_DAYS + 2):
+            found = self.window(first + dt.timedelta(days=n), zone)
+            if found is not None:
+                opens.append(found[0])
+                closes.append(found[1])
+        return around - SLACK_DAYS * 86400, opens, closes
+
+
+WINDOW_DAYS = 800  # business windows computed per timezone at a time (a year's export fits)
+SLACK_DAYS = 31  # and this many days before the first stretch asked about
 
 
 @dataclass

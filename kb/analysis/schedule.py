@@ -16,7 +16,8 @@ recurring-ical-events'. kb only decides what the vendors' shapes mean:
   the whole text; matched against people's names, `email` and `aliases`.
 
 Only what can still page matters: occurrences are expanded from the start of the check's
-day up to the last fixed event of the export, or HORIZON_DAYS ahead for open-ended layers.
+day up to the last fixed event or UNTIL of the export, COUNTED_DAYS ahead for layers with COUNT,
+and at least HORIZON_DAYS ahead (the reach of a layer that repeats forever).
 Parsed files are cached by content (a year of hourly shifts takes icalendar seconds to
 parse); the cache makes kb faster, never different: its key is the bytes, the day, and the
 versions of kb and both libraries.
@@ -33,13 +34,16 @@ import zoneinfo
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 from kb import __version__
 from kb.analysis.identities import Identities
 from kb.core.atomic import write_atomic
 from kb.core.paths import inside
 
-HORIZON_DAYS = 92
+HORIZON_DAYS = 92  # how far a layer that repeats forever is expanded
+COUNTED_DAYS = 400  # how far a layer with COUNT is followed (its end is known only by expanding it)
+CACHE_FROM = 500  # occurrences: smaller exports parse in milliseconds, not worth a cache file
 MAX_BYTES = 200_000_000
 UTC = dt.UTC
 LEVEL = re.compile(r"^\s*\[L(\d+)\]\s*", re.IGNORECASE)
@@ -52,9 +56,9 @@ class ScheduleProblem(Exception):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    """One expanded, not cancelled VEVENT occurrence, in epoch seconds."""
+class Occurrence(NamedTuple):
+    """One expanded, not cancelled VEVENT occurrence, in epoch seconds (a tuple: a year of hourly
+    shifts is 8,760 of them per rotation, built from the cache on every check)."""
 
     start: int
     end: int
@@ -79,8 +83,7 @@ class Occurrence:
         return f"SUMMARY '{self.summary}'" if self.summary else "an event with no SUMMARY or ATTENDEE"
 
 
-@dataclass(frozen=True, slots=True)
-class Shift:
+class Shift(NamedTuple):
     """A stretch of time in which the same events page: who is actually paged then."""
 
     start: int
@@ -147,7 +150,7 @@ def _from_cache(path: Path | None) -> tuple[list[Occurrence], bool] | None:
     try:
         data = marshal.loads(path.read_bytes())
         open_ended, rows = data
-        return [Occurrence(*row) for row in rows], bool(open_ended)
+        return list(map(Occurrence._make, rows)), bool(open_ended)
     except (OSError, EOFError, ValueError, TypeError):
         return None  # missing or damaged: parse again
 
@@ -155,12 +158,8 @@ def _from_cache(path: Path | None) -> tuple[list[Occurrence], bool] | None:
 def _to_cache(path: Path | None, occurrences: list[Occurrence], open_ended: bool) -> None:
     if path is None:
         return
-    rows = [
-        (o.start, o.end, o.start_offset, o.end_offset, o.line, o.summary, o.emails, o.override, o.level, o.priority)
-        for o in occurrences
-    ]
     try:
-        write_atomic(path, marshal.dumps((open_ended, rows)), compare=False)
+        write_atomic(path, marshal.dumps((open_ended, [tuple(o) for o in occurrences])), compare=False)
     except OSError:
         pass  # a read-only home costs speed, never correctness
 
@@ -192,7 +191,8 @@ def read_schedule(root: Path, rel: str, today: dt.date) -> Schedule:
         except ScheduleProblem as exc:
             schedule.problem = f"{rel}: {exc}"
             return schedule
-        _to_cache(cache, *cached)
+        if len(cached[0]) >= CACHE_FROM:
+            _to_cache(cache, *cached)
     schedule.occurrences, schedule.open_ended = cached
     if schedule.occurrences and not schedule.open_ended:
         schedule.window_end = max(o.end for o in schedule.occurrences)
@@ -327,7 +327,13 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
                 _aware(value.dt, None, name, line)  # a floating time: refused before expansion guesses
         rule = event.get("RRULE")
         for item in rule if isinstance(rule, list) else [rule] if rule is not None else []:
-            if not item.get("UNTIL") and not item.get("COUNT"):
+            if item.get("UNTIL"):
+                until = item["UNTIL"][0]
+                until = until if isinstance(until, dt.datetime) else dt.datetime.combine(until, dt.time())
+                horizon = max(horizon, until if until.tzinfo else until.replace(tzinfo=UTC))
+            elif item.get("COUNT"):
+                horizon = max(horizon, begin + dt.timedelta(days=COUNTED_DAYS))
+            else:
                 open_ended = True
         if rule is None and event.get("DTSTART") is not None and event.get("RECURRENCE-ID") is None:
             occurrence_end = event.get("DTEND") or event.get("DTSTART")
