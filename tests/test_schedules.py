@@ -293,3 +293,19 @@ def load_oncall(text: str):
     from kb.model import Oncall
 
     return Oncall.model_validate(yaml.safe_load(text))
+
+
+def test_dashboard_lists_the_shifts_that_cannot_execute_a_card(base_kb: Path) -> None:
+    from kb.site.pages import SiteBuilder
+
+    root = make_kb(base_kb, ics_vendors.grafana(), today="2026-11-01")
+    body = SiteBuilder(load_kb(root)).dashboard().markdown.replace("\\", "")  # Markdown escapes undone
+    assert "## Shifts in the next 14 days that cannot execute a card" in body
+    assert (
+        "| sre-primary | 2026-11-05T20:00:00+01:00 to 2026-11-06T08:00:00+01:00 | carol | "
+        "queue-stuck: carol lacks queue:pause:dispatch (resume) |" in body
+    )
+    root = make_kb(base_kb, ics_vendors.grafana(), today="2026-11-07")
+    assert (
+        "Every shift of sre-primary in the next 14 days can execute" in SiteBuilder(load_kb(root)).dashboard().markdown
+    )
