@@ -309,3 +309,22 @@ def test_dashboard_lists_the_shifts_that_cannot_execute_a_card(base_kb: Path) ->
     assert "Every shift of sre-primary in the next 14 days can execute" in SiteBuilder(
         load_kb(root)
     ).dashboard().markdown.replace("\\", "")
+
+
+def test_hostile_recurrences_are_bounded(base_kb: Path, monkeypatch) -> None:
+    """A layer cancelled for ever ends at the horizon; sub-hourly layers are refused; a layer
+    with more shifts than the cap stops there."""
+    start = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
+
+    def layer(freq: str, **extra) -> bytes:
+        cal = ics_vendors.calendar("-//hostile//EN", "x")
+        end = start + dt.timedelta(seconds=1 if freq == "secondly" else 3600)
+        cal.add_component(ics_vendors.event("layer", start, end, "alice", rrule={"freq": freq}, **extra))
+        return cal.to_ical()
+
+    assert parse_calendar(layer("hourly", status="CANCELLED"), dt.date(2026, 10, 20)) == ([], True)
+    [found] = check(make_kb(base_kb, layer("secondly")), "KB311")
+    assert "a layer repeating secondly is no on-call shift" in found
+    monkeypatch.setattr(schedule_module, "MAX_OCCURRENCES", 1000)
+    [found] = check(make_kb(base_kb, layer("hourly")), "KB311")
+    assert "more than 1,000 shifts before 2027-01-20" in found

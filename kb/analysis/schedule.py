@@ -43,8 +43,9 @@ from kb.core.paths import inside
 
 HORIZON_DAYS = 92  # how far a layer that repeats forever is expanded
 COUNTED_DAYS = 400  # how far a layer with COUNT is followed (its end is known only by expanding it)
+MAX_OCCURRENCES = 500_000  # per file: 57 years of hourly shifts
 CACHE_FROM = 500  # occurrences: smaller exports parse in milliseconds, not worth a cache file
-MAX_BYTES = 200_000_000
+MAX_BYTES = 50_000_000  # a year of hourly shifts in one file is 1.6 MB
 UTC = dt.UTC
 LEVEL = re.compile(r"^\s*\[L(\d+)\]\s*", re.IGNORECASE)
 PAGERDUTY = re.compile(r"^on[- ]?call\s*[-:\u2013]\s*(.+?)\s*[-\u2013]\s*.+$", re.IGNORECASE)
@@ -327,6 +328,8 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
                 _aware(value.dt, None, name, line)  # a floating time: refused before expansion guesses
         rule = event.get("RRULE")
         for item in rule if isinstance(rule, list) else [rule] if rule is not None else []:
+            if str((item.get("FREQ") or [""])[0]).upper() in ("SECONDLY", "MINUTELY"):
+                raise ScheduleProblem(f"line {line}: a layer repeating {item['FREQ'][0].lower()} is no on-call shift")
             if item.get("UNTIL"):
                 until = item["UNTIL"][0]
                 until = until if isinstance(until, dt.datetime) else dt.datetime.combine(until, dt.time())
@@ -342,15 +345,30 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
             except ScheduleProblem:
                 continue  # reported when the occurrence is read
             horizon = max(horizon, end)
+    # window by window (recurring-ical-events' between() is linear, its lazy after() is not): a
+    # window's occurrences are those starting in it, the first window also keeps the ones running
+    # into it; a hostile layer stops at MAX_OCCURRENCES, not at the end of memory
+    found: list[Occurrence] = []
+    query = recurring_ical_events.of(calendar)
+    left, days = begin, 1
     try:
-        expanded = recurring_ical_events.of(calendar).between(begin, horizon + dt.timedelta(seconds=1))
+        while left <= horizon:
+            right = min(left + dt.timedelta(days=days), horizon + dt.timedelta(seconds=1))
+            window = query.between(left, right)
+            for event in window:
+                occurrence = _occurrence(event, zone)
+                if occurrence is None or (left != begin and occurrence.start < left.timestamp()):
+                    continue
+                if occurrence.end > begin.timestamp():
+                    found.append(occurrence)
+            if len(found) > MAX_OCCURRENCES:
+                raise ScheduleProblem(
+                    f"more than {MAX_OCCURRENCES:,} shifts before {horizon.date().isoformat()}; export a shorter window"
+                )
+            left = right
+            days = min(days * 2, 32) if len(window) < 5000 else days
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the library's way to reject a bad rule
         raise ScheduleProblem(f"its recurrence rules cannot be expanded: {exc}") from None
-    found = []
-    for event in expanded:
-        occurrence = _occurrence(event, zone)
-        if occurrence is not None and occurrence.end > begin.timestamp():
-            found.append(occurrence)
     found.sort(key=lambda o: (o.start, o.line))
     return found, open_ended
 
