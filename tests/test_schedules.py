@@ -328,3 +328,44 @@ def test_hostile_recurrences_are_bounded(base_kb: Path, monkeypatch) -> None:
     monkeypatch.setattr(schedule_module, "MAX_OCCURRENCES", 1000)
     [found] = check(make_kb(base_kb, layer("hourly")), "KB311")
     assert "more than 1,000 shifts before 2027-01-20" in found
+
+
+def test_cli_access_at_smoke(base_kb: Path) -> None:
+    from conftest import run_kb
+
+    root = make_kb(base_kb, ics_vendors.pagerduty())
+    result = run_kb("access", "--at", "2026-10-28T23:17:00+01:00", "--format", "json", cwd=root)
+    assert result.returncode == 0, result.stderr
+    sre = next(r for r in json.loads(result.stdout)["rotations"] if r["rotation"] == "sre-primary")
+    assert sre["on_call"] == ["carol"] and sre["cards"][0]["can_execute"] is False
+    bad = run_kb("access", "--at", "2026-10-28 23:17", cwd=root)
+    assert bad.returncode == 1 and "has no offset" in bad.stderr
+
+
+def test_business_clock_matches_a_plain_computation_across_dst() -> None:
+    """The bisected windows agree with converting each stretch to local time, DST days included."""
+    import random
+    import zoneinfo
+
+    from kb.analysis.paging import BusinessClock
+    from kb.config.settings import BusinessHours
+
+    hours = BusinessHours(days=["mon", "tue", "wed", "thu", "fri", "sun"], start="08:30", end="18:00")
+    clock = BusinessClock(hours)
+    rng = random.Random(18)
+    base = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp())
+    for name in ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Tokyo"):
+        zone = zoneinfo.ZoneInfo(name)
+        for _ in range(1500):
+            start = base + rng.randrange(0, 300 * 86400, 900)
+            end = start + rng.choice([900, 3600, 4 * 3600, 9 * 3600, 86400])
+            local_start, local_end = dt.datetime.fromtimestamp(start, zone), dt.datetime.fromtimestamp(end, zone)
+            opens = local_start.replace(hour=8, minute=30, second=0, fold=0)
+            closes = local_start.replace(hour=18, minute=0, second=0, fold=0)
+            expected = (
+                local_start.weekday() in (0, 1, 2, 3, 4, 6)
+                and opens.timestamp() <= start
+                and end <= closes.timestamp()
+                and local_end.date() == local_start.date()
+            )
+            assert clock.inside(start, end, name) == expected, (name, local_start, local_end)
