@@ -369,3 +369,36 @@ def test_business_clock_matches_a_plain_computation_across_dst() -> None:
                 and local_end.date() == local_start.date()
             )
             assert clock.inside(start, end, name) == expected, (name, local_start, local_end)
+
+
+def test_an_override_cuts_a_shift_with_the_offset_its_timezone_has_there() -> None:
+    from kb.analysis.paging import describe_shift
+
+    cal = ics_vendors.calendar("-//Datadog//On-Call//EN", "SRE Primary")
+    ny = ics_vendors.NEW_YORK
+    cal.add_component(
+        ics_vendors.event(
+            "week",
+            dt.datetime(2026, 10, 30, 9, tzinfo=ny),
+            dt.datetime(2026, 11, 3, 9, tzinfo=ny),
+            "SRE Primary",
+            attendee="bob@example.org",
+        )
+    )
+    cal.add_component(
+        ics_vendors.event(
+            "swap",
+            dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+            dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC),
+            "Override",
+            attendee="carol@example.org",
+            categories=["override"],
+        )
+    )
+    occurrences, _ = parse_calendar(ics_vendors.with_timezones(cal), dt.date(2026, 10, 20))
+    shifts = resolve(occurrences, Mapper(Identities(load_oncall(ONCALL))))
+    assert [(describe_shift(s), s.people) for s in shifts] == [
+        ("2026-10-30T09:00:00-04:00 to 2026-11-01T19:00:00-05:00", ("bob",)),
+        ("2026-11-02T00:00:00+00:00 to 2026-11-02T12:00:00+00:00", ("carol",)),
+        ("2026-11-02T07:00:00-05:00 to 2026-11-03T09:00:00-05:00", ("bob",)),
+    ]

@@ -71,6 +71,7 @@ class Occurrence(NamedTuple):
     override: bool
     level: int  # Grafana OnCall [Ln]
     priority: int  # iCalendar PRIORITY mapped so that higher pages first (0: unset)
+    zone: str  # the IANA timezone of DTSTART, "" for UTC or a zone without a name
 
     @property
     def rank(self) -> tuple[int, int, int]:
@@ -294,6 +295,7 @@ def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
         override,
         level,
         10 - priority if 1 <= priority <= 9 else 0,
+        getattr(start.tzinfo, "key", "") or "",
     )
 
 
@@ -474,8 +476,16 @@ def _shift(occurrences: list[Occurrence], paged: tuple[int, ...], start: int, en
     return Shift(start, end, start_offset, end_offset, first.line, tuple(people), tuple(unmapped))
 
 
-def _offset_at(occurrences: list[Occurrence], paged: tuple[int, ...], _moment: int) -> int:
-    return occurrences[paged[0]].start_offset
+def _offset_at(occurrences: list[Occurrence], paged: tuple[int, ...], moment: int) -> int:
+    """The offset the paged event's timezone has at `moment` (an edge an override cut)."""
+    first = occurrences[paged[0]]
+    if first.zone:
+        try:
+            offset = dt.datetime.fromtimestamp(moment, zoneinfo.ZoneInfo(first.zone)).utcoffset()
+            return int(offset.total_seconds()) if offset is not None else first.start_offset
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return first.start_offset if moment - first.start <= first.end - moment else first.end_offset
 
 
 def on_call_at(shifts: list[Shift], moment: int) -> Shift | None:
