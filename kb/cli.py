@@ -120,11 +120,15 @@ def access(
     ] = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     root: RootOption = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Who is on call at this minute (ISO 8601 with offset, or 'now')."),
+    ] = None,
 ) -> None:
-    """Who can execute which card: the matrix, one card explained, or one person's view."""
+    """Who can execute which card: the matrix, one card, one person, or who is on call --at a minute."""
     from kb.commands import access as verb
 
-    raise _exit(verb.run(card, person, rotation, output_format, root))
+    raise _exit(verb.run(card, person, rotation, output_format, root, at))
 
 
 new_app = typer.Typer(help="Write a new postmortem or card from the KB's templates.", no_args_is_help=True)

@@ -52,6 +52,8 @@ def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
         settings.references_dir,
         settings.rules_dir,
         settings.templates_dir,
+        "schedules",  # rotations' iCalendar exports and groups' membership exports (oncall.yaml names them)
+        "memberships",
     ):
         files += _walk(root, folder.strip("/"))
     files += [settings.oncall, "mkdocs.yml", settings.router, *router_pages]

@@ -4,11 +4,13 @@ Each view is built as data first (what `--format json` prints), then rendered as
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 from kb.analysis.access import AccessModel, CardAccess, describe_hours
+from kb.analysis.paging import PagingModel, at_moment, describe_shift
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.loader import load_kb
@@ -20,10 +22,94 @@ class AccessError(Exception):
     pass
 
 
-def model_of(kb: KnowledgeBase) -> AccessModel:
+def paging_of(kb: KnowledgeBase, today: dt.date | None = None) -> PagingModel:
+    """The access model with memberships from their sources (they win over people.groups) and
+    the rotations' schedules, read from `today` (default: the KB's today) on."""
     if kb.oncall is None or kb.oncall.model is None:
         raise AccessError(f"{kb.settings.oncall} is missing or invalid; run `kb check` for the details")
-    return AccessModel(kb.oncall.model)
+    cards = [doc.model for doc in kb.cards if doc.model is not None]
+    return PagingModel(kb.root, kb.oncall.model, cards, kb.settings.business_hours, today or kb.config.today())
+
+
+def model_of(kb: KnowledgeBase) -> AccessModel:
+    return paging_of(kb).access
+
+
+def parse_at(text: str) -> dt.datetime:
+    """An ISO 8601 timestamp with its offset, or `now`; anything else fails closed."""
+    if text.strip().lower() == "now":
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise AccessError(f"--at '{text}' is not an ISO 8601 timestamp (e.g. 2026-12-05T02:17:00+01:00)") from None
+    if moment.tzinfo is None:
+        raise AccessError(f"--at '{text}' has no offset; say which timezone (e.g. {text}+01:00, or Z for UTC)")
+    return moment
+
+
+def on_call(kb: KnowledgeBase, at: str) -> dict[str, Any]:
+    """Per rotation: who is on call at that minute and which of its cards they can execute."""
+    moment = parse_at(at)
+    paging = paging_of(kb, moment.astimezone(dt.UTC).date())
+    problems = {
+        name: schedule.schedule.problem for name, schedule in paging.rotations.items() if schedule.schedule.problem
+    }
+    rotations = []
+    for verdict in at_moment(paging, int(moment.timestamp())):
+        shift = verdict.shift
+        rotations.append(
+            {
+                "rotation": verdict.rotation,
+                "source": verdict.source,
+                "schedule": paging.oncall.rotations[verdict.rotation].schedule,
+                "schedule_problem": problems.get(verdict.rotation),
+                "shift": describe_shift(shift) if shift else None,
+                "on_call": list(verdict.people),
+                "cards": [
+                    {"card": card, "can_execute": not missing, "missing": missing}
+                    for card, missing in sorted(verdict.cards.items())
+                ],
+            }
+        )
+    return {"at": moment.isoformat(), "rotations": rotations}
+
+
+def render_on_call(data: dict[str, Any]) -> str:
+    lines = [f"On call at {data['at']}:"]
+    for rotation in data["rotations"]:
+        lines.append("")
+        if rotation["schedule_problem"]:
+            lines.append(f"{rotation['rotation']}: SCHEDULE UNREADABLE: {rotation['schedule_problem']}")
+            continue
+        if rotation["source"] == "schedule":
+            who = ", ".join(rotation["on_call"]) or "NOBODY"
+            shift = f" (shift {rotation['shift']})" if rotation["shift"] else ""
+            lines.append(f"{rotation['rotation']}: {who}{shift} from {rotation['schedule']}")
+        else:
+            who = ", ".join(rotation["on_call"]) or "nobody (outside business hours)"
+            lines.append(f"{rotation['rotation']}: {who} (no schedule: the members, as oncall.yaml declares them)")
+        if not rotation["cards"]:
+            lines.append("  no card names this rotation")
+        for card in rotation["cards"]:
+            if card["can_execute"]:
+                lines.append(f"  {card['card']}: can execute")
+                continue
+            lines.append(f"  {card['card']}: CANNOT execute")
+            for item in card["missing"]:
+                if "problem" in item:
+                    lines.append(f"    {item['problem']}")
+                elif "approval" in item:
+                    reachable = ", ".join(item["reachable"]) or "nobody"
+                    lines.append(
+                        f"    step '{item['step']}': no {item['approval']} approver reachable (reachable: {reachable})"
+                    )
+                else:
+                    lines.append(
+                        f"    step '{item['step']}': {item['person']} lacks {item['permission']} ({item['holds']}); "
+                        f"request: {item['request'] or 'not in the permissions catalogue'}"
+                    )
+    return "\n".join(lines) + "\n"
 
 
 def _cards(kb: KnowledgeBase):
@@ -243,12 +329,17 @@ def run(
     rotation: str | None = None,
     output_format: str = "text",
     root: Path | None = None,
+    at: str | None = None,
 ) -> int:
     if output_format not in ("text", "json"):
         raise CommandError("--format is text or json")
+    if at is not None and (card or person or rotation):
+        raise CommandError("--at shows every rotation at one minute; it takes no CARD, --person or --rotation")
     kb = load_kb(kb_root(root))
     try:
-        if person:
+        if at is not None:
+            data, render = on_call(kb, at), render_on_call
+        elif person:
             data, render = explain_person(kb, person), render_person
         elif card:
             data, render = explain_card(kb, card, rotation), render_card

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from kb.analysis import anchors
 from kb.analysis.access import AccessModel
+from kb.analysis.paging import PagingModel
 from kb.config.settings import Config, Settings
 from kb.emit.build import Emitted, build
 from kb.load.knowledge_base import Document, KnowledgeBase
@@ -32,6 +33,7 @@ class RuleContext:
         self.promtool_hand_written = promtool  # started by the check before loading, on the other core
         self._emit = emitted or build
         self._access: AccessModel | None = None
+        self._paging: PagingModel | None = None
         self._router: Router | None = None
         self._emitted: Emitted | None = None
 
@@ -76,8 +78,21 @@ class RuleContext:
         if self.kb.oncall is None or self.kb.oncall.model is None:
             return None
         if self._access is None:
-            self._access = AccessModel(self.kb.oncall.model)
+            paging = self.paging()
+            self._access = paging.access if paging is not None else AccessModel(self.kb.oncall.model)
         return self._access
+
+    def paging(self) -> PagingModel | None:
+        """Memberships from their sources (they win over people.groups), every rotation's
+        schedule and the per-shift verdicts; None when oncall.yaml is missing or invalid."""
+        if self.kb.oncall is None or self.kb.oncall.model is None:
+            return None
+        if self._paging is None:
+            cards = [doc.model for doc in self.kb.cards if doc.model is not None]
+            self._paging = PagingModel(
+                self.kb.root, self.kb.oncall.model, cards, self.kb.settings.business_hours, self.kb.config.today()
+            )
+        return self._paging
 
     def router(self) -> Router:
         if self._router is None:

@@ -34,10 +34,21 @@ from kb.rules.oncall.access_grant_matches_nothing import GrantMatchesNothing
 from kb.rules.oncall.access_missing_permission import MissingPermission
 from kb.rules.oncall.access_no_approver import NoApprover
 from kb.rules.oncall.access_unknown_permission import UnknownPermission
+from kb.rules.oncall.membership_drift import MembershipDrift
+from kb.rules.oncall.membership_unknown_member import UnknownMember
+from kb.rules.oncall.membership_unreadable import MembershipUnreadable
+from kb.rules.oncall.oncall_ambiguous_identity import AmbiguousIdentity
 from kb.rules.oncall.oncall_unknown_reference import OncallUnknownReference
 from kb.rules.oncall.rotation_bad_escalation import BadEscalation
 from kb.rules.oncall.rotation_coverage_below_priority import CoverageBelowPriority
 from kb.rules.oncall.rotation_understaffed import RotationUnderstaffed
+from kb.rules.oncall.schedule_coverage_gap import CoverageGap
+from kb.rules.oncall.schedule_export_ends_soon import ExportEndsSoon
+from kb.rules.oncall.schedule_shift_by_non_member import ShiftByNonMember
+from kb.rules.oncall.schedule_shift_missing_permission import ShiftMissingPermission
+from kb.rules.oncall.schedule_shift_no_approver import ShiftNoApprover
+from kb.rules.oncall.schedule_unmapped_shift import UnmappedShift
+from kb.rules.oncall.schedule_unreadable import ScheduleUnreadable
 from kb.rules.postmortems.postmortem_complete_needs_reinforcements import CompleteNeedsReinforcements
 from kb.rules.postmortems.postmortem_inference_needs_inference_fix import InferenceNeedsInferenceLevelFix
 from kb.rules.postmortems.postmortem_model_inference_row import ModelInferenceRow
@@ -86,6 +97,17 @@ RULES: tuple[type[Rule], ...] = (
     OncallUnknownReference,
     NoApprover,
     AgentFirstResponder,
+    ScheduleUnreadable,
+    UnmappedShift,
+    ShiftMissingPermission,
+    ShiftNoApprover,
+    CoverageGap,
+    ShiftByNonMember,
+    ExportEndsSoon,
+    MembershipUnreadable,
+    MembershipDrift,
+    UnknownMember,
+    AmbiguousIdentity,
     TimestampsOutOfOrder,
     TimelineOutOfOrder,
     ModelInferenceRow,

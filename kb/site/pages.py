@@ -428,8 +428,13 @@ class SiteBuilder:
                 (r, sum(c.values()), c["executable"], c["blocked at night"], c["blocked"])
                 for r, c in sorted(counts.items())
             ]
+        from kb.analysis.paging import dashboard_shifts  # the per-shift view (#18)
+
+        blocked_shifts, scheduled = dashboard_shifts(self.kb)
         body = self.render(
             "dashboard.md.j2",
+            blocked_shifts=blocked_shifts[:200],
+            scheduled=scheduled,
             causes_svg=raw(chart),
             inference_share=share,
             followups=followups,

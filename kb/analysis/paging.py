@@ -1,0 +1,437 @@
+"""Per shift, per card: can the person the pager actually pages execute the card then?
+
+Built from oncall.yaml (with memberships from their sources, kb.analysis.membership), every
+rotation's schedule (kb.analysis.schedule) and the cards. For each shift of a rotation and
+each card the rotation executes, the people paged must hold every permission each step
+requires during the whole shift (a group with `hours: business` grants only inside business
+hours in that person's timezone), and an irreversible step's approval must be reachable:
+someone paged then, on the rotation or along its escalations, who may give it.
+
+The cost is one dictionary lookup per shift and person, plus a timezone conversion for the
+people who hold something only in business hours: linear in shifts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from kb.analysis.access import DAY_NAMES, AccessModel, Hours, describe_hours
+from kb.analysis.identities import Identities
+from kb.analysis.membership import Memberships, read_memberships
+from kb.analysis.schedule import Mapper, Schedule, Shift, read_schedule, resolve, span
+from kb.config.settings import BusinessHours
+from kb.core.diagnostics import Span
+from kb.model import Card, Oncall, Step
+
+
+@dataclass(frozen=True)
+class Need:
+    """One permission one step of a card requires, and when a given person holds it."""
+
+    card: Card
+    section: str  # steps or rollback
+    index: int
+    step: Step
+    permission: str
+    position: int  # in the step's `requires`
+    hours: Hours | None  # None: never; business: only in business hours
+    request: str | None
+
+
+@dataclass(frozen=True)
+class Missing:
+    rotation: str
+    shift: Shift
+    person: str
+    need: Need
+    hours: str  # "never", or "in business hours (Mon-Fri 09:00-18:00, Europe/Berlin)"
+
+
+@dataclass(frozen=True)
+class NoApprover:
+    rotation: str
+    shift: Shift
+    card: Card
+    section: str
+    index: int
+    step: Step
+    reachable: tuple[str, ...]
+
+
+class BusinessClock:
+    """Whether a stretch of time lies inside business hours in a timezone.
+
+    Each timezone's business windows are computed once per day as epoch seconds (wall-clock
+    arithmetic: DST-safe), and a stretch is looked up by bisection: a year of hourly shifts
+    costs a bisection each, not a timezone conversion each."""
+
+    def __init__(self, hours: BusinessHours):
+        self.days = {DAY_NAMES.index(d) for d in hours.days}
+        self.start, self.end = hours.minutes()
+        self.hours = hours
+        self._zones: dict[str, zoneinfo.ZoneInfo] = {}
+        self._windows: dict[str, tuple[int, list[int], list[int]]] = {}
+
+    def zone(self, name: str) -> zoneinfo.ZoneInfo:
+        found = self._zones.get(name)
+        if found is None:
+            found = self._zones[name] = zoneinfo.ZoneInfo(name)
+        return found
+
+    def window(self, day: dt.date, zone: zoneinfo.ZoneInfo) -> tuple[int, int] | None:
+        """The business window of a local day, in epoch seconds; None on a day off."""
+        if day.weekday() not in self.days:
+            return None
+        midnight = dt.datetime.combine(day, dt.time(), zone)
+        opens = midnight + dt.timedelta(minutes=self.start)  # wall-clock arithmetic: DST-safe
+        closes = midnight + dt.timedelta(minutes=self.end)
+        return int(opens.timestamp()), int(closes.timestamp())
+
+    def inside(self, start: int, end: int, timezone: str) -> bool:
+        """[start, end) lies within one business day's window, in that timezone."""
+        windows = self._windows.get(timezone)
+        if windows is None or not windows[0] <= start < windows[0] + WINDOW_DAYS * 86400:
+            windows = self._windows[timezone] = self._build(start, timezone)
+        _, opens, closes = windows
+        index = bisect.bisect_right(opens, start) - 1
+        return index >= 0 and start < closes[index] and end <= closes[index]
+
+    def _build(self, around: int, timezone: str) -> tuple[int, list[int], list[int]]:
+        zone = self.zone(timezone)
+        first = dt.datetime.fromtimestamp(around, zone).date() - dt.timedelta(days=SLACK_DAYS + 1)
+        opens, closes = [], []
+        for n in range(WINDOW_DAYS + SLACK_DAYS + 2):
+            found = self.window(first + dt.timedelta(days=n), zone)
+            if found is not None:
+                opens.append(found[0])
+                closes.append(found[1])
+        return around - SLACK_DAYS * 86400, opens, closes
+
+
+WINDOW_DAYS = 800  # business windows computed per timezone at a time (a year's export fits)
+SLACK_DAYS = 31  # and this many days before the first stretch asked about
+
+
+@dataclass
+class RotationSchedule:
+    name: str
+    schedule: Schedule
+    shifts: list[Shift] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+
+    def overlapping(self, start: int, end: int) -> list[Shift]:
+        index = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        found = []
+        while index < len(self.shifts) and self.shifts[index].start < end:
+            if self.shifts[index].end > start:
+                found.append(self.shifts[index])
+            index += 1
+        return found
+
+    def at(self, moment: int) -> Shift | None:
+        index = bisect.bisect_right(self.starts, moment) - 1
+        if index >= 0 and self.shifts[index].end > moment:
+            return self.shifts[index]
+        return None
+
+
+class PagingModel:
+    """Memberships, schedules and the per-shift verdicts of one knowledge base."""
+
+    def __init__(self, root: Path, oncall: Oncall, cards: list[Card], hours: BusinessHours, today: dt.date):
+        self.root = root
+        self.declared = oncall
+        self.memberships: Memberships = read_memberships(root, oncall)
+        self.oncall = self.memberships.oncall
+        self.access = AccessModel(self.oncall)
+        self.clock = BusinessClock(hours)
+        self.today = today
+        self.begin = int(dt.datetime.combine(today, dt.time(), dt.UTC).timestamp())
+        self.cards = cards
+        self.identities = Identities(self.oncall)
+        self._needs: dict[tuple[str, str], list[Need]] = {}
+
+    @cached_property
+    def rotations(self) -> dict[str, RotationSchedule]:
+        """Every rotation with a schedule, read and resolved when first asked (the access rules
+        that do not look at schedules never pay for them)."""
+        mapper = Mapper(self.identities)
+        found = {}
+        for name, rotation in self.oncall.rotations.items():
+            if rotation.schedule:
+                schedule = read_schedule(self.root, rotation.schedule, self.today)
+                shifts = resolve(schedule.occurrences, mapper) if schedule.problem is None else []
+                found[name] = RotationSchedule(name, schedule, shifts, [s.start for s in shifts])
+        return found
+
+    # -- what a person lacks for the cards of a rotation ------------------------------------------
+    def cards_of(self, rotation: str) -> list[Card]:
+        return [card for card in self.cards if card.rotation == rotation]
+
+    def needs(self, rotation: str, person: str) -> list[Need]:
+        """What this person does not hold around the clock, for the rotation's cards."""
+        key = (rotation, person)
+        found = self._needs.get(key)
+        if found is None:
+            found = []
+            holder = self.oncall.people.get(person)
+            for card in self.cards_of(rotation):
+                for section, index, step in card.all_steps():
+                    for position, permission in enumerate(step.requires):
+                        hours = self.access.index.person_hours(holder, permission) if holder else None
+                        if hours == "24x7":
+                            continue
+                        info = self.oncall.permissions.get(permission)
+                        request = info.request if info else None
+                        found.append(Need(card, section, index, step, permission, position, hours, request))
+            self._needs[key] = found
+        return found
+
+    def missing(self, rotation: str, shifts: list[Shift] | None = None) -> Iterator[Missing]:
+        """Every (shift, person, permission) where the person paged cannot run a step then."""
+        schedule = self.rotations.get(rotation)
+        if schedule is None:
+            return
+        business = describe_business(self.clock.hours)
+        for shift in schedule.shifts if shifts is None else shifts:
+            for person in shift.people:
+                needs = self.needs(rotation, person)
+                if not needs:
+                    continue
+                timezone = self.oncall.people[person].timezone
+                inside: bool | None = None
+                for need in needs:
+                    if need.hours == "business":
+                        if inside is None:
+                            inside = self.clock.inside(shift.start, shift.end, timezone)
+                        if inside:
+                            continue
+                        yield Missing(rotation, shift, person, need, f"{business[:-1]}, {timezone})")
+                    else:
+                        yield Missing(rotation, shift, person, need, "never")
+
+    # -- approvals -----------------------------------------------------------------------------
+    def reachable(self, rotation: str, start: int, end: int) -> list[str]:
+        """Humans paged throughout [start, end) on the rotation or along its escalations; a
+        rotation without a schedule reaches all its members, as oncall.yaml declares them."""
+        found: list[str] = []
+        for name in self.access.escalation_chain(rotation):
+            schedule = self.rotations.get(name)
+            if schedule is None:
+                people = list(self.oncall.rotations[name].members)
+            else:
+                people = _throughout(schedule.overlapping(start, end), start, end)
+            for person in people:
+                holder = self.oncall.people.get(person)
+                if holder is not None and holder.kind == "human" and person not in found:
+                    found.append(person)
+        return found
+
+    def can_approve(self, person: str, approval: str, start: int, end: int) -> bool:
+        holder = self.oncall.people[person]
+        for group in holder.groups:
+            info = self.oncall.groups.get(group)
+            if info is None or approval not in info.approves:
+                continue
+            if info.hours == "24x7" or self.clock.inside(start, end, holder.timezone):
+                return True
+        return False
+
+    def no_approver(self, rotation: str, shifts: list[Shift] | None = None) -> Iterator[NoApprover]:
+        schedule = self.rotations.get(rotation)
+        if schedule is None:
+            return
+        steps = [
+            (card, section, index, step)
+            for card in self.cards_of(rotation)
+            for section, index, step in card.all_steps()
+            if step.approval not in (None, "none")
+        ]
+        if not steps:
+            return
+        memo: dict[tuple, tuple[str, ...]] = {}
+        for shift in schedule.shifts if shifts is None else shifts:
+            reachable = tuple(self.reachable(rotation, shift.start, shift.end))
+            for card, section, index, step in steps:
+                key = (reachable, step.approval, self._business_key(reachable, shift))
+                approvers = memo.get(key)
+                if approvers is None:
+                    if step.approval == "second-person":
+                        approvers = reachable if len(reachable) >= 2 else ()
+                    else:
+                        approvers = tuple(
+                            p for p in reachable if self.can_approve(p, step.approval, shift.start, shift.end)
+                        )
+                    memo[key] = approvers
+                if not approvers:
+                    yield NoApprover(rotation, shift, card, section, index, step, reachable)
+
+    def _business_key(self, people: tuple[str, ...], shift: Shift) -> tuple[bool, ...]:
+        return tuple(self.clock.inside(shift.start, shift.end, self.oncall.people[p].timezone) for p in people)
+
+    # -- coverage -----------------------------------------------------------------------------
+    def non_members(self, rotation: str) -> Iterator[tuple[Shift, str]]:
+        schedule = self.rotations.get(rotation)
+        if schedule is None:
+            return
+        members = set(self.oncall.rotations[rotation].members)
+        for shift in schedule.shifts:
+            for person in shift.people:
+                if person not in members:
+                    yield shift, person
+
+    def unmapped(self, rotation: str) -> Iterator[tuple[Shift, str]]:
+        schedule = self.rotations.get(rotation)
+        if schedule is None:
+            return
+        for shift in schedule.shifts:
+            for text in shift.unmapped:
+                yield shift, text
+
+    # -- one moment ----------------------------------------------------------------------------
+    def on_call(self, rotation: str, moment: int) -> Shift | None:
+        schedule = self.rotations.get(rotation)
+        return schedule.at(moment) if schedule else None
+
+
+def _throughout(shifts: list[Shift], start: int, end: int) -> list[str]:
+    """People paged in every one of these shifts, when together they cover [start, end)."""
+    cursor = start
+    people: set[str] | None = None
+    order: list[str] = []
+    for shift in shifts:
+        if shift.start > cursor:
+            return []
+        cursor = max(cursor, shift.end)
+        people = set(shift.people) if people is None else people & set(shift.people)
+        order += [p for p in shift.people if p not in order]
+    if cursor < end or not people:
+        return []
+    return [p for p in order if p in people]
+
+
+def describe_business(hours: BusinessHours) -> str:
+    return f"in business hours ({describe_hours(hours)})"
+
+
+def describe_shift(shift: Shift) -> str:
+    return span(shift.start, shift.end, shift.start_offset, shift.end_offset)
+
+
+def ics_span(line: int) -> Span:
+    """The BEGIN:VEVENT line of a shift's event, where its findings point."""
+    return Span(line, 1, line, len("BEGIN:VEVENT") + 1)
+
+
+@dataclass(frozen=True)
+class MomentVerdict:
+    """Who a rotation pages at one minute, and which of its cards they can execute then."""
+
+    rotation: str
+    source: str  # "schedule" (who the pager pages) or "members" (no schedule: every member)
+    shift: Shift | None
+    people: tuple[str, ...]
+    cards: dict[str, list[dict]]  # card id -> what is missing at that minute (empty: executable)
+
+
+def at_moment(paging: PagingModel, moment: int) -> list[MomentVerdict]:
+    """Per rotation: who is on call at `moment` (epoch seconds) and what each card lacks then."""
+    found = []
+    minute = (moment, moment + 60)
+    for name, rotation in sorted(paging.oncall.rotations.items()):
+        schedule = paging.rotations.get(name)
+        if schedule is not None:
+            shift = schedule.at(moment)
+            people, source = (shift.people if shift else ()), "schedule"
+        elif rotation.coverage == "business":  # no schedule: members are on call in their business hours
+            shift, source = None, "members"
+            people = tuple(
+                m
+                for m in rotation.members
+                if m in paging.oncall.people and paging.clock.inside(*minute, paging.oncall.people[m].timezone)
+            )
+        else:
+            shift, people, source = None, tuple(rotation.members), "members"
+        reachable = paging.reachable(name, *minute)
+        cards: dict[str, list[dict]] = {}
+        for card in paging.cards_of(name):
+            missing: list[dict] = []
+            if not people:
+                off_hours = source == "members" and rotation.coverage == "business"
+                missing.append(
+                    {
+                        "problem": "outside its business-hours coverage: nobody is on call"
+                        if off_hours
+                        else "nobody is on call"
+                    }
+                )
+            for person in people:
+                holder = paging.oncall.people.get(person)
+                timezone = holder.timezone if holder else "UTC"
+                for need in paging.needs(name, person):
+                    if need.hours == "business" and paging.clock.inside(*minute, timezone):
+                        continue
+                    missing.append(
+                        {
+                            "person": person,
+                            "section": need.section,
+                            "step": need.step.id,
+                            "permission": need.permission,
+                            "holds": "never" if need.hours is None else "business hours only",
+                            "request": need.request,
+                        }
+                    )
+            for section, _index, step in card.all_steps():
+                if step.approval in (None, "none"):
+                    continue
+                if step.approval == "second-person":
+                    ok = len(reachable) >= 2
+                else:
+                    ok = any(paging.can_approve(p, step.approval, *minute) for p in reachable)
+                if not ok:
+                    missing.append(
+                        {"section": section, "step": step.id, "approval": step.approval, "reachable": reachable}
+                    )
+            cards[card.id] = missing
+        found.append(MomentVerdict(name, source, shift, people, cards))
+    return found
+
+
+def upcoming_blocked(paging: PagingModel, start: int, days: int = 14) -> list[dict]:
+    """The shifts of the next `days` whose person cannot execute some card of the rotation
+    (a missing permission, or no approver reachable): the dashboard's list."""
+    end = start + days * 86400
+    rows: dict[tuple, dict] = {}
+    for name, schedule in sorted(paging.rotations.items()):
+        window = schedule.overlapping(start, end)
+        for item in paging.missing(name, window):
+            row = rows.setdefault(
+                (item.shift.start, name, item.shift.end),
+                {"rotation": name, "shift": describe_shift(item.shift), "people": item.shift.people, "cards": {}},
+            )
+            row["cards"].setdefault(item.need.card.id, []).append(
+                f"{item.person} lacks {item.need.permission} ({item.need.step.id})"
+            )
+        for item in paging.no_approver(name, window):
+            row = rows.setdefault(
+                (item.shift.start, name, item.shift.end),
+                {"rotation": name, "shift": describe_shift(item.shift), "people": item.shift.people, "cards": {}},
+            )
+            row["cards"].setdefault(item.card.id, []).append(f"no {item.step.approval} approver ({item.step.id})")
+    return [rows[key] for key in sorted(rows)]
+
+
+def dashboard_shifts(kb, days: int = 14) -> tuple[list[dict], list[str]]:
+    """For the site's dashboard: the shifts of the `days` from the start of the KB's today that
+    cannot execute some card (upcoming_blocked), and the rotations that have a schedule."""
+    if kb.oncall is None or kb.oncall.model is None:
+        return [], []
+    cards = [doc.model for doc in kb.cards if doc.model is not None]
+    paging = PagingModel(kb.root, kb.oncall.model, cards, kb.settings.business_hours, kb.config.today())
+    return upcoming_blocked(paging, paging.begin, days), sorted(paging.rotations)

@@ -1,0 +1,57 @@
+from kb.analysis.paging import describe_shift, ics_span
+from kb.core.diagnostics import Finding, Level
+from kb.rules.base import Rule
+
+
+class ShiftNoApprover(Rule):
+    """During a shift, nobody reachable can give the approval an irreversible step of a card needs.
+
+    Why: `approval: incident-commander` needs someone paged at that minute (on the rotation,
+    then along its escalations, each by its own schedule) in a group that `approves` it;
+    `second-person` needs two humans paged then. A rotation without a schedule reaches all
+    its members. At 02:17 the approval desk that works office hours is not reachable.
+
+    Bad:
+
+    ```yaml
+    groups:
+      incident-commanders: {approves: [incident-commander], hours: business}
+    rotations:
+      sre-primary: {members: [alice], schedule: schedules/sre-primary.ics, escalates_to: command}
+      command: {members: [ivan]}
+    ```
+
+    Good:
+
+    ```yaml
+    groups:
+      incident-commanders: {approves: [incident-commander]}
+    rotations:
+      sre-primary: {members: [alice], schedule: schedules/sre-primary.ics, escalates_to: command}
+      command: {members: [ivan]}
+    ```
+    """
+
+    code = "KB314"
+    name = "schedule/shift-no-approver"
+    level = Level.ERROR
+
+    def check(self, ctx, options):
+        paging = ctx.paging()
+        if paging is None:
+            return
+        for name, schedule in paging.rotations.items():
+            folded = {}
+            for item in paging.no_approver(name):
+                folded.setdefault((item.shift.line, item.card.id, item.section, item.index), []).append(item)
+            for items in folded.values():
+                first = items[0]
+                more = f" (and {len(items) - 1} more shifts of this event)" if len(items) > 1 else ""
+                who = ", ".join(first.reachable) or "nobody"
+                yield Finding(
+                    schedule.schedule.path,
+                    f"rotation {name}, shift {describe_shift(first.shift)}{more}: card {first.card.id} step "
+                    f"'{first.step.id}' needs {first.step.approval} approval, but of those reachable then "
+                    f"({who}) none can give it",
+                    span=ics_span(first.shift.line),
+                )

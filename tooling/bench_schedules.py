@@ -1,0 +1,172 @@
+"""Benchmark the per-shift checks (issue #18) on a year of hourly shifts.
+
+    python tooling/bench_schedules.py --rotations 10 20 40 [--workdir DIR]
+
+For each size, a knowledge base with that many 24x7 rotations of five people, two cards per
+rotation, and one schedule per rotation holding a year of hourly shifts (8,760 each): half in
+PagerDuty's shape (one VEVENT per shift, the final schedule), half in Grafana OnCall's (five
+RRULE layers, FREQ=HOURLY;INTERVAL=5). One person per rotation holds the cards' permission
+only in business hours, so the business-hours clock runs and findings are folded.
+
+Measured in process, after loading the KB once:
+- baseline: `run_check` with every rule but KB311-KB321 (today's check; memberships only);
+- cold: every rule, with an empty schedule cache (icalendar parses, recurring-ical-events expands);
+- warm: every rule, with the schedule cache filled (the parsed shifts come from the cache);
+Prints wall and CPU seconds (the machine may be shared: CPU time is the steadier number) and
+CPU microseconds per shift on top of the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+HOURS = 8760
+PEOPLE = 5
+START = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+
+
+def pagerduty_template() -> bytes:
+    """A year of hourly shifts, one VEVENT each, rotating p0..p4 (the icalendar library writes it)."""
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//PagerDuty Inc.//PagerDuty Schedule Feed//EN")
+    cal.add("version", "2.0")
+    stamp = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    for hour in range(HOURS):
+        who = hour % PEOPLE
+        event = icalendar.Event()
+        event.add("uid", f"shift-{hour}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", START + dt.timedelta(hours=hour))
+        event.add("dtend", START + dt.timedelta(hours=hour + 1))
+        event.add("summary", f"On Call - Person {who} - ROTATION")
+        event.add("attendee", f"mailto:p{who}@ROTATION.example.org")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def grafana_template() -> bytes:
+    """Five hourly RRULE layers, each every fifth hour for a year."""
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", "//Grafana Labs//Grafana On-Call//")
+    cal.add("version", "2.0")
+    stamp = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    for who in range(PEOPLE):
+        event = icalendar.Event()
+        event.add("uid", f"layer-{who}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", START + dt.timedelta(hours=who))
+        event.add("dtend", START + dt.timedelta(hours=who + 1))
+        event.add("rrule", {"freq": "hourly", "interval": PEOPLE, "count": HOURS // PEOPLE})
+        event.add("summary", f"[L1] p{who}@ROTATION.example.org")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def build(root: Path, rotations: int, templates: dict[str, bytes]) -> None:
+    shutil.rmtree(root, ignore_errors=True)
+    for folder in ("cards", "schedules", "docs"):
+        (root / folder).mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(
+        "site_name: bench\nsite_url: https://kb.test/\ndocs_dir: docs\nplugins:\n  - kb:\n      today: 2027-01-01\n"
+    )
+    router = ["# Router", ""]
+    oncall = ["permissions:"]
+    for r in range(rotations):
+        oncall.append(f"  svc{r}:restart:api: {{system: Svc{r}, request: 'ask team {r}'}}")
+    oncall.append("groups:")
+    for r in range(rotations):
+        oncall.append(f"  team{r}: {{grants: ['svc{r}:*']}}")
+        oncall.append(f"  team{r}-day: {{grants: ['svc{r}:*'], hours: business}}")
+    oncall.append("people:")
+    for r in range(rotations):
+        for p in range(PEOPLE):
+            group = f"team{r}-day" if p == PEOPLE - 1 else f"team{r}"
+            oncall.append(f"  r{r}p{p}: {{groups: [{group}], timezone: Europe/Berlin, email: p{p}@r{r}.example.org}}")
+    oncall.append("rotations:")
+    for r in range(rotations):
+        members = ", ".join(f"r{r}p{p}" for p in range(PEOPLE))
+        oncall.append(f"  rot{r}: {{members: [{members}], schedule: schedules/rot{r}.ics}}")
+        shape = "pagerduty" if r % 2 == 0 else "grafana"
+        (root / "schedules" / f"rot{r}.ics").write_bytes(templates[shape].replace(b"ROTATION", f"r{r}".encode()))
+        for c in range(2):
+            card = f"card-{r}-{c}"
+            (root / "cards" / f"{card}.yaml").write_text(
+                f"id: {card}\ntitle: Card {r} {c}\nsummary: A card.\nowner: team{r}\nrotation: rot{r}\n"
+                f"priority: P2\nsteps:\n  - id: restart\n    do: Restart the api\n"
+                f"    requires: [svc{r}:restart:api]\n    done_when: The api answers\n"
+            )
+            router.append(f"- Card {r} {c} → [{card}](cards/{card}.yaml)")
+    (root / "oncall.yaml").write_text("\n".join(oncall) + "\n")
+    (root / "router.md").write_text("\n".join(router) + "\n")
+
+
+def measure(root: Path, cache: Path) -> dict[str, float]:
+    from kb.check.engine import run_check
+    from kb.load.loader import load_kb
+    from kb.rules import all_rules
+    from kb.rules.context import RuleContext
+
+    os.environ["KB_CACHE_DIR"] = str(cache)
+    os.environ.pop("KB_NO_CACHE", None)
+    new = [f"KB3{n}" for n in range(11, 22)]
+    others = [code for code in all_rules() if code not in new]
+    kb = load_kb(root)
+    timings: dict[str, float] = {}
+
+    def timed(name: str, select):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = run_check(RuleContext(kb), select=select)
+        timings[name] = time.perf_counter() - wall
+        timings[name + "_cpu"] = time.process_time() - cpu
+        return result
+
+    timed("baseline", others)
+    shutil.rmtree(cache, ignore_errors=True)
+    result = timed("cold", None)
+    timed("warm", None)
+    timings["findings"] = len(result.diagnostics)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rotations", type=int, nargs="+", default=[10, 20, 40])
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-schedules-"))
+    started = time.perf_counter()
+    templates = {"pagerduty": pagerduty_template(), "grafana": grafana_template()}
+    print(f"templates written by icalendar in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print("| rotations | shifts | baseline s (cpu) | cold +s (cpu) | warm +s (cpu) | warm cpu µs/shift | findings |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for rotations in args.rotations:
+        root = workdir / f"kb-{rotations}"
+        build(root, rotations, templates)
+        t = measure(root, workdir / f"cache-{rotations}")
+        shifts = rotations * HOURS
+        extra = {k: t[k] - t["baseline"] for k in ("cold", "warm")}
+        extra_cpu = {k: t[k + "_cpu"] - t["baseline_cpu"] for k in ("cold", "warm")}
+        print(
+            f"| {rotations} | {shifts:,} | {t['baseline']:.2f} ({t['baseline_cpu']:.2f}) | "
+            f"{extra['cold']:.1f} ({extra_cpu['cold']:.1f}) | {extra['warm']:.2f} ({extra_cpu['warm']:.2f}) | "
+            f"{extra_cpu['warm'] / shifts * 1e6:.2f} | {int(t['findings'])} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
