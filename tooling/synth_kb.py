@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -64,6 +65,7 @@ SYMPTOMS = [
 FAILURE_MODES = ["plan_error", "invalid_tool", "tool_args_wrong_value", "false_completion", "context_misread"]
 CATEGORIES = ["code", "config", "dependency", "capacity", "data", "process", "access"]
 ULID = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_AWS_KEY_ID = re.compile(r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}")  # detect-secrets' AWS pattern
 
 
 def _hex(*parts: object, length: int = 32) -> str:
@@ -77,8 +79,15 @@ def _uuid(*parts: object) -> str:
 
 
 def _ulid(*parts: object) -> str:
-    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
-    return "01" + "".join(ULID[b % 32] for b in digest[:24])
+    """A ULID-shaped request id. A real one can spell an AWS key id (ACCA..., A3T...), which
+    detect-secrets reports: the clean corpus draws again, as a team would allowlist it."""
+    salt = 0
+    while True:
+        digest = hashlib.sha256("/".join(map(str, (*parts, salt))).encode()).digest()
+        ulid = "01" + "".join(ULID[b % 32] for b in digest[:24])
+        if not _AWS_KEY_ID.search(ulid):
+            return ulid
+        salt += 1
 
 
 def _alert(service: str, n: int) -> str:
