@@ -168,9 +168,11 @@ def pm_id(n: int) -> str:
 
 def _postmortem(rng: random.Random, n: int, card: str, card_alert: str, service: str) -> str:
     involved = n % 2 == 0
-    status = ("complete", "complete", "complete", "complete", "complete", "complete", "review", "review", "review")[
-        n % 9
-    ] if n % 10 else "draft"
+    status = (
+        ("complete", "complete", "complete", "complete", "complete", "complete", "review", "review", "review")[n % 9]
+        if n % 10
+        else "draft"
+    )
     done = status == "complete"
     day = 1 + n % 27
     at = f"2026-10-{day:02d}T"
