@@ -115,3 +115,22 @@ def test_lines_generated_from_each_plugin_regex_are_nominated(filename: str, reg
                 assert any(g.regex is regex and g.matches(line.rstrip()) for g in nominated.get(number, []))
 
     check()
+
+
+def test_the_characters_that_fold_to_ascii_are_the_ones_the_prefilter_knows() -> None:
+    """A case-insensitive regex matches an ASCII letter to these non-ASCII characters only;
+    the prefilter's lower-cased literal search is exact on text without them."""
+    from kb.load.secret_prefilter import _FOLDS_TO_ASCII
+
+    everything = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c <= 0xDFFF)
+    folding = set(re.findall(r"[a-z]", everything, re.IGNORECASE))
+    assert folding == set(_FOLDS_TO_ASCII.pattern.strip("[]"))
+    assert all(len(ch.lower()) == 1 for ch in everything if ch not in folding)
+
+
+@pytest.mark.parametrize(
+    "text", ["clé: a\nPASSWORD: 'hunter2hunter2'\n", "→ x\nſecret: 'abcdefgh12'\n", "İ\nSECRET='ab12cd34'\n"]
+)
+def test_non_ascii_text_around_a_keyword(text: str) -> None:
+    for filename in FILENAMES:
+        assert scan(text, filename) == scan(text, filename, prefilter=False)

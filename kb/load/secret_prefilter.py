@@ -187,6 +187,25 @@ class _Walk:
         self.end_literal()
 
 
+def _ascii_part(literal: str) -> str:
+    """The longest ASCII run of a literal: what a lower-cased text can be searched for."""
+    return max(re.findall(r"[\x00-\x7f]+", literal), key=len, default="")
+
+
+def _folded(alternatives: set[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    """Literals of a case-insensitive regex, lower-cased and cut to their ASCII part, so that
+    `literal in text.lower()` is exact (see Prefilter.nominate); () when one alternative
+    keeps no literal of two characters."""
+    out = []
+    for alt in alternatives:
+        kept = sorted({_ascii_part(x.lower()) for x in alt} - {""}, key=lambda x: (-len(x), x))
+        kept = [x for x in kept if len(x) >= 2]
+        if not kept:
+            return ()
+        out.append(tuple(kept))
+    return tuple(sorted(out))
+
+
 def _required_literals(items: Any) -> tuple[str, ...]:
     """Literals (of two characters or more) every match of a branch holds, longest first."""
     walk = _Walk()
@@ -211,7 +230,7 @@ def gate_of(regex: re.Pattern[str]) -> Gate:
     if usable:  # the set whose weakest alternative is most selective: its longest literal is longest
         best = max(usable, key=lambda alts: (min(len(alt[0]) for alt in alts), -len(alts)))
         if min(len(alt[0]) for alt in best) >= 2:
-            literals = tuple(sorted(tuple(x.lower() if fold else x for x in alt) for alt in best))
+            literals = _folded(best) if fold else tuple(sorted(best))
     leading = _leading_set(tree)
     starts = tuple(sorted(x.lower() if fold else x for x in leading)) if leading and all(leading) else ()
     return Gate(regex, literals, fold, walk.best_run if walk.best_run >= 2 else 0, starts)
@@ -261,8 +280,12 @@ class Prefilter:
         line, with every plugin (a plugin kb cannot read)."""
         if any(g.regex is None for g in self.gates):
             return None
+        # Case-insensitive regexes match an ASCII letter to its other case, and to four other
+        # characters (U+0130, U+0131, U+017F, U+212A); without those, lower() keeps every
+        # position and `literal in text.lower()` is exact for the ASCII literals of _folded().
+        plain = text.isascii() or not _FOLDS_TO_ASCII.search(text)
         ascii_only = text.isascii()
-        lowered = text.lower() if ascii_only else text
+        lowered = text.lower() if plain else text
         # token runs at C speed: every other byte becomes a space (bytes of non-ASCII
         # characters stay, so a run is never shorter than the characters' run)
         tokens = text.encode("utf-8", "surrogatepass").translate(_ONLY_TOKEN_BYTES)
@@ -271,8 +294,8 @@ class Prefilter:
         lines_of: dict[int, set[int]] = {}  # gate index -> nominated line numbers
         # literal gates: each literal looked up once per file, its lines shared by its gates
         for (fold, literal), entries in self._by_literal.items():
-            if fold and not ascii_only:
-                continue  # handled below: case folding beyond ASCII is not lower()
+            if fold and not plain:
+                continue  # handled below
             haystack = lowered if fold else text
             if literal not in haystack:
                 continue
@@ -293,7 +316,7 @@ class Prefilter:
         # gates without a usable literal: by their token run, or every line
         runs: dict[int, list[int]] = {}
         for i, gate in enumerate(self.gates):
-            if gate.literals and (ascii_only or not gate.fold):
+            if gate.literals and (plain or not gate.fold):
                 continue
             if gate.run > longest:
                 continue
@@ -328,6 +351,7 @@ def _find_all(haystack: str, literal: str):
         at = haystack.find(literal, at + 1)
 
 
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _ONLY_TOKEN_BYTES = bytes(c if c in _TOKEN_ASCII or c >= 128 else 32 for c in range(256))
 
 

@@ -1,13 +1,11 @@
 """Credentials pasted into the KB: found by detect-secrets, reported, never published.
 
-Detection is detect-secrets' own plugins and filters, run on the lines that could hold a
-credential. Running every plugin on every line would cost minutes at 10,000 cards (some of
-its vendor regexes backtrack on long lines), so a line is scanned only when it has one of:
-a run of 20 or more token characters with a digit or a capital (every token format
-detect-secrets knows is at least 20 long; plain words are not scanned), a word from
-detect-secrets' keyword list (password, api_key, secret ...), a private-key header, or a
-password in a URL. tests/hostile/test_secrets.py runs a sample of every token kind through
-this path.
+Detection is detect-secrets' own plugins and filters. Running every plugin on every line
+would cost minutes at 10,000 cards (each plugin call goes through its argument-injection
+layer), so kb.load.secret_prefilter first proves, from the plugins' own regexes, which lines
+none of them can match; the plugins and filters then judge the other lines, with the file's
+lines around each as context. tests/test_secret_prefilter.py runs detect-secrets' own test
+strings through both paths.
 
 Left out on purpose: the high-entropy plugins (hex and base64), which fire on every trace
 id, digest and commit sha an incident timeline quotes, and the public-IP plugin (an address
