@@ -69,7 +69,9 @@ def kb_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "kb"]
 
 
-def bench_size(cards: int, runs: int, workdir: Path, site: bool, reference: bool, findings: float) -> list[tuple]:
+def bench_size(
+    cards: int, runs: int, workdir: Path, site: bool, reference: bool, findings: float, cold_only: bool = False
+) -> list[tuple]:
     root = workdir / f"kb-{cards}"
     if not (root / "mkdocs.yml").exists():
         # in a child: a child's peak RSS starts at its parent's at fork, so the parent stays small
@@ -85,6 +87,8 @@ def bench_size(cards: int, runs: int, workdir: Path, site: bool, reference: bool
         shutil.rmtree(cache, ignore_errors=True)
 
     rows.append(("kb check, cold", *median_of(runs, [*kb, "check"], root, env, before=clear_cache)))
+    if cold_only:  # the per-file cost curve
+        return [(cards, name, s, s / floor[0], c, c / floor[1], memory) for name, s, c, memory in rows]
     run([*kb, "check"], root, env)
     rows.append(("kb check, warm (nothing changed)", *median_of(runs, [*kb, "check"], root, env)))
     for label, path, old in (
@@ -146,6 +150,7 @@ def main() -> None:
     parser.add_argument("--site", action="store_true", help="also time mkdocs build (slow at 10,000 cards)")
     parser.add_argument("--reference", action="store_true", help="also yamllint and check-jsonschema")
     parser.add_argument("--findings", type=float, default=0.0, help="also a copy with this fraction of files wrong")
+    parser.add_argument("--cold-only", action="store_true", help="only the floor and the cold check (a cost curve)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-"))
     # an installed kb has bytecode; an editable checkout run with PYTHONDONTWRITEBYTECODE
@@ -153,12 +158,14 @@ def main() -> None:
     compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "kb"), quiet=1)
     rows = []
     for cards in args.cards:
-        rows += bench_size(cards, args.runs, workdir, args.site, args.reference, args.findings)
+        rows += bench_size(cards, args.runs, workdir, args.site, args.reference, args.findings, args.cold_only)
     print(
         "| cards | command | median s | x floor | CPU s | CPU x floor | peak MiB |\n"
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
     )
     for cards, name, seconds, ratio, cpu, cpu_ratio, memory in rows:
+        if args.cold_only and name == "kb check, cold":
+            name += f" ({seconds / cards * 1000:.2f} ms, CPU {cpu / cards * 1000:.2f} ms a card)"
         print(
             f"| {cards:,} | {name} | {seconds:.2f} | {ratio:.2f} | {cpu:.2f} | {cpu_ratio:.2f} | {memory} |", flush=True
         )
