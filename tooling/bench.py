@@ -1,12 +1,17 @@
 """Benchmark kb on synthetic knowledge bases, side by side with the parse floor.
 
-    python tooling/bench.py --cards 1000 10000 --runs 3 [--site] [--reference]
+    python tooling/bench.py --cards 1000 10000 --runs 3 [--findings 0.05] [--site] [--reference]
 
-For each size: the floor (PyYAML's C loader over the same card files, a whole process),
-`kb check` cold (empty cache), warm (nothing changed) and after one edited card,
-`kb route ALERT`, and with --site `mkdocs build`, with --reference yamllint and
-check-jsonschema on the same cards (when installed). Prints a Markdown table of medians,
-ratios to the floor and each command's peak memory (max RSS of the process, from wait4).
+For each size: the floor (PyYAML's C loader over every YAML file kb loads: cards,
+postmortems, oncall.yaml and the rule files, in one process), `kb check` cold (empty cache),
+warm (nothing changed), after one edited card and after one edited postmortem, `kb route`
+with an alert and with words, `kb access CARD`, and with --site `mkdocs build`, with
+--reference yamllint and check-jsonschema on the same cards (when installed). --findings
+adds a copy of each KB with that fraction of its cards and postmortems carrying a finding
+and times its cold check. Prints a Markdown table of medians, ratios to the floor, the CPU
+seconds (user + system, helpers included: on a shared machine the ratio of CPU time is the
+steadier one) and each command's peak memory (max RSS, from wait4: the largest single
+process, kb or its helper).
 """
 
 from __future__ import annotations
@@ -26,30 +31,37 @@ HERE = Path(__file__).resolve().parent
 
 FLOOR = """
 import glob, sys, yaml
-for f in sorted(glob.glob(sys.argv[1] + "/cards/*.yaml")):
+root = sys.argv[1]
+files = [*glob.glob(root + "/cards/*.yaml"), *glob.glob(root + "/postmortems/*.yaml"), root + "/oncall.yaml"]
+files += glob.glob(root + "/rules/*.yml") + glob.glob(root + "/rules/*.yaml")
+for f in sorted(files):
     with open(f, "rb") as h:
         yaml.load(h, Loader=yaml.CSafeLoader)
 """
 
 
-def run(cmd: list[str], cwd: Path, env: dict) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in MiB and the exit code of one whole process."""
+def run(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, int]:
+    """Wall seconds, CPU seconds (user + system, with the children it waited for), peak RSS
+    in MiB and the exit code of one whole process."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
-    return elapsed, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
+    # wait4's rusage covers the process and the children it reaped (kb's load helper)
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, cpu, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
 
 
-def median_of(runs: int, cmd: list[str], cwd: Path, env: dict, before=None) -> tuple[float, int]:
-    times, peaks = [], []
+def median_of(runs: int, cmd: list[str], cwd: Path, env: dict, before=None) -> tuple[float, float, int]:
+    times, cpus, peaks = [], [], []
     for _ in range(runs):
         if before:
             before()
-        elapsed, peak, _ = run(cmd, cwd, env)
+        elapsed, cpu, peak, _ = run(cmd, cwd, env)
         times.append(elapsed)
+        cpus.append(cpu)
         peaks.append(peak)
-    return statistics.median(times), max(peaks)
+    return statistics.median(times), statistics.median(cpus), max(peaks)
 
 
 def kb_command() -> list[str]:
@@ -57,7 +69,9 @@ def kb_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "kb"]
 
 
-def bench_size(cards: int, runs: int, workdir: Path, site: bool, reference: bool) -> list[tuple]:
+def bench_size(
+    cards: int, runs: int, workdir: Path, site: bool, reference: bool, findings: float, cold_only: bool = False
+) -> list[tuple]:
     root = workdir / f"kb-{cards}"
     if not (root / "mkdocs.yml").exists():
         # in a child: a child's peak RSS starts at its parent's at fork, so the parent stays small
@@ -66,26 +80,47 @@ def bench_size(cards: int, runs: int, workdir: Path, site: bool, reference: bool
     env = {**os.environ, "KB_CACHE_DIR": str(cache), "NO_COLOR": "1"}
     kb = kb_command()
     rows = []
-    floor, floor_mem = median_of(runs, [sys.executable, "-c", FLOOR, str(root)], root, env)
-    rows.append(("parse floor (PyYAML C loader)", floor, floor_mem))
+    floor = median_of(runs, [sys.executable, "-c", FLOOR, str(root)], root, env)
+    rows.append(("parse floor (PyYAML C loader, every YAML file)", *floor))
 
     def clear_cache() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
     rows.append(("kb check, cold", *median_of(runs, [*kb, "check"], root, env, before=clear_cache)))
+    if cold_only:  # the per-file cost curve
+        return [(cards, name, s, s / floor[0], c, c / floor[1], memory) for name, s, c, memory in rows]
     run([*kb, "check"], root, env)
     rows.append(("kb check, warm (nothing changed)", *median_of(runs, [*kb, "check"], root, env)))
-    card = root / "cards" / "card-00007.yaml"
-    original = card.read_text()
+    for label, path, old in (
+        ("card", root / "cards" / "card-00007.yaml", "Synthetic card 7 "),
+        ("postmortem", root / "postmortems" / "PM-2020-0007-synthetic-incident.yaml", "Synthetic incident 7:"),
+    ):
+        original = path.read_text()
 
-    def edit_one() -> None:
-        card.write_text(original.replace("Synthetic card 7 ", f"Synthetic card 7 (edited {time.time_ns()}) "))
+        def edit_one(path=path, original=original, old=old) -> None:
+            path.write_text(original.replace(old, f"{old} (edited {time.time_ns()}) ", 1))
 
-    rows.append(("kb check, one card edited", *median_of(runs, [*kb, "check"], root, env, before=edit_one)))
-    card.write_text(original)
-    alert = "SvcSvc" + f"{(cards // 2) % max(10, cards // 100):03d}" + f"Alert{cards // 2}"
-    run([*kb, "route", alert], root, env)
-    rows.append((f"kb route {alert}", *median_of(runs, [*kb, "route", alert], root, env)))
+        rows.append((f"kb check, one {label} edited", *median_of(runs, [*kb, "check"], root, env, before=edit_one)))
+        path.write_text(original)
+        run([*kb, "check"], root, env)
+    n = cards // 2
+    alert = f"SvcSvc{n % max(10, cards // 100):03d}Alert{n}"
+    words = ["runs", "stall", "with", "no", "heartbeat", "svc-042"]
+    for label, cmd in (
+        (f"kb route {alert}", [*kb, "route", alert]),
+        (f"kb route {' '.join(words)}", [*kb, "route", *words]),
+        (f"kb access card-{n:05d}", [*kb, "access", f"card-{n:05d}"]),
+    ):
+        run(cmd, root, env)
+        rows.append((label, *median_of(runs, cmd, root, env)))
+    if findings:
+        copy = workdir / f"kb-{cards}-findings"
+        if not copy.exists():
+            shutil.copytree(root, copy)
+            code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import synth_kb; synth_kb.inject_findings"
+            subprocess.run([sys.executable, "-c", f"{code}(__import__('pathlib').Path({str(copy)!r}), {findings})"])
+        cold = median_of(runs, [*kb, "check"], copy, env, before=clear_cache)
+        rows.append((f"kb check, cold, {findings:.0%} of files with findings", *cold))
     if site:
         out = workdir / f"site-{cards}"
         rows.append(
@@ -103,7 +138,8 @@ def bench_size(cards: int, runs: int, workdir: Path, site: bool, reference: bool
                     *median_of(1, ["check-jsonschema", "--schemafile", str(schema), *files], root, env),
                 )
             )
-    return [(cards, name, seconds, seconds / floor, memory) for name, seconds, memory in rows]
+    wall, cpu = floor[0], floor[1]
+    return [(cards, name, s, s / wall, c, c / cpu, memory) for name, s, c, memory in rows]
 
 
 def main() -> None:
@@ -113,6 +149,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--site", action="store_true", help="also time mkdocs build (slow at 10,000 cards)")
     parser.add_argument("--reference", action="store_true", help="also yamllint and check-jsonschema")
+    parser.add_argument("--findings", type=float, default=0.0, help="also a copy with this fraction of files wrong")
+    parser.add_argument("--cold-only", action="store_true", help="only the floor and the cold check (a cost curve)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-"))
     # an installed kb has bytecode; an editable checkout run with PYTHONDONTWRITEBYTECODE
@@ -120,10 +158,17 @@ def main() -> None:
     compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "kb"), quiet=1)
     rows = []
     for cards in args.cards:
-        rows += bench_size(cards, args.runs, workdir, args.site, args.reference)
-    print("| cards | command | median s | x floor | peak MiB |\n| ---: | --- | ---: | ---: | ---: |")
-    for cards, name, seconds, ratio, memory in rows:
-        print(f"| {cards:,} | {name} | {seconds:.2f} | {ratio:.2f} | {memory} |")
+        rows += bench_size(cards, args.runs, workdir, args.site, args.reference, args.findings, args.cold_only)
+    print(
+        "| cards | command | median s | x floor | CPU s | CPU x floor | peak MiB |\n"
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+    )
+    for cards, name, seconds, ratio, cpu, cpu_ratio, memory in rows:
+        if args.cold_only and name == "kb check, cold":
+            name += f" ({seconds / cards * 1000:.2f} ms, CPU {cpu / cards * 1000:.2f} ms a card)"
+        print(
+            f"| {cards:,} | {name} | {seconds:.2f} | {ratio:.2f} | {cpu:.2f} | {cpu_ratio:.2f} | {memory} |", flush=True
+        )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from kb.load.records import Record, RuleFileRecord
 from kb.load.rulefiles import AlertRule, RuleFile
 
 STATE_FILE = "check-state.marshal"
-FORMAT = 3
+FORMAT = 4
 
 
 @dataclass
@@ -212,16 +212,23 @@ def _encode(state: State) -> dict:
 def _emitted_out(emitted) -> tuple | None:
     if emitted is None:
         return None
-    return (emitted.files, [(a.group, a.index, a.name, a.path, tuple(a.loc)) for a in emitted.alerts], emitted.sources)
+    return (
+        emitted.files,
+        [(a.group, a.index, a.name, a.path, tuple(a.loc)) for a in emitted.alerts],
+        emitted.sources,
+        emitted.ids,
+    )
 
 
 def _emitted_in(data):
     if data is None:
         return None
-    files, alerts, sources = data
+    files, alerts, sources, ids = data
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise TypeError("emitted")
-    return Emitted(files, [AlertSource(*a) for a in alerts], [str(s) for s in sources])
+    if not all(isinstance(k, str) and all(isinstance(i, str) for i in v) for k, v in ids.items()):
+        raise TypeError("emitted")
+    return Emitted(files, [AlertSource(*a) for a in alerts], [str(s) for s in sources], dict(ids))
 
 
 def _decode(data) -> State | None:

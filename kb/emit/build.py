@@ -54,6 +54,8 @@ class Emitted:
     files: dict[str, str]  # file name under rules/ -> content
     alerts: list[AlertSource] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # file name -> the `PM/R` of every reinforcement it holds (what reading it back would give)
+    ids: dict[str, list[str]] = field(default_factory=dict)
 
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter; the same bytes every run
@@ -184,7 +186,14 @@ def build(kb: KnowledgeBase) -> Emitted:
             ]
         ),
     }
-    return Emitted(files, alerts, sources)
+    ids = {
+        RULES: [
+            f"{rule['labels']['postmortem']}/{rule['labels']['reinforcement']}" for g in groups for rule in g["rules"]
+        ],
+        GATES: [item["source"] for item in [*gates, *required_tests]],
+        EVALS: [record["id"] for record in evals],
+    }
+    return Emitted(files, alerts, sources, ids)
 
 
 def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[str, str]) -> dict:

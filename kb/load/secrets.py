@@ -1,13 +1,11 @@
 """Credentials pasted into the KB: found by detect-secrets, reported, never published.
 
-Detection is detect-secrets' own plugins and filters, run on the lines that could hold a
-credential. Running every plugin on every line would cost minutes at 10,000 cards (some of
-its vendor regexes backtrack on long lines), so a line is scanned only when it has one of:
-a run of 20 or more token characters with a digit or a capital (every token format
-detect-secrets knows is at least 20 long; plain words are not scanned), a word from
-detect-secrets' keyword list (password, api_key, secret ...), a private-key header, or a
-password in a URL. tests/hostile/test_secrets.py runs a sample of every token kind through
-this path.
+Detection is detect-secrets' own plugins and filters. Running every plugin on every line
+would cost minutes at 10,000 cards (each plugin call goes through its argument-injection
+layer), so kb.load.secret_prefilter first proves, from the plugins' own regexes, which lines
+none of them can match; the plugins and filters then judge the other lines, with the file's
+lines around each as context. tests/test_secret_prefilter.py runs detect-secrets' own test
+strings through both paths.
 
 Left out on purpose: the high-entropy plugins (hex and base64), which fire on every trace
 id, digest and commit sha an incident timeline quotes, and the public-IP plugin (an address
@@ -18,15 +16,14 @@ and caches are published too.
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
 from functools import lru_cache
 
 from kb.core.diagnostics import SUPPRESSION
+from kb.load.secret_prefilter import Prefilter, prefilter_for
 
 EXCLUDED_PLUGINS = {"HexHighEntropyString", "Base64HighEntropyString", "IPPublicDetector"}
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_.~-])[A-Za-z0-9+/=_.~-]{20,}")  # never starts inside a run
-_URL_PASSWORD = re.compile(r"://[^\s/:@]+:[^\s/@]+@")
 
 
 @dataclass(frozen=True)
@@ -41,70 +38,6 @@ class SecretHit:
     def allowed(self, allow_keys: frozenset[str]) -> bool:
         """A reviewed false positive: its line suppresses the rule that reports secrets."""
         return bool(self.keys & allow_keys)
-
-
-@lru_cache(maxsize=1)
-def _keywords() -> tuple[str, ...]:
-    """detect-secrets' keyword list as the literal words it matches (api_?key is api_key and
-    apikey), for `in` tests on the lower-cased text; its detector then judges each line."""
-    from detect_secrets.plugins.keyword import DENYLIST
-
-    words: set[str] = {"private key"}
-    for pattern in DENYLIST:
-        variants = [""]
-        for piece in re.split(r"(_\?)", pattern):
-            variants = [v + option for v in variants for option in (["", "_"] if piece == "_?" else [piece])]
-        if all(re.escape(v) == v or not re.search(r"[\\()\[\]{}*+?|^$]", v) for v in variants):
-            words.update(variants)
-        else:  # not a plain word: its longest literal part is still necessary
-            words.add(max(re.split(r"[^\w]+", pattern), key=len))
-    return tuple(sorted(words))
-
-
-def _looks_random(token: str) -> bool:
-    """A token detect-secrets could match: a capital letter, or a 16+ character part with a
-    digit (hex and base62 keys); not a lower-case path or name like references/ref-049.md."""
-    if any(c.isupper() for c in token):
-        return True
-    return any(len(part) >= 16 and any(c.isdigit() for c in part) for part in _PARTS.split(token))
-
-
-_PARTS = re.compile(r"[/._:~=+-]")
-_TOKEN_BYTES = (string.ascii_letters + string.digits + "+/=_.~-").encode()
-_ONLY_TOKENS = bytes(c if c in _TOKEN_BYTES else 32 for c in range(256))  # other bytes become spaces
-_STEMS = (b"key", b"pass", b"pwd", b"secret", b"contrase", b"://")  # each keyword word holds one
-
-
-def _suspects(raw: bytes) -> list[str]:
-    """What in `raw` could be a credential: random-looking tokens and keyword words. C-speed
-    byte operations, so the 10,000 files that hold nothing cost a fraction of a second."""
-    found = [
-        w.decode("ascii")
-        for w in raw.translate(_ONLY_TOKENS).split()
-        if len(w) >= 20 and _looks_random(w.decode("ascii"))
-    ]
-    low = raw.lower()
-    if any(stem in low for stem in _STEMS):
-        text = low.decode("utf-8", errors="replace")
-        found += [word for word in _keywords() if word in text]
-        if "://" in text:
-            found += [m.group() for m in _URL_PASSWORD.finditer(raw.decode("utf-8", errors="replace"))]
-    return found
-
-
-def _candidates(text: str, suspects: list[str]) -> list[tuple[int, str]]:
-    """The lines of `text` holding a suspect."""
-    low = text.lower()
-    positions = []
-    for suspect in set(suspects):
-        haystack = low if suspect.islower() else text
-        at = haystack.find(suspect)
-        while at >= 0:
-            positions.append(at)
-            at = haystack.find(suspect, at + 1)
-    lines = text.splitlines()
-    numbers = sorted({text.count("\n", 0, pos) + 1 for pos in positions})
-    return [(n, lines[n - 1]) for n in numbers if n <= len(lines)]
 
 
 @lru_cache(maxsize=1)
@@ -148,32 +81,57 @@ def unsuppressed(hits: list[tuple[str, frozenset[str]]], allow_keys: frozenset[s
     return frozenset(value for value, keys in hits if not keys & allow_keys)
 
 
-def scan(raw: bytes | str, filename: str = "file.yaml") -> list[SecretHit]:
-    """Every credential detect-secrets finds in the file content `raw`, with its position."""
+def scan(raw: bytes | str, filename: str = "file.yaml", prefilter: bool = True) -> list[SecretHit]:
+    """Every credential detect-secrets finds in the file content `raw`, with its position.
+    `prefilter=False` gives every line to the plugins (the reference the prefilter is tested
+    against)."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
-    suspects = _suspects(raw)
-    if not suspects:
-        return []
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-    lines = _candidates(text, suspects)
-    if not lines:
-        return []
-    from detect_secrets.core.scan import _process_line_based_plugins
-
+    lines = text.splitlines()
     _configure_detect_secrets()
-    # detect-secrets skips lines with some comment forms; it sees the line without kb's own
-    blanked = [(n, SUPPRESSION.sub(lambda m: " " * len(m.group()), line)) for n, line in lines]
-    found = list(_process_line_based_plugins(blanked, filename))
-    by_number = dict(lines)
+    from detect_secrets.settings import get_plugins
+
+    plugins = get_plugins()
+    nominated = prefilter_for(plugins, filename).nominate(text, lines) if prefilter else None
+    if nominated == {}:
+        return []  # proven: no plugin's regex can match any line
+    # detect-secrets skips lines with some comment forms; it sees each line without kb's own
+    seen = [SUPPRESSION.sub(lambda m: " " * len(m.group()), line) for line in lines] if "kb:" in text else lines
+    numbers = list(range(1, len(lines) + 1)) if nominated is None else Prefilter.confirm(nominated, seen)
     hits: set[SecretHit] = set()
-    for secret in found:
-        line = by_number.get(secret.line_number, "")
+    for secret in _detect(plugins, seen, numbers, filename):
+        line = lines[secret.line_number - 1]
         start, end = _extent(line, secret.secret_value or "")
         hits.add(
             SecretHit(secret.line_number, start + 1, end + 1, secret.type, line[start:end], _suppressed_keys(line))
         )
     return sorted(hits, key=lambda h: (h.line, h.column, h.kind))
+
+
+def _detect(plugins: list, lines: list[str], numbers: list[int], filename: str):
+    """detect-secrets' line scan (core.scan._process_line_based_plugins) on the given line
+    numbers, each judged with the file's own lines around it as context, as its scan_file does:
+    line filters, every plugin, then its secret and context filters."""
+    from detect_secrets.core.scan import _is_filtered_out, _scan_line
+    from detect_secrets.util.code_snippet import get_code_snippet
+
+    for number in numbers:
+        line = lines[number - 1].rstrip()
+        context = get_code_snippet(lines=lines, line_number=number)
+        if _is_filtered_out(required_filter_parameters=["line"], filename=filename, line=line, context=context):
+            continue
+        for plugin in plugins:
+            for secret in _scan_line(plugin=plugin, filename=filename, line=line, line_number=number, context=context):
+                if not _is_filtered_out(
+                    required_filter_parameters=["context"],
+                    filename=secret.filename,
+                    secret=secret.secret_value,
+                    plugin=plugin,
+                    line=line,
+                    context=context,
+                ):
+                    yield secret
 
 
 def _extent(line: str, value: str) -> tuple[int, int]:

@@ -5,26 +5,48 @@ import yaml
 from kb.core.diagnostics import Finding, Level
 from kb.rules.base import Rule
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the emitted files are megabytes
+
+
+def _alert_ids(text: str) -> set[str]:
+    found = set()
+    for group in (yaml.load(text, Loader=_Loader) or {}).get("groups", []):
+        for rule in group.get("rules", []):
+            labels = rule.get("labels", {})
+            found.add(f"{labels.get('postmortem')}/{labels.get('reinforcement')}")
+    return found
+
+
+def _gate_ids(text: str) -> set[str]:
+    data = yaml.load(text, Loader=_Loader) or {}
+    return {item.get("source") for key in ("gates", "tests") for item in data.get(key) or []}
+
+
+def _eval_ids(text: str) -> set[str]:
+    return {json.loads(line).get("id") for line in text.splitlines() if line.strip()}
+
 
 def emitted_sources(ctx) -> set[str]:
-    """`PM/R` of every reinforcement present in the files kb emit wrote (on disk)."""
+    """`PM/R` of every reinforcement present in the files kb emit wrote (on disk). A file
+    that is exactly what kb emit would write now is not parsed again: its reinforcements are
+    the ones kb emit put there."""
     from kb.emit.build import EVALS, GATES, RULES, is_owned, rules_dir
 
     found: set[str] = set()
     folder = rules_dir(ctx.kb)
+    emitted = None
     try:
-        if (folder / RULES).is_file() and is_owned(folder / RULES):
-            for group in (yaml.safe_load((folder / RULES).read_text()) or {}).get("groups", []):
-                for rule in group.get("rules", []):
-                    labels = rule.get("labels", {})
-                    found.add(f"{labels.get('postmortem')}/{labels.get('reinforcement')}")
-        if (folder / GATES).is_file() and is_owned(folder / GATES):
-            data = yaml.safe_load((folder / GATES).read_text()) or {}
-            found |= {item.get("source") for key in ("gates", "tests") for item in data.get(key) or []}
-        if (folder / EVALS).is_file() and is_owned(folder / EVALS):
-            for line in (folder / EVALS).read_text().splitlines():
-                if line.strip():
-                    found.add(json.loads(line).get("id"))
+        for name, read in ((RULES, _alert_ids), (GATES, _gate_ids), (EVALS, _eval_ids)):
+            path = folder / name
+            if not (path.is_file() and is_owned(path)):
+                continue
+            text = path.read_text(encoding="utf-8")
+            if emitted is None:
+                emitted = ctx.emitted()
+            if name in emitted.ids and emitted.files.get(name) == text:
+                found.update(emitted.ids[name])
+            else:
+                found |= read(text)
     except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError):
         pass  # a damaged emitted file: KB601 says to run kb emit; nothing counts as present
     return found
