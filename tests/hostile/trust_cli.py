@@ -53,7 +53,9 @@ def no_traceback(result: Result) -> None:
     assert "Traceback" not in result.output and "internal error" not in result.output, result.output
 
 
-def kb_forked(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 10) -> Result | None:
+def kb_forked(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 10, memory: int = 2 << 30
+) -> Result | None:
     """`kb(...)` in a forked child (the modules are already imported: milliseconds, not a
     start-up), killed after `timeout` seconds: None means it hung. A hang or a crash in the
     child cannot leave this process's working directory, environment or threads changed."""
@@ -66,7 +68,10 @@ def kb_forked(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout:
     if pid == 0:
         code = 3
         try:
+            import resource
+
             os.close(read_end)
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # a failing case must not eat the machine
             result = kb(*args, cwd=cwd, env=env)
             payload = json.dumps([result.returncode, result.stdout, result.stderr]).encode()
             view = memoryview(payload)
