@@ -22,6 +22,7 @@ from kb.cache import store as cache
 from kb.check.engine import CheckResult
 from kb.config.mkdocs import read_paths
 from kb.config.settings import load_config
+from kb.core import safefile
 from kb.core.diagnostics import Diagnostic, Level, Span
 from kb.emit import promtool
 from kb.load.router import router_for
@@ -68,8 +69,7 @@ def _stat(path: Path | str) -> list[int] | None:
 
 def _digest(path: str) -> str | None:
     try:
-        with open(path, "rb") as handle:
-            return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+        return hashlib.blake2b(safefile.read_bytes(path), digest_size=16).hexdigest()
     except OSError:
         return None
 

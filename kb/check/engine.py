@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from kb.config.settings import CONFIG_FILE, Config
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.diagnostics import SUPPRESSION, Diagnostic, Finding, Level, LoadProblem, Span
 from kb.load.knowledge_base import Document
 from kb.rules import DocumentRule, Rule, all_rules, find_rule
@@ -134,7 +134,7 @@ def help_url(site_url: str, code: str) -> str:
 
 def _read_text(root: Path, path: str) -> str | None:
     try:
-        return yamlio.decode((root / path).read_bytes(), max_bytes=1 << 62)
+        return yamlio.decode(safefile.read_bytes(root / path), max_bytes=1 << 62)
     except (OSError, yamlio.YamlProblem):
         return None
 

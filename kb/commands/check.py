@@ -81,6 +81,21 @@ def check_once(
     return result
 
 
+def write_report(path: Path, report: str) -> None:
+    """The report into a file, atomically; into a device or a pipe (`-o /dev/stdout`) as a
+    stream, since those cannot be replaced (and must never be: -o /dev/full fails, ENOSPC)."""
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(report)
+        except OSError as exc:
+            if exc.filename is None:  # a failed write or flush does not name the file: kb does
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+            raise
+        return
+    write_atomic(path, report)
+
+
 @verb
 def run(
     paths: list[Path] | None = None,
@@ -108,7 +123,7 @@ def run(
     color = fmt == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     report = render(result, fmt, color=color)
     if output is not None:
-        write_atomic(output, report)
+        write_report(output, report)
     else:
         echo(report, nl=False)
     return result.exit_code

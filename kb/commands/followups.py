@@ -66,6 +66,10 @@ def set_item(pm_id: str, item_id: str, status: str, why: str | None = None, root
     echo(f"{rel}: {item_id} is {status}" + ("" if changed else " (already)"))
     if changed:
         fresh = load_kb(kb.root)  # the file as written now, to say whether rules/ still matches it
-        if emitter.changes(fresh, emitter.build(fresh)):
+        try:
+            stale = bool(emitter.changes(fresh, emitter.build(fresh)))
+        except emitter.EmitProblem:
+            stale = False  # a rules folder kb cannot use: kb check says why
+        if stale:
             echo(f"{fresh.settings.rules_dir.strip('/')}/ no longer matches the postmortems: run kb emit")
     return 0

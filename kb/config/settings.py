@@ -20,6 +20,7 @@ from kb.config.mkdocs import (
 )
 from kb.core import yamlio
 from kb.core.diagnostics import Finding, LoadProblem
+from kb.core.paths import path_problem
 from kb.core.validation import findings_from
 
 __all__ = ["CONFIG_FILE", "Config", "NoKnowledgeBase", "Settings", "find_root", "load_config"]
@@ -76,6 +77,13 @@ class Settings(BaseModel):
         default_factory=lambda: {"P1": "critical", "P2": "warning", "P3": "info"}
     )
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
+
+    @field_validator("router", "cards_dir", "postmortems_dir", "references_dir", "oncall", "rules_dir", "templates_dir")
+    @classmethod
+    def _inside_the_kb(cls, value: str) -> str:
+        if problem := path_problem(value):
+            raise ValueError(f"the path '{value}' {problem}; every kb path stays inside the knowledge base")
+        return value
 
     @field_validator("select", "ignore")
     @classmethod

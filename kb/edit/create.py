@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.atomic import write_atomic
 from kb.core.gitrepo import commit_on_new_branch, plan_branch, postmortem_numbers_in_git
 from kb.core.ids import card_id_problem
-from kb.core.locking import kb_lock
+from kb.core.locking import file_lock, kb_lock
 from kb.core.paths import inside
 from kb.core.slugs import slugify
 from kb.core.templating import render
@@ -119,7 +119,7 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
             "alert": request.alert,
             "today": today.isoformat(),
         }
-        text = render(kb.root / kb.settings.templates_dir, "postmortem.yaml.j2", context)
+        text = render(kb.root / kb.settings.templates_dir, "postmortem.yaml.j2", context, kb.root)
         path = _write_new(kb, f"{kb.settings.postmortems_dir}/{pm_id}-{slug}.yaml", text)
     created = Created(path, pm_id)
     if plan is not None:
@@ -153,7 +153,7 @@ def new_card(
         "services": services,
         "today": today.isoformat(),
     }
-    text = render(kb.root / kb.settings.templates_dir, "card.yaml.j2", context)
+    text = render(kb.root / kb.settings.templates_dir, "card.yaml.j2", context, kb.root)
     path = _write_new(kb, f"{kb.settings.cards_dir}/{card_id}.yaml", text)
     paths = [path]
     router = route_new_card(kb, card_id, alerts)
@@ -171,9 +171,10 @@ def route_new_card(kb: KnowledgeBase, card_id: str, alerts: list[str]) -> Path |
     router = inside(kb.root, kb.settings.router)
     if router is None or not router.is_file():
         return None
-    text = router.read_text(encoding="utf-8")
     named = " or ".join(f"`{a}`" for a in alerts)
     situation = f"{named}: TODO describe the situation" if named else "TODO describe the situation"
     line = f"- {situation} → [{card_id}]({kb.settings.cards_dir}/{card_id}.yaml)\n"
-    write_atomic(router, text + ("" if text.endswith("\n") or not text else "\n") + line)
+    with file_lock(kb.root, kb.settings.router):  # read, append, write: no other writer in between
+        text = safefile.read_text(router)
+        write_atomic(router, text + ("" if text.endswith("\n") or not text else "\n") + line)
     return router

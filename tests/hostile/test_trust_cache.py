@@ -27,14 +27,14 @@ def test_random_damage_to_the_cache_never_changes_the_answer(tmp_path: Path):
     root = _broken_kb(tmp_path)
     cache = tmp_path / "cache"
     env = {"KB_CACHE_DIR": str(cache)}
-    truth = kb("check", "--format", "json", cwd=root, env={**env, "KB_NO_CACHE": "1"})
+    truth = kb("check", "--format", "json", "--select", "KB1", cwd=root, env={**env, "KB_NO_CACHE": "1"})
     assert truth.returncode == 1
     rng = random.Random(9)
     wrong = 0
     for flip in range(FLIPS):
         card = root / "cards/second.yaml"  # alternate edits so both the result cache and the per-file state are used
         card.write_text(card.read_text() + ("# x\n" if flip % 3 == 0 else ""))
-        kb("check", "--format", "json", cwd=root, env=env)
+        kb("check", "--format", "json", "--select", "KB1", cwd=root, env=env)
         files = [p for p in cache.rglob("*") if p.is_file()]
         assert files
         victim = rng.choice(files)
@@ -51,9 +51,9 @@ def test_random_damage_to_the_cache_never_changes_the_answer(tmp_path: Path):
         else:
             data += bytes(rng.randrange(256) for _ in range(8))
         victim.write_bytes(bytes(data))
-        result = kb("check", "--format", "json", cwd=root, env=env)
+        result = kb("check", "--format", "json", "--select", "KB1", cwd=root, env=env)
         no_traceback(result)
-        expected = kb("check", "--format", "json", cwd=root, env={**env, "KB_NO_CACHE": "1"})
+        expected = kb("check", "--format", "json", "--select", "KB1", cwd=root, env={**env, "KB_NO_CACHE": "1"})
         wrong += (result.returncode, result.stdout) != (expected.returncode, expected.stdout)
     assert wrong == 0, f"{wrong} of {FLIPS} damaged caches changed the answer"
 
@@ -63,9 +63,9 @@ def test_any_content_in_any_cache_file_is_a_miss(tmp_path: Path, content: bytes)
     root = _broken_kb(tmp_path)
     cache = tmp_path / "cache"
     env = {"KB_CACHE_DIR": str(cache)}
-    truth = kb("check", "--format", "json", cwd=root, env=env)
+    truth = kb("check", "--format", "json", "--select", "KB1", cwd=root, env=env)
     for victim in [p for p in cache.rglob("*") if p.is_file()]:
         victim.write_bytes(content)
-    result = kb("check", "--format", "json", cwd=root, env=env)
+    result = kb("check", "--format", "json", "--select", "KB1", cwd=root, env=env)
     no_traceback(result)
     assert (result.returncode, result.stdout) == (truth.returncode, truth.stdout)

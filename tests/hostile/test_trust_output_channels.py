@@ -61,8 +61,8 @@ def _assert_clean(output: str, allow_commands: bool = False) -> None:
 
 
 COMMANDS = [
-    ["check"],
-    ["check", "--format", "github"],
+    ["check", "--select", "KB1"],
+    ["check", "--format", "github", "--select", "KB1"],
     ["show", "queue-stuck"],
     ["route", "QueueStalled", "--show"],
     ["followups"],
@@ -89,7 +89,7 @@ def test_values_cannot_forge_output(tmp_path: Path, name: str, args: list[str]):
 def test_file_names_cannot_forge_output(tmp_path: Path, file_name: str, fmt: str):
     root = copy_kb(BASE_KB, tmp_path / "kb")
     (root / "cards" / file_name).write_text("id: [unclosed\n")
-    result = kb("check", "--format", fmt, cwd=root, env={"KB_NO_CACHE": "1"})
+    result = kb("check", "--format", fmt, "--select", "KB1", cwd=root, env={"KB_NO_CACHE": "1"})
     no_traceback(result)
     assert result.returncode == 1
     _assert_clean(result.stdout, allow_commands=fmt == "github")
@@ -99,7 +99,7 @@ def test_file_names_cannot_forge_output(tmp_path: Path, file_name: str, fmt: str
 def test_sarif_uris_are_percent_encoded(tmp_path: Path, file_name: str):
     root = copy_kb(BASE_KB, tmp_path / "kb")
     (root / "cards" / file_name).write_text("id: [unclosed\n")
-    result = kb("check", "--format", "sarif", cwd=root, env={"KB_NO_CACHE": "1"})
+    result = kb("check", "--format", "sarif", "--select", "KB1", cwd=root, env={"KB_NO_CACHE": "1"})
     no_traceback(result)
     sarif = json.loads(result.stdout)
     uris = [

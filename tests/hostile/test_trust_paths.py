@@ -81,7 +81,7 @@ def test_a_top_level_path_linked_outside_is_reported_never_read(setup, name):
     root, outside = setup
     _relink(root, name, outside)
     before = _snapshot(outside)
-    result = kb("check", cwd=root, env={"KB_NO_CACHE": "1"})
+    result = kb("check", "--select", "KB1", cwd=root, env={"KB_NO_CACHE": "1"})
     no_traceback(result)
     assert result.returncode != 0, result.output
     assert MARK not in result.output
@@ -108,7 +108,7 @@ def test_a_path_setting_outside_is_a_config_error(setup, option, value):
     root, outside = setup
     _config(root, **{option: value})
     before = _snapshot(outside)
-    result = kb("check", cwd=root, env={"KB_NO_CACHE": "1"})
+    result = kb("check", "--select", "KB1", cwd=root, env={"KB_NO_CACHE": "1"})
     no_traceback(result)
     assert result.returncode != 0
     assert option in result.output and "KB1" in result.output, result.output
@@ -174,6 +174,6 @@ def test_route_and_show_never_read_a_linked_cards_folder(setup):
 def test_a_linked_subfolder_of_references_is_not_published(setup):
     root, outside = setup
     (root / "references/more").symlink_to(outside / "references")
-    result = kb("check", cwd=root, env={"KB_NO_CACHE": "1"})
+    result = kb("check", "--select", "KB1", cwd=root, env={"KB_NO_CACHE": "1"})
     no_traceback(result)
     assert "references/more" in result.output

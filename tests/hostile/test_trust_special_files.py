@@ -22,7 +22,12 @@ def _fifo(path: Path) -> None:
 
 def _socket(path: Path) -> None:
     sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(path))  # left bound: the file stays a socket
+    here = os.getcwd()
+    os.chdir(path.parent)  # a relative name: a socket path is limited to 108 bytes
+    try:
+        sock.bind(path.name)  # left bound: the file stays a socket
+    finally:
+        os.chdir(here)
 
 
 def _dev_zero(path: Path) -> None:
@@ -70,7 +75,7 @@ PLACES = [
     "router.md",
 ]
 COMMANDS = [
-    ["check", "--format", "json"],
+    ["check", "--format", "json", "--select", "KB1"],
     ["route", "QueueStalled"],
     ["show", "queue-stuck"],
     ["followups"],
@@ -88,22 +93,26 @@ def _run_bounded(root: Path, args: list[str]):
     return result
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("place", PLACES)
+CASES = [(kind, "cards/special.yaml") for kind in sorted(KINDS)] + [
+    (kind, place) for place in PLACES[1:] for kind in ("fifo", "dev-zero", "directory", "symlink-loop")
+]
+
+
+@pytest.mark.parametrize("kind,place", CASES)
 def test_special_file_is_reported_not_read(tmp_path: Path, kind: str, place: str):
     root = copy_kb(BASE_KB, tmp_path / "kb")
     target = root / place
     if target.exists():
         target.unlink()
     KINDS[kind](target)
-    result = _run_bounded(root, ["check", "--format", "json"])
+    result = _run_bounded(root, ["check", "--format", "json", "--select", "KB1"])  # no promtool: fast
     no_traceback(result)
     assert result.returncode != 0, result.output
     assert place in result.output, result.output
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(c[:2]) for c in COMMANDS])
-@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory", "symlink-loop"])
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
 def test_every_command_survives_a_special_card(tmp_path: Path, kind: str, args: list[str]):
     root = copy_kb(BASE_KB, tmp_path / "kb")
     KINDS[kind](root / "cards/special.yaml")
@@ -117,7 +126,7 @@ def test_a_huge_file_is_reported_without_reading_it_whole(tmp_path: Path):
     with big.open("wb") as handle:
         handle.truncate(3 << 30)  # a 3 GB sparse file: reading it whole would take seconds and 3 GB
     started = time.monotonic()
-    result = _run_bounded(root, ["check", "--format", "json"])
+    result = _run_bounded(root, ["check", "--format", "json", "--select", "KB1"])  # no promtool: fast
     no_traceback(result)
     assert result.returncode != 0 and "cards/big.yaml" in result.output
     assert time.monotonic() - started < SECONDS
@@ -127,6 +136,6 @@ def test_a_huge_router_page_is_reported(tmp_path: Path):
     root = copy_kb(BASE_KB, tmp_path / "kb")
     with (root / "references/huge.md").open("wb") as handle:
         handle.truncate(3 << 30)
-    result = _run_bounded(root, ["check", "--format", "json"])
+    result = _run_bounded(root, ["check", "--format", "json", "--select", "KB1"])  # no promtool: fast
     no_traceback(result)
     assert "references/huge.md" in result.output

@@ -63,6 +63,7 @@ def kb_forked(
     import select
     import signal
 
+    _warm()
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -101,3 +102,16 @@ def kb_forked(
         return Result(-abs(os.waitstatus_to_exitcode(status)) or -1, "", "child died")
     code, out, err = json.loads(b"".join(chunks))
     return Result(code, out, err)
+
+
+def _warm() -> None:
+    """Import what the verbs import, once, here: every forked child then starts warm."""
+    import kb.cli  # noqa: F401
+    import kb.commands.check  # noqa: F401
+    import kb.commands.emit  # noqa: F401
+    import kb.commands.followups  # noqa: F401
+    import kb.commands.new  # noqa: F401
+    import kb.commands.route  # noqa: F401
+    import kb.commands.show  # noqa: F401
+    import kb.model  # noqa: F401
+    import kb.rules.registry  # noqa: F401

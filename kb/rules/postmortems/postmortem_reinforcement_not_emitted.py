@@ -3,29 +3,30 @@ import json
 import yaml
 
 from kb.core.diagnostics import Finding, Level
+from kb.core.safefile import read_text
 from kb.rules.base import Rule
 
 
 def emitted_sources(ctx) -> set[str]:
     """`PM/R` of every reinforcement present in the files kb emit wrote (on disk)."""
-    from kb.emit.build import EVALS, GATES, RULES, is_owned, rules_dir
+    from kb.emit.build import EVALS, GATES, RULES, EmitProblem, is_owned, rules_dir
 
     found: set[str] = set()
-    folder = rules_dir(ctx.kb)
     try:
+        folder = rules_dir(ctx.kb)
         if (folder / RULES).is_file() and is_owned(folder / RULES):
-            for group in (yaml.safe_load((folder / RULES).read_text()) or {}).get("groups", []):
+            for group in (yaml.safe_load(read_text(folder / RULES)) or {}).get("groups", []):
                 for rule in group.get("rules", []):
                     labels = rule.get("labels", {})
                     found.add(f"{labels.get('postmortem')}/{labels.get('reinforcement')}")
         if (folder / GATES).is_file() and is_owned(folder / GATES):
-            data = yaml.safe_load((folder / GATES).read_text()) or {}
+            data = yaml.safe_load(read_text(folder / GATES)) or {}
             found |= {item.get("source") for key in ("gates", "tests") for item in data.get(key) or []}
         if (folder / EVALS).is_file() and is_owned(folder / EVALS):
-            for line in (folder / EVALS).read_text().splitlines():
+            for line in read_text(folder / EVALS).splitlines():
                 if line.strip():
                     found.add(json.loads(line).get("id"))
-    except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError):
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError, EmitProblem):
         pass  # a damaged emitted file: KB601 says to run kb emit; nothing counts as present
     return found
 
