@@ -167,7 +167,7 @@ def read_state(root: Path) -> State | None:
         return None
     try:
         return _decode(marshal.loads(raw))
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+    except Exception:  # noqa: BLE001 - any decode or validation failure means a cold run, never a crash
         return None
 
 

@@ -166,7 +166,7 @@ def lookup(root: Path, settings, options: str):
         if stats != entry.get("files"):  # touched, unchanged: keep the new stats so the next run skips hashing
             cache.write(root, CACHE_FILE, {**entry, "files": stats})
         return (diagnostics, entry["files_checked"], entry["rules"]), entry, stats
-    except (KeyError, TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - a damaged entry is a miss, never a crash
         return None, None, None
 
 

@@ -17,7 +17,7 @@ from kb.analysis.changes import ChangesProblem, with_dependents
 from kb.analysis.changes import changed_since as git_changed_since
 from kb.cache import incremental
 from kb.cache.result import cached_check
-from kb.check.engine import CheckResult, configure_rules, run_check
+from kb.check.engine import CheckResult, configure_rules, run_check, unknown_patterns
 from kb.check.formats import render
 from kb.commands.common import CommandError, echo, kb_root, split_list, verb
 from kb.config.settings import load_config
@@ -34,6 +34,8 @@ def relative_paths(root: Path, paths: list[Path]) -> set[str]:
     """The KB-relative paths to report on; empty when one of them is the KB itself."""
     selected = set()
     for path in paths:
+        if not os.path.lexists(path):
+            raise CommandError(f"{path}: no such file or folder; nothing to check there (a typo?)")
         resolved = path.resolve()
         try:
             selected.add(resolved.relative_to(root).as_posix() if resolved != root else "")
@@ -111,6 +113,9 @@ def run(
     base = kb_root(root)
     only = relative_paths(base, paths) if paths else None
     chosen, skipped = split_list(select), split_list(ignore)
+    for flag, patterns in (("--select", chosen), ("--ignore", skipped)):
+        if unknown := unknown_patterns(patterns):
+            raise CommandError(f"{flag}: no rule matches {', '.join(map(repr, unknown))} (see `kb rules`)")
 
     def once(key: str | None = None) -> CheckResult:
         return check_once(base, only, chosen, skipped, changed_since, key)

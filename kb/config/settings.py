@@ -26,6 +26,7 @@ from kb.core.validation import findings_from
 __all__ = ["CONFIG_FILE", "Config", "NoKnowledgeBase", "Settings", "find_root", "load_config"]
 
 LevelSetting = Literal["error", "warning", "info", "off"]
+DEFAULT_SEVERITY = {"P1": "critical", "P2": "warning", "P3": "info"}
 
 
 class BusinessHours(BaseModel):
@@ -73,9 +74,7 @@ class Settings(BaseModel):
     )
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     drill_targets: DrillTargets = Field(default_factory=DrillTargets)
-    severity: dict[Literal["P1", "P2", "P3"], str] = Field(
-        default_factory=lambda: {"P1": "critical", "P2": "warning", "P3": "info"}
-    )
+    severity: dict[Literal["P1", "P2", "P3"], str] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
 
     @field_validator("router", "cards_dir", "postmortems_dir", "references_dir", "oncall", "rules_dir", "templates_dir")
@@ -84,6 +83,12 @@ class Settings(BaseModel):
         if problem := path_problem(value):
             raise ValueError(f"the path '{value}' {problem}; every kb path stays inside the knowledge base")
         return value
+
+    @field_validator("severity", mode="after")
+    @classmethod
+    def _every_priority(cls, value: dict[str, str]) -> dict[str, str]:
+        """A partial map keeps the default for the priorities it does not name."""
+        return {**DEFAULT_SEVERITY, **value}
 
     @field_validator("select", "ignore")
     @classmethod
