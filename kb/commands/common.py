@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ParamSpec
 
 from kb.config.mkdocs import NoKnowledgeBase, find_root
+from kb.core.text import one_line, terminal_safe
 
 P = ParamSpec("P")
 
@@ -26,7 +27,7 @@ class CommandError(Exception):
 
 def echo(text: str = "", err: bool = False, nl: bool = True) -> None:
     stream = sys.stderr if err else sys.stdout
-    stream.write(text + ("\n" if nl else ""))
+    stream.write(terminal_safe(text) + ("\n" if nl else ""))  # no control from a value reaches the terminal
     stream.flush()
 
 
@@ -47,10 +48,10 @@ def verb(function: Callable[P, int]) -> Callable[P, int]:
         try:
             return function(*args, **kwargs)
         except CommandError as exc:
-            echo(f"kb: {exc}", err=True)
+            echo(f"kb: {one_line(exc)}", err=True)  # a message quoting a value stays one line
             return exc.code
         except OSError as exc:
-            echo(f"kb: {os_error(exc)}", err=True)
+            echo(f"kb: {one_line(os_error(exc))}", err=True)
             return 2
 
     return run

@@ -37,7 +37,7 @@ def _kb_with(tmp_path: Path, payload: str) -> Path:
     card = root / "cards/queue-stuck.yaml"
     text = card.read_text()
     for field in ("title", "summary", "owner"):
-        text = re.sub(rf"^{field}: .*$", f'{field}: "{payload}"', text, count=1, flags=re.M)
+        text = re.sub(rf"^{field}: .*$", lambda _m, f=field: f'{f}: "{payload}"', text, count=1, flags=re.M)
     text = text.replace("do: Resume the paused consumers", f'do: "{payload}"')
     text = text.replace('run: "queuectl resume-consumers dispatch"', f'run: "{payload}"')
     text = text.replace("rotation: sre-primary", f'rotation: "{payload}"')  # a finding quotes it
