@@ -77,7 +77,11 @@ def hostile_site(tmp_path_factory):
         router += f"- `HostileAlert{index}`: hostile → [hostile-{index}](cards/hostile-{index}.yaml)\n"
     (root / "router.md").write_text(router + MARKDOWN_ATTACKS)
     (root / "references/queues.md").write_text(
-        (root / "references/queues.md").read_text() + MARKDOWN_ATTACKS + "\n## " + PAYLOADS[0] + "\n"
+        (root / "references/queues.md").read_text().replace("# Queues", "# Queues " + PAYLOADS[1], 1)
+        + MARKDOWN_ATTACKS
+        + "\n## "
+        + PAYLOADS[0]
+        + "\n"
     )
     pm = root / "postmortems/PM-2026-001-queue.yaml"
     pm.write_text(pm.read_text().replace("title: Queue stalled after a config push", f"title: {json.dumps(PAYLOADS[0])}"))
@@ -132,7 +136,11 @@ def test_no_payload_runs_in_chromium(hostile_site):
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.on("dialog", lambda dialog: (fired.append(dialog.message), dialog.dismiss()))
-        for path in _pages(hostile_site):
+        pages = _pages(hostile_site)
+        pick = lambda part: [p for p in pages if part in p.relative_to(hostile_site).as_posix()]  # noqa: E731
+        chosen = [hostile_site / "index.html", *pick("references/"), *pick("cards/owner/")[:4]]
+        chosen += [*pick("cards/service/")[:2], *pick("cards/hostile-0/"), *pick("postmortems/PM")]
+        for path in chosen:  # the router, references, listings by owner and service, a card, a postmortem
             page.goto(path.as_uri())
             page.mouse.move(10, 10)
             page.mouse.move(200, 200)
