@@ -41,7 +41,7 @@ def _race(*calls) -> None:
         try:
             barrier.wait()
             call()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=runner, args=(call,)) for call in calls]
@@ -105,7 +105,9 @@ def test_parallel_new_cards_keep_every_router_line(tmp_path: Path):
         ids = [f"race-{round_number}-{i}" for i in range(writers)]
         _race(
             *(
-                _quiet(new.card, f"Race {i}", card_id, "sre-primary", "P2", "team", [f"Race{i}Alert"], None, False, root)
+                _quiet(
+                    new.card, f"Race {i}", card_id, "sre-primary", "P2", "team", [f"Race{i}Alert"], None, False, root
+                )
                 for i, card_id in enumerate(ids)
             )
         )

@@ -16,7 +16,12 @@ from conftest import BASE_KB, copy_kb
 from trust_cli import kb, no_traceback
 
 GIT = ["git", "-c", "user.name=kb-test", "-c", "user.email=kb@test", "-c", "init.defaultBranch=main"]
-ENV = {"GIT_AUTHOR_NAME": "kb-test", "GIT_AUTHOR_EMAIL": "kb@test", "GIT_COMMITTER_NAME": "kb-test", "GIT_COMMITTER_EMAIL": "kb@test"}
+ENV = {
+    "GIT_AUTHOR_NAME": "kb-test",
+    "GIT_AUTHOR_EMAIL": "kb@test",
+    "GIT_COMMITTER_NAME": "kb-test",
+    "GIT_COMMITTER_EMAIL": "kb@test",
+}
 
 
 def _git(root: Path, *args: str) -> str:
@@ -41,7 +46,9 @@ def _state(root: Path) -> tuple:
     )
 
 
-@pytest.mark.parametrize("name", ["bäd.yaml", "naïve card.yaml", "tab\tname.yaml", 'quote"d.yaml', "日本.yaml", "new\nline.yaml"])
+@pytest.mark.parametrize(
+    "name", ["bäd.yaml", "naïve card.yaml", "tab\tname.yaml", 'quote"d.yaml', "日本.yaml", "new\nline.yaml"]
+)
 def test_changed_since_sees_every_file_name(tmp_path: Path, name: str):
     root = _repo(tmp_path)
     _git(root, "checkout", "-qb", "pr")
@@ -65,8 +72,24 @@ def test_changed_since_refuses_option_like_refs(tmp_path: Path, ref: str):
 
 def _new_card(root: Path, card_id: str, *extra: str):
     return kb(
-        "new", "card", "--title", card_id, "--id", card_id, "--rotation", "sre-primary", "--priority", "P2",
-        "--owner", "team", "--alert", card_id.title().replace("-", "") + "Alert", "--branch", *extra, cwd=root, env=ENV,
+        "new",
+        "card",
+        "--title",
+        card_id,
+        "--id",
+        card_id,
+        "--rotation",
+        "sre-primary",
+        "--priority",
+        "P2",
+        "--owner",
+        "team",
+        "--alert",
+        card_id.title().replace("-", "") + "Alert",
+        "--branch",
+        *extra,
+        cwd=root,
+        env=ENV,
     )
 
 
@@ -108,7 +131,10 @@ def test_branch_never_commits_work_in_progress(tmp_path: Path):
     assert result.returncode == 0, result.output
     committed_router = _git(root, "show", "card/fresh-card:router.md")
     assert "WIP line" not in committed_router and "[fresh-card](cards/fresh-card.yaml)" in committed_router
-    assert _git(root, "diff", "--name-only", "HEAD~1", "card/fresh-card").split() == ["cards/fresh-card.yaml", "router.md"]
+    assert _git(root, "diff", "--name-only", "HEAD~1", "card/fresh-card").split() == [
+        "cards/fresh-card.yaml",
+        "router.md",
+    ]
     assert "WIP line" in router.read_text() and "# wip" in card.read_text()
     assert "cards/queue-stuck.yaml" in _git(root, "diff", "--cached", "--name-only")
 
@@ -122,7 +148,9 @@ def test_parallel_branches_start_from_the_same_base(tmp_path: Path):
     errors = []
 
     def run(card_id):
-        code = new.card(card_id, card_id, "sre-primary", "P2", "team", [card_id.replace("-", "") + "Alert"], None, True, root)
+        code = new.card(
+            card_id, card_id, "sre-primary", "P2", "team", [card_id.replace("-", "") + "Alert"], None, True, root
+        )
         if code != 0:
             errors.append(card_id)
 

@@ -80,7 +80,11 @@ def test_a_planted_link_at_any_lock_path_is_never_followed(tmp_path: Path, git: 
     assert kb(*NEW_CARD, cwd=root).returncode == 0
     locks = [
         p
-        for p in (*(root / ".git").rglob("*"), *root.rglob(".kb*"), *Path(os.environ.get("TMPDIR", "/tmp")).glob("kb-*.lock"))
+        for p in (
+            *(root / ".git").rglob("*"),
+            *root.rglob(".kb*"),
+            *Path(os.environ.get("TMPDIR", "/tmp")).glob("kb-*.lock"),
+        )
         if p.is_file() and "lock" in p.name
     ]
     assert locks, "kb left no lock file to plant over"
@@ -88,7 +92,9 @@ def test_a_planted_link_at_any_lock_path_is_never_followed(tmp_path: Path, git: 
         if lock.is_relative_to(root) or lock.is_relative_to(tmp_path):
             lock.unlink()
             lock.symlink_to(victim)
-    result = kb("new", "card", "--title", "Second", "--rotation", "sre-primary", "--priority", "P2", "--owner", "o", cwd=root)
+    result = kb(
+        "new", "card", "--title", "Second", "--rotation", "sre-primary", "--priority", "P2", "--owner", "o", cwd=root
+    )
     no_traceback(result)
     assert victim.read_text() == "precious\n"
     assert victim.is_file() and not victim.is_symlink()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BASE_KB, copy_kb
-from trust_cli import kb, kb_forked, no_traceback
+from trust_cli import kb, no_traceback
 
 
 @pytest.mark.parametrize("zone", ["America", "Europe", "Etc", ".", "posix", "right"])
@@ -22,7 +22,12 @@ def test_a_timezone_naming_a_folder_is_a_diagnostic(tmp_path: Path, zone: str):
     root = copy_kb(BASE_KB, tmp_path / "kb")
     oncall = root / "oncall.yaml"
     oncall.write_text(oncall.read_text().replace("timezone: America/New_York", f"timezone: {zone}"))
-    for args in (["check", "--select", "KB1"], ["access"], ["followups"], ["new", "card", "--title", "t", "--rotation", "sre-primary", "--priority", "P2", "--owner", "o"]):
+    for args in (
+        ["check", "--select", "KB1"],
+        ["access"],
+        ["followups"],
+        ["new", "card", "--title", "t", "--rotation", "sre-primary", "--priority", "P2", "--owner", "o"],
+    ):
         result = kb(*args, cwd=root, env={"KB_NO_CACHE": "1"})
         no_traceback(result)
     result = kb("check", "--select", "KB1", cwd=root, env={"KB_NO_CACHE": "1"})
@@ -75,7 +80,12 @@ def test_a_folder_that_loops_is_a_diagnostic(tmp_path: Path, link: str):
     if (root / link).exists():
         shutil.rmtree(root / link)
     (root / link).symlink_to(link)
-    for args in (["check", "--select", "KB1"], ["emit", "--check"], ["new", "card", "--title", "t", "--rotation", "sre-primary", "--priority", "P2", "--owner", "o"], ["route", "x"]):
+    for args in (
+        ["check", "--select", "KB1"],
+        ["emit", "--check"],
+        ["new", "card", "--title", "t", "--rotation", "sre-primary", "--priority", "P2", "--owner", "o"],
+        ["route", "x"],
+    ):
         result = kb(*args, cwd=root, env={"KB_NO_CACHE": "1"})
         no_traceback(result)
     result = kb("check", "--select", "KB1", cwd=root, env={"KB_NO_CACHE": "1"})
@@ -87,7 +97,9 @@ def test_an_over_long_title_gives_a_short_file_name(tmp_path: Path):
     result = kb("new", "postmortem", "--title", "é" * 400, "--priority", "P2", cwd=root)
     no_traceback(result)
     assert result.returncode == 0, result.output
-    result = kb("new", "card", "--title", "x" * 400, "--rotation", "sre-primary", "--priority", "P2", "--owner", "o", cwd=root)
+    result = kb(
+        "new", "card", "--title", "x" * 400, "--rotation", "sre-primary", "--priority", "P2", "--owner", "o", cwd=root
+    )
     no_traceback(result)
 
 
@@ -149,7 +161,9 @@ def test_a_killed_emit_leaves_the_old_set_or_the_new_set(tmp_path: Path):
         time.sleep(rng.uniform(duration * 0.3, duration * 1.2))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        kb("check", "--select", "KB1", cwd=root)  # the next kb run sees one set: it finishes what a killed emit committed to
+        kb(
+            "check", "--select", "KB1", cwd=root
+        )  # the next kb run sees one set: it finishes what a killed emit committed to
         now = _rules(root)
         mixed += now != old and now != new
     assert mixed == 0, f"{mixed} of {rounds} kills left a mixed set"

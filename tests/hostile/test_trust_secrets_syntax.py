@@ -66,7 +66,11 @@ def test_hidden_secret_is_never_published(tmp_path: Path):
     root = copy_kb(BASE_KB, tmp_path / "kb")
     _plant(root, HIDDEN[0][1])
     pm = root / "postmortems/PM-2026-001-queue.yaml"
-    pm.write_text(pm.read_text().replace("title: Queue stalled", 'title: "ghp_wWPw5k4aXcaT4fNP\\\n  0UcnZwJUVFk6LO0pINUx Queue stalled"', 1))
+    pm.write_text(
+        pm.read_text().replace(
+            "title: Queue stalled", 'title: "ghp_wWPw5k4aXcaT4fNP\\\n  0UcnZwJUVFk6LO0pINUx Queue stalled"', 1
+        )
+    )
     site = tmp_path / "site"
     build = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(site)], cwd=root, capture_output=True, text=True
@@ -82,7 +86,7 @@ def test_emit_refuses_a_hidden_secret(tmp_path: Path):
     pm = root / "postmortems/PM-2026-001-queue.yaml"
     text = pm.read_text() + (
         "reinforcements:\n  - id: R9\n    kind: eval\n    owner: ai-platform\n    due: 2026-12-15\n"
-        "    status: open\n    eval:\n      input: \"use AKIA\\x49OSFODNN7EXAMPLE\"\n"
+        '    status: open\n    eval:\n      input: "use AKIA\\x49OSFODNN7EXAMPLE"\n'
         "      expected: refuses\n      forbidden: uses it\n"
     )
     pm.write_text(text)

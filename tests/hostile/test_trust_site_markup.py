@@ -25,7 +25,7 @@ PAYLOADS = [
     "</title><script>window.__kb_pwned=1</script>",
     '<img src=x onerror="window.__kb_pwned=1">',
     '"><svg onload="window.__kb_pwned=1">',
-    "<iframe srcdoc=\"<script>parent.__kb_pwned=1</script>\"></iframe>",
+    '<iframe srcdoc="<script>parent.__kb_pwned=1</script>"></iframe>',
     "</a><a href='javascript:window.__kb_pwned=1'>x</a>",
     "<style>*{}</style><script>alert(1)</script>",
     "<details open ontoggle=window.__kb_pwned=1>",
@@ -84,7 +84,9 @@ def hostile_site(tmp_path_factory):
         + "\n"
     )
     pm = root / "postmortems/PM-2026-001-queue.yaml"
-    pm.write_text(pm.read_text().replace("title: Queue stalled after a config push", f"title: {json.dumps(PAYLOADS[0])}"))
+    pm.write_text(
+        pm.read_text().replace("title: Queue stalled after a config push", f"title: {json.dumps(PAYLOADS[0])}")
+    )
     config = root / "mkdocs.yml"
     config.write_text(config.read_text().replace("plugins:\n", "plugins:\n  - search\n"))
     site = root.parent / "site"
@@ -123,7 +125,9 @@ def test_search_index_holds_no_raw_tag(hostile_site):
 def test_no_javascript_url_in_any_page(hostile_site):
     for page in _pages(hostile_site):
         text = page.read_text(encoding="utf-8")
-        assert not re.search(r"""<[a-zA-Z][^<>]*\s(href|src|action|formaction|xlink:href)\s*=\s*["']?\s*javascript""", text, re.I), page
+        assert not re.search(
+            r"""<[a-zA-Z][^<>]*\s(href|src|action|formaction|xlink:href)\s*=\s*["']?\s*javascript""", text, re.I
+        ), page
         assert not re.search(r"<script>window\.__kb_pwned|<script>alert", text), page
 
 
@@ -137,7 +141,7 @@ def test_no_payload_runs_in_chromium(hostile_site):
         page = browser.new_page()
         page.on("dialog", lambda dialog: (fired.append(dialog.message), dialog.dismiss()))
         pages = _pages(hostile_site)
-        pick = lambda part: [p for p in pages if part in p.relative_to(hostile_site).as_posix()]  # noqa: E731
+        pick = lambda part: [p for p in pages if part in p.relative_to(hostile_site).as_posix()]
         chosen = [hostile_site / "index.html", *pick("references/"), *pick("cards/owner/")[:4]]
         chosen += [*pick("cards/service/")[:2], *pick("cards/hostile-0/"), *pick("postmortems/PM")]
         for path in chosen:  # the router, references, listings by owner and service, a card, a postmortem

@@ -35,8 +35,19 @@ def test_template_bomb_is_an_error_with_a_line(tmp_path: Path, name: str):
     (root / "templates").mkdir(exist_ok=True)
     (root / "templates/card.yaml.j2").write_text(HEADER + "\n\n" + BOMBS[name] + "\n")
     result = kb_forked(
-        "new", "card", "--title", "t", "--rotation", "sre-primary", "--priority", "P2", "--owner", "o",
-        cwd=root, timeout=10, memory=2 << 30,
+        "new",
+        "card",
+        "--title",
+        "t",
+        "--rotation",
+        "sre-primary",
+        "--priority",
+        "P2",
+        "--owner",
+        "o",
+        cwd=root,
+        timeout=10,
+        memory=2 << 30,
     )
     assert result is not None, "the template spun past the deadline"
     no_traceback(result)
@@ -48,8 +59,21 @@ def test_template_bomb_is_an_error_with_a_line(tmp_path: Path, name: str):
 def test_an_ordinary_template_still_renders(tmp_path: Path):
     root = copy_kb(BASE_KB, tmp_path / "kb")
     result = kb_forked(
-        "new", "card", "--title", "Ordinary", "--rotation", "sre-primary", "--priority", "P2", "--owner", "o",
-        "--alert", "A1", "--alert", "A2", cwd=root,
+        "new",
+        "card",
+        "--title",
+        "Ordinary",
+        "--rotation",
+        "sre-primary",
+        "--priority",
+        "P2",
+        "--owner",
+        "o",
+        "--alert",
+        "A1",
+        "--alert",
+        "A2",
+        cwd=root,
     )
     assert result is not None and result.returncode == 0, result
     assert (root / "cards/ordinary.yaml").is_file()

@@ -106,12 +106,12 @@ def kb_forked(
 
 def _warm() -> None:
     """Import what the verbs import, once, here: every forked child then starts warm."""
-    import kb.cli  # noqa: F401
-    import kb.commands.check  # noqa: F401
-    import kb.commands.emit  # noqa: F401
-    import kb.commands.followups  # noqa: F401
-    import kb.commands.new  # noqa: F401
-    import kb.commands.route  # noqa: F401
-    import kb.commands.show  # noqa: F401
-    import kb.model  # noqa: F401
+    import kb.cli
+    import kb.commands.check
+    import kb.commands.emit
+    import kb.commands.followups
+    import kb.commands.new
+    import kb.commands.route
+    import kb.commands.show
+    import kb.model
     import kb.rules.registry  # noqa: F401
