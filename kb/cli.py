@@ -311,6 +311,13 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("kb: interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:  # the environment failed (disk full, read-only, no access): say where
+        if os.environ.get("KB_DEBUG"):
+            raise
+        from kb.commands.common import os_error
+
+        typer.echo(f"kb: {os_error(exc)}", err=True)
+        sys.exit(2)
     except Exception as exc:
         if os.environ.get("KB_DEBUG"):
             raise

@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kb.core import safefile
+
 
 def _toc_config(markdown_extensions: list[Any]) -> tuple[dict[str, Any], bool]:
     toc: dict[str, Any] = {}
@@ -57,7 +59,7 @@ def anchors_of_text(text: str, markdown_extensions: list[Any] | None = None) -> 
 def _anchors_cached(path: str, mtime_ns: int, size: int, extensions_key: str) -> tuple[str, ...]:
     import json
 
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    text = safefile.read_text(path)
     return tuple(anchors_of_text(text, json.loads(extensions_key)))
 
 

@@ -17,12 +17,15 @@ def changed_since(root: Path, ref: str) -> set[str]:
     untracked files: what a pull request adds, and what is being edited now."""
     import git
 
+    if not ref or ref.startswith("-") or "\0" in ref:
+        raise ChangesProblem(f"--changed-since '{ref}' is not a git ref (it would be read as an option)")
     try:
         repo = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise ChangesProblem(f"--changed-since needs a git repository; {root} is not in one") from None
     try:
-        base = repo.git.merge_base(ref, "HEAD")
+        commit = repo.git.rev_parse("--verify", "--end-of-options", f"{ref}^{{commit}}")
+        base = repo.git.merge_base(commit, "HEAD")
     except git.GitCommandError:
         shallow = (Path(repo.git_dir) / "shallow").exists()
         hint = (
@@ -34,8 +37,9 @@ def changed_since(root: Path, ref: str) -> set[str]:
             f"cannot find a common ancestor of '{ref}' and HEAD (is '{ref}' fetched?).{hint}"
         ) from None
     top = Path(str(repo.working_tree_dir)).resolve()
-    names = set(repo.git.diff("--name-only", "--no-renames", base, "--").splitlines())
-    names |= set(repo.git.ls_files("--others", "--exclude-standard").splitlines())
+    # NUL-separated: any byte in a name (ä, a tab, a newline) arrives as it is, never quoted
+    names = set(filter(None, repo.git.diff("--name-only", "-z", "--no-renames", base, "--").split("\0")))
+    names |= set(filter(None, repo.git.ls_files("-z", "--others", "--exclude-standard").split("\0")))
     prefix = root.resolve().relative_to(top).as_posix()
     result = set()
     for name in names:

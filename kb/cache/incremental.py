@@ -27,6 +27,7 @@ from kb import __version__
 from kb.cache import store
 from kb.cache.result import RACY_NS, input_files
 from kb.config.settings import Settings, load_config
+from kb.core import safefile
 from kb.core.diagnostics import Finding
 from kb.emit.build import AlertSource, Emitted, build
 from kb.load.knowledge_base import KnowledgeBase
@@ -124,7 +125,7 @@ def shared_digest(root: Path, settings: Settings, router_pages: list[str]) -> st
     overall = hashlib.blake2b(digest_size=16)
     for rel in shared_files(root, settings, router_pages):
         try:
-            digest = hashlib.blake2b((root / rel).read_bytes(), digest_size=16).hexdigest()
+            digest = hashlib.blake2b(safefile.read_bytes(root / rel), digest_size=16).hexdigest()
         except OSError:
             digest = "-"
         overall.update(f"{rel}\0{digest}\0".encode())
@@ -169,7 +170,7 @@ def read_state(root: Path) -> State | None:
         return None
     try:
         return _decode(marshal.loads(raw))
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+    except Exception:  # noqa: BLE001 - any decode or validation failure means a cold run, never a crash
         return None
 
 

@@ -22,6 +22,7 @@ from kb.cache import store as cache
 from kb.check.engine import CheckResult
 from kb.config.mkdocs import read_paths
 from kb.config.settings import load_config
+from kb.core import safefile
 from kb.core.diagnostics import Diagnostic, Level, Span
 from kb.emit import promtool
 from kb.load.router import router_for
@@ -70,8 +71,7 @@ def _stat(path: Path | str) -> list[int] | None:
 
 def _digest(path: str) -> str | None:
     try:
-        with open(path, "rb") as handle:
-            return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+        return hashlib.blake2b(safefile.read_bytes(path), digest_size=16).hexdigest()
     except OSError:
         return None
 
@@ -168,7 +168,7 @@ def lookup(root: Path, settings, options: str):
         if stats != entry.get("files"):  # touched, unchanged: keep the new stats so the next run skips hashing
             cache.write(root, CACHE_FILE, {**entry, "files": stats})
         return (diagnostics, entry["files_checked"], entry["rules"]), entry, stats
-    except (KeyError, TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - a damaged entry is a miss, never a crash
         return None, None, None
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import __version__
+from kb.core import safefile
 from kb.core.atomic import write_atomic
 
 
@@ -23,11 +24,29 @@ def cache_dir(root: Path) -> Path:
     return base / digest
 
 
+# Every entry starts with a checksum of the rest: a flipped bit, a truncation or a file
+# written by something else is a miss (a rebuild), never a wrong answer or a crash.
+MAGIC = b"kbcache1 "
+MAX_ENTRY = 256 << 20
+
+
+def _sealed(payload: bytes) -> bytes:
+    return MAGIC + hashlib.blake2b(payload, digest_size=32).hexdigest().encode() + b"\n" + payload
+
+
+def _unsealed(raw: bytes) -> bytes | None:
+    head, _, payload = raw.partition(b"\n")
+    expected = hashlib.blake2b(payload, digest_size=32).hexdigest().encode()
+    if not head.startswith(MAGIC) or head[len(MAGIC) :] != expected:
+        return None
+    return payload
+
+
 def read(root: Path, name: str) -> dict[str, Any] | None:
-    path = cache_dir(root) / name
+    raw = read_bytes(root, name)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(raw.decode("utf-8")) if raw is not None else None
+    except ValueError:
         return None
     if not isinstance(data, dict) or data.get("kb_version") != __version__:
         return None
@@ -35,21 +54,20 @@ def read(root: Path, name: str) -> dict[str, Any] | None:
 
 
 def write(root: Path, name: str, data: dict[str, Any]) -> None:
-    try:
-        write_atomic(cache_dir(root) / name, json.dumps({**data, "kb_version": __version__}, separators=(",", ":")))
-    except OSError:
-        pass  # a read-only home or full disk costs speed, never correctness
+    write_bytes(root, name, json.dumps({**data, "kb_version": __version__}, separators=(",", ":")).encode("utf-8"))
 
 
 def read_bytes(root: Path, name: str) -> bytes | None:
+    """The entry's payload, or None when it is missing, unreadable or fails its checksum."""
     try:
-        return (cache_dir(root) / name).read_bytes()
-    except OSError:
+        raw = safefile.read_bytes(cache_dir(root) / name, MAX_ENTRY)
+    except (OSError, ValueError):
         return None
+    return _unsealed(raw)
 
 
 def write_bytes(root: Path, name: str, data: bytes) -> None:
     try:
-        write_atomic(cache_dir(root) / name, data, compare=False)
-    except OSError:
-        pass  # as in write(): speed, never correctness
+        write_atomic(cache_dir(root) / name, _sealed(data), compare=False)
+    except (OSError, ValueError):
+        pass  # a read-only home or full disk costs speed, never correctness

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from kb.config.settings import CONFIG_FILE, Config
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.diagnostics import SUPPRESSION, Diagnostic, Finding, Level, LoadProblem, Span
 from kb.load.knowledge_base import Document
 from kb.rules import DocumentRule, Rule, all_rules, find_rule
@@ -58,13 +59,35 @@ class CheckResult:
         return 1 if self.count(Level.ERROR) else 0
 
 
+_CODE_PREFIX = re.compile(r"KB\d{1,3}\Z")
+
+
+def unknown_patterns(patterns: Iterable[str]) -> list[str]:
+    """The patterns among `patterns` that select no rule: a typo must fail, never run nothing
+    (or everything) in silence. A pattern is a code, a code prefix of at least one digit
+    (KB2), a name, a name prefix ending in `/` (card/), or an alias."""
+    rules = list(all_rules().values())
+    unknown = []
+    for pattern in patterns:
+        if find_rule(pattern) is not None:
+            continue
+        prefix = pattern.upper()
+        if _CODE_PREFIX.match(prefix) and any(rule.code.startswith(prefix) for rule in rules):
+            continue
+        if pattern.endswith("/") and any(rule.name.startswith(pattern) for rule in rules):
+            continue
+        unknown.append(pattern)
+    return unknown
+
+
 def _matches(rule: type[Rule], patterns: Iterable[str]) -> bool:
-    """A rule matches a code (KB201), a code prefix (KB2), a name, or a name prefix (card/)."""
+    """A rule matches a code (KB201), a code prefix (KB2), a name, a name prefix (card/) or an alias."""
     for pattern in patterns:
         if (
             rule.code.startswith(pattern.upper())
             or rule.name == pattern
             or (pattern.endswith("/") and rule.name.startswith(pattern))
+            or find_rule(pattern) is rule
         ):
             return True
     return False
@@ -87,6 +110,16 @@ def configure_rules(
             )
             continue
         per_rule[rule.code] = {"level": value} if isinstance(value, str) else dict(value)
+    for key in ("select", "ignore"):
+        for pattern in unknown_patterns(getattr(settings, key)):
+            problems.append(
+                Finding(
+                    CONFIG_FILE,
+                    f"{key}: no rule matches '{pattern}' (see `kb rules`); a typo here would run the wrong rules",
+                    loc=config.plugin_loc + (key,),
+                    problem=LoadProblem.CONFIG,
+                )
+            )
     select = list(select or []) or settings.select
     ignore = list(ignore or []) + settings.ignore
     active = []
@@ -125,6 +158,10 @@ def configure_rules(
                 )
             options = rule.Options()
         active.append(ActiveRule(rule, level, options))
+    # a broken configuration is never hidden by the selection it breaks (`select: [KB99]`)
+    config_rule = next((r for r in rules.values() if getattr(r, "reports", None) is LoadProblem.CONFIG), None)
+    if config_rule is not None and (problems or config.problems) and all(e.rule is not config_rule for e in active):
+        active.append(ActiveRule(config_rule, config_rule.level, config_rule.Options()))
     return active, problems
 
 
@@ -134,7 +171,7 @@ def help_url(site_url: str, code: str) -> str:
 
 def _read_text(root: Path, path: str) -> str | None:
     try:
-        return yamlio.decode((root / path).read_bytes(), max_bytes=1 << 62)
+        return yamlio.decode(safefile.read_bytes(root / path), max_bytes=1 << 62)
     except (OSError, yamlio.YamlProblem):
         return None
 

@@ -12,6 +12,7 @@ from typing import Any
 from kb.analysis.access import AccessModel, CardAccess, describe_hours
 from kb.analysis.paging import PagingModel, at_moment, describe_shift
 from kb.commands.common import CommandError, echo, kb_root, verb
+from kb.core.text import neutral
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.loader import load_kb
 
@@ -350,5 +351,5 @@ def run(
     if output_format == "json":
         echo(json.dumps(data, indent=2))
     else:
-        echo(render(data), nl=False)
+        echo(render(neutral(data)), nl=False)  # no value can start a line or drive the terminal
     return 0

@@ -17,7 +17,7 @@ from kb.analysis.changes import ChangesProblem, with_dependents
 from kb.analysis.changes import changed_since as git_changed_since
 from kb.cache import incremental
 from kb.cache.result import cached_check
-from kb.check.engine import CheckResult, configure_rules, run_check
+from kb.check.engine import CheckResult, configure_rules, run_check, unknown_patterns
 from kb.check.formats import render
 from kb.commands.common import CommandError, echo, kb_root, split_list, verb
 from kb.config.settings import load_config
@@ -34,6 +34,8 @@ def relative_paths(root: Path, paths: list[Path]) -> set[str]:
     """The KB-relative paths to report on; empty when one of them is the KB itself."""
     selected = set()
     for path in paths:
+        if not os.path.lexists(path):
+            raise CommandError(f"{path}: no such file or folder; nothing to check there (a typo?)")
         resolved = path.resolve()
         try:
             selected.add(resolved.relative_to(root).as_posix() if resolved != root else "")
@@ -81,6 +83,21 @@ def check_once(
     return result
 
 
+def write_report(path: Path, report: str) -> None:
+    """The report into a file, atomically; into a device or a pipe (`-o /dev/stdout`) as a
+    stream, since those cannot be replaced (and must never be: -o /dev/full fails, ENOSPC)."""
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(report)
+        except OSError as exc:
+            if exc.filename is None:  # a failed write or flush does not name the file: kb does
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+            raise
+        return
+    write_atomic(path, report)
+
+
 @verb
 def run(
     paths: list[Path] | None = None,
@@ -96,6 +113,9 @@ def run(
     base = kb_root(root)
     only = relative_paths(base, paths) if paths else None
     chosen, skipped = split_list(select), split_list(ignore)
+    for flag, patterns in (("--select", chosen), ("--ignore", skipped)):
+        if unknown := unknown_patterns(patterns):
+            raise CommandError(f"{flag}: no rule matches {', '.join(map(repr, unknown))} (see `kb rules`)")
 
     def once(key: str | None = None) -> CheckResult:
         return check_once(base, only, chosen, skipped, changed_since, key)
@@ -108,7 +128,7 @@ def run(
     color = fmt == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     report = render(result, fmt, color=color)
     if output is not None:
-        write_atomic(output, report)
+        write_report(output, report)
     else:
         echo(report, nl=False)
     return result.exit_code

@@ -3,6 +3,7 @@ code instead of a traceback. A verb is `run(...) -> int`; tests call it in proce
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import ParamSpec
 
 from kb.config.mkdocs import NoKnowledgeBase, find_root
+from kb.core.text import one_line, terminal_safe
 
 P = ParamSpec("P")
 
@@ -25,7 +27,7 @@ class CommandError(Exception):
 
 def echo(text: str = "", err: bool = False, nl: bool = True) -> None:
     stream = sys.stderr if err else sys.stdout
-    stream.write(text + ("\n" if nl else ""))
+    stream.write(terminal_safe(text) + ("\n" if nl else ""))  # no control from a value reaches the terminal
     stream.flush()
 
 
@@ -37,17 +39,49 @@ def kb_root(root: Path | None) -> Path:
 
 
 def verb(function: Callable[P, int]) -> Callable[P, int]:
-    """A verb's `run`: a CommandError becomes `kb: message` on stderr and its exit code."""
+    """A verb's `run`: a CommandError becomes `kb: message` on stderr and its exit code; an
+    operating-system failure (a full disk, a read-only file system, no access, a link loop)
+    becomes `kb: path: what happened` and exit 2, since the environment is at fault."""
 
     @functools.wraps(function)
     def run(*args: P.args, **kwargs: P.kwargs) -> int:
         try:
             return function(*args, **kwargs)
         except CommandError as exc:
-            echo(f"kb: {exc}", err=True)
+            echo(f"kb: {one_line(exc)}", err=True)  # a message quoting a value stays one line
             return exc.code
+        except OSError as exc:
+            echo(f"kb: {one_line(os_error(exc))}", err=True)
+            return 2
 
     return run
+
+
+_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space and run kb again",
+    errno.EDQUOT: "the disk quota is used up: free some space and run kb again",
+    errno.EROFS: "the file system is read-only: run kb where it can write",
+    errno.EACCES: "permission denied: check the owner and mode of this path",
+    errno.EPERM: "operation not permitted: check the owner and mode of this path",
+    errno.ELOOP: "a symbolic link loop: fix or remove the link",
+    errno.ENAMETOOLONG: "the name is too long for the file system: use a shorter one",
+    errno.EISDIR: "a folder where a file belongs",
+    errno.ENOTDIR: "a file where a folder belongs",
+    errno.ENOENT: "no such file or folder",
+    errno.EEXIST: "it already exists",
+}
+
+
+def os_error(exc: OSError) -> str:
+    """`path: what happened (what to do)` for an OSError, naming the file."""
+    what = exc.strerror or str(exc)
+    hint = _HINTS.get(exc.errno or 0)
+    if hint and hint.split(":")[0].lower() not in what.lower():
+        what = f"{what} ({hint})"
+    elif hint and ":" in hint:
+        what = f"{what} ({hint.split(': ', 1)[1]})"
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {what}" if names else what
 
 
 def split_list(values: list[str] | None) -> list[str]:

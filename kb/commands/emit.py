@@ -19,9 +19,9 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
     try:
         emitter.refuse_unowned(kb)
         emitter.refuse_secrets(kb, emitted, allowlist)  # before --dry-run too: a diff in a CI log is published
+        changed = emitter.changes(kb, emitted)
     except emitter.EmitProblem as exc:
         raise CommandError(str(exc), 1) from None
-    changed = emitter.changes(kb, emitted)
     base = kb.settings.rules_dir.strip("/")
     if dry_run or check_only:
         if dry_run:
@@ -31,7 +31,10 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
         if check_only and not changed:
             echo(f"{base}/ is up to date ({len(emitted.sources)} postmortems, {len(emitted.alerts)} alerts)")
         return 1 if (check_only and changed) else 0
-    written = emitter.write(kb, emitted, allowlist)
+    try:
+        written = emitter.write(kb, emitted, allowlist)
+    except emitter.EmitProblem as exc:
+        raise CommandError(str(exc), 1) from None
     for name in written:
         echo(f"wrote {base}/{name}")
     echo(

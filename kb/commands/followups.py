@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kb.analysis.followups import SORTS, Followup, open_followups
 from kb.commands.common import CommandError, echo, kb_root, verb
+from kb.core.text import one_line
 from kb.edit.stamps import StampProblem, set_status
 from kb.emit import build as emitter
 from kb.load.loader import load_document, load_kb
@@ -22,10 +23,12 @@ def render(items: list[Followup]) -> str:
     for item in items:
         if item.owner != owner:
             owner = item.owner
-            lines.append(f"{owner}:")
+            lines.append(f"{one_line(owner)}:")
         late = f"  OVERDUE {item.days_overdue}d" if item.days_overdue else ""
         lines.append(
-            f"  {item.postmortem} {item.id:<4} {item.kind:<6} due {item.due or 'never':<10}{late}  {item.title}"
+            one_line(
+                f"  {item.postmortem} {item.id:<4} {item.kind:<6} due {item.due or 'never':<10}{late}  {item.title}"
+            )
         )
     overdue = sum(1 for i in items if i.days_overdue)
     lines.append(f"{len(items)} open follow-up{'s' if len(items) != 1 else ''}, {overdue} overdue.")
@@ -69,6 +72,10 @@ def set_item(pm_id: str, item_id: str, status: str, why: str | None = None, root
         # the edited postmortem as written now (only that file is read again), to say whether
         # the files kb emit owns still match the postmortems
         kb.postmortems = [load_document(kb, d.path, Postmortem) if d.path == rel else d for d in kb.postmortems]
-        if emitter.changes(kb, emitter.build(kb)):
+        try:
+            stale = bool(emitter.changes(kb, emitter.build(kb)))
+        except emitter.EmitProblem:
+            stale = False  # a rules folder kb cannot use: kb check says why
+        if stale:
             echo(f"{kb.settings.rules_dir.strip('/')}/ no longer matches the postmortems: run kb emit")
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.config.mkdocs import read_paths
+from kb.core.text import one_line
 from kb.route.search import card_url, route
 
 
@@ -38,16 +39,16 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
     if not matches:
         echo(f"no card matches '{query}'. Closest router lines:", err=True)
         for line in closest:
-            echo(f"  {line}", err=True)
+            echo(f"  {one_line(line)}", err=True)
         return 1
     best = matches[0]
     if best.line_text:
-        echo(f"{best.line_page}:{best.line_number}: {best.line_text}")
-    echo(f"card: {best.path}")
-    echo(f"url:  {card_url(config, best.card_id)}")
+        echo(one_line(f"{best.line_page}:{best.line_number}: {best.line_text}"))
+    echo(one_line(f"card: {best.path}"))
+    echo(one_line(f"url:  {card_url(config, best.card_id)}"))
     others = [] if best.exact_alert else matches[1:4]
     if others:
-        echo("also: " + ", ".join(m.card_id for m in others))
+        echo(one_line("also: " + ", ".join(m.card_id for m in others)))
     if show_card:
         from kb.commands.show import load_card  # pydantic and the card model: only when a card is shown
         from kb.route.card_text import render_card

@@ -9,7 +9,7 @@ from typing import Any
 
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.config.mkdocs import Paths, read_paths
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.ids import card_id_problem
 from kb.core.paths import inside
 from kb.route.card_text import render_card
@@ -28,7 +28,7 @@ def load_card(root: Path, card_id: str) -> tuple[Paths, Any]:
     if path is None or not path.is_file():
         raise CommandError(f"no card '{card_id}'", 1)
     try:
-        return config, Card.model_validate(yamlio.load_mapping(path.read_bytes()))
+        return config, Card.model_validate(yamlio.load_mapping(safefile.read_bytes(path, yamlio.MAX_BYTES)))
     except Exception:  # noqa: BLE001 - any problem is kb check's to explain, with positions
         raise CommandError(f"{path.relative_to(root).as_posix()} does not load; run kb check on it", 1) from None
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kb.core import yamlio
+from kb.core import safefile, yamlio
+from kb.core.paths import path_problem
 
 CONFIG_FILE = "mkdocs.yml"
 PATH_DEFAULTS = {
@@ -52,7 +53,7 @@ def plugin_entry(plugins: Any) -> tuple[int | str | None, Any]:
 
 def read_raw(root: Path) -> dict[str, Any]:
     """mkdocs.yml as plain data; raises yamlio.YamlProblem or OSError."""
-    return yamlio.load_mapping((root / CONFIG_FILE).read_bytes(), lenient_tags=True)
+    return yamlio.load_mapping(safefile.read_bytes(root / CONFIG_FILE, yamlio.MAX_BYTES), lenient_tags=True)
 
 
 def normalise_site_url(value: Any) -> str:
@@ -81,7 +82,7 @@ def read_paths(root: Path) -> Paths:
 
     def pick(key: str) -> str:
         value = options.get(key)
-        return value if isinstance(value, str) and value else PATH_DEFAULTS[key]
+        return value if isinstance(value, str) and value and path_problem(value) is None else PATH_DEFAULTS[key]
 
     return Paths(
         root, normalise_site_url(raw.get("site_url")), pick("router"), pick("cards_dir"), pick("references_dir")

@@ -20,11 +20,13 @@ from kb.config.mkdocs import (
 )
 from kb.core import yamlio
 from kb.core.diagnostics import Finding, LoadProblem
+from kb.core.paths import path_problem
 from kb.core.validation import findings_from
 
 __all__ = ["CONFIG_FILE", "Config", "NoKnowledgeBase", "Settings", "find_root", "load_config"]
 
 LevelSetting = Literal["error", "warning", "info", "off"]
+DEFAULT_SEVERITY = {"P1": "critical", "P2": "warning", "P3": "info"}
 
 
 class BusinessHours(BaseModel):
@@ -77,6 +79,19 @@ class Settings(BaseModel):
     drill_targets: DrillTargets = Field(default_factory=DrillTargets)
     severity: dict[Literal["P1", "P2", "P3"], str] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
+
+    @field_validator("router", "cards_dir", "postmortems_dir", "references_dir", "oncall", "rules_dir", "templates_dir")
+    @classmethod
+    def _inside_the_kb(cls, value: str) -> str:
+        if problem := path_problem(value):
+            raise ValueError(f"the path '{value}' {problem}; every kb path stays inside the knowledge base")
+        return value
+
+    @field_validator("severity", mode="after")
+    @classmethod
+    def _every_priority(cls, value: dict[str, str]) -> dict[str, str]:
+        """A partial map keeps the default for the priorities it does not name."""
+        return {**DEFAULT_SEVERITY, **value}
 
     @field_validator("select", "ignore")
     @classmethod

@@ -13,11 +13,17 @@ temp file is used, in the same place and with the same clean-up.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import stat
 from pathlib import Path
 
+from kb.core.paths import confine
+from kb.core.safefile import NotRegularFile, kind_of
+
 SUFFIX = ".kbtmp"
+JOURNAL = ".journal"  # a set of renames a writer committed to: `.kb-set.<pid>.<token>.journal`
 
 
 def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, compare: bool = True) -> bool:
@@ -29,7 +35,8 @@ def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, comp
     other's new file.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    if compare and not exclusive and path.is_file() and path.read_bytes() == payload:
+    _refuse_special(path)
+    if compare and not exclusive and path.is_file() and _same(path, payload):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     for folder in {path.parent, temp_folder(path.parent)}:
@@ -57,6 +64,111 @@ def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, comp
     else:
         _replace(tmp, path)
     return True
+
+
+def write_inside(root: Path, rel: str, data: bytes | str, **options: bool) -> bool:
+    """write_atomic at `rel` under `root`, after kb.core.paths.confine: a path that leaves the
+    KB (`..`, absolute, or through a link at any level) raises OutsideKB and writes nothing."""
+    return write_atomic(confine(root, rel), data, **options)
+
+
+def _refuse_special(path: Path) -> None:
+    """Never replace a device, FIFO, socket or folder with a file (a report written to
+    /dev/full must fail with ENOSPC, not turn the device into a file)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # a loop or no access: the write itself fails and says so
+    kind = kind_of(mode)
+    if kind is not None:
+        raise NotRegularFile(path, kind)
+
+
+def _same(path: Path, payload: bytes) -> bool:
+    try:
+        if os.stat(path).st_size != len(payload):
+            return False
+        with open(path, "rb") as handle:  # a regular file (checked above): cannot block
+            return handle.read(len(payload) + 1) == payload
+    except OSError:
+        return False
+
+
+def write_set(root: Path, files: dict[str, bytes | str]) -> list[str]:
+    """Replace several files under `root` as one set: after a kill or a failure at any
+    instant, a reader sees the old set or the new set, never a mix. Returns the paths
+    changed.
+
+    Every new content is written and fsynced to a temp first (a failure then leaves the old
+    set and no temp). A journal listing the renames is then linked in: that is the commit.
+    The renames follow, and the journal goes. If the writer dies after the commit, the next
+    kb process that writes or loads in the folder finishes the renames (finish_interrupted)."""
+    targets = {rel: confine(root, rel) for rel in files}
+    payloads = {rel: (v.encode("utf-8") if isinstance(v, str) else v) for rel, v in files.items()}
+    for target in targets.values():
+        _refuse_special(target)
+    changed = [rel for rel in files if not (targets[rel].is_file() and _same(targets[rel], payloads[rel]))]
+    if not changed:
+        return []
+    folders = {targets[rel].parent for rel in changed}
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        for sweep in {folder, temp_folder(folder)}:
+            sweep_stale_temps(sweep)
+    pairs: list[tuple[Path, Path]] = []
+    try:
+        for rel in changed:
+            target = targets[rel]
+            mode = target.stat().st_mode & 0o7777 if target.is_file() else 0o644
+            tmp = _temp_name(target)
+            handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            pairs.append((tmp, target))
+            try:
+                _write_all(handle, payloads[rel])
+                os.fchmod(handle, mode)
+            finally:
+                os.close(handle)
+        journal_folder = temp_folder(targets[changed[0]].parent)
+        if any(tmp.parent != journal_folder for tmp, _ in pairs):
+            journal_folder = pairs[0][0].parent
+        journal = journal_folder / f".kb-set.{os.getpid()}.{secrets.token_hex(4)}{JOURNAL}"
+        record = json.dumps([[str(tmp), str(target)] for tmp, target in pairs])
+        write_atomic(journal, record, exclusive=True)  # the commit point
+    except BaseException:
+        for tmp, _ in pairs:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    for tmp, target in pairs:
+        os.replace(tmp, target)
+    os.unlink(journal)
+    return changed
+
+
+def finish_interrupted(folder: Path) -> None:
+    """Complete the sets whose writer died after committing (see write_set)."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(".kb-set.") and n.endswith(JOURNAL)]
+    except OSError:
+        return
+    for name in names:
+        parts = name[: -len(JOURNAL)].split(".")
+        if len(parts) != 4 or not parts[2].isdigit() or _alive(int(parts[2])):
+            continue
+        journal = folder / name
+        try:
+            with open(journal, encoding="utf-8") as handle:
+                pairs = json.load(handle)
+            for tmp, target in pairs:
+                if os.path.lexists(tmp) and stat.S_ISREG(os.lstat(tmp).st_mode):
+                    os.replace(tmp, target)
+            os.unlink(journal)
+        except (OSError, ValueError, TypeError):
+            continue  # left for the next writer; its temps are kept while the journal names them
 
 
 def _link_unnamed(fd: int, path: Path, exclusive: bool) -> bool:
@@ -163,7 +275,9 @@ def _linked_git_dir(dot_git: Path) -> Path | None:
 
 
 def sweep_stale_temps(directory: Path) -> list[Path]:
-    """Remove temps left by kb writers that no longer run (killed between link and rename)."""
+    """Remove temps left by kb writers that no longer run (killed between link and rename),
+    after finishing any set such a writer had committed to (finish_interrupted)."""
+    finish_interrupted(directory)
     removed: list[Path] = []
     try:
         names = [n for n in os.listdir(directory) if n.startswith(".") and n.endswith(SUFFIX)]

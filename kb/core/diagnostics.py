@@ -20,6 +20,7 @@ class LoadProblem(str, enum.Enum):
     MISSING_FIELD = "missing-field"
     NAIVE_TIMESTAMP = "naive-timestamp"
     SECRET = "secret"
+    UNREADABLE = "unreadable"  # not a regular file (FIFO, device, socket, directory), a link loop, no access
 
 
 class Level(str, enum.Enum):

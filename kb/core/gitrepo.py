@@ -63,6 +63,7 @@ def postmortem_numbers_in_git(root: Path, folder: str, year: int) -> set[int]:
 class BranchPlan:
     repo: git.Repo
     branch: str
+    base: str = ""  # the commit the branch starts from: HEAD when the plan was made
 
 
 def plan_branch(root: Path, branch: str) -> BranchPlan:
@@ -91,19 +92,102 @@ def plan_branch(root: Path, branch: str) -> BranchPlan:
         repo.git.check_ref_format("--branch", branch)
     except git.GitCommandError:
         raise GitProblem(f"'{branch}' is not a valid branch name") from None
-    return BranchPlan(repo, branch)
+    return BranchPlan(repo, branch, repo.head.commit.hexsha)
 
 
-def commit_on_new_branch(plan: BranchPlan, paths: Path | list[Path], message: str) -> str:
-    """Create the branch at HEAD, switch to it, and commit only `paths`.
+def file_at_base(plan: BranchPlan, path: Path) -> bytes | None:
+    """The content of `path` in the plan's base commit, or None when it has none."""
+    import git
 
-    Other changes in the working tree and the index stay exactly as they were (checkout -b
-    keeps them; commit --only records just this file), so nothing a person was doing is lost.
+    repo = plan.repo
+    rel = path.resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    try:
+        return repo.git.cat_file("blob", f"{plan.base}:{rel}", stdout_as_string=False)
+    except git.GitCommandError:
+        return None
+
+
+def commit_on_new_branch(
+    plan: BranchPlan, paths: Path | list[Path], message: str, contents: dict[Path, bytes] | None = None
+) -> str:
+    """Commit `paths` on a new branch from the plan's base, then switch to it: a transaction.
+
+    The commit is built with git's plumbing in a private index (the user's index, HEAD and
+    branches are not touched): each path's content is the file as written, or `contents[path]`
+    (the router as it is in the base plus kb's line, never a line the user has not committed).
+    The pre-commit hook runs on that index, as `git commit --only` would run it. Only then is
+    the branch created, atomically and only if it does not exist (update-ref with an empty old
+    value), HEAD switched to it, and the new paths recorded in the user's index. A failure
+    before that point (a hook, an existing branch, a full disk) leaves everything as it was.
     """
+    import os
+    import tempfile
+
+    import git
+
     repo = plan.repo
     top = Path(str(repo.working_tree_dir)).resolve()
-    rels = [p.resolve().relative_to(top).as_posix() for p in ([paths] if isinstance(paths, Path) else paths)]
-    repo.git.checkout("-b", plan.branch)
-    repo.git.add("--", *rels)
-    repo.git.commit("--only", "-m", message, "--", *rels)
-    return str(repo.head.commit.hexsha)
+    files = [paths] if isinstance(paths, Path) else list(paths)
+    contents = contents or {}
+    rels = [p.resolve().relative_to(top).as_posix() for p in files]
+    git_dir = Path(repo.git_dir)
+    fd, index = tempfile.mkstemp(prefix="kb-index-", dir=git_dir)
+    os.close(fd)
+    os.unlink(index)  # git writes it; the name is private to this process
+    env = {"GIT_INDEX_FILE": index}
+    try:
+        try:
+            repo.git.read_tree(plan.base, env=env)
+            blobs = {}
+            for path, rel in zip(files, rels, strict=True):
+                data = contents.get(path)
+                if data is None:
+                    blobs[rel] = repo.git.hash_object("-w", f"--path={rel}", "--", str(path)).strip()
+                else:
+                    blobs[rel] = _hash_bytes(repo, git_dir, rel, data)
+                repo.git.update_index("--add", "--cacheinfo", f"100644,{blobs[rel]},{rel}", env=env)
+            hook = git_dir / "hooks" / "pre-commit"
+            if os.access(hook, os.X_OK):
+                repo.git.hook("run", "pre-commit", env=env)
+            tree = repo.git.write_tree(env=env).strip()
+            commit = repo.git.commit_tree(tree, "-p", plan.base, "-m", message).strip()
+            repo.git.update_ref(f"refs/heads/{plan.branch}", commit, "", "-m", "kb new --branch")
+        except git.GitCommandError as exc:
+            detail = (exc.stderr or "").strip().replace("\n", " ")[:300]
+            raise GitProblem(
+                f"could not commit on a new branch {plan.branch} ({detail}); nothing was changed"
+            ) from None
+    finally:
+        if os.path.exists(index):
+            os.unlink(index)
+    # the branch exists: switch to it, and record the new files in the user's index (their
+    # staged work in progress stays staged; a path they staged themselves is left alone)
+    repo.git.symbolic_ref("HEAD", f"refs/heads/{plan.branch}", "-m", f"kb new: switch to {plan.branch}")
+    for rel in rels:
+        staged = repo.git.ls_files("-s", "--", rel).split()
+        base_blob = _blob_at(repo, plan.base, rel)
+        if not staged or (len(staged) > 1 and staged[1] == base_blob):
+            repo.git.update_index("--add", "--cacheinfo", f"100644,{blobs[rel]},{rel}")
+    return commit
+
+
+def _blob_at(repo, commit: str, rel: str) -> str | None:
+    import git
+
+    try:
+        return repo.git.rev_parse("--verify", "-q", f"{commit}:{rel}").strip()
+    except git.GitCommandError:
+        return None
+
+
+def _hash_bytes(repo, git_dir: Path, rel: str, data: bytes) -> str:
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="kb-blob-", dir=git_dir)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return repo.git.hash_object("-w", f"--path={rel}", "--", name).strip()
+    finally:
+        os.unlink(name)

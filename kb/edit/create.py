@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.atomic import write_atomic
-from kb.core.gitrepo import commit_on_new_branch, plan_branch, postmortem_numbers_in_git
+from kb.core.gitrepo import commit_on_new_branch, file_at_base, plan_branch, postmortem_numbers_in_git
 from kb.core.ids import card_id_problem
-from kb.core.locking import kb_lock
+from kb.core.locking import file_lock, kb_lock
 from kb.core.paths import inside
 from kb.core.slugs import slugify
 from kb.core.templating import render
@@ -119,12 +119,16 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
             "alert": request.alert,
             "today": today.isoformat(),
         }
-        text = render(kb.root / kb.settings.templates_dir, "postmortem.yaml.j2", context)
+        text = render(kb.root / kb.settings.templates_dir, "postmortem.yaml.j2", context, kb.root)
         path = _write_new(kb, f"{kb.settings.postmortems_dir}/{pm_id}-{slug}.yaml", text)
     created = Created(path, pm_id)
     if plan is not None:
         created.branch = branch
-        created.commit = commit_on_new_branch(plan, path, f"docs(postmortem): {pm_id} {request.title}"[:200])
+        try:
+            created.commit = commit_on_new_branch(plan, path, f"docs(postmortem): {pm_id} {request.title}"[:200])
+        except BaseException:
+            path.unlink(missing_ok=True)  # the transaction failed: the file goes too
+            raise
     return created
 
 
@@ -153,27 +157,54 @@ def new_card(
         "services": services,
         "today": today.isoformat(),
     }
-    text = render(kb.root / kb.settings.templates_dir, "card.yaml.j2", context)
+    text = render(kb.root / kb.settings.templates_dir, "card.yaml.j2", context, kb.root)
     path = _write_new(kb, f"{kb.settings.cards_dir}/{card_id}.yaml", text)
     paths = [path]
-    router = route_new_card(kb, card_id, alerts)
-    if router is not None:
+    routed = route_new_card(kb, card_id, alerts)
+    contents = {}
+    if routed is not None:
+        router, line = routed
         paths.append(router)
+        if plan is not None:  # the branch gets the router as committed plus this line, never uncommitted lines
+            committed = file_at_base(plan, router)
+            if committed is not None:
+                contents[router] = _appended(committed.decode("utf-8", errors="replace"), line).encode("utf-8")
     created = Created(path, card_id)
     if plan is not None:
         created.branch = f"card/{card_id}"
-        created.commit = commit_on_new_branch(plan, paths, f"docs(card): add {card_id}")
+        try:
+            created.commit = commit_on_new_branch(plan, paths, f"docs(card): add {card_id}", contents)
+        except BaseException:
+            path.unlink(missing_ok=True)  # the transaction failed: what kb wrote goes too
+            if routed is not None:
+                unroute(kb, *routed)
+            raise
     return created
 
 
-def route_new_card(kb: KnowledgeBase, card_id: str, alerts: list[str]) -> Path | None:
-    """Append the card's routing line to the router, so the new card is reachable at once."""
+def _appended(text: str, line: str) -> str:
+    return text + ("" if text.endswith("\n") or not text else "\n") + line
+
+
+def route_new_card(kb: KnowledgeBase, card_id: str, alerts: list[str]) -> tuple[Path, str] | None:
+    """Append the card's routing line to the router, so the new card is reachable at once;
+    the router and the line."""
     router = inside(kb.root, kb.settings.router)
     if router is None or not router.is_file():
         return None
-    text = router.read_text(encoding="utf-8")
     named = " or ".join(f"`{a}`" for a in alerts)
     situation = f"{named}: TODO describe the situation" if named else "TODO describe the situation"
     line = f"- {situation} → [{card_id}]({kb.settings.cards_dir}/{card_id}.yaml)\n"
-    write_atomic(router, text + ("" if text.endswith("\n") or not text else "\n") + line)
-    return router
+    with file_lock(kb.root, kb.settings.router):  # read, append, write: no other writer in between
+        text = safefile.read_text(router)
+        write_atomic(router, _appended(text, line))
+    return router, line
+
+
+def unroute(kb: KnowledgeBase, router: Path, line: str) -> None:
+    """Take back the line route_new_card appended (a failed `kb new --branch`)."""
+    with file_lock(kb.root, kb.settings.router):
+        text = safefile.read_text(router)
+        if line in text:
+            at = text.rindex(line)
+            write_atomic(router, text[:at] + text[at + len(line) :])

@@ -15,7 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.atomic import write_atomic
 
 
@@ -47,7 +47,7 @@ def _yaml(text: str) -> YAML:
 
 def set_values(path: Path, updates: list[tuple[tuple, Any]]) -> bool:
     """Set each YAML path to a value (the last key is added when absent); False when unchanged."""
-    raw = path.read_bytes()
+    raw = safefile.read_bytes(path)
     try:
         text = yamlio.decode(raw)
         yamlio.load_mapping(raw)  # refuse to edit a file kb itself cannot read

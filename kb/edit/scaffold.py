@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
+import secrets
+import shutil
 from pathlib import Path
 
 from kb.core.atomic import write_atomic
@@ -145,9 +149,60 @@ def init_kb(target: Path, name: str | None = None, today: dt.date | None = None)
             f"{target} already has {', '.join(existing[:5])}{' ...' if len(existing) > 5 else ''}; "
             "kb init never overwrites: pick an empty folder"
         )
-    written = []
+    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
+        return _init_whole(target, files)
+    written = []  # a folder that already holds other files: each file is still written whole
     for rel, text in files.items():
         path = target / rel
         write_atomic(path, text, exclusive=True)
         written.append(path)
     return written
+
+
+STAGING = ".kb-init."
+
+
+def _init_whole(target: Path, files: dict[str, str]) -> list[Path]:
+    """Build the KB in a hidden folder beside `target`, then rename it into place: a kill or
+    a failure at any instant leaves no `target`, or a complete one (rename(2) is atomic and
+    replaces an empty folder). Staging folders of dead kb processes are removed first."""
+    parent = target.absolute().parent
+    if not parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "the folder to create it in does not exist", str(parent))
+    _sweep_staging(parent)
+    staging = parent / f"{STAGING}{os.getpid()}.{secrets.token_hex(4)}"
+    try:
+        os.mkdir(staging, 0o755)
+        for rel, text in files.items():
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "x", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [target / rel for rel in files]
+
+
+def _sweep_staging(parent: Path) -> None:
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(STAGING)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(STAGING) :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(parent / name, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -7,6 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 from kb.core.ids import card_id_problem, postmortem_id_problem
+from kb.core.locking import file_lock
+from kb.core.paths import OutsideKB, confine
 from kb.edit.roundtrip import EditProblem, set_values
 from kb.load.knowledge_base import KnowledgeBase
 
@@ -43,11 +45,22 @@ def set_status(kb: KnowledgeBase, pm_id: str, item_id: str, status: str, why: st
     updates = [(("reinforcements", index, "status"), status)]
     if why:
         updates.append((("reinforcements", index, "why"), why))
-    path = kb.root / doc.path
+    return _edit(kb, doc.path, updates)
+
+
+def _edit(kb: KnowledgeBase, rel: str, updates: list) -> tuple[Path, bool]:
+    """The round-trip edit of `rel`, confined to the KB and under the file's lock, so that two
+    edits at once both land: the file is read again inside the lock."""
     try:
-        return path, set_values(path, updates)
+        path = confine(kb.root, rel)
+        with file_lock(kb.root, rel):
+            return path, set_values(path, updates)
     except EditProblem as exc:
         raise StampProblem(str(exc)) from None
+    except OutsideKB as exc:
+        raise StampProblem(f"{exc}; kb edits only files inside the knowledge base") from None
+    except OSError as exc:
+        raise StampProblem(f"{rel}: {exc.strerror or exc}") from None
 
 
 def stamp_card(kb: KnowledgeBase, card_id: str, field: str, day: dt.date) -> tuple[Path, bool]:
@@ -56,8 +69,4 @@ def stamp_card(kb: KnowledgeBase, card_id: str, field: str, day: dt.date) -> tup
     doc = kb.card_by_id().get(card_id)
     if doc is None:
         raise StampProblem(f"no card {card_id}")
-    path = kb.root / doc.path
-    try:
-        return path, set_values(path, [((field,), day)])
-    except EditProblem as exc:
-        raise StampProblem(str(exc)) from None
+    return _edit(kb, doc.path, [((field,), day)])

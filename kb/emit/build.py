@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from kb.core.atomic import write_atomic
+from kb.core import safefile
+from kb.core.atomic import write_set
 from kb.core.durations import format_seconds, seconds
+from kb.core.paths import OutsideKB, confine
 from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.rulefiles import JSONL_HEADER_ID, MARKER, is_owned
 from kb.load.secrets import Allowlist
@@ -221,7 +224,11 @@ def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[s
 
 
 def rules_dir(kb: KnowledgeBase) -> Path:
-    return kb.root / kb.settings.rules_dir
+    """The rules folder, confined to the KB (kb.core.paths.OutsideKB when it leads out)."""
+    try:
+        return confine(kb.root, kb.settings.rules_dir)
+    except OutsideKB as exc:
+        raise EmitProblem(f"{exc}: kb emit writes only inside the knowledge base") from None
 
 
 def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
@@ -229,7 +236,10 @@ def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
     out = {}
     for name, text in emitted.files.items():
         path = rules_dir(kb) / name
-        old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        try:
+            old = safefile.read_text(path) if os.path.lexists(path) else ""
+        except OSError as exc:
+            raise EmitProblem(f"{kb.settings.rules_dir}/{name}: {safefile.describe(exc)}") from None
         if old != text:
             out[name] = (old, text)
     return out
@@ -253,7 +263,7 @@ def unified_diff(kb: KnowledgeBase, changed: dict[str, tuple[str, str]]) -> str:
 def refuse_unowned(kb: KnowledgeBase) -> None:
     for name in OWNED:
         path = rules_dir(kb) / name
-        if path.exists() and not is_owned(path):
+        if os.path.lexists(path) and not is_owned(path):
             raise EmitProblem(
                 f"{kb.settings.rules_dir}/{name} exists and was not written by kb emit (no header); "
                 "kb never overwrites it: rename or move it, then run kb emit"
@@ -276,8 +286,13 @@ def refuse_secrets(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) ->
 def write(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) -> list[str]:
     refuse_unowned(kb)
     refuse_secrets(kb, emitted, allowlist)
-    written = []
-    for name, text in emitted.files.items():
-        if write_atomic(rules_dir(kb) / name, text):
-            written.append(name)
-    return written
+    base = rules_dir(kb)
+    rels = {os.path.relpath(base / name, kb.root): name for name in emitted.files}
+    try:  # the four files as one set: a kill or a failure leaves the old set or the new one
+        changed = write_set(kb.root, {rel: emitted.files[name] for rel, name in rels.items()})
+    except OutsideKB as exc:
+        raise EmitProblem(f"{exc}: kb emit writes only inside the knowledge base") from None
+    except OSError as exc:
+        where = os.path.relpath(exc.filename, kb.root) if exc.filename else kb.settings.rules_dir
+        raise EmitProblem(f"{where}: {safefile.describe(exc)}; nothing was changed") from None
+    return [rels[rel] for rel in changed]

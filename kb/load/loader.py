@@ -15,14 +15,16 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kb.config.settings import Config, load_config
-from kb.core import yamlio
+from kb.core import safefile, yamlio
+from kb.core.atomic import finish_interrupted, temp_folder
 from kb.core.diagnostics import Finding, LoadProblem
-from kb.core.paths import inside
+from kb.core.paths import is_outside
 from kb.core.validation import findings_from
 from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.parallel import Prefetch
 from kb.load.parse import Parsed, parse_document
 from kb.load.records import Record, Recorder, RuleFileRecord, decode_value, encode_value, file_digest, file_stat
+from kb.load.router import unreadable_text_files
 from kb.load.rulefiles import is_owned, read_rule_file, yaml_names
 from kb.model import Card, Oncall, Postmortem
 
@@ -30,8 +32,20 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def links_outside(root: Path, rels: list[str]) -> list[str]:
-    """The paths among `rels` that are symlinks resolving outside the KB (never read; KB102)."""
-    return [rel for rel in rels if os.path.islink(os.path.join(root, rel)) and inside(root, rel) is None]
+    """The paths among `rels` that resolve outside the KB through a symbolic link, at any
+    level (the file, or a folder above it): never read (KB102)."""
+    return [rel for rel in rels if is_outside(root, rel)]
+
+
+def unreadable(rel: str, exc: OSError) -> Finding:
+    """Why a file could not be read, at the file: a special file, a loop, no access, too large."""
+    if isinstance(exc, safefile.TooLarge):
+        return Finding(
+            rel,
+            f"file is {exc.size:,} bytes, over the {exc.limit:,}-byte limit (settable as max_file_bytes); not read",
+            problem=LoadProblem.YAML,
+        )
+    return Finding(rel, f"cannot read the file: {safefile.describe(exc)}", problem=LoadProblem.UNREADABLE)
 
 
 class _Loader:
@@ -41,13 +55,33 @@ class _Loader:
 
     def folder(self, folder: str, model: type[M]) -> list[Document[M]]:
         folder = os.path.normpath(folder).replace(os.sep, "/")  # "./cards/" names files as cards/<name>
+        if is_outside(self.kb.root, folder):
+            return []  # a folder that is a link out of the KB: never read (KB102 says so)
+        if not self.listable(folder):
+            return []
         names = yaml_names(self.kb.root / folder)
         outside = set(links_outside(self.kb.root, [f"{folder}/{name}" for name in names]))
         rels = [f"{folder}/{name}" for name in names if f"{folder}/{name}" not in outside]
         cold = self.recorder is None or not self.recorder.warm  # warm: most files come from records
         parse = lambda rel, raw, stat, digest: parse_document(rel, raw, self.kb.settings.max_file_bytes, stat, digest)
-        with Prefetch(self.kb.root, rels if cold else [], parse, recording=self.recorder is not None) as prefetch:
+        with Prefetch(
+            self.kb.root, rels if cold else [], parse, self.recorder is not None, self.kb.settings.max_file_bytes
+        ) as prefetch:
             return [self.document(rel, model, prefetch.take(rel)) for rel in rels]
+
+    def listable(self, folder: str) -> bool:
+        """False, with a finding, for a folder that exists but cannot be listed (a loop, a file)."""
+        path = os.path.join(self.kb.root, folder)
+        if not os.path.lexists(path):
+            return False
+        try:
+            os.scandir(path).close()
+        except OSError as exc:
+            self.kb.add_finding(
+                Finding(folder, f"cannot read the folder: {safefile.describe(exc)}", problem=LoadProblem.UNREADABLE)
+            )
+            return False
+        return True
 
     def document(self, rel: str, model: type[M], parsed: Parsed | None = None) -> Document[M]:
         """The document at `rel` (a path under the KB root, with forward slashes); `parsed` is
@@ -62,10 +96,9 @@ class _Loader:
                 if previous is not None and stat is not None and previous.stat == stat:
                     return self._reuse(rel, previous, model)
             try:
-                with open(path, "rb") as handle:
-                    raw = handle.read()
+                raw = safefile.read_bytes(path, self.kb.settings.max_file_bytes)
             except OSError as exc:
-                self.kb.add_finding(Finding(rel, f"cannot read the file: {exc.strerror}", problem=LoadProblem.YAML))
+                self.kb.add_finding(unreadable(rel, exc))
                 return Document(rel)
             digest = None
             if recorder is not None:
@@ -127,7 +160,12 @@ class _Loader:
 
     def rule_files(self) -> None:
         kb, recorder = self.kb, self.recorder
+        if is_outside(kb.root, kb.settings.rules_dir):
+            return
+        if not self.listable(os.path.normpath(kb.settings.rules_dir)):
+            return
         folder = kb.root / kb.settings.rules_dir
+        finish_interrupted(temp_folder(folder))  # a `kb emit` killed after it committed: its set, whole
         for name in yaml_names(folder):
             path = folder / name
             rel = path.relative_to(kb.root).as_posix()
@@ -150,9 +188,9 @@ class _Loader:
         if previous is not None and previous.stat == stat:
             return previous
         try:
-            raw = path.read_bytes()
+            raw = safefile.read_bytes(path, self.kb.settings.max_file_bytes)
         except OSError as exc:
-            self.kb.add_finding(Finding(rel, f"cannot read the file: {exc.strerror}", problem=LoadProblem.YAML))
+            self.kb.add_finding(unreadable(rel, exc))
             return None
         digest = file_digest(raw)
         if previous is not None and previous.digest == digest:
@@ -194,10 +232,15 @@ def load_kb(root: Path, recorder: Recorder | None = None, config: Config | None 
     with _gc_paused():
         kb.cards = loader.folder(settings.cards_dir, Card)
         kb.postmortems = loader.folder(settings.postmortems_dir, Postmortem)
-        oncall = (root / settings.oncall).relative_to(root).as_posix()
-        if (root / settings.oncall).is_file() and not links_outside(root, [oncall]):
+        oncall = os.path.normpath(settings.oncall).replace(os.sep, "/")
+        if os.path.lexists(root / oncall) and not links_outside(root, [oncall]):
             kb.oncall = loader.document(oncall, Oncall)
         loader.rule_files()
+        for folder in (settings.references_dir, settings.templates_dir):  # read later, by the site and kb new
+            if not is_outside(root, folder):
+                loader.listable(os.path.normpath(folder))
+        for rel, why in unreadable_text_files(root, settings.router, settings.references_dir, settings.max_file_bytes):
+            kb.add_finding(Finding(rel, f"cannot read the file: {why}", problem=LoadProblem.UNREADABLE))
     return kb
 
 

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from kb.core import safefile
 from kb.load.parse import Parsed
 from kb.load.records import Stat, file_digest, file_stat
 
@@ -41,8 +42,11 @@ def _helper_allowed() -> bool:
 class Prefetch:
     """`take(rel)` gives the helper's reading of `rel`, or None when kb reads it itself."""
 
-    def __init__(self, root: Path, rels: list[str], parse: Parse, recording: bool):
+    def __init__(
+        self, root: Path, rels: list[str], parse: Parse, recording: bool, max_bytes: int = safefile.DEFAULT_LIMIT
+    ):
         self.root = root
+        self.max_bytes = max_bytes
         self.parse = parse
         self.recording = recording
         self.pid: int | None = None
@@ -112,8 +116,7 @@ class Prefetch:
         path = os.path.join(self.root, rel)
         stat = file_stat(path) if self.recording else None  # before reading, as kb does: never newer than the content
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
+            raw = safefile.read_bytes(path, self.max_bytes)
         except OSError:
             return None  # kb reads it again and reports why it cannot
         digest = file_digest(raw) if self.recording else None

@@ -9,7 +9,7 @@ from typing import Any
 from kb.core import yamlio
 from kb.core.diagnostics import Finding, LoadProblem, Span
 from kb.load.records import Stat
-from kb.load.secrets import RULE_CODE, scan
+from kb.load.secrets import RULE_CODE, SecretHit, scan, scan_decoded
 
 
 @dataclass
@@ -50,6 +50,12 @@ def parse_document(rel: str, raw: bytes, max_bytes: int, stat: Stat | None, dige
     except yamlio.YamlProblem as problem:
         data = None
         found.append(Finding(rel, problem.message, span=problem.span, problem=LoadProblem.YAML))
+    if data is not None and (b"\\" in raw or b'"' in raw or b"'" in raw or b"\n " in raw):
+        hidden = scan_decoded(
+            raw.decode("utf-8", errors="replace").lstrip("\ufeff"), data, rel, frozenset(v for v, _ in hits)
+        )
+        found += [_secret_finding(rel, hit) for hit in hidden]
+        hits += tuple((hit.value, hit.keys) for hit in hidden)
     return Parsed(stat, digest, (b"kb: ignore" in raw, b"todo" in raw.lower()), data, found, hits)
 
 
@@ -57,16 +63,16 @@ def secret_findings(rel: str, raw: bytes) -> tuple[list[Finding], tuple[tuple[st
     """A finding for each credential in `raw`, and the (value, allowlist keys) pairs to keep
     off every page; a message never holds the value."""
     hits = scan(raw, rel)
-    findings = [
-        Finding(
-            rel,
-            secret_message(hit.kind),
-            span=Span(hit.line, hit.column, hit.line, hit.end_column),
-            problem=LoadProblem.SECRET,
-        )
-        for hit in hits
-    ]
-    return findings, tuple((hit.value, hit.keys) for hit in hits)
+    return [_secret_finding(rel, hit) for hit in hits], tuple((hit.value, hit.keys) for hit in hits)
+
+
+def _secret_finding(rel: str, hit: SecretHit) -> Finding:
+    return Finding(
+        rel,
+        secret_message(hit.kind),
+        span=Span(hit.line, hit.column, hit.line, max(hit.end_column, hit.column + 1)),
+        problem=LoadProblem.SECRET,
+    )
 
 
 def secret_message(kind: str) -> str:

@@ -3,6 +3,7 @@ to exactly one card. Parsed line by line; links keep their positions for diagnos
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -10,8 +11,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
+from kb.core import safefile
 from kb.core.diagnostics import Span
-from kb.core.paths import inside
+from kb.core.paths import confine, inside
+from kb.core.safefile import is_regular, kind_of
 
 LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -102,7 +105,7 @@ def _classify(link: Link, page_dir: str, root: Path, cards_prefix: str, referenc
 
 
 def parse_page(root: Path, rel: str, cards_dir: str, references_dir: str) -> RouterPage:
-    text = (root / rel).read_text(encoding="utf-8", errors="replace")
+    text = safefile.read_text(confine(root, rel))
     page_dir = posixpath.dirname(rel)
     cards_prefix, references_prefix = cards_dir.rstrip("/") + "/", references_dir.rstrip("/") + "/"
     lines: list[RouteLine] = []
@@ -130,15 +133,18 @@ def parse_page(root: Path, rel: str, cards_dir: str, references_dir: str) -> Rou
 def load_router(root: Path, router: str, cards_dir: str, references_dir: str) -> Router:
     """The router page and every sub-router reachable from it (each page read once)."""
     result = Router(router)
-    if not (root / router).is_file():
-        result.missing = True
+    if not is_regular(root / router) or inside(root, router) is None:
+        result.missing = True  # a link out, a FIFO or a device is not a router (KB102, KB103 say why)
         return result
     queue, seen = [router], {router}
     while queue:
         rel = queue.pop(0)
-        if (root / rel).is_symlink() and inside(root, rel) is None:
+        if inside(root, rel) is None:
             continue  # a link out of the KB is never read (KB102)
-        page = parse_page(root, rel, cards_dir, references_dir)
+        try:
+            page = parse_page(root, rel, cards_dir, references_dir)
+        except (OSError, ValueError):
+            continue  # not a regular file, too large, or gone: never read
         result.pages.append(page)
         for line in page.lines:
             for link in line.subrouters:
@@ -159,12 +165,50 @@ def router_for(root: Path, settings: _PathSettings) -> Router:
     return load_router(root, settings.router, settings.cards_dir.strip("/"), settings.references_dir.strip("/"))
 
 
-def published_text_files(root: Path, references_dir: str, router_pages: list[str]) -> list[str]:
+def published_text_files(
+    root: Path, references_dir: str, router_pages: list[str], max_bytes: int = safefile.DEFAULT_LIMIT
+) -> list[str]:
     """The Markdown the site publishes besides the YAML: router pages and references."""
     refs = root / references_dir.strip("/")
     found = set(router_pages)
     if refs.is_dir():
         for path in sorted(refs.rglob("*.md")):
-            if not path.is_symlink():
-                found.add(path.relative_to(root).as_posix())
+            rel = path.relative_to(root).as_posix()
+            if (
+                not path.is_symlink()
+                and is_regular(path)
+                and inside(root, rel) is not None
+                and path.stat().st_size <= max_bytes
+            ):
+                found.add(rel)
     return sorted(found)
+
+
+def unreadable_text_files(
+    root: Path, router: str, references_dir: str, max_bytes: int = safefile.DEFAULT_LIMIT
+) -> list[tuple[str, str]]:
+    """(path, why) for the router and every `*.md` under references/ that exists but is not a
+    regular file kb may read (a FIFO, a device, a socket, a folder, a link loop)."""
+    candidates = [router]
+    refs = os.path.join(root, references_dir.strip("/"))
+    if inside(root, references_dir.strip("/") or ".") is not None:
+        for dirpath, dirnames, filenames in os.walk(refs):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            base = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            candidates += [f"{base}/{n}" for n in sorted(filenames + dirnames) if n.endswith(".md")]
+    found = []
+    for rel in candidates:
+        path = os.path.join(root, rel)
+        if not os.path.lexists(path) or inside(root, rel) is None:
+            continue
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            found.append((rel, exc.strerror or str(exc)))
+            continue
+        kind = kind_of(info.st_mode)
+        if kind is not None:
+            found.append((rel, f"{kind}, not a regular file: kb never opens it"))
+        elif info.st_size > max_bytes:
+            found.append((rel, f"{info.st_size:,} bytes, over the {max_bytes:,}-byte limit (max_file_bytes); not read"))
+    return found

@@ -16,9 +16,11 @@ and caches are published too.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from kb.core import safefile
 from kb.core.diagnostics import SUPPRESSION
 from kb.load.secret_prefilter import Prefilter, prefilter_for
 
@@ -162,3 +164,54 @@ def redact(text: str, values: set[str] | frozenset[str], html: bool = False) -> 
 
 
 REDACTED = "[secret removed by kb]"
+
+
+def _strings(value: object, loc: tuple = ()) -> Iterator[tuple[tuple, str, str]]:
+    """(YAML path, "key" or "value", text) of every string in a loaded YAML value."""
+    if isinstance(value, str):
+        yield loc, "value", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield (*loc, key), "key", key
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))
+
+
+def scan_decoded(
+    text: str, data: object, filename: str = "file.yaml", known: frozenset[str] = frozenset()
+) -> list[SecretHit]:
+    """Credentials that only the decoded values show: a key written with YAML escapes
+    (`AKIA\\x49OSF...`), split by a backslash line continuation, or folded across lines,
+    never appears in the raw lines `scan` reads. Every string whose decoded text is not in
+    the raw text is scanned again; a hit is placed at its node, and the `kb: ignore` on any
+    line of that node allowlists it. Values already found in the raw lines (`known`) are
+    not reported twice."""
+    hidden = [(loc, at, value) for loc, at, value in _strings(data) if len(value) >= 8 and value not in text]
+    if not hidden:
+        return []
+    found = []
+    for loc, at, value in hidden:
+        for hit in scan(value, filename):
+            if hit.value not in known:
+                found.append((loc, at, hit))
+    if not found:
+        return []
+    from kb.core import yamlio
+
+    try:
+        root = yamlio.compose(text)
+    except yamlio.YamlProblem:
+        root = None
+    lines = text.splitlines()
+    hits = []
+    for loc, at, hit in found:
+        span = yamlio.locate_in(root, loc, at).span if root is not None else None
+        first, last = (span.line, span.end_line) if span else (1, 1)
+        keys = frozenset().union(*(_suppressed_keys(line) for line in lines[first - 1 : max(last, first)]))
+        hits.append(
+            SecretHit(first, span.column if span else 1, span.end_column if span else 1, hit.kind, hit.value, keys)
+        )
+    return sorted(set(hits), key=lambda h: (h.line, h.column, h.kind))

@@ -15,7 +15,7 @@ Hours = Literal["24x7", "business"]
 def _timezone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: `America` is a folder of zones
         raise ValueError(f"unknown IANA timezone '{name}' (e.g. Europe/Berlin, America/New_York, UTC)") from None
     return name
 

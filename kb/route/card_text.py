@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import textwrap
 
+from kb.core.text import neutral, one_line
 from kb.model import Card
 from kb.model.common import PRIORITY_ACTIONS
 
 
 def render_card(card: Card, url: str, access_verdict: str | None = None, color: bool = False) -> str:
+    # every value on its own line, with no control character (kb.core.text): a title cannot
+    # forge a CI log command or write the terminal's clipboard
+    card = Card.model_validate(neutral(card.model_dump(mode="python", exclude_unset=True)))
+    url, access_verdict = one_line(url), one_line(access_verdict) if access_verdict else None
     bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
     warn = (lambda s: f"\033[1;31m{s}\033[0m") if color else (lambda s: s)
     out = [

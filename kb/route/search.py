@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.load.router import load_router
 
 TOKEN = re.compile(r"[a-z0-9]+")
@@ -83,7 +83,7 @@ class Match:
 
 def _card_entry(path: Path, rel: str) -> CardEntry | None:
     try:
-        data = yamlio.load_mapping(path.read_bytes())
+        data = yamlio.load_mapping(safefile.read_bytes(path, yamlio.MAX_BYTES))
     except (OSError, yamlio.YamlProblem):
         return None
     found = data.get("triggers")

@@ -115,4 +115,6 @@ class RuleContext:
 
     def text_files(self) -> list[str]:
         """The Markdown the site publishes besides the YAML: router pages and references."""
-        return published_text_files(self.kb.root, self.kb.settings.references_dir, self.text_paths())
+        return published_text_files(
+            self.kb.root, self.kb.settings.references_dir, self.text_paths(), self.kb.settings.max_file_bytes
+        )

@@ -15,6 +15,7 @@ from kb.rules.cards.card_vague_step_without_worklist import VagueStepWithoutWork
 from kb.rules.files.config_invalid import ConfigInvalid
 from kb.rules.files.file_symlink_outside import SymlinkOutside
 from kb.rules.files.file_todo_placeholder import TodoPlaceholder
+from kb.rules.files.file_unreadable import FileUnreadable
 from kb.rules.files.id_duplicate import IdDuplicate
 from kb.rules.files.id_file_name_mismatch import IdFileNameMismatch
 from kb.rules.files.ref_missing_reference_file import MissingReferenceFile
@@ -70,6 +71,7 @@ RULES: tuple[type[Rule], ...] = (
     YamlInvalid,
     ConfigInvalid,
     SymlinkOutside,
+    FileUnreadable,
     SchemaInvalidValue,
     SchemaUnknownField,
     SchemaMissingField,

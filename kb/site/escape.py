@@ -44,3 +44,34 @@ def link(text, url: str) -> Markup:
 def raw(value) -> Markup:
     """Trusted Markdown kb wrote itself (rule docs, generated SVG)."""
     return Markup(value)
+
+
+def page_title(title: str | None) -> str | None:
+    """A page title as MkDocs themes print it (raw, into <title>, the nav and the search
+    index): escaped once. Idempotent: a title kb already escaped comes out the same, and a
+    title MkDocs took from a heading (its entities decoded) is escaped again."""
+    if title is None:
+        return None
+    return html.escape(html.unescape(str(title)), quote=True)
+
+
+_ATTRIBUTES = {"id", "class", "title", "lang", "dir", "align", "colspan", "rowspan", "scope", "open"}
+
+
+def sanitize_html(fragment: str) -> str:
+    """HTML rendered from Markdown a person wrote (router pages, references/): scripts,
+    event handlers, styles, frames, forms and every URL that is not http, https, mailto or
+    relative removed by nh3 (the maintained Rust `ammonia` sanitizer), so raw HTML in a
+    page can format text but never run code or become a `javascript:` link."""
+    import nh3
+
+    attributes = {tag: set(allowed) | _ATTRIBUTES for tag, allowed in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes["*"] = set(_ATTRIBUTES)
+    return nh3.clean(
+        fragment,
+        tags=set(nh3.ALLOWED_TAGS),
+        attributes=attributes,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )

@@ -19,12 +19,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import yaml
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from kb.analysis.access import AccessModel
-from kb.core.templating import TemplateProblem, describe_template_error
+from kb.core import safefile
+from kb.core.paths import confine
+from kb.core.templating import TemplateProblem, describe_template_error, sandbox
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.router import router_for
 from kb.model.common import PRIORITY_ACTIONS
@@ -47,10 +49,10 @@ class Page:
 
 
 def environment(kb: KnowledgeBase) -> SandboxedEnvironment:
-    override = kb.root / kb.settings.templates_dir / "site"
-    search = [str(override), str(DEFAULTS)] if override.is_dir() else [str(DEFAULTS)]
-    env = SandboxedEnvironment(
-        loader=FileSystemLoader(search),
+    env = sandbox(  # bounded, and a template linked out of the KB is never used
+        kb.root,
+        [kb.root / kb.settings.templates_dir / "site"],
+        DEFAULTS,
         undefined=StrictUndefined,
         finalize=escape,
         trim_blocks=True,
@@ -62,10 +64,10 @@ def environment(kb: KnowledgeBase) -> SandboxedEnvironment:
 
 
 def html_environment(kb: KnowledgeBase) -> SandboxedEnvironment:
-    override = kb.root / kb.settings.templates_dir / "site"
-    search = [str(override), str(DEFAULTS)] if override.is_dir() else [str(DEFAULTS)]
-    return SandboxedEnvironment(
-        loader=FileSystemLoader(search),
+    return sandbox(
+        kb.root,
+        [kb.root / kb.settings.templates_dir / "site"],
+        DEFAULTS,
         undefined=StrictUndefined,
         autoescape=True,
         trim_blocks=True,
@@ -112,7 +114,9 @@ class SiteBuilder:
         if not folder.is_dir():
             return set()
         return {
-            p.relative_to(self.kb.root).as_posix() for p in folder.rglob("*.md") if p.is_file() and not p.is_symlink()
+            p.relative_to(self.kb.root).as_posix()
+            for p in folder.rglob("*.md")
+            if p.is_file() and not p.is_symlink() and p.stat().st_size <= self.kb.settings.max_file_bytes
         }
 
     def render(self, template: str, **context) -> str:
@@ -156,7 +160,7 @@ class SiteBuilder:
         """The router becomes the home page; links to a card's YAML become links to its page."""
         pages = []
         for page in self.router.pages:
-            text = (self.kb.root / page.path).read_text(encoding="utf-8", errors="replace")
+            text = safefile.read_text(confine(self.kb.root, page.path))
             text = re.sub(
                 r"(\[[^\]]*\]\(\s*<?[^)\s>]+?)\.ya?ml(#[^)\s>]*)?(>?\s*\))",
                 lambda m: f"{m.group(1)}.md{m.group(2) or ''}{m.group(3)}",
@@ -296,7 +300,7 @@ class SiteBuilder:
     def reference_pages(self) -> list[Page]:
         pages = []
         for rel in sorted(self.references):
-            text = (self.kb.root / rel).read_text(encoding="utf-8", errors="replace")
+            text = safefile.read_text(confine(self.kb.root, rel))
             pages.append(Page(rel, text, rel))
         return pages
 

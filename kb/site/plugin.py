@@ -72,6 +72,8 @@ class KbPlugin(BasePlugin):
         except TemplateProblem as exc:  # a KB's own template: say where, not a traceback
             raise PluginError(f"kb: {exc}") from None
         self.html_bodies = {page.src_uri: page.html for page in pages if page.html is not None}
+        # pages from Markdown a person wrote (router pages, references/): their raw HTML is sanitized
+        self.written_pages = {page.src_uri for page in pages if page.edit_uri and page.edit_uri.endswith(".md")}
         for page in pages:
             existing = files.get_file_from_path(page.src_uri)
             if existing is not None:
@@ -95,11 +97,30 @@ class KbPlugin(BasePlugin):
 
     def on_page_content(self, html: str, page, config, files) -> str:
         from kb.load.secrets import redact
+        from kb.site.escape import sanitize_html
 
         body = self.html_bodies.get(page.file.src_uri)
         if body is not None:
             html = self._render_html_body(body, page, config, files)
+        if page.file.src_uri in getattr(self, "written_pages", ()):
+            html = sanitize_html(html)
+        self._escape_titles(page)  # here: every page has passed this point before any is rendered with its nav
         return redact(html, self.secrets, html=True) if self.secrets else html
+
+    @staticmethod
+    def _escape_titles(page) -> None:
+        """Every title a theme prints raw (<title>, nav, table of contents, search index) is
+        escaped here, whichever page or heading it came from (idempotent)."""
+        from kb.site.escape import page_title
+
+        page.title = page_title(page.title)
+
+        def walk(items) -> None:
+            for item in items or []:
+                item.title = page_title(item.title)
+                walk(getattr(item, "children", None))
+
+        walk(page.toc)
 
     @staticmethod
     def _render_html_body(body, page, config, files) -> str:

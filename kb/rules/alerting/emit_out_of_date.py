@@ -31,15 +31,19 @@ class EmitOutOfDate(Rule):
     level = Level.ERROR
 
     def check(self, ctx, options):
-        from kb.emit.build import changes, is_owned, rules_dir
+        from kb.emit.build import EmitProblem, changes, is_owned, rules_dir
 
         if any(doc.model is None for doc in ctx.postmortems):
             return  # a postmortem that does not load cannot be emitted; its own diagnostic comes first
         emitted = ctx.emitted()
-        if not emitted.sources and not any((rules_dir(ctx.kb) / name).exists() for name in emitted.files):
-            return  # no reinforcement to emit and nothing emitted: nothing to keep in step
+        try:
+            if not emitted.sources and not any((rules_dir(ctx.kb) / name).exists() for name in emitted.files):
+                return  # no reinforcement to emit and nothing emitted: nothing to keep in step
+            changed = changes(ctx.kb, emitted)
+        except EmitProblem:
+            return  # a rules folder kb cannot use (a link out, a special file): KB102 and KB103 say why
         base = ctx.settings.rules_dir.strip("/")
-        for name in sorted(changes(ctx.kb, emitted)):
+        for name in sorted(changed):
             path = rules_dir(ctx.kb) / name
             rel = f"{base}/{name}"
             if path.exists() and not is_owned(path):

@@ -3,6 +3,7 @@ import json
 import yaml
 
 from kb.core.diagnostics import Finding, Level
+from kb.core.safefile import read_text
 from kb.rules.base import Rule
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the emitted files are megabytes
@@ -30,24 +31,24 @@ def emitted_sources(ctx) -> set[str]:
     """`PM/R` of every reinforcement present in the files kb emit wrote (on disk). A file
     that is exactly what kb emit would write now is not parsed again: its reinforcements are
     the ones kb emit put there."""
-    from kb.emit.build import EVALS, GATES, RULES, is_owned, rules_dir
+    from kb.emit.build import EVALS, GATES, RULES, EmitProblem, is_owned, rules_dir
 
     found: set[str] = set()
-    folder = rules_dir(ctx.kb)
     emitted = None
     try:
+        folder = rules_dir(ctx.kb)
         for name, read in ((RULES, _alert_ids), (GATES, _gate_ids), (EVALS, _eval_ids)):
             path = folder / name
             if not (path.is_file() and is_owned(path)):
                 continue
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
             if emitted is None:
                 emitted = ctx.emitted()
             if name in emitted.ids and emitted.files.get(name) == text:
                 found.update(emitted.ids[name])
             else:
                 found |= read(text)
-    except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError):
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError, EmitProblem):
         pass  # a damaged emitted file: KB601 says to run kb emit; nothing counts as present
     return found
 

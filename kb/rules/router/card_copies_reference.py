@@ -2,6 +2,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kb.core import safefile
 from kb.core.diagnostics import Finding, Level
 from kb.core.paths import inside
 from kb.rules.base import DocumentRule
@@ -81,7 +82,10 @@ class CardCopiesReference(DocumentRule):
                 continue
             key = (ref.path, ref.section)
             if key not in sections:
-                text = target.read_text(encoding="utf-8", errors="replace")
+                try:
+                    text = safefile.read_text(target)
+                except OSError:
+                    continue
                 body = section_text(text, ref.section, list(anchors_of_file(target, ctx.config.markdown_extensions)))
                 sections[key] = shingles(body, options.min_words)
             copied = sections[key]

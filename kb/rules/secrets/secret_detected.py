@@ -1,3 +1,4 @@
+from kb.core import safefile
 from kb.core.diagnostics import Finding, Level, LoadProblem, Span
 from kb.load.parse import secret_message
 from kb.load.secrets import RULE_CODE, scan
@@ -44,8 +45,8 @@ class SecretDetected(LoadRule):
         yield from super().check(ctx, options)  # what the loader found in the YAML
         for rel in ctx.text_files():
             try:
-                raw = (ctx.root / rel).read_bytes()
-            except OSError:
+                raw = safefile.read_inside(ctx.root, rel)
+            except (OSError, ValueError):
                 continue
             for hit in scan(raw, rel):
                 message = secret_message(hit.kind).replace(RULE_CODE, self.code)
