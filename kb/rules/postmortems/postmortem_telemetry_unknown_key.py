@@ -39,10 +39,12 @@ class TelemetryUnknownKey(DocumentRule):
     documents = ("postmortems",)
 
     def check_document(self, ctx, doc, options):
-        block = (doc.data or {}).get("telemetry") if isinstance(doc.data, dict) else None
-        if not isinstance(block, dict):
+        telemetry = doc.model.telemetry
+        if telemetry is None:
             return
-        for key in block:
+        fields = type(telemetry).model_fields
+        keys = [fields[name].alias or name for name in telemetry.model_fields_set if name in fields]
+        for key in keys + list(telemetry.model_extra or {}):
             if not isinstance(key, str) or key in REGISTRY or key in KB_KEYS:
                 continue
             loc = ("telemetry", key)
