@@ -142,6 +142,7 @@ class ModelInference(Strict):
     trace_id: str | None = Field(None, description="The trace of the run that went wrong (W3C: 32 hex digits).")
     trace_unavailable: str | None = Field(None, description="Why there is no trace, instead of trace_id.")
     span_id: str | None = Field(None, description="The step that went wrong (W3C: 16 hex digits).")
+    tool: str | None = Field(None, description="The tool involved in the step that went wrong.")
     inferred: str | None = None
     expected: str | None = None
     ground_truth_source: str | None = None
