@@ -93,6 +93,18 @@ def certainly_before(earlier: dt.date, later: dt.date) -> bool | None:
     return earlier < later  # type: ignore[operator]
 
 
+def as_day(value: dt.date) -> dt.date:
+    """The calendar day of a timestamp (in its own offset) or of a date."""
+    return value if is_date_only(value) else value.date()  # type: ignore[union-attr]
+
+
+def as_instant(value: dt.date | None) -> dt.datetime | None:
+    """For drawing only: a date as the start of its day in UTC; a timestamp as itself."""
+    if value is None or not is_date_only(value):
+        return value  # type: ignore[return-value]
+    return dt.datetime.combine(value, dt.time(0, 0), tzinfo=dt.UTC)
+
+
 def sort_key(value: dt.date) -> tuple[dt.date, float]:
     """Orders timestamps and date-only values together: by UTC day, then by instant; a date
     sorts at the start of its day (for listing only, never for a duration)."""
