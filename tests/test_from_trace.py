@@ -390,3 +390,50 @@ def test_cli_smoke(kb_root: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     created = [p for p in _created(kb_root) if "smoke" in p.name][0]
     _check_prefill(_load_yaml(created), ids)
+
+
+def test_an_export_of_logs_is_refused(kb_root: Path, tmp_path: Path, capsys) -> None:
+    logs_module = pytest.importorskip("opentelemetry.exporter.otlp.json.file._log_exporter")
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+    path = tmp_path / "logs.jsonl"
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(logs_module.FileLogExporter(path)))
+    provider.get_logger("agent").emit(body="tool run_script failed", attributes={"gen_ai.tool.name": "run_script"})
+    provider.shutdown()
+    assert "resourceLogs" in path.read_text()
+    _assert_refused(kb_root, path, capsys, "an OTLP export of logs, not of traces")
+
+
+def test_odd_attribute_values_do_not_break_the_postmortem(kb_root: Path, tmp_path: Path, capsys) -> None:
+    """An instrumentation may put a list where a name belongs, or NaN where a number does:
+    the file kb writes still validates, and nothing is made of a value that is not one."""
+    path = tmp_path / "odd.jsonl"
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter_file.FileSpanExporter(path)))
+    tracer = provider.get_tracer("odd")
+    with tracer.start_as_current_span(
+        "chat",
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.agent.name": ["a", "b"],
+            "gen_ai.request.model": 42,
+            "gen_ai.request.temperature": float("nan"),
+            "gen_ai.usage.input_tokens": -5,
+            "gen_ai.usage.cost": float("inf"),
+        },
+    ):
+        pass
+    provider.shutdown()
+    assert _new(kb_root, path) == 0, capsys.readouterr().err
+    created = [p for p in _created(kb_root) if "triage-ran" in p.name][0]
+    data = _load_yaml(created)
+    assert data["model_inference"]["agent"]["name"] == "a, b"
+    assert data["model_inference"]["model"]["requested"] == "42"
+    assert data["model_inference"]["sampling"] == {"temperature": None, "seed": None}  # the template's, untouched
+    assert "gen_ai.usage.input_tokens" not in data["telemetry"] and "cost_usd" not in data["telemetry"]
+    from kb.load.loader import load_kb
+
+    doc = next(d for d in load_kb(kb_root).postmortems if d.path.endswith(created.name))
+    assert doc.model is not None

@@ -10,6 +10,7 @@ mode, no inferred/expected, no detection time is guessed.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +123,10 @@ def prefill_from_trace(export: TraceExport, trace_id: str | None = None) -> Pref
 
     agents = _distinct(
         [
-            {"name": s.attributes.get("gen_ai.agent.name"), "version": _text(s.attributes.get("gen_ai.agent.version"))}
+            {
+                "name": _text(s.attributes.get("gen_ai.agent.name")),
+                "version": _text(s.attributes.get("gen_ai.agent.version")),
+            }
             for s in agents_spans + inference
             if s.attributes.get("gen_ai.agent.name")
         ]
@@ -131,8 +135,8 @@ def prefill_from_trace(export: TraceExport, trace_id: str | None = None) -> Pref
         [
             {
                 "provider": provider(s),
-                "requested": s.attributes.get("gen_ai.request.model"),
-                "served": s.attributes.get("gen_ai.response.model"),
+                "requested": _text(s.attributes.get("gen_ai.request.model")),
+                "served": _text(s.attributes.get("gen_ai.response.model")),
             }
             for s in inference
         ]
@@ -147,16 +151,16 @@ def prefill_from_trace(export: TraceExport, trace_id: str | None = None) -> Pref
     elif models:
         row["models"] = models
     sampling = {
-        "temperature": _same([s.attributes.get("gen_ai.request.temperature") for s in inference]),
-        "top_p": _same([s.attributes.get("gen_ai.request.top_p") for s in inference]),
-        "seed": _same([s.attributes.get("gen_ai.request.seed") for s in inference]),
+        "temperature": _same([_number(s.attributes.get("gen_ai.request.temperature")) for s in inference]),
+        "top_p": _same([_number(s.attributes.get("gen_ai.request.top_p")) for s in inference]),
+        "seed": _same([_integer(s.attributes.get("gen_ai.request.seed")) for s in inference]),
     }
     if any(v is not None for v in sampling.values()):
         row["sampling"] = sampling
     if failing is not None:
         row["span_id"] = failing.span_id
         if failing.attributes.get("gen_ai.tool.name"):
-            row["tool"] = failing.attributes["gen_ai.tool.name"]
+            row["tool"] = _text(failing.attributes["gen_ai.tool.name"])
     else:
         prefill.notes.append("no span has status error or error.type: span_id is left for you to choose")
     prefill.model_inference = row
@@ -166,7 +170,22 @@ def prefill_from_trace(export: TraceExport, trace_id: str | None = None) -> Pref
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """A name as text: an instrumentation may record a number or a list where a string belongs."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None  # NaN or infinity written by a broken instrumentation is not a setting
+    return value
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _telemetry(spans, gen_ai, inference, agents_spans, failing, models, agents) -> dict[str, Any]:
@@ -198,7 +217,7 @@ def _telemetry(spans, gen_ai, inference, agents_spans, failing, models, agents) 
         if operation(failing):
             block["gen_ai.operation.name"] = operation(failing)
         if failing.attributes.get("gen_ai.tool.name"):
-            block["gen_ai.tool.name"] = failing.attributes["gen_ai.tool.name"]
+            block["gen_ai.tool.name"] = _text(failing.attributes["gen_ai.tool.name"])
         error_type = failing.attributes.get("error.type") or _exception_type(failing)
         if error_type:
             block["error.type"] = str(error_type)
@@ -211,13 +230,13 @@ def _usage(span: Span, attr: str) -> int | None:
         value = next(
             (span.attributes[k] for k, v in DEPRECATED_USAGE.items() if v == attr and k in span.attributes), None
         )
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _cost(span: Span) -> float | None:
     for attr in COST_ATTRIBUTES:
-        value = span.attributes.get(attr)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = _number(span.attributes.get(attr))
+        if value is not None and value >= 0:
             return float(value)
     return None
 

@@ -250,7 +250,11 @@ class SiteBuilder:
             for item in pm.reinforcements:
                 payload = getattr(item, item.kind)
                 what = next(
-                    (getattr(payload, f) for f in ("name", "summary", "input", "change") if getattr(payload, f, None)),
+                    (
+                        getattr(payload, f)
+                        for f in ("name", "summary", "input", "change", "description")
+                        if getattr(payload, f, None)
+                    ),
                     "",
                 )
                 is_emitted = item.kind not in ("card", "task") and item.status != "wont_do"
