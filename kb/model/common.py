@@ -86,31 +86,30 @@ def certainly_before(earlier: dt.date, later: dt.date) -> bool | None:
     """Whether `earlier` is before `later`: True, False, or None when a date-only value
     makes it impossible to say. A date is compared by calendar day with a timestamp's own
     local day (its offset's date): the same day cannot be ordered."""
-    if is_date_only(earlier) or is_date_only(later):
-        a = earlier if is_date_only(earlier) else earlier.date()  # type: ignore[union-attr]
-        b = later if is_date_only(later) else later.date()  # type: ignore[union-attr]
-        return None if a == b else a < b
-    return earlier < later  # type: ignore[operator]
+    if isinstance(earlier, dt.datetime) and isinstance(later, dt.datetime):
+        return earlier < later
+    a, b = as_day(earlier), as_day(later)
+    return None if a == b else a < b
 
 
 def as_day(value: dt.date) -> dt.date:
     """The calendar day of a timestamp (in its own offset) or of a date."""
-    return value if is_date_only(value) else value.date()  # type: ignore[union-attr]
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def as_instant(value: dt.date | None) -> dt.datetime | None:
     """For drawing only: a date as the start of its day in UTC; a timestamp as itself."""
-    if value is None or not is_date_only(value):
-        return value  # type: ignore[return-value]
+    if value is None or isinstance(value, dt.datetime):
+        return value
     return dt.datetime.combine(value, dt.time(0, 0), tzinfo=dt.UTC)
 
 
 def sort_key(value: dt.date) -> tuple[dt.date, float]:
     """Orders timestamps and date-only values together: by UTC day, then by instant; a date
     sorts at the start of its day (for listing only, never for a duration)."""
-    if is_date_only(value):
+    if not isinstance(value, dt.datetime):
         return (value, float("-inf"))
-    moment = value.astimezone(dt.UTC)  # type: ignore[union-attr]
+    moment = value.astimezone(dt.UTC)
     return (moment.date(), moment.timestamp())
 
 

@@ -161,8 +161,8 @@ class ModelInference(Strict):
     @property
     def all_failure_modes(self) -> list[str]:
         """failure_mode then failure_modes, each once."""
-        found = [self.failure_mode] if self.failure_mode else []
-        return found + [m for m in self.failure_modes if m not in found]
+        found: list[str] = [self.failure_mode] if self.failure_mode else []
+        return found + [str(m) for m in self.failure_modes if m not in found]
 
     @property
     def all_models(self) -> list[ModelRef]:
