@@ -142,7 +142,10 @@ def new_postmortem_command(
     card: Annotated[list[str] | None, typer.Option("--card", help="A card used during the incident (repeat).")] = None,
     service: Annotated[list[str] | None, typer.Option("--service", help="An affected service (repeat).")] = None,
     alert: Annotated[str | None, typer.Option(help="The alert that detected it.")] = None,
-    started_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset; default: now.")] = None,
+    started_at: Annotated[
+        str | None,
+        typer.Option(help="ISO 8601 with offset, or a date (YYYY-MM-DD) when only the day is known; default: now."),
+    ] = None,
     from_alert: Annotated[
         str | None, typer.Option(help="Fill cards, priority and detection from the card this alert routes to.")
     ] = None,
@@ -151,11 +154,26 @@ def new_postmortem_command(
         bool, typer.Option("--branch", help="Create postmortem/<id>-<slug> from HEAD and commit the file there.")
     ] = False,
     root: RootOption = None,
+    from_trace: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-trace",
+            help="Prefill model_inference, telemetry and the timeline from an OpenTelemetry trace export "
+            "(OTLP/JSON, or the Collector file exporter's JSON Lines).",
+        ),
+    ] = None,
+    trace_id: Annotated[
+        str | None, typer.Option("--trace-id", help="With --from-trace: the trace to read when the file has several.")
+    ] = None,
 ) -> None:
     """File a new postmortem with the next free id (never reused, even on other branches)."""
     from kb.commands import new
 
-    raise _exit(new.postmortem(title, priority, card, service, alert, started_at, from_alert, near_miss, branch, root))
+    raise _exit(
+        new.postmortem(
+            title, priority, card, service, alert, started_at, from_alert, near_miss, branch, root, from_trace, trace_id
+        )
+    )
 
 
 @new_app.command("card")

@@ -25,7 +25,7 @@ class Followup:
 
 def _describe(item) -> str:
     payload = getattr(item, item.kind)
-    for field in ("name", "summary", "input", "change"):
+    for field in ("name", "summary", "input", "change", "description"):
         value = getattr(payload, field, None)
         if value:
             return str(value)

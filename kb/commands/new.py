@@ -6,6 +6,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from kb.analysis.otel import TraceProblem, read_trace_file
+from kb.analysis.trace_prefill import Prefill, prefill_from_trace
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.core.gitrepo import GitProblem
 from kb.core.slugs import slugify
@@ -57,8 +59,18 @@ def postmortem(
     near_miss: bool = False,
     branch: bool = False,
     root: Path | None = None,
+    from_trace: Path | None = None,
+    trace_id: str | None = None,
 ) -> int:
     kb = load_kb(kb_root(root))
+    if trace_id is not None and from_trace is None:
+        raise CommandError("--trace-id chooses a trace in --from-trace FILE; give the file")
+    prefill = None
+    if from_trace is not None:
+        try:  # read before anything is asked or written: a bad file writes nothing
+            prefill = prefill_from_trace(read_trace_file(from_trace), trace_id)
+        except TraceProblem as exc:
+            raise CommandError(str(exc), 1) from None
     try:
         cards, alert_priority = create.from_alert(kb, from_alert) if from_alert else (list(card or []), None)
         values: dict[str, object] = {"title": title, "priority": priority or alert_priority}
@@ -69,20 +81,33 @@ def postmortem(
             priority=chosen,
             started_at=create.parse_timestamp(started_at)
             if started_at
-            else dt.datetime.now().astimezone().replace(microsecond=0),
+            else (prefill.started_at if prefill and prefill.started_at else None)
+            or dt.datetime.now().astimezone().replace(microsecond=0),
             cards=cards + [c for c in (card or []) if c not in cards],
             services=list(service or []),
             alert=alert or from_alert,
             kind="near_miss" if near_miss else "incident",
             branch=branch,
+            prefill=_fields(prefill) if prefill else {},
         )
         if not request.title:
             raise CommandError("--title is empty")
         created = create.new_postmortem(kb, request, kb.config.today())
     except (create.NewProblem, GitProblem, TemplateProblem) as exc:
         raise CommandError(str(exc), 1) from None
+    for note in prefill.notes if prefill else []:
+        echo(f"note: {note}", err=True)
     _report(kb.root, created)
     return 0
+
+
+def _fields(prefill: Prefill) -> dict[str, object]:
+    fields: dict[str, object] = {"model_inference": prefill.model_inference}
+    if prefill.telemetry:
+        fields["telemetry"] = prefill.telemetry
+    if prefill.timeline:
+        fields["timeline"] = prefill.timeline
+    return fields
 
 
 @verb

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.core import safefile, yamlio
 from kb.core.atomic import write_atomic
@@ -28,12 +29,15 @@ class NewProblem(Exception):
 class PostmortemRequest:
     title: str
     priority: str
-    started_at: dt.datetime
+    started_at: dt.datetime | dt.date  # a date where only the day is known
     cards: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
     alert: str | None = None
     kind: str = "incident"
     branch: bool = False
+    # fields read from elsewhere (a trace, a run log): top-level keys of the postmortem; a
+    # mapping is merged into the template's mapping, anything else replaces the value
+    prefill: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,15 +48,36 @@ class Created:
     commit: str | None = None
 
 
-def parse_timestamp(text: str) -> dt.datetime:
+DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+WITH_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+
+
+def parse_timestamp(text: str, flag: str = "--started-at") -> dt.datetime | dt.date:
+    """A timestamp with its offset, or a date (YYYY-MM-DD) when only the day is known."""
+    cleaned = text.strip()
+    if DATE_ONLY.match(cleaned):
+        try:
+            return dt.date.fromisoformat(cleaned)
+        except ValueError:
+            raise NewProblem(f"{flag} '{text}' is not a valid date (YYYY-MM-DD)") from None
+    if not WITH_TIME.match(cleaned):  # `2025-08-05+00:00`: a date with an offset is neither
+        raise NewProblem(
+            f"{flag} '{text}' is neither a timestamp with a time and an offset (e.g. 2026-11-03T02:17:00+01:00) "
+            f"nor a date alone (e.g. {cleaned[:10] if DATE_ONLY.match(cleaned[:10]) else '2026-11-03'}, "
+            "when only the day is known)"
+        )
     try:
-        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        value = dt.datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
     except ValueError:
         raise NewProblem(
-            f"--started-at '{text}' is not an ISO 8601 timestamp (e.g. 2026-11-03T02:17:00+01:00)"
+            f"{flag} '{text}' is not an ISO 8601 timestamp with an offset (e.g. 2026-11-03T02:17:00+01:00) "
+            "nor a date (e.g. 2026-11-03, when only the day is known)"
         ) from None
     if value.tzinfo is None:
-        raise NewProblem(f"--started-at '{text}' has no UTC offset; write e.g. {text}+00:00")
+        raise NewProblem(
+            f"{flag} '{text}' has no UTC offset; write the offset of the clock it was read from, e.g. "
+            f"{value.isoformat()}+00:00 for UTC, or only the date ({value.date().isoformat()}) if the time is unknown"
+        )
     return value
 
 
@@ -120,6 +145,8 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
             "today": today.isoformat(),
         }
         text = render(kb.root / kb.settings.templates_dir, "postmortem.yaml.j2", context, kb.root)
+        if request.prefill:
+            text = apply_prefill(text, request.prefill)
         path = _write_new(kb, f"{kb.settings.postmortems_dir}/{pm_id}-{slug}.yaml", text)
     created = Created(path, pm_id)
     if plan is not None:
@@ -130,6 +157,59 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
             path.unlink(missing_ok=True)  # the transaction failed: the file goes too
             raise
     return created
+
+
+def _plain(value: Any) -> Any:
+    """Values as YAML writes them for kb: timestamps as ISO 8601 text with their offset."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def apply_prefill(text: str, prefill: dict[str, Any]) -> str:
+    """The rendered template with prefilled fields set, its comments kept. A mapping merges
+    into the template's (a None value removes the key: `why_not` once involved is true)."""
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )  # the template's `null` stays written, not an empty value
+    try:
+        data = yaml.load(text)
+    except Exception as exc:  # noqa: BLE001 - any ruamel failure: the template, not the prefill, is at fault
+        raise NewProblem(f"the postmortem template cannot be prefilled: {exc}") from None
+    if not isinstance(data, CommentedMap):
+        raise NewProblem("the postmortem template does not produce a mapping")
+    for key, value in prefill.items():
+        value = _plain(value)
+        current = data.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            for inner, item in value.items():
+                if item is None:
+                    current.pop(inner, None)
+                elif isinstance(item, dict) and isinstance(current.get(inner), dict):
+                    current[inner].update({k: v for k, v in item.items()})
+                else:
+                    current[inner] = item
+        elif key in data:
+            data[key] = value
+        else:  # a new block (telemetry) goes after the row it belongs with
+            keys = list(data)
+            anchor = keys.index("model_inference") + 1 if "model_inference" in keys else len(keys)
+            data.insert(anchor, key, value)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
 
 
 def new_card(

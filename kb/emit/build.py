@@ -167,6 +167,8 @@ def build(kb: KnowledgeBase) -> Emitted:
                 }
                 if pm.model_inference and pm.model_inference.involved:
                     record["failure_mode"] = pm.model_inference.failure_mode
+                    if pm.model_inference.failure_modes:  # several (format v2): all of them, in order
+                        record["failure_modes"] = pm.model_inference.all_failure_modes
                 evals.append(record)
         if rules:
             groups.append({"name": f"kb:{pm.id}", "rules": rules})

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 PM_ID_PATTERN = r"^PM-[0-9]{4}-[0-9]{3,}$"
@@ -27,6 +38,80 @@ Priority = Literal["P1", "P2", "P3"]
 Timestamp = AwareDatetime
 Date = dt.date
 
+DATE_ONLY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DATE_ONLY = re.compile(DATE_ONLY_PATTERN)
+_AWARE = TypeAdapter(AwareDatetime)
+
+
+def _incident_time(value: Any) -> dt.datetime | dt.date:
+    """A timestamp with its offset, or a bare date where the source knows only the day.
+
+    A date is kept as a date (never completed to midnight UTC: that would invent a time);
+    anything else must be a timestamp with an offset, with the same errors as before."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError("date_from_datetime_parsing", f"{value!r} is not a valid date") from None
+    try:
+        return _AWARE.validate_python(value)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        raise PydanticCustomError(error["type"], error["msg"].replace("{", "{{").replace("}", "}}")) from None
+
+
+# Incident times in postmortems: `2025-08-05T14:02:00+02:00`, or `2025-08-05` when only the day is known.
+IncidentTime = Annotated[
+    dt.datetime | dt.date,
+    PlainValidator(_incident_time),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time", "pattern": r"(Z|[+-][0-9]{2}:?[0-9]{2})$"},
+                {"type": "string", "format": "date", "pattern": DATE_ONLY_PATTERN},
+            ],
+            "description": "ISO 8601 with an offset, or a date (YYYY-MM-DD) when only the day is known.",
+        }
+    ),
+]
+
+
+def is_date_only(value: object) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def certainly_before(earlier: dt.date, later: dt.date) -> bool | None:
+    """Whether `earlier` is before `later`: True, False, or None when a date-only value
+    makes it impossible to say. A date is compared by calendar day with a timestamp's own
+    local day (its offset's date): the same day cannot be ordered."""
+    if isinstance(earlier, dt.datetime) and isinstance(later, dt.datetime):
+        return earlier < later
+    a, b = as_day(earlier), as_day(later)
+    return None if a == b else a < b
+
+
+def as_day(value: dt.date) -> dt.date:
+    """The calendar day of a timestamp (in its own offset) or of a date."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def as_instant(value: dt.date | None) -> dt.datetime | None:
+    """For drawing only: a date as the start of its day in UTC; a timestamp as itself."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time(0, 0), tzinfo=dt.UTC)
+
+
+def sort_key(value: dt.date) -> tuple[dt.date, float]:
+    """Orders timestamps and date-only values together: by UTC day, then by instant; a date
+    sorts at the start of its day (for listing only, never for a duration)."""
+    if not isinstance(value, dt.datetime):
+        return (value, float("-inf"))
+    moment = value.astimezone(dt.UTC)
+    return (moment.date(), moment.timestamp())
+
 
 class Strict(BaseModel):
     """Unknown fields are errors: a typo must not silently drop a field."""
@@ -46,6 +131,7 @@ __all__ = [
     "Duration",
     "GrantPattern",
     "Id",
+    "IncidentTime",
     "Name",
     "Permission",
     "PostmortemId",

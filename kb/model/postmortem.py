@@ -11,12 +11,13 @@ from kb.model.common import (
     Date,
     Duration,
     Id,
+    IncidentTime,
     PostmortemId,
     Priority,
     Strict,
     Text,
-    Timestamp,
 )
+from kb.model.failure_modes import FailureMode
 
 RootCauseCategory = Literal[
     "code",
@@ -30,19 +31,10 @@ RootCauseCategory = Literal[
     "model_inference",
     "unknown",
 ]
-FailureMode = Literal[
-    "plan_error",
-    "invalid_tool",
-    "tool_args_invalid",
-    "tool_args_wrong_value",
-    "false_completion",
-    "context_misread",
-    "fabrication",
-    "constraint_violation",
-    "multi_agent_misalignment",
-    "loop_inefficiency",
-]
-ReinforcementKind = Literal["alert", "gate", "test", "eval", "card"]
+ReinforcementKind = Literal["alert", "gate", "test", "eval", "card", "task"]
+# The kinds that change the system: a `task` is tracked work and never satisfies the gate alone.
+MECHANISM_KINDS = ("alert", "gate", "test", "eval", "card")
+ROOT_CAUSE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 
 
 class Detection(Strict):
@@ -51,29 +43,59 @@ class Detection(Strict):
     note: str | None = None
 
 
+class Share(Strict):
+    """A share of something affected: "0.8% of requests to model X, 16% at the worst hour"."""
+
+    of: Text = Field(description="What the share is of, with its scope: 'requests to Sonnet 4 on the API'.")
+    value_percent: float | None = Field(None, ge=0, le=100, description="The share over the incident.")
+    peak_percent: float | None = Field(None, ge=0, le=100, description="The share at the worst moment.")
+    peak_at: IncidentTime | None = Field(None, description="When the peak was (a date when only the day is known).")
+    approximate: bool = Field(False, description="The source gives the figure as approximate ('about 30%').")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _something_stated(self) -> Share:
+        if self.value_percent is None and self.peak_percent is None:
+            raise ValueError("a share needs value_percent or peak_percent")
+        if self.value_percent is not None and self.peak_percent is not None and self.peak_percent < self.value_percent:
+            raise ValueError(f"peak_percent {self.peak_percent:g} is below value_percent {self.value_percent:g}")
+        return self
+
+
 class Impact(Strict):
     users_affected: int | None = Field(None, ge=0)
     duration_minutes: float | None = Field(None, ge=0)
     cost_usd: float | None = Field(None, ge=0)
+    shares: list[Share] = Field(default_factory=list)
     note: str | None = None
 
 
 class TimelineEntry(Strict):
-    at: Timestamp
+    at: IncidentTime
     actor: Literal["human", "agent", "system"]
     event: Text
     decision: bool = False
 
 
 class DecisionPoint(Strict):
-    at: Timestamp
+    at: IncidentTime
     decision: Text
     information_available: str | None = None
 
 
 class RootCause(Strict):
+    id: str | None = Field(
+        None, pattern=ROOT_CAUSE_ID_PATTERN, max_length=40, description="A short id (RC1) reinforcements address."
+    )
     category: RootCauseCategory
     description: Text
+    trigger: str | None = Field(None, description="What set this defect off, where causes had separate triggers.")
+    started_at: IncidentTime | None = None
+    detected_at: IncidentTime | None = None
+    fixed_at: IncidentTime | None = None
+    no_mechanism: str | None = Field(
+        None, description="Why no mechanism (alert, gate, test, eval, card) can address it: the gate's exception."
+    )
 
 
 class AgentRef(Strict):
@@ -109,13 +131,18 @@ class ModelInference(Strict):
     involved: bool
     why_not: str | None = Field(None, description="Required when involved is false.")
     failure_mode: FailureMode | None = None
+    failure_modes: list[FailureMode] = Field(default_factory=list, description="Several failure modes, in order.")
     confidence: Literal["known", "potential"] | None = None
     agent: AgentRef | None = None
+    agents: list[AgentRef] = Field(default_factory=list, description="Several agents, each as `agent`.")
     model: ModelRef | None = None
+    models: list[ModelRef] = Field(default_factory=list, description="Several models, each as `model`.")
     prompt: PromptRef | None = None
     sampling: Sampling | None = None
-    trace_id: str | None = None
-    span_id: str | None = None
+    trace_id: str | None = Field(None, description="The trace of the run that went wrong (W3C: 32 hex digits).")
+    trace_unavailable: str | None = Field(None, description="Why there is no trace, instead of trace_id.")
+    span_id: str | None = Field(None, description="The step that went wrong (W3C: 16 hex digits).")
+    tool: str | None = Field(None, description="The tool involved in the step that went wrong.")
     inferred: str | None = None
     expected: str | None = None
     ground_truth_source: str | None = None
@@ -125,19 +152,47 @@ class ModelInference(Strict):
     reproducible: Literal["yes", "no", "flaky"] | None = None
     reruns: Reruns | None = None
 
+    @model_validator(mode="after")
+    def _trace_or_why_not(self) -> ModelInference:
+        if self.trace_id and self.trace_unavailable is not None:
+            raise ValueError("trace_id and trace_unavailable exclude each other: keep the one that is true")
+        return self
+
+    @property
+    def all_failure_modes(self) -> list[str]:
+        """failure_mode then failure_modes, each once."""
+        found: list[str] = [self.failure_mode] if self.failure_mode else []
+        return found + [str(m) for m in self.failure_modes if m not in found]
+
+    @property
+    def all_models(self) -> list[ModelRef]:
+        return ([self.model] if self.model is not None else []) + list(self.models)
+
+    @property
+    def all_agents(self) -> list[AgentRef]:
+        return ([self.agent] if self.agent is not None else []) + list(self.agents)
+
 
 class Telemetry(Strict):
-    """OpenTelemetry gen_ai attribute names where one exists; other attributes are kept."""
+    """OpenTelemetry attribute names where one exists (the GenAI semantic conventions kb pins:
+    kb.model.semconv); other attributes are kept, and KB414 flags names not in the registry."""
 
     model_config = ConfigDict(extra="allow")
 
     trace_id: str | None = None
+    span_id: str | None = None
+    schema_url: str | None = Field(None, description="The semantic-convention version the names follow.")
     cost_usd: float | None = None
+    provider_name: str | None = Field(None, alias="gen_ai.provider.name")
+    operation_name: str | None = Field(None, alias="gen_ai.operation.name")
     agent_name: str | None = Field(None, alias="gen_ai.agent.name")
+    agent_version: str | None = Field(None, alias="gen_ai.agent.version")
     request_model: str | None = Field(None, alias="gen_ai.request.model")
     response_model: str | None = Field(None, alias="gen_ai.response.model")
     input_tokens: int | None = Field(None, alias="gen_ai.usage.input_tokens")
     output_tokens: int | None = Field(None, alias="gen_ai.usage.output_tokens")
+    cache_read_input_tokens: int | None = Field(None, alias="gen_ai.usage.cache_read.input_tokens")
+    cache_creation_input_tokens: int | None = Field(None, alias="gen_ai.usage.cache_creation.input_tokens")
     tool_name: str | None = Field(None, alias="gen_ai.tool.name")
     error_type: str | None = Field(None, alias="error.type")
 
@@ -209,6 +264,11 @@ class EvalSpec(Strict):
     forbidden: str | None = None
 
 
+class TaskSpec(Strict):
+    description: Text
+    ticket: str | None = Field(None, description="Where the work is tracked (an issue URL or key).")
+
+
 class CardChange(Strict):
     id: Id
     change: Text
@@ -217,7 +277,7 @@ class CardChange(Strict):
     )
 
 
-_PAYLOADS = ("alert", "gate", "test", "eval", "card")
+_PAYLOADS = ("alert", "gate", "test", "eval", "card", "task")
 
 
 class Reinforcement(Strict):
@@ -227,11 +287,17 @@ class Reinforcement(Strict):
     due: Date | None = None
     status: Literal["open", "done", "wont_do"] = "open"
     why: str | None = Field(None, description="Required when status is wont_do.")
+    addresses: list[str] = Field(default_factory=list, description="The ids of the root causes it addresses.")
     alert: AlertSpec | None = None
     gate: GateSpec | None = None
     test: TestSpec | None = None
     eval: EvalSpec | None = None
     card: CardChange | None = None
+    task: TaskSpec | None = None
+
+    @property
+    def is_mechanism(self) -> bool:
+        return self.kind in MECHANISM_KINDS
 
     @model_validator(mode="after")
     def _payload_matches_kind(self) -> Reinforcement:
@@ -253,10 +319,10 @@ class Postmortem(Strict):
     priority: Priority
     services: list[Text] = Field(default_factory=list)
     cards: list[Id] = Field(default_factory=list, description="The cards used during the incident.")
-    started_at: Timestamp
-    detected_at: Timestamp | None = None
-    mitigated_at: Timestamp | None = None
-    resolved_at: Timestamp | None = None
+    started_at: IncidentTime
+    detected_at: IncidentTime | None = None
+    mitigated_at: IncidentTime | None = None
+    resolved_at: IncidentTime | None = None
     detection: Detection | None = None
     summary: str | None = None
     impact: Impact | None = None

@@ -51,14 +51,18 @@ from kb.rules.oncall.schedule_shift_no_approver import ShiftNoApprover
 from kb.rules.oncall.schedule_unmapped_shift import UnmappedShift
 from kb.rules.oncall.schedule_unreadable import ScheduleUnreadable
 from kb.rules.postmortems.postmortem_complete_needs_reinforcements import CompleteNeedsReinforcements
+from kb.rules.postmortems.postmortem_duration_contradicts_timestamps import DurationContradictsTimestamps
 from kb.rules.postmortems.postmortem_inference_needs_inference_fix import InferenceNeedsInferenceLevelFix
 from kb.rules.postmortems.postmortem_model_inference_row import ModelInferenceRow
 from kb.rules.postmortems.postmortem_recovery_above_target import RecoveryAboveTarget
 from kb.rules.postmortems.postmortem_reinforcement_not_emitted import ReinforcementNotEmitted
 from kb.rules.postmortems.postmortem_reinforcement_overdue import ReinforcementOverdue
 from kb.rules.postmortems.postmortem_review_needs_narrative import ReviewNeedsNarrative
+from kb.rules.postmortems.postmortem_root_cause_without_mechanism import RootCauseWithoutMechanism
+from kb.rules.postmortems.postmortem_telemetry_unknown_key import TelemetryUnknownKey
 from kb.rules.postmortems.postmortem_timeline_out_of_order import TimelineOutOfOrder
 from kb.rules.postmortems.postmortem_timestamps_out_of_order import TimestampsOutOfOrder
+from kb.rules.postmortems.postmortem_unknown_root_cause import UnknownRootCause
 from kb.rules.router.card_copies_reference import CardCopiesReference
 from kb.rules.router.router_alert_not_on_router import AlertNotOnRouter
 from kb.rules.router.router_budget import RouterBudget
@@ -119,6 +123,10 @@ RULES: tuple[type[Rule], ...] = (
     ReinforcementOverdue,
     RecoveryAboveTarget,
     ReinforcementNotEmitted,
+    DurationContradictsTimestamps,
+    UnknownRootCause,
+    RootCauseWithoutMechanism,
+    TelemetryUnknownKey,
     RouterBudget,
     RouterLineLinks,
     CardUnreachable,

@@ -29,7 +29,7 @@ from kb.core.paths import confine
 from kb.core.templating import TemplateProblem, describe_template_error, sandbox
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.router import router_for
-from kb.model.common import PRIORITY_ACTIONS
+from kb.model.common import PRIORITY_ACTIONS, as_day, as_instant, sort_key
 from kb.site import svg
 from kb.site.escape import code_block, escape, inline_code, link, raw
 from kb.site.html import Headings, HtmlBody, TocSettings
@@ -101,7 +101,7 @@ class SiteBuilder:
         self.html_env = html_environment(kb)
         self.cards = sorted((d for d in kb.cards if d.model), key=lambda d: d.model.id)
         self.postmortems = sorted(
-            (d for d in kb.postmortems if d.model), key=lambda d: d.model.started_at, reverse=True
+            (d for d in kb.postmortems if d.model), key=lambda d: sort_key(d.model.started_at), reverse=True
         )
         self.card_ids = {d.model.id for d in self.cards}
         self.pm_ids = {d.model.id: d.model.title for d in self.postmortems}
@@ -222,12 +222,13 @@ class SiteBuilder:
         pages = []
         for doc in self.postmortems:
             pm = doc.model
-            events = [(e.at, e.actor, e.event) for e in pm.timeline]
+            # a date-only time (format v2) is drawn at the start of its day (UTC), for the chart only
+            events = [(as_instant(e.at), e.actor, e.event) for e in pm.timeline]
             marks = {
-                "started": pm.started_at,
-                "detected": pm.detected_at,
-                "mitigated": pm.mitigated_at,
-                "resolved": pm.resolved_at,
+                "started": as_instant(pm.started_at),
+                "detected": as_instant(pm.detected_at),
+                "mitigated": as_instant(pm.mitigated_at),
+                "resolved": as_instant(pm.resolved_at),
             }
             row = pm.model_inference
             inference_rows = []
@@ -253,10 +254,14 @@ class SiteBuilder:
             for item in pm.reinforcements:
                 payload = getattr(item, item.kind)
                 what = next(
-                    (getattr(payload, f) for f in ("name", "summary", "input", "change") if getattr(payload, f, None)),
+                    (
+                        getattr(payload, f)
+                        for f in ("name", "summary", "input", "change", "description")
+                        if getattr(payload, f, None)
+                    ),
                     "",
                 )
-                is_emitted = item.kind != "card" and item.status != "wont_do"
+                is_emitted = item.kind not in ("card", "task") and item.status != "wont_do"
                 anchor = f"emitted-{item.id.lower()}"
                 reinforcements.append((item, what, link(EMITTED_FILE[item.kind], f"#{anchor}") if is_emitted else ""))
                 if is_emitted:
@@ -369,7 +374,7 @@ class SiteBuilder:
         rows = [
             [
                 link(d.model.id, f"{d.model.id}.md"),
-                d.model.started_at.date().isoformat(),
+                as_day(d.model.started_at).isoformat(),
                 d.model.title,
                 d.model.priority,
                 d.model.status,

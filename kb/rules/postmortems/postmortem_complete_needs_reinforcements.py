@@ -7,8 +7,11 @@ class CompleteNeedsReinforcements(DocumentRule):
 
     Why: a postmortem changes the system only when its conclusions are encoded as alert
     rules, gates, tests and evals. `complete` therefore means: a resolution time, at least
-    one reinforcement, each with an owner and a due date, each `done` (or `wont_do` with
-    a `why`), and every alert carrying the `replay` that proves it would have fired.
+    one mechanism (alert, gate, test, eval or card change: a `task` is tracked work and never
+    counts alone), every reinforcement with an owner and a due date, each `done` (or
+    `wont_do` with a `why`), and every alert carrying the `replay` that proves it would have
+    fired. Where no mechanism can exist, every root cause says so with `no_mechanism: <why>`
+    (KB412 checks the gate per root cause).
 
     Bad:
 
@@ -46,9 +49,17 @@ class CompleteNeedsReinforcements(DocumentRule):
             return
         if pm.resolved_at is None:
             yield Finding(doc.path, "status complete needs resolved_at", loc=("resolved_at",))
-        if not pm.reinforcements:
+        excused = bool(pm.root_causes) and all(c.no_mechanism for c in pm.root_causes)
+        if not pm.reinforcements and not excused:
             yield Finding(
                 doc.path, "status complete needs at least one reinforcement: what changes the system?", loc=("status",)
+            )
+        elif not any(r.is_mechanism for r in pm.reinforcements) and not excused:
+            yield Finding(
+                doc.path,
+                "status complete needs a mechanism (alert, gate, test, eval or card): tasks track work, "
+                "they do not change the system (or say no_mechanism: <why> on each root cause)",
+                loc=("status",),
             )
         for index, item in enumerate(pm.reinforcements):
             loc = ("reinforcements", index)

@@ -1,7 +1,14 @@
 from kb.core.diagnostics import Finding, Level
 from kb.rules.base import DocumentRule
 
-REQUIRED_WHEN_INVOLVED = ("failure_mode", "model", "trace_id", "inferred", "expected")
+# what must be filled when involved: each entry is (name shown, the fields any one of which fills it)
+REQUIRED_WHEN_INVOLVED = (
+    ("failure_mode", ("failure_mode", "failure_modes")),
+    ("model", ("model", "models")),
+    ("trace_id", ("trace_id", "trace_unavailable")),
+    ("inferred", ("inferred",)),
+    ("expected", ("expected",)),
+)
 
 
 class ModelInferenceRow(DocumentRule):
@@ -10,8 +17,10 @@ class ModelInferenceRow(DocumentRule):
     Why: a template made for deterministic systems has no row for "the agent inferred
     wrong", so that failure gets flattened into "the runbook was unclear" and recurs. Every
     postmortem says whether the model's inference took part: `involved: false` with
-    `why_not`, or `involved: true` with at least failure_mode, model, trace_id, inferred
-    and expected.
+    `why_not`, or `involved: true` with at least failure_mode (or failure_modes), model (or
+    models), trace_id, inferred and expected. Where no trace exists, `trace_unavailable:
+    <why>` stands for trace_id: an invented id would send the next reader to a trace that
+    is not there.
 
     Bad:
 
@@ -50,11 +59,15 @@ class ModelInferenceRow(DocumentRule):
                     loc=("model_inference", "involved"),
                 )
         else:
-            missing = [f for f in REQUIRED_WHEN_INVOLVED if not _filled(getattr(row, f))]
+            missing = [
+                name for name, fields in REQUIRED_WHEN_INVOLVED if not any(_filled(getattr(row, f)) for f in fields)
+            ]
             if missing:
                 yield Finding(
                     doc.path,
-                    "model_inference.involved is true but these are empty: " + ", ".join(missing),
+                    "model_inference.involved is true but these are empty: "
+                    + ", ".join(missing)
+                    + (" (no trace? say trace_unavailable: <why>)" if "trace_id" in missing else ""),
                     loc=("model_inference", "involved"),
                 )
 
@@ -62,6 +75,8 @@ class ModelInferenceRow(DocumentRule):
 def _filled(value) -> bool:
     if value is None:
         return False
+    if isinstance(value, list):
+        return any(_filled(item) for item in value)
     if isinstance(value, str):
         return bool(value.strip())
     if hasattr(value, "model_dump"):

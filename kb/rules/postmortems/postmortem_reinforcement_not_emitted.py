@@ -95,7 +95,7 @@ class ReinforcementNotEmitted(Rule):
             if present is None:
                 present = emitted_sources(ctx)
             for index, item in enumerate(pm.reinforcements):
-                if item.kind == "card" or item.status == "wont_do":
+                if item.kind in ("card", "task") or item.status == "wont_do":
                     continue
                 if f"{pm.id}/{item.id}" not in present:
                     yield Finding(

@@ -1,4 +1,5 @@
 from kb.core.diagnostics import Finding, Level
+from kb.model.common import certainly_before
 from kb.rules.base import DocumentRule
 
 
@@ -7,6 +8,7 @@ class TimelineOutOfOrder(DocumentRule):
 
     Why: the timeline is read top to bottom to reconstruct what the agent and the people
     knew at each moment. An entry out of order tells a different story from what happened.
+    An entry dated only by its day (`at: 2025-08-05`) is ordered by day.
 
     Bad:
 
@@ -33,7 +35,7 @@ class TimelineOutOfOrder(DocumentRule):
     def check_document(self, ctx, doc, options):
         latest = None
         for index, entry in enumerate(doc.model.timeline):
-            if latest is not None and entry.at < latest:
+            if latest is not None and certainly_before(entry.at, latest):
                 yield Finding(
                     doc.path,
                     f"timeline entry {index + 1} ({entry.at.isoformat()}) is earlier than "

@@ -1,14 +1,32 @@
 from kb.core.diagnostics import Finding, Level
+from kb.model.common import certainly_before
 from kb.rules.base import DocumentRule
 
 ORDER = ("started_at", "detected_at", "mitigated_at", "resolved_at")
+CAUSE_ORDER = ("started_at", "detected_at", "fixed_at")
+
+
+def out_of_order(values):
+    """(field, value, previous field, previous value) for each value certainly before an earlier
+    one. A date-only value on the same day as a timestamp cannot be ordered and passes."""
+    previous = None
+    for field, value in values:
+        if value is None:
+            continue
+        if previous is not None and certainly_before(value, previous[1]):
+            yield field, value, previous[0], previous[1]
+        else:
+            previous = (field, value)
 
 
 class TimestampsOutOfOrder(DocumentRule):
     """The incident's timestamps go backwards: started <= detected <= mitigated <= resolved.
 
     Why: time to detect and time to mitigate are the numbers a postmortem is judged by.
-    Out-of-order timestamps (usually a timezone slip) make them negative or absurd.
+    Out-of-order timestamps (usually a timezone slip) make them negative or absurd. A root
+    cause's own times are checked too: started <= detected <= fixed. A date (`2025-08-05`,
+    the day known, the time not) is compared by day: on the same day as a timestamp it
+    cannot be ordered and passes.
 
     Bad:
 
@@ -31,16 +49,16 @@ class TimestampsOutOfOrder(DocumentRule):
     documents = ("postmortems",)
 
     def check_document(self, ctx, doc, options):
-        previous = None
-        for field in ORDER:
-            value = getattr(doc.model, field)
-            if value is None:
-                continue
-            if previous is not None and value < previous[1]:
+        pm = doc.model
+        for field, value, before, earlier in out_of_order((f, getattr(pm, f)) for f in ORDER):
+            yield Finding(
+                doc.path, f"{field} ({value.isoformat()}) is before {before} ({earlier.isoformat()})", loc=(field,)
+            )
+        for index, cause in enumerate(pm.root_causes):
+            name = cause.id or f"root cause {index + 1}"
+            for field, value, before, earlier in out_of_order((f, getattr(cause, f)) for f in CAUSE_ORDER):
                 yield Finding(
                     doc.path,
-                    f"{field} ({value.isoformat()}) is before {previous[0]} ({previous[1].isoformat()})",
-                    loc=(field,),
+                    f"{name}: {field} ({value.isoformat()}) is before {before} ({earlier.isoformat()})",
+                    loc=("root_causes", index, field),
                 )
-            else:
-                previous = (field, value)
