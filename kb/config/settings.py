@@ -26,7 +26,6 @@ from kb.core.validation import findings_from
 __all__ = ["CONFIG_FILE", "Config", "NoKnowledgeBase", "Settings", "find_root", "load_config"]
 
 LevelSetting = Literal["error", "warning", "info", "off"]
-DEFAULT_SEVERITY = {"P1": "critical", "P2": "warning", "P3": "info"}
 
 
 class BusinessHours(BaseModel):

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kb.core import safefile
 from kb.core.diagnostics import SUPPRESSION
 from kb.load.secret_prefilter import Prefilter, prefilter_for
 
