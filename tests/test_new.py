@@ -277,7 +277,7 @@ def test_new_card_passes_the_schema_and_reports_todos(repo: Path) -> None:
         "--title",
         "t",
         "--rotation",
-        "r",
+        "sre-primary",  # a real rotation: an unknown one is refused first
         "--priority",
         "P2",
         "--owner",
