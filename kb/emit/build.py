@@ -46,6 +46,7 @@ class AlertSource:
     name: str
     path: str  # the postmortem file
     loc: tuple  # YAML path of the reinforcement's alert
+    test: str | None = None  # the name of its promtool test in kb.rules.test.yml, when it has a replay
 
 
 @dataclass
@@ -120,7 +121,14 @@ def build(kb: KnowledgeBase) -> Emitted:
                 labels = alert_labels(kb, pm, item)
                 annotations = alert_annotations(kb, pm, item)
                 alerts.append(
-                    AlertSource(f"kb:{pm.id}", len(rules), alert.name, doc.path, ("reinforcements", index, "alert"))
+                    AlertSource(
+                        f"kb:{pm.id}",
+                        len(rules),
+                        alert.name,
+                        doc.path,
+                        ("reinforcements", index, "alert"),
+                        f"{source} {alert.name}" if alert.replay is not None else None,
+                    )
                 )
                 rules.append(
                     {
