@@ -76,6 +76,11 @@ class Settings(BaseModel):
         default_factory=lambda: {"P1": "critical", "P2": "warning", "P3": "info"}
     )
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
+    external_runbook_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts of runbooks kept outside this KB (e.g. runbooks.prometheus-operator.dev): an alert "
+        "whose runbook_url points there is not asked for a card (KB603) nor for a priority label (KB606).",
+    )
 
     @field_validator("select", "ignore")
     @classmethod

@@ -116,8 +116,10 @@ def _verify_only_touched(old: str, new: str, touched: set[int], path: Path) -> N
             continue
         untouched = next((i for i in range(i1, i2) if i not in touched), i1)
         became = new_lines[j1 + (untouched - i1)] if tag == "replace" and j1 + (untouched - i1) < j2 else None
-        cause = f"{old_lines[untouched].strip()!r} would become {became.strip()!r}" if became is not None else (
-            f"{old_lines[untouched].strip()!r} would be dropped"
+        cause = (
+            f"{old_lines[untouched].strip()!r} would become {became.strip()!r}"
+            if became is not None
+            else (f"{old_lines[untouched].strip()!r} would be dropped")
         )
         raise EditProblem(
             f"editing {path.name} would also reformat line {untouched + 1} ({cause}); nothing was written. "

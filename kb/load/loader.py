@@ -23,7 +23,7 @@ from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.parallel import Prefetch
 from kb.load.parse import Parsed, parse_document
 from kb.load.records import Record, Recorder, RuleFileRecord, decode_value, encode_value, file_digest, file_stat
-from kb.load.rulefiles import is_owned, read_rule_file, yaml_names
+from kb.load.rulefiles import is_owned, read_rule_file, yaml_names, yaml_tree
 from kb.model import Card, Oncall, Postmortem
 
 M = TypeVar("M", bound=BaseModel)
@@ -128,7 +128,7 @@ class _Loader:
     def rule_files(self) -> None:
         kb, recorder = self.kb, self.recorder
         folder = kb.root / kb.settings.rules_dir
-        for name in yaml_names(folder):
+        for name in yaml_tree(folder):  # subfolders too: rules/thirdparty/*.yml are alerts as well
             path = folder / name
             rel = path.relative_to(kb.root).as_posix()
             if links_outside(kb.root, [rel]):
