@@ -10,6 +10,7 @@ from kb.rules.alerting.emit_replay_fails import ReplayFails
 from kb.rules.alerting.rules_alert_priority_mismatch import AlertPriorityMismatch
 from kb.rules.alerting.rules_alert_without_card import AlertWithoutCard
 from kb.rules.alerting.rules_alert_without_priority import AlertWithoutPriority
+from kb.rules.alerting.rules_priority_not_routed import PriorityNotRouted
 from kb.rules.base import Rule
 from kb.rules.cards.card_irreversible_without_approval import IrreversibleWithoutApproval
 from kb.rules.cards.card_stale_verification import StaleVerification
@@ -109,6 +110,7 @@ RULES: tuple[type[Rule], ...] = (
     ReplayFails,
     AlertPriorityMismatch,
     AlertWithoutPriority,
+    PriorityNotRouted,
     AlertWithoutCard,
     TriggerAlertUndefined,
     SecretDetected,
