@@ -77,11 +77,21 @@ def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFil
     return result
 
 
+CONFLICT_START = "<<<<<<< "
+FIRST_LINE_LIMIT = 1 << 20  # an old kb wrote a sources list on its first line: 1 MB covers 10,000s of sources
+
+
 def is_owned(path: Path) -> bool:
-    """A file under rules/ that `kb emit` wrote: its header says so."""
+    """A file under rules/ that `kb emit` wrote: its header says so.
+
+    The header is read whatever its length (an older kb put every source on it), and a file
+    in the middle of a merge, whose first line is a conflict marker, is still recognised by
+    the line after it: `kb emit` must be able to regenerate its own files from any state."""
     try:
         with path.open("rb") as handle:
-            first = handle.readline(4096).decode("utf-8", errors="replace")
+            first = handle.readline(FIRST_LINE_LIMIT).decode("utf-8", errors="replace")
+            if first.startswith(CONFLICT_START):
+                first = handle.readline(FIRST_LINE_LIMIT).decode("utf-8", errors="replace")
     except OSError:
         return False
     if path.suffix == ".jsonl":

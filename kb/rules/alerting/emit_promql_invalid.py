@@ -48,7 +48,7 @@ class PromqlInvalid(Rule):
     Options = Options
 
     def check(self, ctx, options):
-        from kb.emit.build import RULES
+        from kb.emit.build import rule_parts
 
         emitted = ctx.emitted()
         # PrometheusRule manifests go to promtool through their spec (_manifests), never as they are
@@ -66,9 +66,12 @@ class PromqlInvalid(Rule):
             )
             return
         with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
-            generated = Path(tmp) / RULES
-            generated.write_text(emitted.files[RULES], encoding="utf-8")
-            errors = promtool.check_rules([generated]) if emitted.alerts else []
+            generated_paths = []
+            for name in rule_parts(emitted):  # kb.rules.yml, and kb.rules.2.yml... past max_file_bytes
+                generated_paths.append(Path(tmp) / name)
+                generated_paths[-1].write_text(emitted.files[name], encoding="utf-8")
+            errors = promtool.check_rules(generated_paths) if emitted.alerts else []
+        generated_names = {str(p) for p in generated_paths}
         if ctx.promtool_hand_written is not None:  # started when the KB was loaded
             errors += ctx.promtool_hand_written.errors()
         else:
@@ -76,7 +79,7 @@ class PromqlInvalid(Rule):
         yield from self._manifests(ctx)
         by_group = {(a.group, a.index): a for a in emitted.alerts}
         for error in errors:
-            if error.file == str(generated):
+            if error.file in generated_names:
                 source = by_group.get((error.group, error.rule))
                 if source is not None:
                     yield Finding(

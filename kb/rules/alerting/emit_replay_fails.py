@@ -88,7 +88,7 @@ class ReplayFails(Rule):
     Options = Options
 
     def check(self, ctx, options):
-        from kb.emit.build import RULES, TESTS
+        from kb.emit.build import rule_parts, test_parts
 
         emitted = ctx.emitted()
         tested = {a.test: a for a in emitted.alerts if a.test}
@@ -103,10 +103,16 @@ class ReplayFails(Rule):
                     span=Span(1, 1, 1, 2),
                 )
             return
+        runs = []
         with tempfile.TemporaryDirectory(prefix="kb-replay-") as tmp:
-            (Path(tmp) / RULES).write_text(emitted.files[RULES], encoding="utf-8")
-            (Path(tmp) / TESTS).write_text(emitted.files[TESTS], encoding="utf-8")
-            run = promtool.run_tests(Path(tmp) / TESTS)
+            for name in rule_parts(emitted) + test_parts(emitted):
+                (Path(tmp) / name).write_text(emitted.files[name], encoding="utf-8")
+            for name in test_parts(emitted):
+                runs.append(promtool.run_tests(Path(tmp) / name))
+        for run in runs:
+            yield from self._report(run, tested)
+
+    def _report(self, run, tested):
         if run.ok:
             return
         for failure in run.failures:

@@ -23,12 +23,14 @@ class Options(BaseModel):
 
 def _label_sets(ctx):
     """(path, loc, alert name, labels) of every alert: kb emit's (at the postmortem) and hand-written ones."""
-    from kb.emit.build import RULES
+    from kb.emit.build import rule_parts
 
     emitted = ctx.emitted()
     if emitted.alerts:
-        data = yamlio.load_mapping(emitted.files[RULES].encode("utf-8"))
-        groups = {g["name"]: g["rules"] for g in data.get("groups") or []}
+        groups = {}
+        for name in rule_parts(emitted):
+            data = yamlio.load_mapping(emitted.files[name].encode("utf-8"), 1 << 30)
+            groups.update({g["name"]: g["rules"] for g in data.get("groups") or []})
         for source in emitted.alerts:
             rule = groups[source.group][source.index]
             labels = {k: str(v) for k, v in (rule.get("labels") or {}).items()}

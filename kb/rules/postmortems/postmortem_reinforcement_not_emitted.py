@@ -8,23 +8,29 @@ from kb.rules.base import Rule
 
 def emitted_sources(ctx) -> set[str]:
     """`PM/R` of every reinforcement present in the files kb emit wrote (on disk)."""
-    from kb.emit.build import EVALS, GATES, RULES, is_owned, rules_dir
+    from kb.emit.build import PART, is_owned, rules_dir
 
     found: set[str] = set()
     folder = rules_dir(ctx.kb)
     try:
-        if (folder / RULES).is_file() and is_owned(folder / RULES):
-            for group in (yaml.safe_load((folder / RULES).read_text()) or {}).get("groups", []):
-                for rule in group.get("rules", []):
-                    labels = rule.get("labels", {})
-                    found.add(f"{labels.get('postmortem')}/{labels.get('reinforcement')}")
-        if (folder / GATES).is_file() and is_owned(folder / GATES):
-            data = yaml.safe_load((folder / GATES).read_text()) or {}
-            found |= {item.get("source") for key in ("gates", "tests") for item in data.get(key) or []}
-        if (folder / EVALS).is_file() and is_owned(folder / EVALS):
-            for line in (folder / EVALS).read_text().splitlines():
-                if line.strip():
-                    found.add(json.loads(line).get("id"))
+        # kb.rules.yml, gates.yml, evals.jsonl and their further parts (kb.rules.2.yml...)
+        names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        for name in names:
+            path = folder / name
+            if not (name in ("kb.rules.yml", "gates.yml", "evals.jsonl") or PART.match(name)) or not is_owned(path):
+                continue
+            if name.startswith("kb.rules.") and not name.startswith("kb.rules.test"):
+                for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+                    for rule in group.get("rules", []):
+                        labels = rule.get("labels", {})
+                        found.add(f"{labels.get('postmortem')}/{labels.get('reinforcement')}")
+            elif name.startswith("gates"):
+                data = yaml.safe_load(path.read_text()) or {}
+                found |= {item.get("source") for key in ("gates", "tests") for item in data.get(key) or []}
+            elif name.startswith("evals"):
+                for line in path.read_text().splitlines():
+                    if line.strip():
+                        found.add(json.loads(line).get("id"))
     except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError):
         pass  # a damaged emitted file: KB601 says to run kb emit; nothing counts as present
     return found
