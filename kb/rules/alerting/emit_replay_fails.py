@@ -30,6 +30,12 @@ def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | N
         extra = {k: v for k, v in got.items() if k not in want}
         differ = {k: v for k, v in got.items() if k in want and want[k] != v}
         missing = [k for k in want if k not in got]
+        if missing and not extra and not differ:
+            drop = {k: want[k] for k in missing}
+            return (
+                f"the alert{at} does not carry {_labels(drop)}, which the test expects "
+                f"(its expression drops them): remove {', '.join(sorted(missing))} from the replay's `expect_labels`"
+            )
         if extra and not differ and not missing:
             add = ", ".join(f"{k}: {v!r}" if not v.isidentifier() else f"{k}: {v}" for k, v in sorted(extra.items()))
             return (
