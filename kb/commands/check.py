@@ -63,6 +63,11 @@ def check_once(
     with promtool or nullcontext():
         kb = load_kb(root, session, config)
         ctx = RuleContext(kb, promtool, emitted=session.emitted if session is not None else None)
+        if only and not changed_since:
+            # `kb check FILE` also reports what FILE causes elsewhere: KB601 when a postmortem adds an
+            # alert, the router when a card changes... (the same dependents as --changed-since)
+            widened = with_dependents(kb, only, ctx.text_paths())
+            only = None if widened is None else widened
         if changed_since:
             try:
                 selected = with_dependents(kb, git_changed_since(root, changed_since), ctx.text_paths())
