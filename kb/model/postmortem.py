@@ -8,9 +8,12 @@ from pydantic import ConfigDict, Field, model_validator
 
 from kb.model.common import (
     AlertName,
+    Bool,
     Date,
     Duration,
+    Float,
     Id,
+    Int,
     PostmortemId,
     Priority,
     Strict,
@@ -52,9 +55,9 @@ class Detection(Strict):
 
 
 class Impact(Strict):
-    users_affected: int | None = Field(None, ge=0)
-    duration_minutes: float | None = Field(None, ge=0)
-    cost_usd: float | None = Field(None, ge=0)
+    users_affected: Int | None = Field(None, ge=0)
+    duration_minutes: Float | None = Field(None, ge=0)
+    cost_usd: Float | None = Field(None, ge=0)
     note: str | None = None
 
 
@@ -62,7 +65,7 @@ class TimelineEntry(Strict):
     at: Timestamp
     actor: Literal["human", "agent", "system"]
     event: Text
-    decision: bool = False
+    decision: Bool = False
 
 
 class DecisionPoint(Strict):
@@ -93,20 +96,29 @@ class PromptRef(Strict):
 
 
 class Sampling(Strict):
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int | None = None
+    temperature: Float | None = None
+    top_p: Float | None = None
+    seed: Int | None = None
 
 
 class Reruns(Strict):
-    count: int = Field(ge=0)
-    failed: int = Field(ge=0)
+    count: Int = Field(ge=0)
+    failed: Int = Field(ge=0)
 
 
 class ModelInference(Strict):
     """The row every postmortem fills: did the agent's inference take part, and how."""
 
-    involved: bool
+    # KB403 (a rule) requires why_not when involved is false; the schema says so too, so that
+    # the editor flags what kb check flags (issue #15)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"involved": {"const": False}}, "required": ["involved"]},
+            "then": {"required": ["why_not"], "properties": {"why_not": {"type": "string", "minLength": 1}}},
+        }
+    )
+
+    involved: Bool
     why_not: str | None = Field(None, description="Required when involved is false.")
     failure_mode: FailureMode | None = None
     confidence: Literal["known", "potential"] | None = None
@@ -132,12 +144,12 @@ class Telemetry(Strict):
     model_config = ConfigDict(extra="allow")
 
     trace_id: str | None = None
-    cost_usd: float | None = None
+    cost_usd: Float | None = None
     agent_name: str | None = Field(None, alias="gen_ai.agent.name")
     request_model: str | None = Field(None, alias="gen_ai.request.model")
     response_model: str | None = Field(None, alias="gen_ai.response.model")
-    input_tokens: int | None = Field(None, alias="gen_ai.usage.input_tokens")
-    output_tokens: int | None = Field(None, alias="gen_ai.usage.output_tokens")
+    input_tokens: Int | None = Field(None, alias="gen_ai.usage.input_tokens")
+    output_tokens: Int | None = Field(None, alias="gen_ai.usage.output_tokens")
     tool_name: str | None = Field(None, alias="gen_ai.tool.name")
     error_type: str | None = Field(None, alias="error.type")
 
@@ -153,9 +165,9 @@ class FiveQuestions(Strict):
 
 
 class Recovery(Strict):
-    switchback_minutes: float | None = Field(None, ge=0)
-    core_recovery_minutes: float | None = Field(None, ge=0)
-    first_update_minutes: float | None = Field(None, ge=0)
+    switchback_minutes: Float | None = Field(None, ge=0)
+    core_recovery_minutes: Float | None = Field(None, ge=0)
+    first_update_minutes: Float | None = Field(None, ge=0)
 
 
 class ReplaySeries(Strict):
@@ -194,7 +206,7 @@ class GateSpec(Strict):
     name: Id
     applies_to: list[Text] = Field(min_length=1)
     check: Text
-    blocking: bool = True
+    blocking: Bool = True
 
 
 class TestSpec(Strict):
@@ -212,7 +224,7 @@ class EvalSpec(Strict):
 class CardChange(Strict):
     id: Id
     change: Text
-    narrows_authority: bool = Field(
+    narrows_authority: Bool = Field(
         False, description="The change narrows what the agent may do (counts as an inference-level fix)."
     )
 
@@ -245,7 +257,15 @@ class Reinforcement(Strict):
         return self
 
 
+def _postmortem_schema(schema: dict) -> None:
+    # KB403 (a rule) reports a postmortem without the model_inference row; the schema requires
+    # it too, so that the editor flags what kb check flags (issue #15)
+    schema.setdefault("required", []).append("model_inference")
+
+
 class Postmortem(Strict):
+    model_config = ConfigDict(json_schema_extra=_postmortem_schema)
+
     id: PostmortemId
     title: Text
     status: Literal["draft", "review", "complete"]
