@@ -50,3 +50,8 @@ def test_a_card_file_reports_on_the_router(base_kb: Path, capsys: pytest.Capture
     check_command.run([base_kb / "cards" / "queue-stalled.yaml"], root=base_kb)
     out = capsys.readouterr().out
     assert "router.md:" in out  # the router line now links a card that does not exist
+
+
+def test_a_path_that_does_not_exist_is_an_error(base_kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_command.run([base_kb / "cards" / "queue-stuk.yaml"], root=base_kb) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -49,6 +49,9 @@ def relative_paths(root: Path, paths: list[Path]) -> set[str]:
     """The KB-relative paths to report on; empty when one of them is the KB itself."""
     selected = set()
     for path in paths:
+        if not path.exists() and not path.is_symlink():
+            # "All good: 0 files checked" for a typo would be a false answer
+            raise CommandError(f"{path} does not exist")
         resolved = path.resolve()
         try:
             selected.add(resolved.relative_to(root).as_posix() if resolved != root else "")
