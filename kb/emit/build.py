@@ -28,6 +28,7 @@ import yaml
 
 from kb.core.atomic import write_atomic
 from kb.core.durations import format_seconds, seconds
+from kb.emit.labels import derived_labels
 from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.rulefiles import JSONL_HEADER_ID, MARKER, is_owned
 from kb.load.secrets import Allowlist
@@ -236,7 +237,10 @@ def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[s
         if replay.silent_at
         else max(0.0, fires - seconds(alert.for_) - seconds(replay.interval))
     )
-    expected_labels = dict(sorted({**replay.expect_labels, **labels}.items()))
+    # labels the expression keeps (max by (agent) ...), when kb is certain of them; else KB605
+    # runs the test and names what to add. The author's expect_labels win.
+    derived = derived_labels(alert.expr, [s.series for s in replay.series])
+    expected_labels = dict(sorted({**derived, **replay.expect_labels, **labels}.items()))
     return {
         "name": f"{source} {alert.name}",
         "interval": replay.interval,
