@@ -56,7 +56,9 @@ class ReplayFails(Rule):
     With promtool installed, kb check runs `promtool test rules` on the tests `kb emit`
     would write and reports each failure at the postmortem's `replay`, with what promtool
     got. An expression that keeps labels (`max by (agent) (...)`, an unaggregated selector)
-    gives the alert those labels: the finding names exactly the `expect_labels` to add.
+    gives the alert those labels: kb expects them itself when it is certain (one value of
+    each `by` label across the series, or one series), else the finding names exactly the
+    `expect_labels` to add.
     Without promtool the replays are not run (KB602 says so); `require_promtool: true`
     makes that an error here too.
 
@@ -70,6 +72,7 @@ class ReplayFails(Rule):
       replay:
         series:
           - {series: 'agent_run_steps{agent="research"}', values: '0+2x30'}
+          - {series: 'agent_run_steps{agent="ops"}', values: '0x30'}
         fires_at: 20m
     ```
 
@@ -83,6 +86,7 @@ class ReplayFails(Rule):
       replay:
         series:
           - {series: 'agent_run_steps{agent="research"}', values: '0+2x30'}
+          - {series: 'agent_run_steps{agent="ops"}', values: '0x30'}
         fires_at: 20m
         expect_labels: {agent: research}
     ```
