@@ -76,3 +76,13 @@ def test_alert_shape() -> None:
 def test_cli_smoke(kb: Path, tmp_path: Path) -> None:
     result = run_kb("route", "AgentRunCrash", cwd=kb, env={"KB_CACHE_DIR": str(tmp_path / "c")})
     assert result.returncode == 1 and "AgentRunCrashed" in result.stderr
+
+
+def test_a_third_party_alert_names_its_file_and_runbook(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (kb / "rules" / "thirdparty").mkdir(parents=True)
+    manifest = REPO / "tests" / "fixtures" / "real_rules" / "alertmanager-prometheusRule.yaml"
+    shutil.copy(manifest, kb / "rules" / "thirdparty" / manifest.name)
+    assert route_command.run("AlertmanagerFailedReload", root=kb) == 1  # no card: never presented as one
+    err = capsys.readouterr().err
+    assert "It is defined in rules/thirdparty/alertmanager-prometheusRule.yaml; runbook: " in err
+    assert "https://runbooks.prometheus-operator.dev/runbooks/alertmanager/alertmanagerfailedreload" in err

@@ -33,6 +33,8 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
                     ],
                     "closest": closest,
                     "nearest_alerts": [{"alert": a, "card_id": c} for a, c in answer.nearest_alerts],
+                    "rule_file": answer.rule_file,
+                    "runbook_url": answer.runbook_url,
                 },
                 indent=2,
             )
@@ -41,6 +43,9 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
     if answer.kind == "unknown-alert":
         # a paged engineer with a truncated or unknown alert name must not get a card that looks like the answer
         echo(f"no router line or card names the alert '{query}'.", err=True)
+        if answer.rule_file:
+            where = f"runbook: {answer.runbook_url}" if answer.runbook_url else "and it has no runbook_url"
+            echo(f"It is defined in {answer.rule_file}; {where}", err=True)
         if answer.nearest_alerts:
             echo("Nearest alert names:", err=True)
             for alert, card_id in answer.nearest_alerts:

@@ -258,6 +258,33 @@ class RouteAnswer:
     matches: list[Match]
     closest: list[str]
     nearest_alerts: list[tuple[str, str]]  # (alert name, card id), nearest first
+    rule_file: str | None = None  # "unknown-alert": the rule file that defines it, when one does
+    runbook_url: str | None = None  # and its runbook_url there
+
+
+def alert_in_rule_files(config: Paths, name: str) -> tuple[str, str | None] | None:
+    """The rule file under rules/ (subfolders too) that defines the alert, and its runbook_url.
+
+    Read only when an alert name is on no router line and in no card: third-party rules
+    (kube-prometheus) keep their runbooks elsewhere, and the paged engineer needs that link."""
+    from kb.load.rulefiles import read_rule_file, yaml_tree
+
+    folder = config.root / config.rules_dir
+    for rel in yaml_tree(folder):
+        path = folder / rel
+        try:
+            if path.is_symlink():
+                continue
+            raw = path.read_bytes()
+            if name.encode() not in raw:
+                continue
+            rule_file = read_rule_file(f"{config.rules_dir}/{rel}", raw, False, yamlio.MAX_BYTES)
+        except (OSError, yamlio.YamlProblem):
+            continue
+        for alert in rule_file.alerts if rule_file else []:
+            if alert.name == name:
+                return rule_file.path, alert.runbook_url
+    return None
 
 
 def known_alerts(lines: list[RoutingLine], entries: list[CardEntry]) -> dict[str, str]:
@@ -300,8 +327,12 @@ def route(config: Paths, query: str) -> RouteAnswer:
             if query in entry.alerts:
                 page, number, text, path = where[entry.id]
                 return RouteAnswer("alert", [Match(entry.id, math.inf, page, number, text, path, True)], [], [])
-        # 3. an alert name nothing names: say so, never a guess
-        return RouteAnswer("unknown-alert", [], [], nearest_alert_names(query, known_alerts(lines, entries)))
+        # 3. an alert name nothing names: say so, never a guess (with its rule file and runbook, if any)
+        nearest = nearest_alert_names(query, known_alerts(lines, entries))
+        defined = alert_in_rule_files(config, query)
+        if defined is not None:
+            return RouteAnswer("unknown-alert", [], [], nearest, defined[0], defined[1])
+        return RouteAnswer("unknown-alert", [], [], nearest)
     # 4. words, ranked over router lines and the cards' own fields: a search result
     wanted = search_terms(query)
     documents: dict[str, list[str]] = {}
