@@ -235,15 +235,17 @@ def parse_test_output(output: str, returncode: int) -> ReplayRun:
     return ReplayRun(False, [], f"promtool test rules exited {returncode}: {tail or 'no output'}")
 
 
-def run_tests(test_file: Path, timeout: float = 120) -> ReplayRun:
-    """Run `promtool test rules` on one test file (its rule_files resolve beside it)."""
+def run_tests(test_file: Path | list[Path], timeout: float = 120) -> ReplayRun:
+    """Run `promtool test rules` once on one or more test files in one folder (their
+    rule_files resolve beside them)."""
     tool = executable()
     if tool is None:
         return ReplayRun(False, [], "promtool is not installed")
+    files = test_file if isinstance(test_file, list) else [test_file]
     try:
         proc = subprocess.run(
-            [tool, "test", "rules", test_file.name],
-            cwd=test_file.parent,
+            [tool, "test", "rules", *(f.name for f in files)],
+            cwd=files[0].parent,
             capture_output=True,
             text=True,
             timeout=timeout,
