@@ -212,13 +212,17 @@ def followups_list(
         bool, typer.Option("--fail-overdue", help="Exit 1 when any follow-up is overdue (for a scheduled CI job).")
     ] = False,
     root: RootOption = None,
+    status: Annotated[
+        str, typer.Option("--status", help="open (default), wont_do or all: which ones the JSON lists.")
+    ] = "open",
 ) -> None:
-    """Every open reinforcement, by owner, with due date and days overdue."""
+    """Every open reinforcement, by owner, with due date and days overdue; then the declined
+    (wont_do) ones with their reasons."""
     if ctx.invoked_subcommand is not None:
         return
     from kb.commands import followups
 
-    raise _exit(followups.run(sort.value, owner, output_format, fail_overdue, root))
+    raise _exit(followups.run(sort.value, owner, output_format, fail_overdue, root, status))
 
 
 @followups_app.command("done")

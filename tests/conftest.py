@@ -138,7 +138,8 @@ def require_tool(name: str) -> str:
     if path is None:
         if os.environ.get("KB_REQUIRE_TOOLS") == "1":
             pytest.fail(f"{name} is required here (KB_REQUIRE_TOOLS=1) but not installed")
-        pytest.skip(f"{name} is not installed (Debian: apt-get install {'prometheus' if name == 'promtool' else name})")
+        package = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}.get(name, name)
+        pytest.skip(f"{name} is not installed (Debian: apt-get install {package})")
     return path
 
 

@@ -285,7 +285,7 @@ def test_new_card_passes_the_schema_and_reports_todos(repo: Path, new_card, kb_c
     assert undefined.returncode == 0
     check = kb_check(repo)
     assert check.returncode == 1 and "error KB604 alert VectorLagHigh is not defined" in check.stdout
-    bad = new_card(repo, card_id="../escape", title="t", rotation="r", priority="P2", owner="o")
+    bad = new_card(repo, card_id="../escape", title="t", rotation="sre-primary", priority="P2", owner="o")
     assert bad.returncode == 1 and "'../escape' is not a card id: an id, not a path" in bad.stderr
 
 

@@ -132,7 +132,7 @@ def test_the_wheel_carries_every_package_file(tmp_path: Path) -> None:
         timeout=300,
     )
     assert built.returncode == 0, built.stderr
-    wheel = next(tmp_path.glob("kb-*.whl"))
+    wheel = next(tmp_path.glob("kb_runbooks-*.whl"))  # the distribution is kb-runbooks
     in_wheel = {name for name in zipfile.ZipFile(wheel).namelist() if name.startswith("kb/")}
     package = {
         p.relative_to(REPO).as_posix() for p in (REPO / "kb").rglob("*") if p.is_file() and "__pycache__" not in p.parts

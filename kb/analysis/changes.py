@@ -60,7 +60,8 @@ def with_dependents(kb: KnowledgeBase, changed: set[str], router_pages: list[str
         parent = PurePosixPath(path).parent.as_posix()
         if path == CONFIG_FILE:
             return None
-        if path == s.oncall or path in pages or parent == s.rules_dir.strip("/"):
+        in_rules = path.startswith(s.rules_dir.strip("/") + "/")  # subfolders of rules/ too
+        if path == s.oncall or path in pages or in_rules:
             # grants and routes are judged on every card
             selected |= cards | {s.oncall} | pages
         elif parent == s.cards_dir.strip("/"):
@@ -72,6 +73,14 @@ def with_dependents(kb: KnowledgeBase, changed: set[str], router_pages: list[str
             ids = {d.model.id for d in kb.postmortems if d.model and d.path == path}
             ids.add("-".join(PurePosixPath(path).name.split("-")[:3]))
             selected |= {d.path for d in kb.cards if d.model and ids & set(d.model.postmortems)}
+            # what its reinforcements cause: kb emit's files fall out of date (KB601 at rules/..., or at
+            # mkdocs.yml when a file is missing), and its alerts are judged against their cards
+            rules = s.rules_dir.strip("/")
+            owned = ("kb.rules.yml", "kb.rules.test.yml", "gates.yml", "evals.jsonl")
+            selected |= {rf.path for rf in kb.rule_files if rf.owned} | {f"{rules}/{n}" for n in owned} | {CONFIG_FILE}
+            for doc in kb.postmortems:
+                if doc.model and doc.path == path:
+                    selected |= {d.path for d in kb.cards if d.model and d.model.id in set(doc.model.cards)}
         elif path.endswith(".md"):
             selected |= {d.path for d in kb.cards if d.model and any(r.path == path for r in d.model.references)}
     return selected

@@ -18,6 +18,8 @@ class Followup:
     due: str | None
     days_overdue: int
     path: str
+    status: str = "open"
+    why: str | None = None  # the reason given for wont_do (and any note on the others)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -33,14 +35,20 @@ def _describe(item) -> str:
 
 
 def open_followups(kb: KnowledgeBase, today: dt.date) -> list[Followup]:
+    return followups(kb, today, ("open",))
+
+
+def followups(kb: KnowledgeBase, today: dt.date, statuses: tuple[str, ...] = ("open",)) -> list[Followup]:
+    """Reinforcements with one of `statuses` (open, wont_do, done) across all postmortems."""
     found = []
     for doc in kb.postmortems:
         if doc.model is None:
             continue
         for item in doc.model.reinforcements:
-            if item.status != "open":
+            if item.status not in statuses:
                 continue
-            overdue = (today - item.due).days if item.due and item.due < today else 0
+            late = item.status == "open" and item.due and item.due < today
+            overdue = (today - item.due).days if late else 0
             found.append(
                 Followup(
                     item.owner or "(no owner)",
@@ -51,6 +59,8 @@ def open_followups(kb: KnowledgeBase, today: dt.date) -> list[Followup]:
                     item.due.isoformat() if item.due else None,
                     overdue,
                     doc.path,
+                    item.status,
+                    item.why,
                 )
             )
     return found

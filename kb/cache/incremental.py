@@ -35,7 +35,7 @@ from kb.load.records import Record, RuleFileRecord
 from kb.load.rulefiles import AlertRule, RuleFile
 
 STATE_FILE = "check-state.marshal"
-FORMAT = 4
+FORMAT = 5  # 5: alert rules carry priority and base; emitted alerts their test name and ids
 
 
 @dataclass
@@ -192,7 +192,12 @@ def _encode(state: State) -> dict:
     for path, r in state.rule_files.items():
         rf = r.rule_file
         encoded = (
-            (rf.path, rf.owned, [(a.name, a.group, a.index, a.runbook_url) for a in rf.alerts])
+            (
+                rf.path,
+                rf.owned,
+                [(a.name, a.group, a.index, a.runbook_url, a.priority, a.base) for a in rf.alerts],
+                rf.kind,
+            )
             if rf is not None
             else None
         )
@@ -215,7 +220,7 @@ def _emitted_out(emitted) -> tuple | None:
         return None
     return (
         emitted.files,
-        [(a.group, a.index, a.name, a.path, tuple(a.loc)) for a in emitted.alerts],
+        [(a.group, a.index, a.name, a.path, tuple(a.loc), a.test) for a in emitted.alerts],
         emitted.sources,
         emitted.ids,
     )
@@ -252,8 +257,8 @@ def _decode(data) -> State | None:
     for path, (stat, digest, encoded, loads) in data["rule_files"].items():
         rule_file = None
         if encoded is not None:
-            rel, owned, alerts = encoded
-            rule_file = RuleFile(str(rel), bool(owned), [AlertRule(*a) for a in alerts])
+            rel, owned, alerts, kind = encoded
+            rule_file = RuleFile(str(rel), bool(owned), [AlertRule(*a) for a in alerts], str(kind))
         state.rule_files[path] = RuleFileRecord(stat, str(digest), rule_file, [Finding.from_plain(f) for f in loads])
     state.emitted = _emitted_in(data["emitted"])
     state.emitted_from = [str(p) for p in data["emitted_from"]]

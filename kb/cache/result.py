@@ -110,7 +110,7 @@ def fingerprint(
 
 def _code_stamp() -> list:
     """kb's own source files: a rule edited in development (same version) is a new key."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # kb/, not kb/cache/: every rule module counts
     return sorted([p.relative_to(package).as_posix(), *(_stat(p) or [])[:2]] for p in package.rglob("*.py"))
 
 

@@ -18,7 +18,7 @@ from kb.analysis.changes import changed_since as git_changed_since
 from kb.cache import incremental
 from kb.cache.result import cached_check
 from kb.check.engine import CheckResult, configure_rules, run_check, unknown_patterns
-from kb.check.formats import render
+from kb.check.formats import FORMATS, render
 from kb.commands.common import CommandError, echo, kb_root, split_list, verb
 from kb.config.settings import load_config
 from kb.core.atomic import write_atomic
@@ -27,7 +27,22 @@ from kb.load.loader import load_kb
 from kb.rules.alerting.emit_promql_invalid import PromqlInvalid
 from kb.rules.context import RuleContext
 
-FORMATS = ("text", "json", "github", "sarif")
+
+def repository_prefix(root: Path) -> str:
+    """The knowledge base's folder inside its repository ("" at the top, "ops/kb/" below it):
+    GitHub resolves annotation and SARIF paths against the repository root. On Actions the
+    workspace is the repository; elsewhere the nearest folder above with a .git entry."""
+    here = root.resolve()
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    candidates = [Path(workspace).resolve()] if workspace else []
+    candidates += [folder for folder in (here, *here.parents) if (folder / ".git").exists()][:1]
+    for top in candidates:
+        try:
+            rel = here.relative_to(top).as_posix()
+        except ValueError:
+            continue
+        return "" if rel in ("", ".") else rel + "/"
+    return ""
 
 
 def relative_paths(root: Path, paths: list[Path]) -> set[str]:
@@ -65,6 +80,11 @@ def check_once(
     with promtool or nullcontext():
         kb = load_kb(root, session, config)
         ctx = RuleContext(kb, promtool, emitted=session.emitted if session is not None else None)
+        if only and not changed_since:
+            # `kb check FILE` also reports what FILE causes elsewhere: KB601 when a postmortem adds an
+            # alert, the router when a card changes... (the same dependents as --changed-since)
+            widened = with_dependents(kb, only, ctx.text_paths())
+            only = None if widened is None else widened
         if changed_since:
             try:
                 selected = with_dependents(kb, git_changed_since(root, changed_since), ctx.text_paths())
@@ -110,7 +130,10 @@ def run(
 ) -> int:
     if output_format is not None and output_format not in FORMATS:
         raise CommandError(f"--format is one of {', '.join(FORMATS)}, not '{output_format}'")
-    base = kb_root(root)
+    # `kb check sub/kb/cards/x.yaml` from a repository root (what pre-commit runs) finds the
+    # knowledge base from the paths given
+    start = root if root is not None or not paths else (paths[0] if paths[0].is_dir() else paths[0].parent)
+    base = kb_root(start)
     only = relative_paths(base, paths) if paths else None
     chosen, skipped = split_list(select), split_list(ignore)
     for flag, patterns in (("--select", chosen), ("--ignore", skipped)):
@@ -126,7 +149,14 @@ def run(
         result = cached_check(base, once, select=chosen, ignore=skipped, only=sorted(only or []))
     fmt = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     color = fmt == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    report = render(result, fmt, color=color)
+    config = load_config(base) if fmt in ("github", "sarif") else None
+    report = render(
+        result,
+        fmt,
+        color=color,
+        path_prefix=repository_prefix(base) if config else "",
+        site_url=config.site_url if config else "",
+    )
     if output is not None:
         write_report(output, report)
     else:

@@ -17,7 +17,7 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
     emitted = emitter.build(kb)
     allowlist = secret_allowlist()
     try:
-        emitter.refuse_unowned(kb)
+        emitter.refuse_unowned(kb, emitted)
         emitter.refuse_secrets(kb, emitted, allowlist)  # before --dry-run too: a diff in a CI log is published
         changed = emitter.changes(kb, emitted)
     except emitter.EmitProblem as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kb.analysis.followups import SORTS, Followup, open_followups
+from kb.analysis.followups import SORTS, Followup, followups
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.core.text import one_line
 from kb.edit.stamps import StampProblem, set_status
@@ -14,10 +14,25 @@ from kb.emit import build as emitter
 from kb.load.loader import load_document, load_kb
 from kb.model import Postmortem
 
+# --status: which reinforcements the JSON lists; the text always ends with the declined ones and why
+STATUSES = {"open": ("open",), "wont_do": ("wont_do",), "all": ("open", "wont_do", "done")}
 
-def render(items: list[Followup]) -> str:
+
+def render_declined(items: list[Followup]) -> list[str]:
+    """The follow-ups a team decided not to do, each with its reason: a decision, not a gap."""
     if not items:
-        return "No open follow-ups.\n"
+        return []
+    lines = [f"Declined (wont_do), {len(items)}:"]
+    for item in items:
+        lines.append(f"  {item.postmortem} {item.id:<4} {item.kind:<6} {item.owner}  {item.title}")
+        lines.append(f"      why: {item.why or '(no reason given: kb check reports it)'}")
+    return lines
+
+
+def render(items: list[Followup], declined: list[Followup] | None = None) -> str:
+    extra = render_declined(declined or [])
+    if not items:
+        return "\n".join(["No open follow-ups.", *extra]) + "\n"
     lines = []
     owner = None
     for item in items:
@@ -32,7 +47,7 @@ def render(items: list[Followup]) -> str:
         )
     overdue = sum(1 for i in items if i.days_overdue)
     lines.append(f"{len(items)} open follow-up{'s' if len(items) != 1 else ''}, {overdue} overdue.")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + extra) + "\n"
 
 
 @verb
@@ -42,19 +57,28 @@ def run(
     output_format: str = "text",
     fail_overdue: bool = False,
     root: Path | None = None,
+    status: str = "open",
 ) -> int:
+    """Open follow-ups by owner, then the declined ones with their reasons. --status wont_do or
+    all puts the declined ones (with `why`) in the JSON too."""
     if output_format not in ("text", "json"):
         raise CommandError("--format is text or json")
     if sort not in SORTS:
         raise CommandError(f"--sort is one of {', '.join(SORTS)}")
+    if status not in STATUSES:
+        raise CommandError(f"--status is one of {', '.join(STATUSES)}, not '{status}'")
     kb = load_kb(kb_root(root))
-    items = sorted(open_followups(kb, kb.config.today()), key=SORTS[sort])
+    today = kb.config.today()
+    items = sorted(followups(kb, today, STATUSES[status]), key=SORTS[sort])
+    declined = sorted(followups(kb, today, ("wont_do",)), key=SORTS[sort])
     if owner:
         items = [i for i in items if i.owner == owner]
+        declined = [i for i in declined if i.owner == owner]
     if output_format == "json":
         echo(json.dumps([i.as_dict() for i in items], indent=2))
     else:
-        echo(render(items), nl=False)
+        shown = [i for i in items if i.status == "open"]
+        echo(render(shown, declined), nl=False)
     return 1 if fail_overdue and any(i.days_overdue for i in items) else 0
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kb.analysis.otel import TraceProblem, read_trace_file
@@ -13,13 +15,24 @@ from kb.core.gitrepo import GitProblem
 from kb.core.slugs import slugify
 from kb.core.templating import TemplateProblem
 from kb.edit import create
+from kb.load.knowledge_base import KnowledgeBase
 from kb.load.loader import load_kb
 
 PRIORITIES = ("P1", "P2", "P3")
 
 
-def ask(missing: dict[str, str], values: dict[str, object]) -> None:
-    """Prompt for missing values on a terminal; elsewhere refuse, naming the flags."""
+Check = Callable[[str], "str | None"]  # a value's problem, or None when it is fine
+
+
+def ask(missing: dict[str, str], values: dict[str, object], checks: dict[str, Check] | None = None) -> None:
+    """Prompt for missing values on a terminal; elsewhere refuse, naming the flags.
+
+    A given value that fails its check is refused at once; on a terminal a bad answer to a
+    prompt is explained and asked again, so the title typed a moment ago is not lost."""
+    checks = checks or {}
+    for name, check in checks.items():
+        if values.get(name) and (problem := check(str(values[name]))):
+            raise CommandError(f"--{name.replace('_', '-')} {problem}")
     absent = [name for name in missing if not values.get(name)]
     if not absent:
         return
@@ -29,7 +42,33 @@ def ask(missing: dict[str, str], values: dict[str, object]) -> None:
     import typer  # the prompt a terminal user sees; only on a terminal
 
     for name in absent:
-        values[name] = typer.prompt(missing[name])
+        while True:
+            answer = str(typer.prompt(missing[name])).strip()
+            problem = checks[name](answer) if name in checks else (None if answer else "is empty")
+            if problem is None:
+                values[name] = answer
+                break
+            echo(f"{missing[name]} {problem}; try again", err=True)
+
+
+def _priority_problem(value: str) -> str | None:
+    return None if value.strip().upper() in PRIORITIES else f"must be P1, P2 or P3, not '{value}'"
+
+
+def _rotation_check(kb: KnowledgeBase) -> Check:
+    """A rotation oncall.yaml defines; with no oncall.yaml there is nothing to check against."""
+
+    def problem(value: str) -> str | None:
+        if kb.oncall is None or kb.oncall.model is None:
+            return None if value.strip() else "is empty"
+        known = sorted(kb.oncall.model.rotations)
+        if value.strip() in known:
+            return None
+        close = difflib.get_close_matches(value.strip(), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"'{value}' is not a rotation in oncall.yaml{hint}; known: {', '.join(known) or 'none'}"
+
+    return problem
 
 
 def _priority(value: object) -> str:
@@ -74,7 +113,11 @@ def postmortem(
     try:
         cards, alert_priority = create.from_alert(kb, from_alert) if from_alert else (list(card or []), None)
         values: dict[str, object] = {"title": title, "priority": priority or alert_priority}
-        ask({"title": "Title (what happened, in one line)", "priority": "Priority (P1, P2, P3)"}, values)
+        ask(
+            {"title": "Title (what happened, in one line)", "priority": "Priority (P1, P2, P3)"},
+            values,
+            {"priority": _priority_problem},
+        )
         chosen = _priority(values["priority"])
         request = create.PostmortemRequest(
             title=str(values["title"]).strip(),
@@ -124,7 +167,11 @@ def card(
 ) -> int:
     kb = load_kb(kb_root(root))
     values: dict[str, object] = {"title": title, "rotation": rotation, "priority": priority, "owner": owner}
-    ask({"title": "Title", "rotation": "Rotation", "priority": "Priority (P1, P2, P3)", "owner": "Owner team"}, values)
+    ask(
+        {"title": "Title", "rotation": "Rotation", "priority": "Priority (P1, P2, P3)", "owner": "Owner team"},
+        values,
+        {"rotation": _rotation_check(kb), "priority": _priority_problem},
+    )
     chosen = _priority(values["priority"])
     try:
         created = create.new_card(

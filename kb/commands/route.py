@@ -17,11 +17,13 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
         raise CommandError("--format is text or json")
     base = kb_root(root)
     config = read_paths(base)
-    matches, closest = route(config, query)
+    answer = route(config, query)
+    matches, closest = answer.matches, answer.closest
     if output_format == "json":
         echo(
             json.dumps(
                 {
+                    "kind": answer.kind,
                     "matches": [
                         {
                             **m.__dict__,
@@ -31,16 +33,34 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
                         for m in matches[:5]
                     ],
                     "closest": closest,
+                    "nearest_alerts": [{"alert": a, "card_id": c} for a, c in answer.nearest_alerts],
+                    "rule_file": answer.rule_file,
+                    "runbook_url": answer.runbook_url,
                 },
                 indent=2,
             )
         )
-        return 0 if matches else 1
+        return 0 if answer.kind == "alert" or (answer.kind == "search" and matches) else 1
+    if answer.kind == "unknown-alert":
+        # a paged engineer with a truncated or unknown alert name must not get a card that looks like the answer
+        echo(f"no router line or card names the alert '{query}'.", err=True)
+        if answer.rule_file:
+            where = f"runbook: {answer.runbook_url}" if answer.runbook_url else "and it has no runbook_url"
+            echo(f"It is defined in {answer.rule_file}; {where}", err=True)
+        if answer.nearest_alerts:
+            echo("Nearest alert names:", err=True)
+            for alert, card_id in answer.nearest_alerts:
+                echo(f"  {alert}  -> {card_id}  (kb route {alert})", err=True)
+        else:
+            echo("No alert name is close to it; try a few words: kb route <what you see>", err=True)
+        return 1
     if not matches:
         echo(f"no card matches '{query}'. Closest router lines:", err=True)
         for line in closest:
             echo(f"  {one_line(line)}", err=True)
         return 1
+    if answer.kind == "search":
+        echo(f"search result for '{query}' (ranked by words, not an alert match; check it fits):")
     best = matches[0]
     if best.line_text:
         echo(one_line(f"{best.line_page}:{best.line_number}: {best.line_text}"))

@@ -68,6 +68,7 @@ class Paths:
     router: str
     cards_dir: str
     references_dir: str
+    rules_dir: str = PATH_DEFAULTS["rules_dir"]
 
 
 def read_paths(root: Path) -> Paths:
@@ -85,5 +86,10 @@ def read_paths(root: Path) -> Paths:
         return value if isinstance(value, str) and value and path_problem(value) is None else PATH_DEFAULTS[key]
 
     return Paths(
-        root, normalise_site_url(raw.get("site_url")), pick("router"), pick("cards_dir"), pick("references_dir")
+        root,
+        normalise_site_url(raw.get("site_url")),
+        pick("router"),
+        pick("cards_dir"),
+        pick("references_dir"),
+        pick("rules_dir"),
     )

@@ -78,6 +78,11 @@ class Settings(BaseModel):
     drill_targets: DrillTargets = Field(default_factory=DrillTargets)
     severity: dict[Literal["P1", "P2", "P3"], str] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
+    external_runbook_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts of runbooks kept outside this KB (e.g. runbooks.prometheus-operator.dev): an alert "
+        "whose runbook_url points there is not asked for a card (KB603) nor for a priority label (KB606).",
+    )
 
     @field_validator("router", "cards_dir", "postmortems_dir", "references_dir", "oncall", "rules_dir", "templates_dir")
     @classmethod

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from kb.core import safefile, yamlio
@@ -32,6 +34,18 @@ def _mapping_indent(text: str) -> int:
     return min(indents) if indents else 2
 
 
+def _null_spelling(text: str) -> str:
+    """How this file writes a null: kb new's templates write `key: null`, others `key: ~` or nothing.
+
+    ruamel reads all three as None and writes its own choice back, which changed every other
+    null line of a file straight from `kb new`; writing the file's own spelling keeps them."""
+    words = len(re.findall(r"(?m)(?::|^\s*-)\s+null\s*(?:#.*)?$|[:,\[]\s*null\s*[,}\]]", text))
+    tildes = len(re.findall(r"(?m)(?::|^\s*-)\s+~\s*(?:#.*)?$|[:,\[]\s*~\s*[,}\]]", text))
+    if words == 0 and tildes == 0:
+        return ""
+    return "null" if words >= tildes else "~"
+
+
 def _yaml(text: str) -> YAML:
     # ruamel guesses the sequence indent and the dash offset; the mapping indent is the
     # smallest indentation of a line that is not a list item
@@ -42,6 +56,17 @@ def _yaml(text: str) -> YAML:
     mapping = _mapping_indent(text)
     offset = offset or 0
     yaml.indent(mapping=mapping, sequence=sequence or mapping + offset, offset=offset)
+    spelling = _null_spelling(text)
+    if spelling:
+        # a subclass per call: add_representer on ruamel's own class would change every later dump
+
+        class Representer(RoundTripRepresenter):
+            pass
+
+        Representer.add_representer(
+            type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", spelling)
+        )
+        yaml.Representer = Representer
     return yaml
 
 
@@ -84,11 +109,19 @@ def set_values(path: Path, updates: list[tuple[tuple, Any]]) -> bool:
 def _verify_only_touched(old: str, new: str, touched: set[int], path: Path) -> None:
     old_lines, new_lines = old.split("\n"), new.split("\n")
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag in ("equal", "insert"):
             continue  # an insert is a key that was absent and is now added
         if tag == "replace" and all(i in touched for i in range(i1, i2)):
             continue
+        untouched = next((i for i in range(i1, i2) if i not in touched), i1)
+        became = new_lines[j1 + (untouched - i1)] if tag == "replace" and j1 + (untouched - i1) < j2 else None
+        cause = (
+            f"{old_lines[untouched].strip()!r} would become {became.strip()!r}"
+            if became is not None
+            else (f"{old_lines[untouched].strip()!r} would be dropped")
+        )
         raise EditProblem(
-            f"editing {path.name} would also reformat line {i1 + 1}; nothing was written. Edit the value by hand."
+            f"editing {path.name} would also reformat line {untouched + 1} ({cause}); nothing was written. "
+            "Edit the value by hand."
         )

@@ -12,6 +12,8 @@ From every postmortem's `alert`, `gate`, `test` and `eval` reinforcements (those
 - evals.jsonl: eval cases, one JSON object a line, after a header record.
 
 Output is sorted and byte-stable. A file under rules/ without kb's header is never written.
+A file that would grow past `max_file_bytes` is written in parts (kb.rules.yml,
+kb.rules.2.yml, ...; the tests list every rules part), so kb's own output never trips KB100.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from kb.core import safefile
 from kb.core.atomic import write_set
 from kb.core.durations import format_seconds, seconds
 from kb.core.paths import OutsideKB, confine
+from kb.emit.labels import derived_labels
 from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.rulefiles import JSONL_HEADER_ID, MARKER, is_owned
 from kb.load.secrets import Allowlist
@@ -50,6 +54,7 @@ class AlertSource:
     name: str
     path: str  # the postmortem file
     loc: tuple  # YAML path of the reinforcement's alert
+    test: str | None = None  # the name of its promtool test in kb.rules.test.yml, when it has a replay
 
 
 @dataclass
@@ -68,12 +73,35 @@ def _dump(data) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
 
 
-def _header(sources: list[str], comment: str = "#") -> str:
-    lines = [
-        f"{MARKER}. Do not edit: change the postmortems and run `kb emit`.",
-        f"{comment} Sources: {', '.join(sources) if sources else 'none'}",
-    ]
-    return "\n".join(lines) + "\n"
+# The header is the same on every branch: each item names its own source (the group
+# `kb:PM-...`, the test name, a gate's or eval's `source`), so a list of sources at the top
+# would conflict on every merge of two branches that each filed a postmortem.
+HEADER = f"{MARKER}. Do not edit: change the postmortems and run `kb emit`.\n"
+PART = re.compile(r"^(?:kb\.rules|kb\.rules\.test|gates)\.[0-9]+\.yml$|^evals\.[0-9]+\.jsonl$")
+HEADROOM = 4096  # bytes left below max_file_bytes for the header and the top-level keys
+
+
+def part_name(name: str, number: int) -> str:
+    """kb.rules.yml, kb.rules.2.yml, ...: the first part keeps the plain name."""
+    if number == 1:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.{number}{dot}{suffix}"
+
+
+def _chunks(items: list, size_of, budget: int) -> list[list]:
+    """Consecutive runs of items, each within `budget` bytes (an item larger than the budget
+    alone makes a part of its own; KB100 then names it). Always at least one, maybe empty, run."""
+    chunks: list[list] = [[]]
+    used = 0
+    for item in items:
+        size = size_of(item)
+        if chunks[-1] and used + size > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(item)
+        used += size
+    return chunks
 
 
 def _postmortems(kb: KnowledgeBase) -> list[Document[Postmortem]]:
@@ -127,7 +155,14 @@ def build(kb: KnowledgeBase) -> Emitted:
                 labels = alert_labels(kb, pm, item)
                 annotations = alert_annotations(kb, pm, item)
                 alerts.append(
-                    AlertSource(f"kb:{pm.id}", len(rules), alert.name, doc.path, ("reinforcements", index, "alert"))
+                    AlertSource(
+                        f"kb:{pm.id}",
+                        len(rules),
+                        alert.name,
+                        doc.path,
+                        ("reinforcements", index, "alert"),
+                        f"{source} {alert.name}" if alert.replay is not None else None,
+                    )
                 )
                 rules.append(
                     {
@@ -174,30 +209,37 @@ def build(kb: KnowledgeBase) -> Emitted:
             groups.append({"name": f"kb:{pm.id}", "rules": rules})
         if used:
             sources.append(doc.path)
-    header = _header(sources)
-    files = {
-        RULES: header + _dump({"groups": groups}),
-        TESTS: header + _dump({"rule_files": [RULES], "evaluation_interval": "1m", "tests": tests}),
-        GATES: header + _dump({"gates": gates, "tests": required_tests}),
-        EVALS: "".join(
-            json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
-            for r in [
-                {
-                    "id": JSONL_HEADER_ID,
-                    "note": f"{MARKER[2:]}. Do not edit: change the postmortems and run `kb emit`.",
-                    "sources": sources,
-                },
-                *evals,
-            ]
-        ),
-    }
-    ids = {
-        RULES: [
-            f"{rule['labels']['postmortem']}/{rule['labels']['reinforcement']}" for g in groups for rule in g["rules"]
-        ],
-        GATES: [item["source"] for item in [*gates, *required_tests]],
-        EVALS: [record["id"] for record in evals],
-    }
+    budget = max(kb.settings.max_file_bytes - HEADROOM, 1024)
+    files: dict[str, str] = {}
+    rule_chunks = _chunks(groups, lambda g: len(_dump([g])), budget)
+    rule_names = [part_name(RULES, i) for i in range(1, len(rule_chunks) + 1)]
+    ids: dict[str, list[str]] = {}  # what reading each file back gives (KB409 skips the read)
+    for name, chunk in zip(rule_names, rule_chunks):
+        files[name] = HEADER + _dump({"groups": chunk})
+        ids[name] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for g in chunk for r in g["rules"]]
+    for i, chunk in enumerate(_chunks(tests, lambda t: len(_dump([t])), budget), 1):
+        files[part_name(TESTS, i)] = HEADER + _dump(
+            {"rule_files": rule_names, "evaluation_interval": "1m", "tests": chunk}
+        )
+    entries = [("gates", g) for g in gates] + [("tests", t) for t in required_tests]
+    for i, chunk in enumerate(_chunks(entries, lambda e: len(_dump([e[1]])), budget), 1):
+        files[part_name(GATES, i)] = HEADER + _dump(
+            {"gates": [e for k, e in chunk if k == "gates"], "tests": [e for k, e in chunk if k == "tests"]}
+        )
+        ids[part_name(GATES, i)] = [e["source"] for _, e in chunk]
+    lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in evals]
+    eval_ids = {line: record["id"] for line, record in zip(lines, evals)}
+    header_record = (
+        json.dumps(
+            {"id": JSONL_HEADER_ID, "note": f"{MARKER[2:]}. Do not edit: change the postmortems and run `kb emit`."},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    for i, chunk in enumerate(_chunks(lines, len, budget), 1):
+        files[part_name(EVALS, i)] = header_record + "".join(chunk)
+        ids[part_name(EVALS, i)] = [eval_ids[line] for line in chunk]
     return Emitted(files, alerts, sources, ids)
 
 
@@ -209,7 +251,10 @@ def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[s
         if replay.silent_at
         else max(0.0, fires - seconds(alert.for_) - seconds(replay.interval))
     )
-    expected_labels = dict(sorted({**replay.expect_labels, **labels}.items()))
+    # labels the expression keeps (max by (agent) ...), when kb is certain of them; else KB605
+    # runs the test and names what to add. The author's expect_labels win.
+    derived = derived_labels(alert.expr, [s.series for s in replay.series])
+    expected_labels = dict(sorted({**derived, **replay.expect_labels, **labels}.items()))
     return {
         "name": f"{source} {alert.name}",
         "interval": replay.interval,
@@ -233,8 +278,27 @@ def rules_dir(kb: KnowledgeBase) -> Path:
         raise EmitProblem(f"{exc}: kb emit writes only inside the knowledge base") from None
 
 
+def rule_parts(emitted: Emitted) -> list[str]:
+    """The names of the emitted Prometheus rule files: kb.rules.yml and its further parts."""
+    return [n for n in emitted.files if n == RULES or (n.startswith("kb.rules.") and not n.startswith("kb.rules.test"))]
+
+
+def test_parts(emitted: Emitted) -> list[str]:
+    """The names of the emitted promtool test files."""
+    return [n for n in emitted.files if n.startswith("kb.rules.test")]
+
+
+def stale_parts(kb: KnowledgeBase, emitted: Emitted) -> list[str]:
+    """Parts an earlier, larger emit wrote that this one does not (kb.rules.3.yml after shrinking)."""
+    try:
+        names = sorted(p.name for p in rules_dir(kb).iterdir())
+    except OSError:
+        return []
+    return [n for n in names if PART.match(n) and n not in emitted.files and is_owned(rules_dir(kb) / n)]
+
+
 def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
-    """Files whose content on disk differs: name -> (old, new)."""
+    """Files whose content on disk differs: name -> (old, new); new is "" for a part to remove."""
     out = {}
     for name, text in emitted.files.items():
         path = rules_dir(kb) / name
@@ -244,6 +308,8 @@ def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
             raise EmitProblem(f"{kb.settings.rules_dir}/{name}: {safefile.describe(exc)}") from None
         if old != text:
             out[name] = (old, text)
+    for name in stale_parts(kb, emitted):
+        out[name] = ((rules_dir(kb) / name).read_text(encoding="utf-8", errors="replace"), "")
     return out
 
 
@@ -262,8 +328,8 @@ def unified_diff(kb: KnowledgeBase, changed: dict[str, tuple[str, str]]) -> str:
     return "".join(chunks)
 
 
-def refuse_unowned(kb: KnowledgeBase) -> None:
-    for name in OWNED:
+def refuse_unowned(kb: KnowledgeBase, emitted: Emitted | None = None) -> None:
+    for name in sorted(set(OWNED) | set(emitted.files if emitted else ())):
         path = rules_dir(kb) / name
         if os.path.lexists(path) and not is_owned(path):
             raise EmitProblem(
@@ -286,15 +352,18 @@ def refuse_secrets(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) ->
 
 
 def write(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) -> list[str]:
-    refuse_unowned(kb)
+    refuse_unowned(kb, emitted)
     refuse_secrets(kb, emitted, allowlist)
     base = rules_dir(kb)
+    stale = stale_parts(kb, emitted)
     rels = {os.path.relpath(base / name, kb.root): name for name in emitted.files}
-    try:  # the four files as one set: a kill or a failure leaves the old set or the new one
+    try:  # the files as one set: a kill or a failure leaves the old set or the new one
         changed = write_set(kb.root, {rel: emitted.files[name] for rel, name in rels.items()})
     except OutsideKB as exc:
         raise EmitProblem(f"{exc}: kb emit writes only inside the knowledge base") from None
     except OSError as exc:
         where = os.path.relpath(exc.filename, kb.root) if exc.filename else kb.settings.rules_dir
         raise EmitProblem(f"{where}: {safefile.describe(exc)}; nothing was changed") from None
-    return [rels[rel] for rel in changed]
+    for name in stale:  # parts a larger emit wrote: the new set no longer names them
+        (base / name).unlink(missing_ok=True)
+    return [rels[rel] for rel in changed] + stale

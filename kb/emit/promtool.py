@@ -80,7 +80,7 @@ class Running:
                     str(self.files[0]), None, None, None, None, f"promtool did not finish in {self.timeout:.0f} s"
                 )
             ]
-        return [] if self.proc.returncode == 0 else parse(out + "\n" + err, self.files)
+        return [] if self.proc.returncode == 0 else parse(out + "\n" + err, self.files, self.proc.returncode)
 
 
 def check_rules(files: list[Path], timeout: float = 120) -> list[PromtoolError]:
@@ -98,21 +98,61 @@ def start_hand_written(root: Path, rules_dir: str, max_bytes: int) -> Running | 
     return Running(files) if files else None
 
 
-def parse(output: str, files: list[Path]) -> list[PromtoolError]:
+YAML_AT_LINE = re.compile(r"^yaml: line (?P<line>\d+): (?P<message>.+)$")
+CONTINUATION = re.compile(r"^line (?P<line>\d+): (?P<message>.+)$")
+
+
+def parse(output: str, files: list[Path], returncode: int = 1) -> list[PromtoolError]:
+    """promtool's findings with promtool's own line numbers.
+
+    `yaml: unmarshal errors:` is followed by one `  line N: ...` line per problem, and
+    `yaml: line N: ...` carries its line in the message: both become errors at line N. A
+    failing run whose output kb cannot read is itself an error, never a silent pass."""
     names = {str(f) for f in files}
     errors = []
+    current: str | None = None  # the file of an `unmarshal errors:` block being read
     for raw in output.splitlines():
-        match = LINE.match(raw.strip())
+        stripped = raw.strip()
+        continued = CONTINUATION.match(stripped)
+        if current is not None and continued and raw.startswith(" "):
+            errors.append(
+                PromtoolError(
+                    current, int(continued.group("line")), 1, None, None, "yaml: " + continued.group("message")
+                )
+            )
+            continue
+        current = None
+        match = LINE.match(stripped)
         if not match or match.group("file") not in names:
             continue
+        message = match.group("message").strip()
+        line = int(match.group("line")) if match.group("line") else None
+        column = int(match.group("col")) if match.group("col") else None
+        if message == "yaml: unmarshal errors:":
+            current = match.group("file")
+            continue
+        if line is None and (at := YAML_AT_LINE.match(message)):
+            line, column = int(at.group("line")), 1
         errors.append(
             PromtoolError(
                 match.group("file"),
-                int(match.group("line")) if match.group("line") else None,
-                int(match.group("col")) if match.group("col") else None,
+                line,
+                column,
                 match.group("group"),
                 int(match.group("rule")) - 1 if match.group("rule") else None,
-                match.group("message").strip(),
+                message,
+            )
+        )
+    if returncode != 0 and not errors:
+        tail = " | ".join(line.strip() for line in output.strip().splitlines()[-6:]) or "no output"
+        errors.append(
+            PromtoolError(
+                str(files[0]) if files else "",
+                None,
+                None,
+                None,
+                None,
+                f"promtool exited {returncode} and kb could not read why: {tail[:600]}",
             )
         )
     seen, unique = set(), []
@@ -122,3 +162,96 @@ def parse(output: str, files: list[Path]) -> list[PromtoolError]:
             seen.add(key)
             unique.append(error)
     return unique
+
+
+@dataclass
+class ReplayFailure:
+    """One failing promtool unit test: its name (kb writes `PM-.../R1 Alert`), and what promtool said."""
+
+    name: str
+    alertname: str | None
+    eval_time: str | None
+    expected: list[dict[str, str]]
+    got: list[dict[str, str]]
+    text: str
+
+
+@dataclass
+class ReplayRun:
+    ok: bool
+    failures: list[ReplayFailure]
+    problem: str | None = None  # a failure kb could not attribute to a test (file error, unreadable output)
+
+
+TEST_NAME = re.compile(r"^\s*name: (?P<name>.+?),\s*$")
+TEST_ALERT = re.compile(r"alertname: (?P<alert>[^,]+), time: (?P<time>[^,]+),")
+LABELS = re.compile(r"Labels:\{(?P<body>[^}]*)\}")
+PAIR = re.compile(r'(?P<key>[A-Za-z_][A-Za-z0-9_]*)="(?P<value>(?:[^"\\]|\\.)*)"')
+
+
+def _label_sets(text: str) -> list[dict[str, str]]:
+    return [
+        {m.group("key"): m.group("value").encode().decode("unicode_escape") for m in PAIR.finditer(ls.group("body"))}
+        for ls in LABELS.finditer(text)
+    ]
+
+
+def parse_test_output(output: str, returncode: int) -> ReplayRun:
+    """`promtool test rules` output (2.x and 3.x print the same `name:`, `exp:`, `got:` blocks)."""
+    if returncode == 0:
+        return ReplayRun(True, [])
+    failures: list[ReplayFailure] = []
+    block: list[str] = []
+    name: str | None = None
+
+    def close() -> None:
+        if name is None:
+            return
+        text = "\n".join(block)
+        alert = TEST_ALERT.search(text)
+        exp_part, _, got_part = text.partition("got:")
+        failures.append(
+            ReplayFailure(
+                name,
+                alert.group("alert").strip() if alert else None,
+                alert.group("time").strip() if alert else None,
+                _label_sets(exp_part),
+                _label_sets(got_part),
+                text.strip(),
+            )
+        )
+
+    for raw in output.splitlines():
+        match = TEST_NAME.match(raw)
+        if match:
+            close()
+            name, block = match.group("name"), []
+        elif name is not None:
+            block.append(raw)
+    close()
+    if failures:
+        return ReplayRun(False, failures)
+    tail = " | ".join(line.strip() for line in output.strip().splitlines() if line.strip())[-600:]
+    return ReplayRun(False, [], f"promtool test rules exited {returncode}: {tail or 'no output'}")
+
+
+def run_tests(test_file: Path | list[Path], timeout: float = 120) -> ReplayRun:
+    """Run `promtool test rules` once on one or more test files in one folder (their
+    rule_files resolve beside them)."""
+    tool = executable()
+    if tool is None:
+        return ReplayRun(False, [], "promtool is not installed")
+    files = test_file if isinstance(test_file, list) else [test_file]
+    try:
+        proc = subprocess.run(
+            [tool, "test", "rules", *(f.name for f in files)],
+            cwd=files[0].parent,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return ReplayRun(False, [], f"promtool test rules did not finish in {timeout:.0f} s")
+    except OSError as exc:
+        return ReplayRun(False, [], f"promtool could not be run: {exc}")
+    return parse_test_output(proc.stdout + "\n" + proc.stderr, proc.returncode)

@@ -25,7 +25,7 @@ from kb.load.parallel import Prefetch
 from kb.load.parse import Parsed, parse_document
 from kb.load.records import Record, Recorder, RuleFileRecord, decode_value, encode_value, file_digest, file_stat
 from kb.load.router import unreadable_text_files
-from kb.load.rulefiles import is_owned, read_rule_file, yaml_names
+from kb.load.rulefiles import is_owned, read_rule_file, yaml_names, yaml_tree
 from kb.model import Card, Oncall, Postmortem
 
 M = TypeVar("M", bound=BaseModel)
@@ -166,7 +166,7 @@ class _Loader:
             return
         folder = kb.root / kb.settings.rules_dir
         finish_interrupted(temp_folder(folder))  # a `kb emit` killed after it committed: its set, whole
-        for name in yaml_names(folder):
+        for name in yaml_tree(folder):  # subfolders too: rules/thirdparty/*.yml are alerts as well
             path = folder / name
             rel = path.relative_to(kb.root).as_posix()
             if links_outside(kb.root, [rel]):

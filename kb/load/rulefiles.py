@@ -16,16 +16,25 @@ JSONL_HEADER_ID = "_kb_generated"
 HEADER_LIMIT = 64 << 20  # the longest first line read to recognise kb's JSONL header
 
 
+PROMETHEUS_RULE = "PrometheusRule"  # the prometheus-operator's Kubernetes kind (kube-prometheus ships these)
+
+
 @dataclass
 class AlertRule:
     name: str
     group: int
     index: int
     runbook_url: str | None
+    priority: str | None = None  # the alert's `priority` label, as written
+    base: tuple = ("groups",)  # where the groups sit: ("spec", "groups") in a PrometheusRule manifest
 
     @property
     def loc(self) -> tuple:
-        return ("groups", self.group, "rules", self.index, "alert")
+        return (*self.base, self.group, "rules", self.index, "alert")
+
+    @property
+    def rule_loc(self) -> tuple:
+        return (*self.base, self.group, "rules", self.index)
 
 
 @dataclass
@@ -33,6 +42,7 @@ class RuleFile:
     path: str
     owned: bool
     alerts: list[AlertRule] = field(default_factory=list)
+    kind: str = "rules"  # "rules" (a Prometheus rule file) or "PrometheusRule" (a Kubernetes manifest)
 
 
 def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFile | None:
@@ -41,29 +51,53 @@ def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFil
     if owned and b"groups:" not in raw:
         return None  # kb's own test and gate files: 0.7 MB of YAML at 10,000 cards, no alerts in them
     data = yamlio.load_mapping(raw, max_bytes, lenient_tags=True)
-    groups = data.get("groups")
+    groups, base = data.get("groups"), ("groups",)
+    spec = data.get("spec")
+    if data.get("kind") == PROMETHEUS_RULE and isinstance(spec, dict):
+        groups, base = spec.get("groups"), ("spec", "groups")
     if not isinstance(groups, list):
         return None
-    result = RuleFile(rel, owned)
+    result = RuleFile(rel, owned, kind=PROMETHEUS_RULE if base != ("groups",) else "rules")
     for gi, group in enumerate(groups):
         rules = group.get("rules") if isinstance(group, dict) else None
         for ri, rule in enumerate(rules if isinstance(rules, list) else []):
             if isinstance(rule, dict) and isinstance(rule.get("alert"), str):
-                annotations = rule.get("annotations")
-                url = annotations.get("runbook_url") if isinstance(annotations, dict) else None
-                result.alerts.append(AlertRule(rule["alert"], gi, ri, url if isinstance(url, str) else None))
+                annotations = rule.get("annotations") if isinstance(rule.get("annotations"), dict) else {}
+                labels = rule.get("labels") if isinstance(rule.get("labels"), dict) else {}
+                url = annotations.get("runbook_url")
+                priority = labels.get("priority")
+                result.alerts.append(
+                    AlertRule(
+                        rule["alert"],
+                        gi,
+                        ri,
+                        url if isinstance(url, str) else None,
+                        str(priority) if priority is not None else None,
+                        base,
+                    )
+                )
     return result
 
 
+CONFLICT_START = "<<<<<<< "
+FIRST_LINE_LIMIT = 1 << 20  # an old kb wrote a sources list on its first line: 1 MB covers 10,000s of sources
+
+
 def is_owned(path: Path) -> bool:
-    """A file under rules/ that `kb emit` wrote: its header says so."""
+    """A file under rules/ that `kb emit` wrote: its header says so.
+
+    The header is read whatever its length (an older kb put every source on it), and a file
+    in the middle of a merge, whose first line is a conflict marker, is still recognised by
+    the line after it: `kb emit` must be able to regenerate its own files from any state."""
     if not is_regular(path):
         return False
     jsonl = path.suffix == ".jsonl"
+    limit = HEADER_LIMIT if jsonl else FIRST_LINE_LIMIT  # the JSONL header lists every source postmortem
     try:
         with open(path, "rb") as handle:  # a regular file: this cannot block
-            # the JSONL header record lists every source postmortem: 200 KB at 3,000 of them
-            first = handle.readline(HEADER_LIMIT if jsonl else 4096).decode("utf-8", errors="replace")
+            first = handle.readline(limit).decode("utf-8", errors="replace")
+            if first.startswith(CONFLICT_START):
+                first = handle.readline(limit).decode("utf-8", errors="replace")
     except OSError:
         return False
     if jsonl:
@@ -85,15 +119,43 @@ def yaml_names(folder: Path) -> list[str]:
     return sorted(entry.name for entry in entries if entry.name.endswith((".yaml", ".yml")))
 
 
+def yaml_tree(folder: Path) -> list[str]:
+    """The YAML files under `folder` and its subfolders (rules/thirdparty/...), as paths
+    relative to it, sorted. Hidden folders and linked folders are not entered: a link could
+    lead out of the knowledge base or loop."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
+        )
+        rel = os.path.relpath(dirpath, folder).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        for name in filenames:
+            if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(dirpath, name)):
+                found.append(prefix + name)
+    return sorted(found)
+
+
+def is_manifest(path: Path) -> bool:
+    """A PrometheusRule manifest: promtool cannot read it as it is (kb checks its spec)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return b"kind: PrometheusRule" in head
+
+
 def hand_written_paths(root: Path, rules_dir: str, max_bytes: int) -> list[Path]:
     """The rule files a person wrote under rules/ (not kb emit's, no links, within the size
     bound): what promtool checks besides the emitted rules."""
     folder = root / rules_dir
     found = []
-    for name in yaml_names(folder):
+    for name in yaml_tree(folder):
         path = folder / name
         try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > max_bytes or is_owned(path):
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > max_bytes or is_owned(path) \
+                    or is_manifest(path):
                 continue
         except OSError:
             continue

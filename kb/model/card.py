@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, WithJsonSchema
 
-from kb.model.common import AlertName, Date, Id, Permission, PostmortemId, Priority, Strict, Text
+from kb.model.common import AlertName, Bool, Date, Id, Permission, PostmortemId, Priority, Strict, Text
 
 Approval = Literal["none", "second-person", "incident-commander"]
 
 
+def _step_schema(schema: dict) -> None:
+    schema.setdefault("required", []).append("done_when")
+
+
 class Step(Strict):
+    model_config = ConfigDict(json_schema_extra=_step_schema)
+
     id: Id = Field(description="Unique within the card; links and diagnostics name it.")
     do: Text = Field(description="One imperative action.")
     run: str | None = Field(None, description="The command to run, ready to copy.")
     requires: list[Permission] = Field(
         default_factory=list, description="Permissions (system:action[:scope]) the step needs."
     )
-    irreversible: bool = Field(False, description="True when the step cannot be undone.")
+    irreversible: Bool = Field(False, description="True when the step cannot be undone.")
     approval: Approval | None = Field(None, description="Who approves an irreversible step.")
     worklist: str | None = Field(None, description="The query that enumerates the items a broad step covers.")
-    done_when: str | None = Field(None, description="Observable criterion that the step is done (kb check KB201).")
+    # KB201 (a rule, so it can be configured) reports a step without done_when; the schema
+    # requires it too so that the editor and kb check agree (issue #15)
+    done_when: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "minLength": 1}),
+    ] = Field(None, description="Observable criterion that the step is done (kb check KB201).")
 
 
 class Triggers(Strict):

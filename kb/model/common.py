@@ -9,13 +9,17 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     PlainValidator,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
 )
-from pydantic.json_schema import WithJsonSchema
+from pydantic import Strict as StrictMode
 from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
@@ -35,8 +39,35 @@ AlertName = Annotated[str, StringConstraints(pattern=ALERT_NAME_PATTERN, max_len
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$", max_length=120)]
 Text = Annotated[str, StringConstraints(min_length=1)]
 Priority = Literal["P1", "P2", "P3"]
-Timestamp = AwareDatetime
 Date = dt.date
+
+# One truth with the JSON Schema an editor uses (issue #15): the editor's YAML 1.2 parser
+# keeps `yes`, `'30'` and `2026-11-03 01:52+0100` as strings, and the schema rejects a string
+# where it wants a boolean, a number or an RFC 3339 timestamp. kb rejects them too, instead
+# of coercing them to a value the editor said was wrong.
+Bool = StrictBool
+Int = StrictInt
+Float = Annotated[float, StrictMode()]  # an int is still a float: 12 is a cost of 12.0
+RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+_HAS_OFFSET = re.compile(r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$")
+
+
+def _rfc3339(value: Any) -> Any:
+    # without any offset the value goes on to AwareDatetime, whose error KB103 explains
+    if isinstance(value, str) and _HAS_OFFSET.search(value) and not re.match(RFC3339, value):
+        raise ValueError(
+            f"'{value}' is not an RFC 3339 timestamp: write it like 2026-11-03T01:52:00+01:00 "
+            "(a T, seconds, and an offset with a colon, or Z)"
+        )
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339}),
+]
+
 
 DATE_ONLY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _DATE_ONLY = re.compile(DATE_ONLY_PATTERN)
@@ -56,7 +87,7 @@ def _incident_time(value: Any) -> dt.datetime | dt.date:
         except ValueError:
             raise PydanticCustomError("date_from_datetime_parsing", f"{value!r} is not a valid date") from None
     try:
-        return _AWARE.validate_python(value)
+        return _AWARE.validate_python(_rfc3339(value))
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         raise PydanticCustomError(error["type"], error["msg"].replace("{", "{{").replace("}", "}}")) from None
@@ -69,7 +100,7 @@ IncidentTime = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "format": "date-time", "pattern": r"(Z|[+-][0-9]{2}:?[0-9]{2})$"},
+                {"type": "string", "format": "date-time", "pattern": RFC3339},
                 {"type": "string", "format": "date", "pattern": DATE_ONLY_PATTERN},
             ],
             "description": "ISO 8601 with an offset, or a date (YYYY-MM-DD) when only the day is known.",
@@ -116,7 +147,9 @@ def sort_key(value: dt.date) -> tuple[dt.date, float]:
 class Strict(BaseModel):
     """Unknown fields are errors: a typo must not silently drop a field."""
 
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, populate_by_name=False)
+    # no coerce_numbers_to_str: `version: 1.10` would silently become "1.1", and the schema
+    # (type: string) rejects a number where it wants text (issue #15)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
 
 
 PRIORITY_ACTIONS = {
@@ -127,6 +160,9 @@ PRIORITY_ACTIONS = {
 
 __all__ = [
     "AlertName",
+    "Bool",
+    "Float",
+    "Int",
     "Date",
     "Duration",
     "GrantPattern",

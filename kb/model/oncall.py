@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import zoneinfo
+from importlib.resources import files
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from kb.model.common import GrantPattern, Name, Permission, Strict, Text
 
 Hours = Literal["24x7", "business"]
 
 
+# The IANA zone names of the tzdata package (a dependency): the same list on every machine, so
+# kb check and the JSON Schema's enum accept exactly the same names (issue #15); the
+# system's zoneinfo could know more or fewer, and matches case-insensitively on some filesystems.
+ZONES = tuple(sorted(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()))
+_ZONE_SET = frozenset(ZONES)
+
+
 def _timezone(name: str) -> str:
+    if name not in _ZONE_SET:
+        raise ValueError(f"unknown IANA timezone '{name}' (e.g. Europe/Berlin, America/New_York, UTC)")
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: `America` is a folder of zones
@@ -20,7 +30,7 @@ def _timezone(name: str) -> str:
     return name
 
 
-Timezone = Annotated[str, AfterValidator(_timezone)]
+Timezone = Annotated[str, AfterValidator(_timezone), WithJsonSchema({"type": "string", "enum": list(ZONES)})]
 
 
 def _kb_file(folder: str, suffixes: tuple[str, ...], fragment: bool = False):

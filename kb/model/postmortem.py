@@ -8,10 +8,13 @@ from pydantic import ConfigDict, Field, model_validator
 
 from kb.model.common import (
     AlertName,
+    Bool,
     Date,
     Duration,
+    Float,
     Id,
     IncidentTime,
+    Int,
     PostmortemId,
     Priority,
     Strict,
@@ -63,9 +66,9 @@ class Share(Strict):
 
 
 class Impact(Strict):
-    users_affected: int | None = Field(None, ge=0)
-    duration_minutes: float | None = Field(None, ge=0)
-    cost_usd: float | None = Field(None, ge=0)
+    users_affected: Int | None = Field(None, ge=0)
+    duration_minutes: Float | None = Field(None, ge=0)
+    cost_usd: Float | None = Field(None, ge=0)
     shares: list[Share] = Field(default_factory=list)
     note: str | None = None
 
@@ -74,7 +77,7 @@ class TimelineEntry(Strict):
     at: IncidentTime
     actor: Literal["human", "agent", "system"]
     event: Text
-    decision: bool = False
+    decision: Bool = False
 
 
 class DecisionPoint(Strict):
@@ -115,20 +118,29 @@ class PromptRef(Strict):
 
 
 class Sampling(Strict):
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int | None = None
+    temperature: Float | None = None
+    top_p: Float | None = None
+    seed: Int | None = None
 
 
 class Reruns(Strict):
-    count: int = Field(ge=0)
-    failed: int = Field(ge=0)
+    count: Int = Field(ge=0)
+    failed: Int = Field(ge=0)
 
 
 class ModelInference(Strict):
     """The row every postmortem fills: did the agent's inference take part, and how."""
 
-    involved: bool
+    # KB403 (a rule) requires why_not when involved is false; the schema says so too, so that
+    # the editor flags what kb check flags (issue #15)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"involved": {"const": False}}, "required": ["involved"]},
+            "then": {"required": ["why_not"], "properties": {"why_not": {"type": "string", "minLength": 1}}},
+        }
+    )
+
+    involved: Bool
     why_not: str | None = Field(None, description="Required when involved is false.")
     failure_mode: FailureMode | None = None
     failure_modes: list[FailureMode] = Field(default_factory=list, description="Several failure modes, in order.")
@@ -182,17 +194,17 @@ class Telemetry(Strict):
     trace_id: str | None = None
     span_id: str | None = None
     schema_url: str | None = Field(None, description="The semantic-convention version the names follow.")
-    cost_usd: float | None = None
+    cost_usd: Float | None = None
     provider_name: str | None = Field(None, alias="gen_ai.provider.name")
     operation_name: str | None = Field(None, alias="gen_ai.operation.name")
     agent_name: str | None = Field(None, alias="gen_ai.agent.name")
     agent_version: str | None = Field(None, alias="gen_ai.agent.version")
     request_model: str | None = Field(None, alias="gen_ai.request.model")
     response_model: str | None = Field(None, alias="gen_ai.response.model")
-    input_tokens: int | None = Field(None, alias="gen_ai.usage.input_tokens")
-    output_tokens: int | None = Field(None, alias="gen_ai.usage.output_tokens")
-    cache_read_input_tokens: int | None = Field(None, alias="gen_ai.usage.cache_read.input_tokens")
-    cache_creation_input_tokens: int | None = Field(None, alias="gen_ai.usage.cache_creation.input_tokens")
+    input_tokens: Int | None = Field(None, alias="gen_ai.usage.input_tokens")
+    output_tokens: Int | None = Field(None, alias="gen_ai.usage.output_tokens")
+    cache_read_input_tokens: Int | None = Field(None, alias="gen_ai.usage.cache_read.input_tokens")
+    cache_creation_input_tokens: Int | None = Field(None, alias="gen_ai.usage.cache_creation.input_tokens")
     tool_name: str | None = Field(None, alias="gen_ai.tool.name")
     error_type: str | None = Field(None, alias="error.type")
 
@@ -208,9 +220,9 @@ class FiveQuestions(Strict):
 
 
 class Recovery(Strict):
-    switchback_minutes: float | None = Field(None, ge=0)
-    core_recovery_minutes: float | None = Field(None, ge=0)
-    first_update_minutes: float | None = Field(None, ge=0)
+    switchback_minutes: Float | None = Field(None, ge=0)
+    core_recovery_minutes: Float | None = Field(None, ge=0)
+    first_update_minutes: Float | None = Field(None, ge=0)
 
 
 class ReplaySeries(Strict):
@@ -249,7 +261,7 @@ class GateSpec(Strict):
     name: Id
     applies_to: list[Text] = Field(min_length=1)
     check: Text
-    blocking: bool = True
+    blocking: Bool = True
 
 
 class TestSpec(Strict):
@@ -272,7 +284,7 @@ class TaskSpec(Strict):
 class CardChange(Strict):
     id: Id
     change: Text
-    narrows_authority: bool = Field(
+    narrows_authority: Bool = Field(
         False, description="The change narrows what the agent may do (counts as an inference-level fix)."
     )
 
@@ -311,7 +323,15 @@ class Reinforcement(Strict):
         return self
 
 
+def _postmortem_schema(schema: dict) -> None:
+    # KB403 (a rule) reports a postmortem without the model_inference row; the schema requires
+    # it too, so that the editor flags what kb check flags (issue #15)
+    schema.setdefault("required", []).append("model_inference")
+
+
 class Postmortem(Strict):
+    model_config = ConfigDict(json_schema_extra=_postmortem_schema)
+
     id: PostmortemId
     title: Text
     status: Literal["draft", "review", "complete"]

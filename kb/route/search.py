@@ -51,7 +51,7 @@ STOP = {
     "more",
     "all",
 }
-INDEX_FILE = "route-index.json"
+INDEX_FILE = "route-index-v2.json"  # v2: entries carry the summary
 ROUTER_FILE = "route-router.json"
 
 
@@ -68,6 +68,7 @@ class CardEntry:
     title: str
     alerts: list[str]
     symptoms: list[str]
+    summary: str = ""
 
 
 @dataclass
@@ -95,6 +96,7 @@ def _card_entry(path: Path, rel: str) -> CardEntry | None:
         str(data.get("title") or ""),
         as_list(triggers.get("alerts")),
         as_list(triggers.get("symptoms")),
+        str(data.get("summary") or ""),
     )
 
 
@@ -184,29 +186,164 @@ def _alert_in(line: str, alert: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_:]){re.escape(alert)}(?![A-Za-z0-9_:])", line) is not None
 
 
-def route(config: Paths, query: str) -> tuple[list[Match], list[str]]:
-    """The matches, best first; when there are none, the closest router lines."""
+ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+ROUTER_ALERT = re.compile(r"`([A-Za-z_:][A-Za-z0-9_:]*)`")
+# words a paged engineer types that the cards say differently: a provider's name for "provider",
+# an HTTP status for its class. Small and domain-specific on purpose: kb is for teams running AI agents.
+SYNONYMS = {
+    "openai": ["provider", "model", "llm"],
+    "anthropic": ["provider", "model", "llm"],
+    "azure": ["provider", "model", "llm"],
+    "bedrock": ["provider", "model", "llm"],
+    "gemini": ["provider", "model", "llm"],
+    "vertex": ["provider", "model", "llm"],
+    "mistral": ["provider", "model", "llm"],
+    "cohere": ["provider", "model", "llm"],
+    "llm": ["model", "provider"],
+    "timeout": ["slow", "time"],
+    "timeouts": ["slow", "time"],
+    "oom": ["crash", "crashed"],
+}
+
+
+def looks_like_alert(query: str) -> bool:
+    """One identifier with an upper-case letter inside it, `_` or `:`: what an alert name looks like.
+
+    A plain lower-case word ("budget") is a search; "AgentRunCrash" is an alert name that must
+    match exactly or be reported as unknown, never answered with a guess."""
+    return bool(ALERT_NAME.fullmatch(query)) and (any(c.isupper() for c in query[1:]) or "_" in query or ":" in query)
+
+
+def _stem(token: str) -> str:
+    # a light suffix strip so "errors", "erroring" and "error" meet; digits stay as they are
+    if token.isdigit():
+        return token
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(token) > len(suffix) + 3 and token.endswith(suffix):
+            return token[: -len(suffix)]
+    return token
+
+
+def search_terms(text: str) -> list[str]:
+    """Tokens of a query with stems, synonyms and HTTP status classes (503 -> 5xx)."""
+    out = []
+    for token in tokens(text):
+        out.append(_stem(token))
+        out.extend(SYNONYMS.get(token, []))
+        if re.fullmatch(r"[1-5][0-9][0-9]", token):
+            out.append(token[0] + "xx")
+    return out
+
+
+def _index_terms(text: str) -> list[str]:
+    return [_stem(t) for t in tokens(text)]
+
+
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+@dataclass
+class RouteAnswer:
+    """What `kb route` found, and how sure it is.
+
+    kind: "alert" (a router line or card names the alert exactly), "search" (ranked words: a
+    search result, never presented as a match), "unknown-alert" (an alert name nothing names),
+    "none" (no word matched)."""
+
+    kind: str
+    matches: list[Match]
+    closest: list[str]
+    nearest_alerts: list[tuple[str, str]]  # (alert name, card id), nearest first
+    rule_file: str | None = None  # "unknown-alert": the rule file that defines it, when one does
+    runbook_url: str | None = None  # and its runbook_url there
+
+
+def alert_in_rule_files(config: Paths, name: str) -> tuple[str, str | None] | None:
+    """The rule file under rules/ (subfolders too) that defines the alert, and its runbook_url.
+
+    Read only when an alert name is on no router line and in no card: third-party rules
+    (kube-prometheus) keep their runbooks elsewhere, and the paged engineer needs that link."""
+    from kb.load.rulefiles import read_rule_file, yaml_tree
+
+    folder = config.root / config.rules_dir
+    for rel in yaml_tree(folder):
+        path = folder / rel
+        try:
+            if path.is_symlink():
+                continue
+            raw = path.read_bytes()
+            if name.encode() not in raw:
+                continue
+            rule_file = read_rule_file(f"{config.rules_dir}/{rel}", raw, False, yamlio.MAX_BYTES)
+        except (OSError, yamlio.YamlProblem):
+            continue
+        for alert in rule_file.alerts if rule_file else []:
+            if alert.name == name:
+                return rule_file.path, alert.runbook_url
+    return None
+
+
+def known_alerts(lines: list[RoutingLine], entries: list[CardEntry]) -> dict[str, str]:
+    """Every alert name the router or a card names, with the card it leads to."""
+    found: dict[str, str] = {}
+    for line in lines:
+        for name in ROUTER_ALERT.findall(line.text):
+            found.setdefault(name, line.card_id)
+    for entry in entries:
+        for name in entry.alerts:
+            found.setdefault(name, entry.id)
+    return found
+
+
+def nearest_alert_names(query: str, alerts: dict[str, str], n: int = 3) -> list[tuple[str, str]]:
+    scored = sorted((levenshtein(query.lower(), name.lower()), name) for name in alerts)
+    limit = max(3, len(query) // 2)
+    return [(name, alerts[name]) for distance, name in scored[:n] if distance <= limit]
+
+
+def route(config: Paths, query: str) -> RouteAnswer:
+    """The answer for QUERY: an exact alert, a labelled search result, or an honest 'not found'."""
     lines = routing_table(config)
     query = query.strip()
     # 1. an exact alert name on a routing line: no card file is read
-    if re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", query):
+    if ALERT_NAME.fullmatch(query):
         for line in lines:
             if query in line.text and _alert_in(line.text, query):
-                return [Match(line.card_id, math.inf, line.page, line.line, line.text, line.path, True)], []
-    # 2. words, ranked over router lines and the cards' own fields
-    wanted = tokens(query)
-    documents: dict[str, list[str]] = {}
+                match = Match(line.card_id, math.inf, line.page, line.line, line.text, line.path, True)
+                return RouteAnswer("alert", [match], [], [])
+    entries = card_index(config)
     where: dict[str, tuple] = {}
     for line in lines:
-        documents.setdefault(line.card_id, []).extend(tokens(line.text))
         where.setdefault(line.card_id, (line.page, line.line, line.text, line.path))
-    entries = card_index(config)
+    for entry in entries:
+        where.setdefault(entry.id, (None, None, None, entry.path))
+    if looks_like_alert(query):
+        # 2. an alert a card names but the router does not (KB505 reports that): still exact
+        for entry in entries:
+            if query in entry.alerts:
+                page, number, text, path = where[entry.id]
+                return RouteAnswer("alert", [Match(entry.id, math.inf, page, number, text, path, True)], [], [])
+        # 3. an alert name nothing names: say so, never a guess (with its rule file and runbook, if any)
+        nearest = nearest_alert_names(query, known_alerts(lines, entries))
+        defined = alert_in_rule_files(config, query)
+        if defined is not None:
+            return RouteAnswer("unknown-alert", [], [], nearest, defined[0], defined[1])
+        return RouteAnswer("unknown-alert", [], [], nearest)
+    # 4. words, ranked over router lines and the cards' own fields: a search result
+    wanted = search_terms(query)
+    documents: dict[str, list[str]] = {}
+    for line in lines:
+        documents.setdefault(line.card_id, []).extend(_index_terms(line.text))
     for entry in entries:
         bag = documents.setdefault(entry.id, [])
-        bag.extend(tokens(" ".join([entry.title, *entry.alerts, *entry.symptoms])))
-        if any(a.lower() == query.lower() for a in entry.alerts):
-            bag.extend(["\0exact-alert"] * 3)
-        where.setdefault(entry.id, (None, None, None, entry.path))
+        bag.extend(_index_terms(" ".join([entry.title, entry.summary, *entry.alerts, *entry.symptoms])))
     alerts_exact = {e.id for e in entries if any(a.lower() == query.lower() for a in e.alerts)}
     count = len(documents) or 1
     frequency: dict[str, int] = {}
@@ -224,10 +361,10 @@ def route(config: Paths, query: str) -> tuple[list[Match], list[str]]:
             matches.append(Match(card_id, score, page, number, text, path, card_id in alerts_exact))
     matches.sort(key=lambda m: (-m.score, m.card_id))
     if matches:
-        return matches, []
+        return RouteAnswer("search", matches, [], [])
     texts = [line.text for line in lines]
     closest = difflib.get_close_matches(query, texts, n=3, cutoff=0.0)
-    return [], closest
+    return RouteAnswer("none", [], closest, [])
 
 
 def card_url(config: Paths, card_id: str) -> str:

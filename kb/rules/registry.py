@@ -6,7 +6,11 @@ from __future__ import annotations
 from kb.rules.alerting.card_trigger_alert_undefined import TriggerAlertUndefined
 from kb.rules.alerting.emit_out_of_date import EmitOutOfDate
 from kb.rules.alerting.emit_promql_invalid import PromqlInvalid
+from kb.rules.alerting.emit_replay_fails import ReplayFails
+from kb.rules.alerting.rules_alert_priority_mismatch import AlertPriorityMismatch
 from kb.rules.alerting.rules_alert_without_card import AlertWithoutCard
+from kb.rules.alerting.rules_alert_without_priority import AlertWithoutPriority
+from kb.rules.alerting.rules_priority_not_routed import PriorityNotRouted
 from kb.rules.base import Rule
 from kb.rules.cards.card_irreversible_without_approval import IrreversibleWithoutApproval
 from kb.rules.cards.card_stale_verification import StaleVerification
@@ -135,6 +139,10 @@ RULES: tuple[type[Rule], ...] = (
     CardCopiesReference,
     EmitOutOfDate,
     PromqlInvalid,
+    ReplayFails,
+    AlertPriorityMismatch,
+    AlertWithoutPriority,
+    PriorityNotRouted,
     AlertWithoutCard,
     TriggerAlertUndefined,
     SecretDetected,

@@ -17,13 +17,13 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(result: CheckResult) -> str:
+def render(result: CheckResult, path_prefix: str = "") -> str:
     lines = []
     for d in result.diagnostics:
         props = ",".join(
             f"{key}={_escape_property(str(value))}"
             for key, value in (
-                ("file", d.path),
+                ("file", path_prefix + d.path),  # relative to the repository root
                 ("line", d.span.line),
                 ("col", d.span.column),
                 ("endLine", d.span.end_line),

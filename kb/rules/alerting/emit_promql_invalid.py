@@ -48,10 +48,11 @@ class PromqlInvalid(Rule):
     Options = Options
 
     def check(self, ctx, options):
-        from kb.emit.build import RULES
+        from kb.emit.build import rule_parts
 
         emitted = ctx.emitted()
-        hand_written = [rf.path for rf in ctx.rule_files if not rf.owned]
+        # PrometheusRule manifests go to promtool through their spec (_manifests), never as they are
+        hand_written = [rf.path for rf in ctx.rule_files if not rf.owned and rf.kind != "PrometheusRule"]
         count = len(emitted.alerts) + sum(len(rf.alerts) for rf in ctx.rule_files if not rf.owned)
         if not emitted.alerts and not hand_written:
             return
@@ -65,16 +66,20 @@ class PromqlInvalid(Rule):
             )
             return
         with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
-            generated = Path(tmp) / RULES
-            generated.write_text(emitted.files[RULES], encoding="utf-8")
-            errors = promtool.check_rules([generated]) if emitted.alerts else []
+            generated_paths = []
+            for name in rule_parts(emitted):  # kb.rules.yml, and kb.rules.2.yml... past max_file_bytes
+                generated_paths.append(Path(tmp) / name)
+                generated_paths[-1].write_text(emitted.files[name], encoding="utf-8")
+            errors = promtool.check_rules(generated_paths) if emitted.alerts else []
+        generated_names = {str(p) for p in generated_paths}
         if ctx.promtool_hand_written is not None:  # started when the KB was loaded
             errors += ctx.promtool_hand_written.errors()
         else:
             errors += promtool.check_rules([ctx.root / path for path in hand_written])
+        yield from self._manifests(ctx)
         by_group = {(a.group, a.index): a for a in emitted.alerts}
         for error in errors:
-            if error.file == str(generated):
+            if error.file in generated_names:
                 source = by_group.get((error.group, error.rule))
                 if source is not None:
                     yield Finding(
@@ -89,3 +94,44 @@ class PromqlInvalid(Rule):
                 line, column = error.line or 1, error.column or 1
                 where = f'group "{error.group}", rule {error.rule + 1}: ' if error.group is not None else ""
                 yield Finding(rel, f"promtool: {where}{error.message}", span=Span(line, column, line, column + 1))
+
+    def _manifests(self, ctx):
+        """PrometheusRule manifests: promtool reads only their spec, so kb hands it that and
+        maps each error back to the manifest's rule (`spec.groups.G.rules.R.expr`)."""
+        import yaml
+
+        from kb.core import yamlio
+        from kb.load.rulefiles import PROMETHEUS_RULE
+
+        for rule_file in ctx.rule_files:
+            if rule_file.owned or rule_file.kind != PROMETHEUS_RULE:
+                continue
+            try:
+                data = yamlio.load_mapping((ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes)
+            except (OSError, yamlio.YamlProblem):
+                continue  # reported by the loader
+            groups = (data.get("spec") or {}).get("groups")
+            with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
+                spec = Path(tmp) / Path(rule_file.path).name
+                spec.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False), encoding="utf-8")
+                errors = promtool.check_rules([spec])
+            for error in errors:
+                if error.group is not None and error.rule is not None:
+                    index = next(
+                        (
+                            gi
+                            for gi, g in enumerate(groups or [])
+                            if isinstance(g, dict) and g.get("name") == error.group
+                        ),
+                        None,
+                    )
+                    if index is not None:
+                        yield Finding(
+                            rule_file.path,
+                            f'promtool: group "{error.group}", rule {error.rule + 1}: {error.message}',
+                            loc=("spec", "groups", index, "rules", error.rule, "expr"),
+                        )
+                        continue
+                yield Finding(
+                    rule_file.path, f"promtool (on the manifest's spec): {error.message}", span=Span(1, 1, 1, 2)
+                )

@@ -31,16 +31,21 @@ def emitted_sources(ctx) -> set[str]:
     """`PM/R` of every reinforcement present in the files kb emit wrote (on disk). A file
     that is exactly what kb emit would write now is not parsed again: its reinforcements are
     the ones kb emit put there."""
-    from kb.emit.build import EVALS, GATES, RULES, EmitProblem, is_owned, rules_dir
+    from kb.emit.build import PART, EmitProblem, is_owned, rules_dir
 
     found: set[str] = set()
     emitted = None
     try:
         folder = rules_dir(ctx.kb)
-        for name, read in ((RULES, _alert_ids), (GATES, _gate_ids), (EVALS, _eval_ids)):
+        # kb.rules.yml, gates.yml, evals.jsonl and their further parts (kb.rules.2.yml...)
+        names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        for name in names:
             path = folder / name
-            if not (path.is_file() and is_owned(path)):
+            if not (name in ("kb.rules.yml", "gates.yml", "evals.jsonl") or PART.match(name)) or not is_owned(path):
                 continue
+            if name.startswith("kb.rules.test"):
+                continue
+            read = _alert_ids if name.startswith("kb.rules.") else _gate_ids if name.startswith("gates") else _eval_ids
             text = read_text(path)
             if emitted is None:
                 emitted = ctx.emitted()

@@ -1,0 +1,172 @@
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from kb.core.diagnostics import Finding, Level, Span
+from kb.emit import promtool
+from kb.rules.base import Rule
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    require_promtool: bool = False
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | None) -> str:
+    """What promtool got, and when kb can know it, exactly what to change in the replay."""
+    at = f" at {failure.eval_time}" if failure.eval_time else ""
+    if failure.got and not failure.expected:
+        return f"the alert already fires{at}, where the replay expects silence (got {_labels(failure.got[0])})"
+    if failure.expected and not failure.got:
+        return f"the alert does not fire{at}: promtool got no alert (check the series, the threshold and `for`)"
+    if len(failure.expected) == 1 and len(failure.got) == 1:
+        want, got = failure.expected[0], failure.got[0]
+        extra = {k: v for k, v in got.items() if k not in want}
+        differ = {k: v for k, v in got.items() if k in want and want[k] != v}
+        missing = [k for k in want if k not in got]
+        if missing and not extra and not differ:
+            drop = {k: want[k] for k in missing}
+            return (
+                f"the alert{at} does not carry {_labels(drop)}, which the test expects "
+                f"(its expression drops them): remove {', '.join(sorted(missing))} from the replay's `expect_labels`"
+            )
+        if extra and not differ and not missing:
+            add = ", ".join(f"{k}: {v!r}" if not v.isidentifier() else f"{k}: {v}" for k, v in sorted(extra.items()))
+            return (
+                f"the alert{at} carries labels from its expression that the test does not expect: "
+                f"{_labels(extra)}; add `expect_labels: {{{add}}}` to the replay"
+            )
+    got_text = "; ".join(_labels(g) for g in failure.got) or "no alert"
+    want_text = "; ".join(_labels(e) for e in failure.expected) or "no alert"
+    return f"promtool{at} expected {want_text}, got {got_text}"
+
+
+def _per_postmortem(emitted, folder: Path) -> list[Path]:
+    """The emitted rules and tests, split into one rules file and one test file per postmortem."""
+    import yaml
+
+    from kb.emit.build import rule_parts, test_parts
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    groups = {}
+    for name in rule_parts(emitted):
+        for group in (yaml.load(emitted.files[name], Loader=loader) or {}).get("groups") or []:
+            groups[group["name"]] = group
+    tests: dict[str, list] = {}
+    interval = "1m"
+    for name in test_parts(emitted):
+        data = yaml.load(emitted.files[name], Loader=loader) or {}
+        interval = data.get("evaluation_interval", interval)
+        for test in data.get("tests") or []:
+            tests.setdefault("kb:" + test["name"].split("/", 1)[0], []).append(test)
+    files = []
+    for index, (group, items) in enumerate(sorted(tests.items())):
+        rules = folder / f"{index}.rules.yml"
+        rules.write_text(yaml.dump({"groups": [groups[group]]} if group in groups else {"groups": []}, Dumper=dumper))
+        test_file = folder / f"{index}.test.yml"
+        test_file.write_text(
+            yaml.dump({"rule_files": [rules.name], "evaluation_interval": interval, "tests": items}, Dumper=dumper)
+        )
+        files.append(test_file)
+    return files
+
+
+class ReplayFails(Rule):
+    """An emitted alert whose replay of the incident fails `promtool test rules`.
+
+    Why: the replay is the proof that the alert would have fired on the incident, and only
+    on it. A replay that never fires, fires too early, or fires with other labels than the
+    test expects proves nothing, yet `kb emit` would write it and CI's promtool would fail.
+    With promtool installed, kb check runs `promtool test rules` on the tests `kb emit`
+    would write and reports each failure at the postmortem's `replay`, with what promtool
+    got. An expression that keeps labels (`max by (agent) (...)`, an unaggregated selector)
+    gives the alert those labels: kb expects them itself when it is certain (one value of
+    each `by` label across the series, or one series), else the finding names exactly the
+    `expect_labels` to add.
+    Without promtool the replays are not run (KB602 says so); `require_promtool: true`
+    makes that an error here too.
+
+    Bad:
+
+    ```yaml
+    alert:
+      name: AgentStepsHigh
+      expr: max by (agent) (agent_run_steps) > 20
+      for: 5m
+      replay:
+        series:
+          - {series: 'agent_run_steps{agent="research"}', values: '0+2x30'}
+          - {series: 'agent_run_steps{agent="ops"}', values: '0x30'}
+        fires_at: 20m
+    ```
+
+    Good:
+
+    ```yaml
+    alert:
+      name: AgentStepsHigh
+      expr: max by (agent) (agent_run_steps) > 20
+      for: 5m
+      replay:
+        series:
+          - {series: 'agent_run_steps{agent="research"}', values: '0+2x30'}
+          - {series: 'agent_run_steps{agent="ops"}', values: '0x30'}
+        fires_at: 20m
+        expect_labels: {agent: research}
+    ```
+    """
+
+    code = "KB605"
+    name = "emit/replay-fails"
+    level = Level.ERROR
+    Options = Options
+
+    def check(self, ctx, options):
+        emitted = ctx.emitted()
+        tested = {a.test: a for a in emitted.alerts if a.test}
+        if not tested:
+            return
+        if promtool.executable() is None:
+            if options.require_promtool:
+                yield Finding(
+                    "mkdocs.yml",
+                    f"promtool is not installed, so the replays of {len(tested)} alert(s) were not run "
+                    "(require_promtool: true; Debian/Ubuntu: apt-get install prometheus)",
+                    span=Span(1, 1, 1, 2),
+                )
+            return
+        with tempfile.TemporaryDirectory(prefix="kb-replay-") as tmp:
+            files = _per_postmortem(emitted, Path(tmp))
+            # one promtool for all: each test file evaluates only its own postmortem's rules, so
+            # the run grows with the number of alerts, not with its square (1,666 postmortems
+            # in one file took promtool over two minutes)
+            run = promtool.run_tests(files, timeout=120 + 0.1 * len(files))
+        yield from self._report(run, tested)
+
+    def _report(self, run, tested):
+        if run.ok:
+            return
+        for failure in run.failures:
+            source = tested.get(failure.name)
+            if source is None:
+                yield Finding(
+                    "mkdocs.yml",
+                    f"promtool test rules: test '{failure.name}' failed and kb cannot tell which postmortem wrote it: "
+                    + " ".join(failure.text.split())[:400],
+                    span=Span(1, 1, 1, 2),
+                )
+                continue
+            yield Finding(
+                source.path,
+                f"promtool test rules: the replay of {source.name} fails: {explain(failure, None)}",
+                loc=source.loc + ("replay",),
+            )
+        if run.problem:
+            yield Finding("mkdocs.yml", f"the replays could not be run: {run.problem}", span=Span(1, 1, 1, 2))

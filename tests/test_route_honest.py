@@ -1,0 +1,88 @@
+"""`kb route` never presents a guess as a match (issue #15).
+
+A frozen copy of this repository's router and cards (tests/fixtures/route_kb) is the
+material: an exact alert answers, a truncated or unknown alert name says so first with the
+nearest alert names and exits 1, and a word search is labelled as a search result."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_kb
+
+from kb.commands import route as route_command
+from kb.route.search import levenshtein, looks_like_alert
+
+FIXTURE = REPO / "tests" / "fixtures" / "route_kb"
+
+
+@pytest.fixture
+def kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    return Path(shutil.copytree(FIXTURE, tmp_path / "kb"))
+
+
+def test_exact_alert_is_a_match(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert route_command.run("AgentRunCrashed", root=kb) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("router.md:")
+    assert "search result" not in out
+    assert "card: cards/run-crashed-midway.yaml" in out
+
+
+@pytest.mark.parametrize(
+    ("query", "nearest"), [("AgentRunCrash", "AgentRunCrashed"), ("AgentSpendRateHihg", "AgentSpendRateHigh")]
+)
+def test_truncated_alert_name_is_not_answered_with_a_card(
+    kb: Path, capsys: pytest.CaptureFixture[str], query: str, nearest: str
+) -> None:
+    assert route_command.run(query, root=kb) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no card printed as if it were the answer
+    assert captured.err.startswith(f"no router line or card names the alert '{query}'.")
+    assert f"  {nearest}  -> " in captured.err
+
+
+def test_unknown_alert_name_exits_non_zero_in_json_too(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert route_command.run("NoSuchAlert", output_format="json", root=kb) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "unknown-alert" and data["matches"] == []
+
+
+def test_words_are_labelled_as_a_search_result(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert route_command.run("openai 503 errors", root=kb) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("search result for 'openai 503 errors'")
+    assert "card: cards/model-provider-degraded.yaml" in out
+
+
+def test_card_only_alert_still_exact(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # an alert a card names that the router line leaves out (KB505 reports it) is still exact
+    router = kb / "router.md"
+    router.write_text(router.read_text().replace("`AgentRunCrashed`: a", "A"))
+    assert route_command.run("AgentRunCrashed", root=kb) == 0
+    assert "card: cards/run-crashed-midway.yaml" in capsys.readouterr().out
+
+
+def test_alert_shape() -> None:
+    assert looks_like_alert("AgentRunCrash") and looks_like_alert("node_down") and looks_like_alert("kube:up")
+    assert not looks_like_alert("budget") and not looks_like_alert("spend running away")
+    assert levenshtein("AgentRunCrash", "AgentRunCrashed") == 2
+
+
+def test_cli_smoke(kb: Path, tmp_path: Path) -> None:
+    result = run_kb("route", "AgentRunCrash", cwd=kb, env={"KB_CACHE_DIR": str(tmp_path / "c")})
+    assert result.returncode == 1 and "AgentRunCrashed" in result.stderr
+
+
+def test_a_third_party_alert_names_its_file_and_runbook(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (kb / "rules" / "thirdparty").mkdir(parents=True)
+    manifest = REPO / "tests" / "fixtures" / "real_rules" / "alertmanager-prometheusRule.yaml"
+    shutil.copy(manifest, kb / "rules" / "thirdparty" / manifest.name)
+    assert route_command.run("AlertmanagerFailedReload", root=kb) == 1  # no card: never presented as one
+    err = capsys.readouterr().err
+    assert "It is defined in rules/thirdparty/alertmanager-prometheusRule.yaml; runbook: " in err
+    assert "https://runbooks.prometheus-operator.dev/runbooks/alertmanager/alertmanagerfailedreload" in err
