@@ -52,6 +52,7 @@ def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
         settings.references_dir,
         settings.rules_dir,
         settings.templates_dir,
+        settings.runs_dir,
     ):
         files += _walk(root, folder.strip("/"))
     files += [settings.oncall, "mkdocs.yml", settings.router, *router_pages]

@@ -20,6 +20,7 @@ class LoadProblem(str, enum.Enum):
     MISSING_FIELD = "missing-field"
     NAIVE_TIMESTAMP = "naive-timestamp"
     SECRET = "secret"
+    RUN_LOG = "run-log"  # a line of runs/*.jsonl that is not a run event
 
 
 class Level(str, enum.Enum):

@@ -24,6 +24,7 @@ from kb.load.parallel import Prefetch
 from kb.load.parse import Parsed, parse_document
 from kb.load.records import Record, Recorder, RuleFileRecord, decode_value, encode_value, file_digest, file_stat
 from kb.load.rulefiles import is_owned, read_rule_file, yaml_names
+from kb.load.runs import load_runs
 from kb.model import Card, Oncall, Postmortem
 
 M = TypeVar("M", bound=BaseModel)
@@ -198,6 +199,9 @@ def load_kb(root: Path, recorder: Recorder | None = None, config: Config | None 
         if (root / settings.oncall).is_file() and not links_outside(root, [oncall]):
             kb.oncall = loader.document(oncall, Oncall)
         loader.rule_files()
+        kb.runs, run_findings = load_runs(root, settings.runs_dir)
+        for finding in run_findings:
+            kb.add_finding(finding)
     return kb
 
 
