@@ -257,7 +257,7 @@ def runs_by_card(kb: KnowledgeBase) -> dict[str, list[RunSummary]]:
             continue
         by_card.setdefault(state.start.card, []).append(summary(state, kb.settings.drill_targets))
     for runs in by_card.values():
-        runs.sort(key=lambda r: r.started_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), reverse=True)
+        runs.sort(key=lambda r: r.started_at or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
     return by_card
 
 

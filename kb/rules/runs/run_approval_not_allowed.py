@@ -25,7 +25,7 @@ class RunApprovalNotAllowed(Rule):
     # carol is in a group with approves: [incident-commander], and is not running it
     {"seq": 3, "at": "2026-11-22T02:30:00+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "carol", "event": "approved", "step": "drain", "approver": "carol", "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB808"
     name = "run/approval-not-allowed"

@@ -25,7 +25,7 @@ class DrillAboveTarget(Rule):
     # switch step done at +4 min, every step settled at +12, update posted at +9
     {"seq": 9, "at": "2026-11-22T02:30:00+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "end", "outcome": "mitigated", "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB812"
     name = "run/drill-above-target"

@@ -24,7 +24,7 @@ class RunHashChainBroken(Rule):
     # prev is sha256 of line 1 exactly as it is in the file
     {"seq": 1, "at": "2026-11-22T02:19:40+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "note", "text": "paused", "prev": "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592"}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB802"
     name = "run/hash-chain-broken"

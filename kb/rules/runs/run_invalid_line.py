@@ -25,7 +25,7 @@ class RunInvalidLine(LoadRule):
     # runs/2026-11-22-queue-stuck-1.jsonl, line 2:
     {"seq": 1, "at": "2026-11-22T02:19:40+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "done", "step": "resume", "evidence": "queue depth fell for 5 minutes", "prev": "9f2c41b0e7a35d6c8e1f4a2b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9"}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB801"
     reports = LoadProblem.RUN_LOG

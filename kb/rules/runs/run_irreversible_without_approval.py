@@ -24,7 +24,7 @@ class RunIrreversibleWithoutApproval(Rule):
     # line 2 is {"event": "approved", "step": "drain", "approver": "carol", ...}
     {"seq": 3, "at": "2026-11-22T02:31:00+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "done", "step": "drain", "evidence": "dlq empty", "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB809"
     name = "run/irreversible-without-approval"

@@ -23,7 +23,7 @@ class RunNameMismatch(Rule):
     # runs/2026-11-22-queue-stuck-1.jsonl
     {"seq": 0, "at": "2026-11-22T02:17:05+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "start", "drill": false, "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB804"
     name = "run/name-mismatch"

@@ -23,7 +23,7 @@ class RunOutOfSequence(Rule):
     # the note comes before the end
     {"seq": 3, "at": "2026-11-22T02:39:00+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "note", "text": "one more thing", "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB810"
     name = "run/out-of-sequence"

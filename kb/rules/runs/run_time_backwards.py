@@ -21,7 +21,7 @@ class RunTimeBackwards(Rule):
     ```yaml
     {"seq": 2, "at": "2026-11-22T02:21:00+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "note", "text": "paused", "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB806"
     name = "run/time-backwards"

@@ -21,7 +21,7 @@ class RunUnknownActor(Rule):
     ```yaml
     {"seq": 0, "at": "2026-11-22T02:17:05+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "start", "drill": false, "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB807"
     name = "run/unknown-actor"

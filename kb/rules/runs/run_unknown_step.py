@@ -21,7 +21,7 @@ class RunUnknownStep(Rule):
     ```yaml
     {"seq": 1, "at": "2026-11-22T02:19:40+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "done", "step": "resume", "evidence": "depth falls", "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB805"
     name = "run/unknown-step"

@@ -23,7 +23,7 @@ class WorklistWithoutItems(Rule):
     # line 1 is {"event": "item", "step": "park", "item": "job-17", "verdict": "parked", ...}
     {"seq": 2, "at": "2026-11-22T02:30:00+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "done", "step": "park", "evidence": "all parked", "prev": null}
     ```
-    """
+    """  # noqa: E501
 
     code = "KB813"
     name = "run/worklist-without-items"
