@@ -48,11 +48,13 @@ def test_wont_do_needs_why_and_writes_it(repo_kb: Path) -> None:
 def test_card_stamps_keep_the_file(repo_kb: Path) -> None:
     card = repo_kb / "cards" / "watchdog-heartbeat-missing.yaml"
     before = card.read_text()
-    assert run_kb("card", "drilled", "watchdog-heartbeat-missing", cwd=repo_kb).returncode == 0
+    drilled = run_kb("card", "drilled", "watchdog-heartbeat-missing", cwd=repo_kb)  # no drill log: refused (#19)
+    assert drilled.returncode == 1 and "no completed drill log" in drilled.stderr
+    assert card.read_text() == before
     assert run_kb("card", "verified", "watchdog-heartbeat-missing", cwd=repo_kb).returncode == 0
     diff = changed_lines(before, card.read_text())
-    assert len(diff) == 3 and diff[0] == "-last_verified: 2026-11-14"
-    assert diff[1].startswith("+last_verified: ") and diff[2].startswith("+last_drilled: ")
+    assert len(diff) == 2 and diff[0] == "-last_verified: 2026-11-14"
+    assert diff[1].startswith("+last_verified: ")
 
 
 def test_edit_refuses_rather_than_reformat(repo_kb: Path) -> None:
