@@ -242,7 +242,9 @@ def card_verified(card_id: str, root: RootOption = None) -> None:
 
 @card_app.command("drilled")
 def card_drilled(card_id: str, root: RootOption = None) -> None:
-    """Stamp last_drilled with the day of the card's latest completed drill log (`kb run CARD --drill`); refused without one."""
+    """Stamp last_drilled with the day of the card's latest completed drill log (`kb run CARD --drill`).
+
+    Refused when the card has no such log: a drilled date must have a drill behind it (KB811)."""
     from kb.commands import card
 
     raise _exit(card.run("drilled", card_id, root))
@@ -312,8 +314,9 @@ def run_command(
     skipped: Annotated[bool, typer.Option("--skipped", help="The step was skipped (needs --why).")] = False,
     failed: Annotated[bool, typer.Option("--failed", help="The step failed (needs --why).")] = False,
     why: Annotated[str | None, typer.Option("--why", help="Why skipped, failed or ended so.")] = None,
-    approve: Annotated[bool, typer.Option("--approve", help="Record an approval of the step.")] = False,
-    approver: Annotated[str | None, typer.Option("--approver", help="Who approves (default: --as).")] = None,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve the step: run by the approver (--as), never the runner.")
+    ] = False,
     item: Annotated[str | None, typer.Option("--item", help="A worklist item (with --verdict).")] = None,
     verdict: Annotated[str | None, typer.Option("--verdict", help="The item's verdict.")] = None,
     note: Annotated[str | None, typer.Option("--note", help="Record a note.")] = None,
@@ -325,13 +328,13 @@ def run_command(
 
     On a terminal: a guided walk (`--resume` continues the open run). Without one, each
     call appends one event: `--start`, `--step ID --done --evidence TEXT`, `--skipped` or
-    `--failed --why TEXT`, `--approve [--approver NAME]`, `--item ITEM --verdict V`,
+    `--failed --why TEXT`, `--approve` (by the approver, as themself), `--item ITEM --verdict V`,
     `--note TEXT [--update]`, `--end mitigated|abandoned|escalated`. An ended drill prints its
     times against the drill targets (exit 1 when it missed one) and sets last_drilled."""
     from kb.commands import run as verb
 
     action = verb.Action(
-        start=start, step=step, done=done, skipped=skipped, failed=failed, approve=approve, approver=approver,
+        start=start, step=step, done=done, skipped=skipped, failed=failed, approve=approve,
         evidence=evidence, why=why, item=item, verdict=verdict, note=note, update=update, end=end,
     )  # fmt: skip
     raise _exit(verb.run(card_id, actor, drill, resume, run_id, action, root))

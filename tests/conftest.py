@@ -21,6 +21,7 @@ KB_FILES = (
     "schemas",
     "rules",
     "templates",
+    "runs",
 )
 
 

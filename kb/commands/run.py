@@ -80,7 +80,6 @@ class Action:
     skipped: bool = False
     failed: bool = False
     approve: bool = False
-    approver: str | None = None
     evidence: str | None = None
     why: str | None = None
     item: str | None = None
@@ -177,9 +176,9 @@ class Session:
         if needs_approval(step.step) and not step.approvals:
             allowed = self.access.approvers(self.card.rotation, step.step.approval or "") if self.access else []
             return (
-                f"step '{step.step.id}' is irreversible: it needs a {step.step.approval} approval before it is done "
-                f"(who may approve: {', '.join(allowed) or 'nobody'}; `kb run {self.card.id} --step {step.step.id} "
-                "--approve --as NAME`)"
+                f"step '{step.step.id}' is irreversible: it needs approval ({step.step.approval}) before it is "
+                f"done; who may approve: {', '.join(allowed) or 'nobody'}, each with "
+                f"`kb run {self.card.id} --step {step.step.id} --approve --as NAME`"
             )
         return None
 
@@ -310,10 +309,9 @@ def _one_event(session: Session, action: Action, drill: bool, run_id: str | None
             raise CommandError(f"--{what} needs --why TEXT")
         session.append(path, event=what, step=step.step.id, why=action.why)
     elif what == "approve":
-        approver = action.approver or session.actor
-        if problem := session.refuse_approval(state, step, approver):
+        if problem := session.refuse_approval(state, step, session.actor):
             raise CommandError(problem, 1)
-        session.append(path, event="approved", step=step.step.id, approver=approver)
+        session.append(path, event="approved", step=step.step.id, approver=session.actor)
     else:
         if not step.step.worklist:
             raise CommandError(f"step '{step.step.id}' has no worklist; --item is for worklist steps", 1)
@@ -420,7 +418,7 @@ class Walk:
             held = self.session.holds(permission)
             self.say(f"  needs {permission}" + ("" if held else "  (you do NOT hold it)"), "" if held else "red")
         if s.irreversible:
-            self.say(f"  IRREVERSIBLE: needs {s.approval or 'an'} approval before it is done", "bold red")
+            self.say(f"  IRREVERSIBLE: needs approval ({s.approval or 'unstated'}) before it is done", "bold red")
             if step.approvals:
                 self.say(f"  approved by {', '.join(a.approver or '' for a in step.approvals)}", "green")
         if s.worklist:
@@ -471,12 +469,13 @@ class Walk:
             s.append(self.path, event=kind, step=step.step.id, why=why)
             self.say(f"{kind}: {step.step.id}", "yellow")
         elif choice == "a":
-            approver = self.ask("approver (their name in oncall.yaml): ")
-            if problem := s.refuse_approval(state, step, approver):
-                self.say(problem, "red")
-                return None
-            s.append(self.path, event="approved", step=step.step.id, approver=approver)
-            self.say(f"approved by {approver}", "green")
+            # the approver records the approval themself, from their own terminal: the walk
+            # reads the log again before it shows the step, so their event appears here
+            allowed = s.access.approvers(s.card.rotation, step.step.approval or "second-person") if s.access else []
+            others = [name for name in allowed if name not in runners(state, step.step.id)]
+            self.say(f"an approval is recorded by the approver; may approve: {', '.join(others) or 'nobody'}")
+            self.say(f"they run: kb run {s.card.id} --run {state.run_id} --step {step.step.id} --approve --as NAME")
+            self.ask("press Enter when they have ")
         elif choice == "i":
             self._items(step)
         elif choice in ("n", "u"):
