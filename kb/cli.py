@@ -147,11 +147,19 @@ def new_postmortem_command(
         bool, typer.Option("--branch", help="Create postmortem/<id>-<slug> from HEAD and commit the file there.")
     ] = False,
     root: RootOption = None,
+    from_run: Annotated[
+        Path | None,
+        typer.Option("--from-run", help="Fill cards, timestamps and the timeline from a run log (runs/*.jsonl)."),
+    ] = None,
 ) -> None:
     """File a new postmortem with the next free id (never reused, even on other branches)."""
     from kb.commands import new
 
-    raise _exit(new.postmortem(title, priority, card, service, alert, started_at, from_alert, near_miss, branch, root))
+    raise _exit(
+        new.postmortem(
+            title, priority, card, service, alert, started_at, from_alert, near_miss, branch, root, from_run=from_run
+        )
+    )
 
 
 @new_app.command("card")

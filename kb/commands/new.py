@@ -11,6 +11,8 @@ from kb.core.gitrepo import GitProblem
 from kb.core.slugs import slugify
 from kb.core.templating import TemplateProblem
 from kb.edit import create
+from kb.edit.from_run import FromRunProblem
+from kb.edit.from_run import prefill as from_run_prefill
 from kb.load.loader import load_kb
 
 PRIORITIES = ("P1", "P2", "P3")
@@ -57,10 +59,18 @@ def postmortem(
     near_miss: bool = False,
     branch: bool = False,
     root: Path | None = None,
+    from_run: Path | None = None,
 ) -> int:
     kb = load_kb(kb_root(root))
     try:
         cards, alert_priority = create.from_alert(kb, from_alert) if from_alert else (list(card or []), None)
+        run, fields = (from_run_prefill(kb, from_run) if from_run else None), {}
+        if run is not None:
+            fields = run.fields(started_at=started_at is None)
+            cards = cards + ([run.card] if run.card not in cards else [])
+            title, alert_priority = title or run.title, alert_priority or run.priority
+            service = list(service or []) or run.services
+            started_at = started_at or run.started_at.isoformat()
         values: dict[str, object] = {"title": title, "priority": priority or alert_priority}
         ask({"title": "Title (what happened, in one line)", "priority": "Priority (P1, P2, P3)"}, values)
         chosen = _priority(values["priority"])
@@ -75,11 +85,12 @@ def postmortem(
             alert=alert or from_alert,
             kind="near_miss" if near_miss else "incident",
             branch=branch,
+            fields=fields,
         )
         if not request.title:
             raise CommandError("--title is empty")
         created = create.new_postmortem(kb, request, kb.config.today())
-    except (create.NewProblem, GitProblem, TemplateProblem) as exc:
+    except (create.NewProblem, GitProblem, TemplateProblem, FromRunProblem) as exc:
         raise CommandError(str(exc), 1) from None
     _report(kb.root, created)
     return 0

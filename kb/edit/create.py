@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.core import yamlio
 from kb.core.atomic import write_atomic
@@ -15,6 +16,7 @@ from kb.core.locking import kb_lock
 from kb.core.paths import inside
 from kb.core.slugs import slugify
 from kb.core.templating import render
+from kb.edit.prefill import apply_fields
 from kb.load.knowledge_base import KnowledgeBase
 
 PM_NAME = re.compile(r"^PM-(\d{4})-(\d{3,})")
@@ -34,6 +36,7 @@ class PostmortemRequest:
     alert: str | None = None
     kind: str = "incident"
     branch: bool = False
+    fields: dict[str, Any] = field(default_factory=dict)  # set after the template renders (--from-run)
 
 
 @dataclass
@@ -120,6 +123,8 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
             "today": today.isoformat(),
         }
         text = render(kb.root / kb.settings.templates_dir, "postmortem.yaml.j2", context)
+        if request.fields:
+            text = apply_fields(text, request.fields)
         path = _write_new(kb, f"{kb.settings.postmortems_dir}/{pm_id}-{slug}.yaml", text)
     created = Created(path, pm_id)
     if plan is not None:
