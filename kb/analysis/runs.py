@@ -214,6 +214,35 @@ class RunSummary:
     drill_result: DrillResult | None = None
     rollback_drilled: bool = False  # a completed drill that did every step of the card's rollback
 
+    @property
+    def when(self) -> str:
+        return self.started_at.isoformat(timespec="minutes") if self.started_at else "?"
+
+    @property
+    def kind(self) -> str:
+        return "drill" if self.drill else "run"
+
+    @property
+    def result(self) -> str:
+        """The outcome as a person reads it: open, or how it ended (and, for a drill, whether
+        it beat the targets)."""
+        if self.outcome is None:
+            return f"open ({self.steps_done} of {self.steps_total} steps)"
+        if self.drill_result is not None and self.outcome == "mitigated":
+            return f"{self.outcome}, {'beat the targets' if self.drill_result.beats else 'missed a target'}"
+        return self.outcome
+
+    @property
+    def times(self) -> str:
+        """Drill times against the targets, e.g. `switchback 3.5 of 5 min · core recovery - of 15 min`."""
+        if self.drill_result is None:
+            return ""
+        return " · ".join(
+            f"{m.name.removesuffix('_minutes').replace('_', ' ')} "
+            f"{'-' if m.minutes is None else format(m.minutes, 'g')} of {m.target:g} min"
+            for m in self.drill_result.measures
+        )
+
 
 def _cards(kb: KnowledgeBase) -> dict[str, Card]:
     return {doc.model.id: doc.model for doc in kb.cards if doc.model is not None}

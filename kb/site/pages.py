@@ -174,6 +174,9 @@ class SiteBuilder:
         max_age = self._stale_after()
         today = self.kb.config.today()
         pages = []
+        from kb.analysis.runs import runs_by_card
+
+        card_runs = runs_by_card(self.kb)
         for doc in self.cards:
             card = doc.model
             verdict = self.access.evaluate(card).verdict if self.access else "not checked (no oncall.yaml)"
@@ -200,6 +203,7 @@ class SiteBuilder:
                 verified_age="never" if age is None else f"{age} days ago",
                 references=references,
                 postmortems=sorted(linked.values()),
+                runs=card_runs.get(card.id, [])[:10],
             )
             tags = [*card.services, card.owner, card.priority]
             pages.append(
@@ -428,8 +432,12 @@ class SiteBuilder:
                 (r, sum(c.values()), c["executable"], c["blocked at night"], c["blocked"])
                 for r, c in sorted(counts.items())
             ]
+        from kb.analysis.runs import drill_history, rollback_never_drilled
+
         body = self.render(
             "dashboard.md.j2",
+            drills=[(card_id, f"cards/{card_id}.md", runs) for card_id, runs in drill_history(self.kb).items()],
+            never_drilled=[(card_id, f"cards/{card_id}.md") for card_id in rollback_never_drilled(self.kb)],
             causes_svg=raw(chart),
             inference_share=share,
             followups=followups,
