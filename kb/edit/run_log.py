@@ -133,21 +133,22 @@ def append(path: Path, fields: dict[str, Any], moment: dt.datetime | None = None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         raw = _read_all(fd)
-        log, _ = parse_log(path.name, raw)
         dropped = False
-        if log.torn:
-            keep = raw.rfind(b"\n") + 1
-            os.ftruncate(fd, keep)
-            log.lines.pop()
+        if raw and not raw.endswith(b"\n"):
+            raw = raw[: raw.rfind(b"\n") + 1]
+            os.ftruncate(fd, len(raw))
             dropped = True
-        if not log.lines or log.lines[0].event is None:
+        lines = raw.split(b"\n")[:-1]  # only the first and the last line are read: appends stay fast
+        first_log, _ = parse_log(path.name, lines[0] + b"\n" if lines else b"")
+        last_log, _ = parse_log(path.name, lines[-1] + b"\n" if lines else b"")
+        if not lines or first_log.lines[0].event is None or first_log.lines[0].event.event != "start":
             raise RunLogProblem(f"{path.name}: the first line is not a readable start event; kb check {path.name}")
-        first = log.lines[0].event
-        last = log.lines[-1]
+        first = first_log.lines[0].event
+        last = last_log.lines[0]
         if last.event is not None and last.event.event == "end":
             raise RunLogProblem(f"{path.name}: the run has ended; nothing can be added after its end")
         line_fields = {
-            "seq": len(log.lines),
+            "seq": len(lines),
             "at": timestamp(moment or now()),
             "run": first.run,
             "card": first.card,

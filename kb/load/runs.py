@@ -100,6 +100,11 @@ def parse_log(rel: str, raw: bytes) -> tuple[RunLog, list[Finding]]:
 def _event_of(line: RunLine) -> tuple[str | None, str | None]:
     """Parse one line into line.event; returns (problem, key the problem is about)."""
     try:
+        line.event = RunEvent.model_validate_json(line.raw)  # the common case, in one pass
+        return None, None
+    except ValidationError:
+        pass  # say precisely what is wrong, below
+    try:
         value = json.loads(line.raw.decode("utf-8"))
     except UnicodeDecodeError:
         return "the line is not UTF-8", None
