@@ -224,3 +224,23 @@ def test_the_real_cli(kb: Path) -> None:
     assert walk.returncode == 2 and "--step ID --done --evidence" in walk.stderr
     assert run_kb("run", CARD, "--step", "rollback", "--done", cwd=kb).returncode == 2  # who? no KB_ACTOR
     assert run_kb("check", cwd=kb).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"drill": True, "action": {"note": "x"}}, "--drill marks a run when it starts"),
+        ({"resume": True, "action": {"note": "x"}}, "--resume continues the guided walk"),
+        ({"action": {"note": "x", "done": True, "step": "rollback"}}, "one event per call"),
+        ({"action": {"done": True, "evidence": "x"}}, "--done needs --step ID"),
+        ({"action": {"start": True, "step": "rollback"}}, "--step does not apply to --start"),
+        ({"action": {"note": "x", "why": "y"}}, "--why goes with"),
+        ({"action": {"step": "rollback"}}, "--step needs one of"),
+        ({"action": {"evidence": "x"}}, "no event to go with"),
+    ],
+)
+def test_flags_that_would_be_ignored_are_refused(kb: Path, capsys, flags: dict, message: str) -> None:
+    action = run_verb.Action(**flags.get("action", {}))
+    code = run_verb.run(CARD, "alice", flags.get("drill", False), flags.get("resume", False), None, action, kb)
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (kb / "runs").exists()

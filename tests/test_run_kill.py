@@ -133,3 +133,28 @@ def test_a_torn_last_line_is_dropped_by_the_next_append(tmp_path: Path, capsys) 
     assert run_verb.run(CARD, "alice", action=run_verb.Action(note="after the crash"), root=root) == 0
     assert "dropped a last line" in capsys.readouterr().err
     assert _verified(path) == ["after the crash"]
+
+
+def test_two_writers_at_once_never_share_a_seq(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURE, root)
+    with redirect_stdout(io.StringIO()):
+        assert run_verb.run(CARD, "alice", action=run_verb.Action(start=True), root=root) == 0
+    (path,) = (root / "runs").glob("*.jsonl")
+    from kb.edit import run_log
+
+    children = []
+    for writer in ("alice", "triage-bot"):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns
+            try:
+                for n in range(40):
+                    run_log.append(path, {"actor": writer, "event": "note", "text": f"{writer} {n}"})
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    notes = _verified(path)  # one chain: seq 0..80, each prev the line before
+    assert sorted(notes) == sorted([f"{w} {n}" for w in ("alice", "triage-bot") for n in range(40)])

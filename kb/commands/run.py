@@ -88,6 +88,51 @@ class Action:
     update: bool = False
     end: str | None = None
 
+    def problem(self, drill: bool, resume: bool) -> str | None:
+        """Why these flags do not make one event, or None (flags that would be ignored are refused)."""
+        kinds = [
+            name
+            for name, given in (
+                ("--start", self.start),
+                ("--end", self.end is not None),
+                ("--note", self.note is not None),
+                ("--done", self.done),
+                ("--skipped", self.skipped),
+                ("--failed", self.failed),
+                ("--approve", self.approve),
+                ("--item", self.item is not None),
+            )
+            if given
+        ]
+        if len(kinds) > 1:
+            return f"one event per call: {' and '.join(kinds)} cannot be combined"
+        kind = kinds[0] if kinds else None
+        if kind is None:
+            if self.step:
+                return "--step needs one of --done, --skipped, --failed, --approve, --item"
+            stray = [
+                f for f, v in (("--evidence", self.evidence), ("--why", self.why), ("--verdict", self.verdict)) if v
+            ]
+            stray += ["--update"] if self.update else []
+            return f"{', '.join(stray)}: no event to go with (--done, --skipped, --note ...)" if stray else None
+        if resume:
+            return "--resume continues the guided walk; it does not combine with " + kind
+        if drill and kind != "--start":
+            return "--drill marks a run when it starts (--start, or the walk)"
+        if self.step is None and kind in ("--done", "--skipped", "--failed", "--approve", "--item"):
+            return f"{kind} needs --step ID"
+        if self.step is not None and kind in ("--start", "--end"):
+            return f"--step does not apply to {kind}"
+        for flag, value, allowed in (
+            ("--evidence", self.evidence, ("--done",)),
+            ("--why", self.why, ("--skipped", "--failed", "--end")),
+            ("--verdict", self.verdict, ("--item",)),
+            ("--update", self.update or None, ("--note",)),
+        ):
+            if value is not None and kind not in allowed:
+                return f"{flag} goes with {' or '.join(allowed)}, not {kind}"
+        return None
+
     def any(self) -> bool:
         return bool(
             self.start or self.step or self.note is not None or self.end or self.done or self.skipped or self.failed
@@ -236,6 +281,8 @@ def run(
     root: Path | None = None,
 ) -> int:
     action = action or Action()
+    if problem := action.problem(drill, resume):
+        raise CommandError(problem)
     if action.any():
         session = _session(card_id, actor, root, interactive=False)
         return _one_event(session, action, drill, run_id)
