@@ -244,3 +244,19 @@ def test_flags_that_would_be_ignored_are_refused(kb: Path, capsys, flags: dict, 
     code = run_verb.run(CARD, "alice", flags.get("drill", False), flags.get("resume", False), None, action, kb)
     assert code == 2 and message in capsys.readouterr().err
     assert not (kb / "runs").exists()
+
+
+def test_an_ended_run_takes_nothing_more(kb: Path, capsys) -> None:
+    assert act(kb, "alice", start=True) == 0
+    assert act(kb, "alice", end="escalated", why="needs the provider") == 0
+    (log,) = (kb / "runs").glob("*.jsonl")
+    assert act(kb, "alice", run_id=log.stem, note="late") == 1
+    assert act(kb, "alice", start=True) == 0  # a new run may start: the old one ended
+    assert len(list((kb / "runs").glob("*.jsonl"))) == 2
+
+
+def test_an_empty_run_log_is_a_finding(kb: Path) -> None:
+    (kb / "runs").mkdir()
+    (kb / "runs" / "2026-11-22-prompt-regression-1.jsonl").write_bytes(b"")
+    (finding,) = [d for d in check(kb).diagnostics if d.code == "KB801"]
+    assert "empty run log" in finding.message

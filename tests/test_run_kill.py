@@ -158,3 +158,23 @@ def test_two_writers_at_once_never_share_a_seq(tmp_path: Path) -> None:
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     notes = _verified(path)  # one chain: seq 0..80, each prev the line before
     assert sorted(notes) == sorted([f"{w} {n}" for w in ("alice", "triage-bot") for n in range(40)])
+
+
+def test_two_starts_at_once_make_one_run(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURE, root)
+    children = []
+    for who in ("alice", "bob"):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns
+            code = 9
+            try:
+                with redirect_stdout(io.StringIO()):
+                    code = run_verb.run(CARD, who, action=run_verb.Action(start=True), root=root)
+            finally:
+                os._exit(code)
+        children.append(pid)
+    codes = sorted(os.WEXITSTATUS(os.waitpid(pid, 0)[1]) for pid in children)
+    assert codes == [0, 1]
+    (path,) = (root / "runs").glob("*.jsonl")
+    assert len(_verified(path)) == 0 and path.read_bytes().count(b"\n") == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kb.analysis.runs import last_drill_date
 from kb.commands.common import CommandError, echo, kb_root, verb
+from kb.core.ids import card_id_problem
 from kb.edit.stamps import StampProblem, stamp_card
 from kb.load.loader import load_kb
 
@@ -23,6 +24,10 @@ def run(what: str, card_id: str, root: Path | None = None) -> int:
     kb = load_kb(kb_root(root))
     day = kb.config.today()
     if what == "drilled":
+        if problem := card_id_problem(card_id):
+            raise CommandError(problem, 1)
+        if card_id not in kb.card_by_id():
+            raise CommandError(f"no card {card_id}", 1)
         drilled = last_drill_date(kb, card_id)
         if drilled is None:
             raise CommandError(

@@ -160,13 +160,9 @@ class Session:
         return path.relative_to(self.kb.root).as_posix()
 
     def open_runs(self) -> list[str]:
-        """Run ids of this card's logs with no end, oldest first."""
-        found = []
-        for log in self.kb.runs:
-            events = log.events
-            if events and events[0].card == self.card.id and not any(e.event == "end" for e in events):
-                found.append(log.stem)
-        return found
+        """Run ids of this card's logs whose last line is not an end, oldest first."""
+        folder = self.kb.root / self.runs_dir
+        return run_log.open_run_names(folder, self.card.id) if folder.is_dir() else []
 
     def state(self, path: Path) -> RunState:
         try:
@@ -295,6 +291,8 @@ def run(
     session = _session(card_id, actor, root, interactive=True)
     if resume or run_id:
         path = _pick_run(session, run_id)
+        if (ended := session.state(path).end) is not None:
+            raise CommandError(f"{session.rel(path)} has ended ({ended.outcome}); start a new run", 1)
     else:
         if open_runs := session.open_runs():
             raise CommandError(

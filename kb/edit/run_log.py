@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kb.core.atomic import write_atomic
 from kb.core.ids import card_id_problem
 from kb.core.locking import kb_lock
 from kb.core.paths import inside
@@ -100,7 +101,9 @@ def start(root: Path, runs_dir: str, card: str, actor: str, drill: bool, moment:
     folder.mkdir(parents=True, exist_ok=True)
     day = moment.date().isoformat()
     pattern = re.compile(rf"^{re.escape(day)}-{re.escape(card)}-([1-9][0-9]*)\.jsonl$")
-    with kb_lock(root, "run"):
+    with kb_lock(root, "run"):  # two starts at once: one gets the run, the other sees it open
+        if open_runs := open_run_names(folder, card):
+            raise RunLogProblem(f"{card} has an open run ({', '.join(open_runs)}); continue it or end it first")
         used = [int(m.group(1)) for name in os.listdir(folder) if (m := pattern.match(name))]
         number = max(used) + 1 if used else 1
         run_id = f"{day}-{card}-{number}"
@@ -116,14 +119,44 @@ def start(root: Path, runs_dir: str, card: str, actor: str, drill: bool, moment:
         }
         _validated(fields)
         path = folder / f"{run_id}.jsonl"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         try:
-            _write_all(fd, encode(fields) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            # linked in whole (O_TMPFILE, fsynced, then linked): a kill never leaves an empty log
+            write_atomic(path, encode(fields) + b"\n", exclusive=True)
+        except FileExistsError:
+            raise RunLogProblem(f"{path.name} already exists; nothing was overwritten") from None
         _fsync_folder(folder)
     return path
+
+
+def _last_line(path: Path) -> bytes:
+    """The last complete line of a file, reading only its tail."""
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        chunk = 4096
+        while True:
+            start = max(0, size - chunk)
+            handle.seek(start)
+            tail = handle.read(size - start)
+            body = tail[: tail.rfind(b"\n")] if b"\n" in tail else b""
+            if b"\n" in body or start == 0:
+                return body.rsplit(b"\n", 1)[-1]
+            chunk *= 4
+
+
+def open_run_names(folder: Path, card: str) -> list[str]:
+    """The card's run logs in `folder` whose last line is not an `end`, by name."""
+    pattern = re.compile(rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}-{re.escape(card)}-[1-9][0-9]*\.jsonl$")
+    found = []
+    for name in sorted(os.listdir(folder)):
+        if not pattern.match(name) or (folder / name).is_symlink():
+            continue
+        try:
+            last = json.loads(_last_line(folder / name) or b"null")
+        except (OSError, ValueError):
+            last = None
+        if not (isinstance(last, dict) and last.get("event") == "end"):
+            found.append(name.removesuffix(".jsonl"))
+    return found
 
 
 def append(path: Path, fields: dict[str, Any], moment: dt.datetime | None = None) -> Appended:

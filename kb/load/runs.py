@@ -73,6 +73,8 @@ def line_span(raw: bytes, number: int, key: str | None = None) -> Span:
 def parse_log(rel: str, raw: bytes) -> tuple[RunLog, list[Finding]]:
     log = RunLog(rel)
     findings: list[Finding] = []
+    if not raw:
+        return log, [Finding(rel, "an empty run log: a run begins with its start line", problem=LoadProblem.RUN_LOG)]
     chunks = raw.split(b"\n")
     if chunks and chunks[-1] == b"":
         chunks.pop()

@@ -67,6 +67,7 @@ def test_card_id_flags_are_refused_before_touching_files(kb_root: Path, card_id:
         ["show", card_id],
         ["card", "verified", card_id],
         ["card", "drilled", card_id],
+        ["run", card_id, "--start", "--as", "alice"],
         [
             "new",
             "card",
