@@ -212,7 +212,7 @@ class RunSummary:
     steps_done: int
     steps_total: int
     drill_result: DrillResult | None = None
-    rollback_drilled: bool = False  # a completed drill that did every step of the card's rollback
+    rollback_drilled: bool = False  # a completed drill that did the switch step and every rollback step
 
     @property
     def when(self) -> str:
@@ -260,7 +260,6 @@ def states(kb: KnowledgeBase) -> list[RunState]:
 
 def summary(state: RunState, targets: DrillTargets) -> RunSummary:
     settled = [s for s in state.steps.values() if s.status in SETTLED]
-    rollback = [s for s in state.steps.values() if s.section == "rollback"]
     return RunSummary(
         run=state.run_id,
         path=state.log.path,
@@ -273,11 +272,23 @@ def summary(state: RunState, targets: DrillTargets) -> RunSummary:
         steps_done=len(settled),
         steps_total=len(state.steps),
         drill_result=measure(state, targets) if state.drill else None,
-        rollback_drilled=state.drill
-        and state.completed
-        and bool(rollback)
-        and all(s.status == "done" for s in rollback),
+        rollback_drilled=state.drill and state.completed and rollback_walked(state),
     )
+
+
+def has_rollback(card: Card) -> bool:
+    """The card changes something it can switch back: a switch step or a rollback section."""
+    return bool(card.rollback) or switch_step(card) is not None
+
+
+def rollback_walked(state: RunState) -> bool:
+    """The run did the card's switch step and every step of its rollback section."""
+    if state.card is None or not has_rollback(state.card):
+        return False
+    switch = switch_step(state.card)
+    if switch is not None and state.steps[switch.id].status != "done":
+        return False
+    return all(s.status == "done" for s in state.steps.values() if s.section == "rollback")
 
 
 def runs_by_card(kb: KnowledgeBase) -> dict[str, list[RunSummary]]:
@@ -307,9 +318,10 @@ def drill_history(kb: KnowledgeBase) -> dict[str, list[RunSummary]]:
 
 
 def rollback_never_drilled(kb: KnowledgeBase) -> list[str]:
-    """Cards with a rollback section that no completed drill log walked to the end of it."""
+    """Cards that can switch something back (a switch step or a rollback section) and that no
+    completed drill walked through it: the switch step done and every rollback step done."""
     drilled = {card for card, runs in runs_by_card(kb).items() if any(r.rollback_drilled for r in runs)}
-    return sorted(card.id for card in _cards(kb).values() if card.rollback and card.id not in drilled)
+    return sorted(card.id for card in _cards(kb).values() if has_rollback(card) and card.id not in drilled)
 
 
 def drill_dates(state: RunState) -> set[dt.date]:
