@@ -7,8 +7,9 @@ from pathlib import Path
 
 from kb.core.atomic import write_atomic
 from kb.model import Card, Oncall, Postmortem
+from kb.model.run import RunEvent
 
-SCHEMAS = {"card": Card, "postmortem": Postmortem, "oncall": Oncall}
+SCHEMAS = {"card": Card, "postmortem": Postmortem, "oncall": Oncall, "run": RunEvent}  # run: one line of runs/*.jsonl
 SCHEMA_DIR = "schemas"
 
 
