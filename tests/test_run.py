@@ -222,8 +222,16 @@ def test_the_real_cli(kb: Path) -> None:
     assert done.returncode == 0, done.stderr
     walk = run_kb("run", CARD, cwd=kb, env=env)  # no terminal: the walk says how to go on without one
     assert walk.returncode == 2 and "--step ID --done --evidence" in walk.stderr
-    assert run_kb("run", CARD, "--step", "rollback", "--done", cwd=kb).returncode == 2  # who? no KB_ACTOR
-    assert run_kb("check", cwd=kb).returncode == 0
+    assert [line["event"] for line in log_lines(kb)] == ["start", "done"]
+
+
+def test_who_is_acting_must_be_said(kb: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("KB_ACTOR", raising=False)
+    assert run_verb.run(CARD, None, action=run_verb.Action(start=True), root=kb) == 2
+    assert "pass --as NAME" in capsys.readouterr().err
+    monkeypatch.setenv("KB_ACTOR", "triage-bot")
+    assert run_verb.run(CARD, None, action=run_verb.Action(start=True), root=kb) == 0
+    assert log_lines(kb)[0]["actor"] == "triage-bot"
 
 
 @pytest.mark.parametrize(
