@@ -62,8 +62,9 @@ def encode(fields: dict[str, Any]) -> bytes:
 
 
 def _validated(fields: dict[str, Any]) -> RunEvent:
+    """The event exactly as the line will read: the bytes `encode` writes, validated."""
     try:
-        return RunEvent.model_validate(fields)
+        return RunEvent.model_validate_json(encode(fields))
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in error["loc"])

@@ -56,6 +56,22 @@ class RunLog:
         return Finding(self.path, message, span=line_span(line.raw, line.number, key))
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are unique: two `approver`s on one line are two answers."""
+    found: dict[str, object] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 def line_digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
@@ -102,20 +118,19 @@ def parse_log(rel: str, raw: bytes) -> tuple[RunLog, list[Finding]]:
 def _event_of(line: RunLine) -> tuple[str | None, str | None]:
     """Parse one line into line.event; returns (problem, key the problem is about)."""
     try:
-        line.event = RunEvent.model_validate_json(line.raw)  # the common case, in one pass
-        return None, None
-    except ValidationError:
-        pass  # say precisely what is wrong, below
-    try:
-        value = json.loads(line.raw.decode("utf-8"))
+        value = json.loads(line.raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except UnicodeDecodeError:
         return "the line is not UTF-8", None
+    except DuplicateKey as exc:
+        return f"'{exc.key}' appears twice on the line: which one holds?", exc.key
     except json.JSONDecodeError as exc:
         return f"not a JSON object: {exc.msg} at character {exc.colno}", None
+    except RecursionError:
+        return "not a JSON object: nested too deeply", None
     if not isinstance(value, dict):
         return "not a JSON object", None
     try:
-        line.event = RunEvent.model_validate(value)
+        line.event = RunEvent.model_validate_json(line.raw)  # strict JSON types; the keys are unique
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         loc = [str(part) for part in error["loc"]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, NonNegativeInt, model_validator
+from pydantic import ConfigDict, Field, NonNegativeInt, model_validator
 
 from kb.model.common import Id, Name, Strict, Text, Timestamp
 
@@ -45,6 +45,10 @@ OPTIONAL_FIELDS = ("drill", "step", "evidence", "why", "approver", "item", "verd
 
 
 class RunEvent(Strict):
+    # validated from the line's JSON in strict mode: `seq` is a JSON integer, `drill` a JSON
+    # boolean, `at` an ISO 8601 string (never a Unix time), text is text
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     seq: NonNegativeInt = Field(description="0 for the first line, then +1 per line.")
     at: Timestamp = Field(description="When it happened, ISO 8601 with an offset.")
     run: str = Field(pattern=RUN_ID_PATTERN, description="The run id: the file's stem, <YYYY-MM-DD>-<card>-<n>.")
