@@ -9,7 +9,8 @@ class RunHashChainBroken(Rule):
     line (its bytes, without the newline) and `seq` counts lines from 0, so an edit to an
     earlier line, a deleted line or lines spliced in from another log breaks the chain at
     the first line after it. Fix the log by restoring it from git, never by recomputing the
-    hashes: the finding means the record no longer shows what was done.
+    hashes: the finding means the record no longer shows what was done. The last line has no
+    successor to carry its hash, so an edit to it shows only in git history.
 
     Bad:
 
