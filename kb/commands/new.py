@@ -6,13 +6,13 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from kb.analysis.from_run import FromRunProblem
+from kb.analysis.from_run import prefill as from_run_prefill
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.core.gitrepo import GitProblem
 from kb.core.slugs import slugify
 from kb.core.templating import TemplateProblem
 from kb.edit import create
-from kb.edit.from_run import FromRunProblem
-from kb.edit.from_run import prefill as from_run_prefill
 from kb.load.loader import load_kb
 
 PRIORITIES = ("P1", "P2", "P3")
