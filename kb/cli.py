@@ -313,7 +313,10 @@ def run_command(
         str | None, typer.Option("--as", help="Who is acting: a person in oncall.yaml (default: $KB_ACTOR).")
     ] = None,
     drill: Annotated[bool, typer.Option("--drill", help="A drill: timed against the drill targets.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the card's open run from its log.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the card's open run from its log (off a terminal: where it stands)."),
+    ] = False,
     run_id: Annotated[str | None, typer.Option("--run", help="The run (<YYYY-MM-DD>-<card>-<n>) to add to.")] = None,
     start: Annotated[bool, typer.Option("--start", help="Start a run without the guided walk.")] = False,
     step: Annotated[str | None, typer.Option("--step", help="The step the event is about.")] = None,

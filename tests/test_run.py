@@ -268,3 +268,18 @@ def test_an_empty_run_log_is_a_finding(kb: Path) -> None:
     (kb / "runs" / "2026-11-22-prompt-regression-1.jsonl").write_bytes(b"")
     (finding,) = [d for d in check(kb).diagnostics if d.code == "KB801"]
     assert "empty run log" in finding.message
+
+
+def test_resume_without_a_terminal_says_where_the_run_stands(kb: Path, capsys) -> None:
+    assert act(kb, "alice", start=True) == 0
+    assert act(kb, "triage-bot", step="confirm-deploy", done=True, evidence="deploy 41") == 0
+    assert act(kb, "alice", step="rollback", skipped=True, why="already rolled back by CI") == 0
+    capsys.readouterr()
+    before = log_lines(kb)
+    assert run_verb.run(CARD, "triage-bot", False, True, None, None, kb) == 0  # an agent picks the run up
+    out = capsys.readouterr().out
+    assert "run " in out and ": open" in out
+    assert "steps/confirm-deploy: done: deploy 41" in out and "steps/rollback: skipped: already rolled back" in out
+    assert "next: purge-cache" in out and "run: cachectl purge --tenant $TENANT" in out
+    assert "needs approval (incident-commander)" in out and "worklist: cachectl tenants" in out
+    assert log_lines(kb) == before  # nothing written

@@ -282,7 +282,10 @@ def run(
     if action.any():
         session = _session(card_id, actor, root, interactive=False)
         return _one_event(session, action, drill, run_id)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if not terminal and (resume or run_id):
+        return _where_it_stands(card_id, actor, run_id, root)
+    if not terminal:
         raise CommandError(
             "the guided walk needs a terminal; without one, append events with "
             "--start, --step ID --done --evidence TEXT, --skipped/--failed --why TEXT, --approve, "
@@ -364,6 +367,39 @@ def _one_event(session: Session, action: Action, drill: bool, run_id: str | None
             raise CommandError("--item needs a non-empty ITEM and --verdict TEXT")
         session.append(path, event="item", step=step.step.id, item=action.item, verdict=action.verdict)
     out.print(Text(f"recorded {what} of {step.step.id} in {session.rel(path)}"))
+    return 0
+
+
+def _where_it_stands(card_id: str, actor: str | None, run_id: str | None, root: Path | None) -> int:
+    """`--resume` without a terminal (an agent picking a run up): where the run stands, from
+    its log, and the next step with its command; nothing is written."""
+    kb = load_kb(kb_root(root))
+    doc = kb.card_by_id().get(card_id) if not card_id_problem(card_id) else None
+    if doc is None or doc.model is None:
+        raise CommandError(card_id_problem(card_id) or f"no card '{safe(card_id)}' that loads", 1)
+    session = Session(kb, doc.model, actor or os.environ.get(ACTOR_ENV) or "")
+    path = _pick_run(session, run_id)
+    state = session.state(path)
+    out = console()
+    kind = "drill" if state.drill else "run"
+    out.print(Text(safe(f"{kind} {state.run_id}: {state.outcome or 'open'} ({session.rel(path)})")))
+    for step in state.steps.values():
+        extra = step.evidence or step.why or ""
+        approvals = f" approved by {', '.join(a.approver or '' for a in step.approvals)}" if step.approvals else ""
+        items = f" {len(step.items)} item(s)" if step.items else ""
+        line = f"  {step.section}/{step.step.id}: {step.status}{approvals}{items}" + (f": {extra}" if extra else "")
+        out.print(Text(safe(line)))
+    current = state.next_step() if state.end is None else None
+    if current is not None:
+        s = current.step
+        out.print(Text(safe(f"next: {s.id}: {s.do}")))
+        if s.run:
+            out.print(Text(safe(f"  run: {s.run}")))
+        if needs_approval(s) and not current.approvals:
+            out.print(Text(safe(f"  needs approval ({s.approval}) before it is done")))
+        if s.worklist:
+            out.print(Text(safe(f"  worklist: {s.worklist}")))
+        out.print(Text(safe(f"  done when: {s.done_when or 'NOT STATED'}")))
     return 0
 
 
