@@ -326,8 +326,11 @@ def run_command(
     failed: Annotated[bool, typer.Option("--failed", help="The step failed (needs --why).")] = False,
     why: Annotated[str | None, typer.Option("--why", help="Why skipped, failed or ended so.")] = None,
     approve: Annotated[
-        bool, typer.Option("--approve", help="Approve the step: run by the approver (--as), never the runner.")
+        bool, typer.Option("--approve", help="Record an approval of the step (with --approver).")
     ] = False,
+    approver: Annotated[
+        str | None, typer.Option("--approver", help="Who approved: allowed to, and not you nor the runner.")
+    ] = None,
     item: Annotated[str | None, typer.Option("--item", help="A worklist item (with --verdict).")] = None,
     verdict: Annotated[str | None, typer.Option("--verdict", help="The item's verdict.")] = None,
     note: Annotated[str | None, typer.Option("--note", help="Record a note.")] = None,
@@ -339,13 +342,13 @@ def run_command(
 
     On a terminal: a guided walk (`--resume` continues the open run). Without one, each
     call appends one event: `--start`, `--step ID --done --evidence TEXT`, `--skipped` or
-    `--failed --why TEXT`, `--approve` (by the approver, as themself), `--item ITEM --verdict V`,
+    `--failed --why TEXT`, `--approve --approver NAME`, `--item ITEM --verdict V`,
     `--note TEXT [--update]`, `--end mitigated|abandoned|escalated`. An ended drill prints its
     times against the drill targets (exit 1 when it missed one) and sets last_drilled."""
     from kb.commands import run as verb
 
     action = verb.Action(
-        start=start, step=step, done=done, skipped=skipped, failed=failed, approve=approve,
+        start=start, step=step, done=done, skipped=skipped, failed=failed, approve=approve, approver=approver,
         evidence=evidence, why=why, item=item, verdict=verdict, note=note, update=update, end=end,
     )  # fmt: skip
     raise _exit(verb.run(card_id, actor, drill, resume, run_id, action, root))

@@ -51,7 +51,7 @@ def full_run(kb: Path, drill: bool = False) -> None:
     assert act(kb, "triage-bot", step="confirm-deploy", done=True, evidence="deploy 41 at 01:50") == 0
     assert act(kb, "alice", step="rollback", done=True, evidence="v40 serves 100%") == 0
     assert act(kb, "alice", note="Rolled back; watching answer quality", update=True) == 0
-    assert act(kb, "carol", step="purge-cache", approve=True) == 0
+    assert act(kb, "alice", step="purge-cache", approve=True, approver="carol") == 0
     for tenant in ("tenant-a", "tenant-b"):
         assert act(kb, "alice", step="purge-cache", item=tenant, verdict="purged") == 0
     assert act(kb, "alice", step="purge-cache", done=True, evidence="generation +1 on both") == 0
@@ -92,18 +92,22 @@ def test_events_are_refused_before_anything_is_written(kb: Path, capsys) -> None
 
 
 @pytest.mark.parametrize(
-    ("who", "why"),
+    ("recorder", "approver", "why"),
     [
-        ("alice", "is running this run"),
-        ("bob", "may not give the incident-commander approval"),
-        ("triage-bot", "an agent cannot record an approval"),
-        ("mallory", "is not a person"),
+        ("bob", "alice", "is running this run"),  # alice started it
+        ("alice", "alice", "cannot record their own approval"),
+        ("carol", "carol", "cannot record their own approval"),
+        ("alice", "bob", "may not give the incident-commander approval"),  # sre approves nothing
+        ("alice", "triage-bot", "may not give the incident-commander approval"),  # an agent is no approver
+        ("triage-bot", "carol", "an agent cannot record an approval"),
+        ("alice", "mallory", "is not a person"),
+        ("mallory", "carol", "is not a person"),
     ],
 )
-def test_an_approval_by_a_forbidden_person_is_refused(kb: Path, capsys, who: str, why: str) -> None:
+def test_an_approval_by_a_forbidden_person_is_refused(kb: Path, capsys, recorder: str, approver: str, why: str) -> None:
     assert act(kb, "alice", start=True) == 0
     before = log_lines(kb)
-    assert act(kb, who, step="purge-cache", approve=True) == 1
+    assert act(kb, recorder, step="purge-cache", approve=True, approver=approver) == 1
     assert why in capsys.readouterr().err
     assert log_lines(kb) == before
     assert act(kb, "alice", step="purge-cache", item="t", verdict="ok") == 0

@@ -38,7 +38,7 @@ def test_card_page_and_dashboard_show_runs_and_drills(tmp_path: Path) -> None:
     act(root, "bob", step="confirm-deploy", done=True, evidence="deploy 41")
     act(root, "bob", step="rollback", done=True, evidence="v40 <b>100%</b>")
     act(root, "bob", note="posted on the status page", update=True)
-    act(root, "carol", step="purge-cache", approve=True)
+    act(root, "bob", step="purge-cache", approve=True, approver="carol")
     act(root, "bob", step="purge-cache", item="tenant-a", verdict="ok")
     act(root, "bob", step="purge-cache", done=True, evidence="gen +1")
     act(root, "bob", step="restore", done=True, evidence="v41")

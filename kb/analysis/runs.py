@@ -107,9 +107,10 @@ def needs_approval(step: Step) -> bool:
 def approval_problem(
     access: AccessModel | None, card: Card, step: Step, actor: str, approver: str, not_by: set[str]
 ) -> str | None:
-    """Why `actor` may not record `approver`'s approval of `step`, or None when it is valid:
-    the approver records it themself, is a human of oncall.yaml whom KB309's rule lets give
-    the step's approval, and is not a person running the run or the step (`not_by`)."""
+    """Why `actor` may not record `approver`'s approval of `step`, or None when it is valid
+    (FORMAT.md: `approver` is a person who may approve, not the actor): the recorder is a
+    human of oncall.yaml, never an agent; the approver is someone else, whom KB309's rule
+    lets give the step's approval, and not a person running the run or the step (`not_by`)."""
     if access is None:
         return "oncall.yaml does not load, so nobody can be shown to be allowed to approve"
     people = access.oncall.people
@@ -120,8 +121,8 @@ def approval_problem(
         return f"'{actor}' is an agent; an agent cannot record an approval"
     if approver not in people:
         return f"approver '{approver}' is not a person in oncall.yaml"
-    if approver != actor:
-        return f"'{actor}' cannot record '{approver}''s approval: the approver records it themself (--as {approver})"
+    if approver == actor:
+        return f"'{approver}' cannot record their own approval: the approver is not the one recording it"
     if approver in not_by:
         return f"'{approver}' is running this run; an approval must come from someone else"
     kind = step.approval or "second-person"

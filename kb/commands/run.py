@@ -80,6 +80,7 @@ class Action:
     skipped: bool = False
     failed: bool = False
     approve: bool = False
+    approver: str | None = None
     evidence: str | None = None
     why: str | None = None
     item: str | None = None
@@ -110,9 +111,8 @@ class Action:
         if kind is None:
             if self.step:
                 return "--step needs one of --done, --skipped, --failed, --approve, --item"
-            stray = [
-                f for f, v in (("--evidence", self.evidence), ("--why", self.why), ("--verdict", self.verdict)) if v
-            ]
+            given = (("--evidence", self.evidence), ("--why", self.why), ("--verdict", self.verdict))
+            stray = [f for f, v in (*given, ("--approver", self.approver)) if v]
             stray += ["--update"] if self.update else []
             return f"{', '.join(stray)}: no event to go with (--done, --skipped, --note ...)" if stray else None
         if resume:
@@ -127,6 +127,7 @@ class Action:
             ("--evidence", self.evidence, ("--done",)),
             ("--why", self.why, ("--skipped", "--failed", "--end")),
             ("--verdict", self.verdict, ("--item",)),
+            ("--approver", self.approver, ("--approve",)),
             ("--update", self.update or None, ("--note",)),
         ):
             if value is not None and kind not in allowed:
@@ -218,8 +219,8 @@ class Session:
             allowed = self.access.approvers(self.card.rotation, step.step.approval or "") if self.access else []
             return (
                 f"step '{step.step.id}' is irreversible: it needs approval ({step.step.approval}) before it is "
-                f"done; who may approve: {', '.join(allowed) or 'nobody'}, each with "
-                f"`kb run {self.card.id} --step {step.step.id} --approve --as NAME`"
+                f"done; who may approve: {', '.join(allowed) or 'nobody'} "
+                f"(`kb run {self.card.id} --step {step.step.id} --approve --approver NAME`)"
             )
         return None
 
@@ -357,9 +358,11 @@ def _one_event(session: Session, action: Action, drill: bool, run_id: str | None
             raise CommandError(f"--{what} needs --why TEXT")
         session.append(path, event=what, step=step.step.id, why=action.why)
     elif what == "approve":
-        if problem := session.refuse_approval(state, step, session.actor):
-            raise CommandError(problem, 1)
-        session.append(path, event="approved", step=step.step.id, approver=session.actor)
+        if not action.approver:
+            raise CommandError("--approve needs --approver NAME: who approved it (not you, who records it)")
+        if problem := session.refuse_approval(state, step, action.approver):
+            raise CommandError(safe(problem), 1)
+        session.append(path, event="approved", step=step.step.id, approver=action.approver)
     else:
         if not step.step.worklist:
             raise CommandError(f"step '{step.step.id}' has no worklist; --item is for worklist steps", 1)
@@ -550,13 +553,15 @@ class Walk:
             s.append(self.path, event=kind, step=step.step.id, why=why)
             self.say(f"{kind}: {step.step.id}", "yellow")
         elif choice == "a":
-            # the approver records the approval themself, from their own terminal: the walk
-            # reads the log again before it shows the step, so their event appears here
             allowed = s.access.approvers(s.card.rotation, step.step.approval or "second-person") if s.access else []
-            others = [name for name in allowed if name not in runners(state, step.step.id)]
-            self.say(f"an approval is recorded by the approver; may approve: {', '.join(others) or 'nobody'}")
-            self.say(f"they run: kb run {s.card.id} --run {state.run_id} --step {step.step.id} --approve --as NAME")
-            self.ask("press Enter when they have ")
+            others = [name for name in allowed if name not in runners(state, step.step.id) | {s.actor}]
+            self.say(f"who may approve: {', '.join(others) or 'nobody'}")
+            approver = self.ask("approved by (their name in oncall.yaml): ")
+            if problem := s.refuse_approval(state, step, approver):
+                self.say(problem, "red")
+                return None
+            s.append(self.path, event="approved", step=step.step.id, approver=approver)
+            self.say(f"approved by {approver}", "green")
         elif choice == "i":
             self._items(step)
         elif choice in ("n", "u"):

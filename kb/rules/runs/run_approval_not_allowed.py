@@ -7,10 +7,11 @@ class RunApprovalNotAllowed(Rule):
     """An approval in a run log was given or recorded by someone who may not.
 
     Why: an irreversible step waits for an approval so that a second person looks before it
-    runs. The approver must be someone oncall.yaml says can give that approval (KB309's
+    runs. The `approver` must be someone oncall.yaml says can give that approval (KB309's
     rule: `approves:` on a group of a human reachable from the card's rotation; for
-    `second-person`, any such human), and not the person running the run or the step. An
-    agent (a person with `kind: agent`) cannot record an approval at all.
+    `second-person`, any such human), and not the person running the run or the step, nor
+    the actor who records the event (FORMAT.md). An agent (a person with `kind: agent`)
+    cannot record an approval at all.
 
     Bad:
 
@@ -23,7 +24,7 @@ class RunApprovalNotAllowed(Rule):
 
     ```yaml
     # carol is in a group with approves: [incident-commander], and is not running it
-    {"seq": 3, "at": "2026-11-22T02:30:00+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "carol", "event": "approved", "step": "drain", "approver": "carol", "prev": null}
+    {"seq": 3, "at": "2026-11-22T02:30:00+01:00", "run": "2026-11-22-queue-stuck-1", "card": "queue-stuck", "actor": "alice", "event": "approved", "step": "drain", "approver": "carol", "prev": null}
     ```
     """  # noqa: E501
 
