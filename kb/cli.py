@@ -165,13 +165,29 @@ def new_postmortem_command(
     trace_id: Annotated[
         str | None, typer.Option("--trace-id", help="With --from-trace: the trace to read when the file has several.")
     ] = None,
+    from_run: Annotated[
+        Path | None,
+        typer.Option("--from-run", help="Fill cards, timestamps and the timeline from a run log (runs/*.jsonl)."),
+    ] = None,
 ) -> None:
     """File a new postmortem with the next free id (never reused, even on other branches)."""
     from kb.commands import new
 
     raise _exit(
         new.postmortem(
-            title, priority, card, service, alert, started_at, from_alert, near_miss, branch, root, from_trace, trace_id
+            title,
+            priority,
+            card,
+            service,
+            alert,
+            started_at,
+            from_alert,
+            near_miss,
+            branch,
+            root,
+            from_trace,
+            trace_id,
+            from_run=from_run,
         )
     )
 
@@ -254,7 +270,7 @@ def followups_reopen(pm_id: str, item_id: str, root: RootOption = None) -> None:
     raise _exit(followups.set_item(pm_id, item_id, "open", None, root))
 
 
-card_app = typer.Typer(help="Stamp a card as verified or drilled today.", no_args_is_help=True)
+card_app = typer.Typer(help="Stamp a card as verified today, or drilled from its drill log.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
 
 
@@ -268,7 +284,9 @@ def card_verified(card_id: str, root: RootOption = None) -> None:
 
 @card_app.command("drilled")
 def card_drilled(card_id: str, root: RootOption = None) -> None:
-    """Someone executed the card in a drill today: stamp last_drilled."""
+    """Stamp last_drilled with the day of the card's latest completed drill log (`kb run CARD --drill`).
+
+    Refused when the card has no such log: a drilled date must have a drill behind it (KB811)."""
     from kb.commands import card
 
     raise _exit(card.run("drilled", card_id, root))
@@ -320,6 +338,54 @@ def route(
     from kb.commands import route as verb
 
     raise _exit(verb.run(" ".join(query), show_card, output_format, root))
+
+
+@app.command("run")
+def run_command(
+    card_id: Annotated[str, typer.Argument(help="The card to execute.")],
+    actor: Annotated[
+        str | None, typer.Option("--as", help="Who is acting: a person in oncall.yaml (default: $KB_ACTOR).")
+    ] = None,
+    drill: Annotated[bool, typer.Option("--drill", help="A drill: timed against the drill targets.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the card's open run from its log (off a terminal: where it stands)."),
+    ] = False,
+    run_id: Annotated[str | None, typer.Option("--run", help="The run (<YYYY-MM-DD>-<card>-<n>) to add to.")] = None,
+    start: Annotated[bool, typer.Option("--start", help="Start a run without the guided walk.")] = False,
+    step: Annotated[str | None, typer.Option("--step", help="The step the event is about.")] = None,
+    done: Annotated[bool, typer.Option("--done", help="The step is done (needs --evidence).")] = False,
+    evidence: Annotated[str | None, typer.Option("--evidence", help="What shows the step is done.")] = None,
+    skipped: Annotated[bool, typer.Option("--skipped", help="The step was skipped (needs --why).")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="The step failed (needs --why).")] = False,
+    why: Annotated[str | None, typer.Option("--why", help="Why skipped, failed or ended so.")] = None,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Record an approval of the step (with --approver).")
+    ] = False,
+    approver: Annotated[
+        str | None, typer.Option("--approver", help="Who approved: allowed to, and not you nor the runner.")
+    ] = None,
+    item: Annotated[str | None, typer.Option("--item", help="A worklist item (with --verdict).")] = None,
+    verdict: Annotated[str | None, typer.Option("--verdict", help="The item's verdict.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Record a note.")] = None,
+    update: Annotated[bool, typer.Option("--update", help="With --note: it is a status update to users.")] = False,
+    end: Annotated[str | None, typer.Option("--end", help="End the run: mitigated, abandoned or escalated.")] = None,
+    root: RootOption = None,
+) -> None:
+    """Execute a card step by step; every event goes to runs/<date>-<card>-<n>.jsonl before anything else.
+
+    On a terminal: a guided walk (`--resume` continues the open run). Without one, each
+    call appends one event: `--start`, `--step ID --done --evidence TEXT`, `--skipped` or
+    `--failed --why TEXT`, `--approve --approver NAME`, `--item ITEM --verdict V`,
+    `--note TEXT [--update]`, `--end mitigated|abandoned|escalated`. An ended drill prints its
+    times against the drill targets (exit 1 when it missed one) and sets last_drilled."""
+    from kb.commands import run as verb
+
+    action = verb.Action(
+        start=start, step=step, done=done, skipped=skipped, failed=failed, approve=approve, approver=approver,
+        evidence=evidence, why=why, item=item, verdict=verdict, note=note, update=update, end=end,
+    )  # fmt: skip
+    raise _exit(verb.run(card_id, actor, drill, resume, run_id, action, root))
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ KB_FILES = (
     "schemas",
     "rules",
     "templates",
+    "runs",
 )
 RUN_DIR_VARIABLE = "KB_TEST_RUN_DIR"
 

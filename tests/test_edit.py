@@ -50,11 +50,13 @@ def test_wont_do_needs_why_and_writes_it(snapshot_kb: Path, call) -> None:
 def test_card_stamps_keep_the_file(snapshot_kb: Path, call) -> None:
     path = snapshot_kb / "cards" / "watchdog-heartbeat-missing.yaml"
     before = path.read_text()
-    assert call(card.run, "drilled", "watchdog-heartbeat-missing", root=snapshot_kb).returncode == 0
+    drilled = call(card.run, "drilled", "watchdog-heartbeat-missing", root=snapshot_kb)  # no drill log: refused (#19)
+    assert drilled.returncode == 1 and "no completed drill log" in drilled.stderr
+    assert path.read_text() == before
     assert call(card.run, "verified", "watchdog-heartbeat-missing", root=snapshot_kb).returncode == 0
     diff = changed_lines(before, path.read_text())
-    assert len(diff) == 3 and diff[0] == "-last_verified: 2026-11-14"
-    assert diff[1].startswith("+last_verified: ") and diff[2].startswith("+last_drilled: ")
+    assert len(diff) == 2 and diff[0] == "-last_verified: 2026-11-14"
+    assert diff[1].startswith("+last_verified: ")
 
 
 def test_edit_refuses_rather_than_reformat(snapshot_kb: Path, call) -> None:

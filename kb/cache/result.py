@@ -55,6 +55,7 @@ def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
         settings.templates_dir,
         "schedules",  # rotations' iCalendar exports and groups' membership exports (oncall.yaml names them)
         "memberships",
+        settings.runs_dir,
     ):
         files += _walk(root, folder.strip("/"))
     files += [settings.oncall, "mkdocs.yml", settings.router, *router_pages]

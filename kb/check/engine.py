@@ -258,7 +258,7 @@ def run_check(
     ]
     diagnostics = _apply_suppressions(ctx, diagnostics, texts, active, only_paths)
     diagnostics.sort(key=Diagnostic.sort_key)
-    all_files = [doc.path for doc in kb.documents()] + ["mkdocs.yml", *ctx.text_paths()]
+    all_files = [doc.path for doc in kb.documents()] + [log.path for log in kb.runs] + ["mkdocs.yml", *ctx.text_paths()]
     files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))
     return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, ctx.text_paths())
 

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from kb.analysis.from_run import FromRunProblem
+from kb.analysis.from_run import prefill as from_run_prefill
 from kb.analysis.otel import TraceProblem, read_trace_file
 from kb.analysis.trace_prefill import Prefill, prefill_from_trace
 from kb.commands.common import CommandError, echo, kb_root, verb
@@ -17,6 +19,7 @@ from kb.core.templating import TemplateProblem
 from kb.edit import create
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.loader import load_kb
+from kb.model.common import sort_key
 
 PRIORITIES = ("P1", "P2", "P3")
 
@@ -100,6 +103,7 @@ def postmortem(
     root: Path | None = None,
     from_trace: Path | None = None,
     trace_id: str | None = None,
+    from_run: Path | None = None,
 ) -> int:
     kb = load_kb(kb_root(root))
     if trace_id is not None and from_trace is None:
@@ -112,6 +116,13 @@ def postmortem(
             raise CommandError(str(exc), 1) from None
     try:
         cards, alert_priority = create.from_alert(kb, from_alert) if from_alert else (list(card or []), None)
+        run, fields = (from_run_prefill(kb, from_run) if from_run else None), {}
+        if run is not None:
+            fields = run.fields(started_at=started_at is None)
+            cards = cards + ([run.card] if run.card not in cards else [])
+            title, alert_priority = title or run.title, alert_priority or run.priority
+            service = list(service or []) or run.services
+            started_at = started_at or run.started_at.isoformat()
         values: dict[str, object] = {"title": title, "priority": priority or alert_priority}
         ask(
             {"title": "Title (what happened, in one line)", "priority": "Priority (P1, P2, P3)"},
@@ -132,11 +143,12 @@ def postmortem(
             kind="near_miss" if near_miss else "incident",
             branch=branch,
             prefill=_fields(prefill) if prefill else {},
+            fields=_with_trace_timeline(fields, prefill),
         )
         if not request.title:
             raise CommandError("--title is empty")
         created = create.new_postmortem(kb, request, kb.config.today())
-    except (create.NewProblem, GitProblem, TemplateProblem) as exc:
+    except (create.NewProblem, GitProblem, TemplateProblem, FromRunProblem) as exc:
         raise CommandError(str(exc), 1) from None
     for note in prefill.notes if prefill else []:
         echo(f"note: {note}", err=True)
@@ -190,3 +202,22 @@ def card(
         raise CommandError(str(exc), 1) from None
     _report(kb.root, created)
     return 0
+
+
+def _with_trace_timeline(fields: dict[str, object], prefill: Prefill | None) -> dict[str, object]:
+    """--from-run and --from-trace together: one timeline, the run's steps and the trace's
+    spans in time order (each source's own rows are kept whole)."""
+    run_rows = fields.get("timeline")
+    if not prefill or not prefill.timeline or not isinstance(run_rows, list):
+        return fields
+
+    def when(row: object) -> tuple[dt.date, float]:
+        at = row.get("at") if isinstance(row, dict) else None
+        if isinstance(at, str):
+            try:
+                at = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+            except ValueError:
+                at = None
+        return sort_key(at) if isinstance(at, dt.date) else (dt.date.min, 0.0)
+
+    return {**fields, "timeline": sorted([*prefill.timeline, *run_rows], key=when)}

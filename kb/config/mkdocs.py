@@ -19,6 +19,7 @@ PATH_DEFAULTS = {
     "oncall": "oncall.yaml",
     "rules_dir": "rules",
     "templates_dir": "templates",
+    "runs_dir": "runs",
 }
 
 

@@ -66,6 +66,7 @@ class Settings(BaseModel):
     oncall: str = PATH_DEFAULTS["oncall"]
     rules_dir: str = PATH_DEFAULTS["rules_dir"]
     templates_dir: str = PATH_DEFAULTS["templates_dir"]
+    runs_dir: str = PATH_DEFAULTS["runs_dir"]
     router_budget: int = Field(40, ge=1, description="Non-blank lines a router page may have.")
     max_file_bytes: int = Field(yamlio.MAX_BYTES, ge=1024)
     select: list[str] = Field(default_factory=list, description="Run only these rules (codes, prefixes or names).")

@@ -21,6 +21,7 @@ class LoadProblem(str, enum.Enum):
     NAIVE_TIMESTAMP = "naive-timestamp"
     SECRET = "secret"
     UNREADABLE = "unreadable"  # not a regular file (FIFO, device, socket, directory), a link loop, no access
+    RUN_LOG = "run-log"  # a line of runs/*.jsonl that is not a run event
 
 
 class Level(str, enum.Enum):

@@ -16,6 +16,7 @@ from kb.core.locking import file_lock, kb_lock
 from kb.core.paths import inside
 from kb.core.slugs import slugify
 from kb.core.templating import render
+from kb.edit.prefill import apply_fields
 from kb.load.knowledge_base import KnowledgeBase
 
 PM_NAME = re.compile(r"^PM-(\d{4})-(\d{3,})")
@@ -38,6 +39,7 @@ class PostmortemRequest:
     # fields read from elsewhere (a trace, a run log): top-level keys of the postmortem; a
     # mapping is merged into the template's mapping, anything else replaces the value
     prefill: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)  # set after the template renders (--from-run)
 
 
 @dataclass
@@ -147,6 +149,8 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
         text = render(kb.root / kb.settings.templates_dir, "postmortem.yaml.j2", context, kb.root)
         if request.prefill:
             text = apply_prefill(text, request.prefill)
+        if request.fields:
+            text = apply_fields(text, request.fields)
         path = _write_new(kb, f"{kb.settings.postmortems_dir}/{pm_id}-{slug}.yaml", text)
     created = Created(path, pm_id)
     if plan is not None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from kb.config.settings import Config, Settings
 from kb.core.diagnostics import Finding, LoadProblem
 from kb.load.rulefiles import RuleFile
+from kb.load.runs import RunLog
 from kb.load.secrets import unsuppressed
 from kb.model import Card, Oncall, Postmortem
 
@@ -46,6 +47,7 @@ class KnowledgeBase:
     oncall: Document[Oncall] | None = None
     load_findings: dict[LoadProblem, list[Finding]] = field(default_factory=dict)
     rule_files: list[RuleFile] = field(default_factory=list)  # hand-written and emitted
+    runs: list[RunLog] = field(default_factory=list)  # runs/*.jsonl, written by `kb run`
 
     @property
     def root(self) -> Path:

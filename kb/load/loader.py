@@ -26,6 +26,7 @@ from kb.load.parse import Parsed, parse_document
 from kb.load.records import Record, Recorder, RuleFileRecord, decode_value, encode_value, file_digest, file_stat
 from kb.load.router import unreadable_text_files
 from kb.load.rulefiles import is_owned, read_rule_file, yaml_names, yaml_tree
+from kb.load.runs import load_runs
 from kb.model import Card, Oncall, Postmortem
 
 M = TypeVar("M", bound=BaseModel)
@@ -241,6 +242,9 @@ def load_kb(root: Path, recorder: Recorder | None = None, config: Config | None 
                 loader.listable(os.path.normpath(folder))
         for rel, why in unreadable_text_files(root, settings.router, settings.references_dir, settings.max_file_bytes):
             kb.add_finding(Finding(rel, f"cannot read the file: {why}", problem=LoadProblem.UNREADABLE))
+        kb.runs, run_findings = load_runs(root, settings.runs_dir)
+        for finding in run_findings:
+            kb.add_finding(finding)
     return kb
 
 

@@ -154,8 +154,13 @@ def hand_written_paths(root: Path, rules_dir: str, max_bytes: int) -> list[Path]
     for name in yaml_tree(folder):
         path = folder / name
         try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > max_bytes or is_owned(path) \
-                    or is_manifest(path):
+            if (
+                path.is_symlink()
+                or not path.is_file()
+                or path.stat().st_size > max_bytes
+                or is_owned(path)
+                or is_manifest(path)
+            ):
                 continue
         except OSError:
             continue

@@ -9,8 +9,14 @@ from pydantic import BaseModel
 
 from kb.core.atomic import write_atomic
 from kb.model import Card, Oncall, Postmortem
+from kb.model.run import RunEvent
 
-SCHEMAS: dict[str, type[BaseModel]] = {"card": Card, "postmortem": Postmortem, "oncall": Oncall}
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "card": Card,
+    "postmortem": Postmortem,
+    "oncall": Oncall,
+    "run": RunEvent,  # one line of runs/*.jsonl
+}
 SCHEMA_DIR = "schemas"
 
 

@@ -73,6 +73,19 @@ from kb.rules.router.router_budget import RouterBudget
 from kb.rules.router.router_card_routed_twice import CardRoutedTwice
 from kb.rules.router.router_card_unreachable import CardUnreachable
 from kb.rules.router.router_line_links import RouterLineLinks
+from kb.rules.runs.card_drilled_without_log import DrilledWithoutLog
+from kb.rules.runs.run_approval_not_allowed import RunApprovalNotAllowed
+from kb.rules.runs.run_drill_above_target import DrillAboveTarget
+from kb.rules.runs.run_hash_chain_broken import RunHashChainBroken
+from kb.rules.runs.run_invalid_line import RunInvalidLine
+from kb.rules.runs.run_irreversible_without_approval import RunIrreversibleWithoutApproval
+from kb.rules.runs.run_name_mismatch import RunNameMismatch
+from kb.rules.runs.run_out_of_sequence import RunOutOfSequence
+from kb.rules.runs.run_time_backwards import RunTimeBackwards
+from kb.rules.runs.run_unknown_actor import RunUnknownActor
+from kb.rules.runs.run_unknown_card import RunUnknownCard
+from kb.rules.runs.run_unknown_step import RunUnknownStep
+from kb.rules.runs.run_worklist_without_items import WorklistWithoutItems
 from kb.rules.secrets.secret_detected import SecretDetected
 
 RULES: tuple[type[Rule], ...] = (
@@ -146,6 +159,19 @@ RULES: tuple[type[Rule], ...] = (
     AlertWithoutCard,
     TriggerAlertUndefined,
     SecretDetected,
+    RunInvalidLine,
+    RunHashChainBroken,
+    RunUnknownCard,
+    RunNameMismatch,
+    RunUnknownStep,
+    RunTimeBackwards,
+    RunUnknownActor,
+    RunApprovalNotAllowed,
+    RunIrreversibleWithoutApproval,
+    RunOutOfSequence,
+    DrilledWithoutLog,
+    DrillAboveTarget,
+    WorklistWithoutItems,
 )
 
 # An old code or name that still selects, ignores and suppresses a rule after it moved:
@@ -161,4 +187,5 @@ FAMILIES: dict[str, range] = {
     "router": range(500, 600),
     "alerting": range(600, 700),
     "secrets": range(700, 800),
+    "runs": range(800, 900),
 }

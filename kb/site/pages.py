@@ -178,6 +178,9 @@ class SiteBuilder:
         max_age = self._stale_after()
         today = self.kb.config.today()
         pages = []
+        from kb.analysis.runs import runs_by_card
+
+        card_runs = runs_by_card(self.kb)
         for doc in self.cards:
             card = doc.model
             verdict = self.access.evaluate(card).verdict if self.access else "not checked (no oncall.yaml)"
@@ -204,6 +207,7 @@ class SiteBuilder:
                 verified_age="never" if age is None else f"{age} days ago",
                 references=references,
                 postmortems=sorted(linked.values()),
+                runs=card_runs.get(card.id, [])[:10],
             )
             tags = [*card.services, card.owner, card.priority]
             pages.append(
@@ -438,12 +442,15 @@ class SiteBuilder:
                 for r, c in sorted(counts.items())
             ]
         from kb.analysis.paging import dashboard_shifts  # the per-shift view (#18)
+        from kb.analysis.runs import drill_history, rollback_never_drilled
 
         blocked_shifts, scheduled = dashboard_shifts(self.kb)
         body = self.render(
             "dashboard.md.j2",
             blocked_shifts=blocked_shifts[:200],
             scheduled=scheduled,
+            drills=[(card_id, f"cards/{card_id}.md", runs) for card_id, runs in drill_history(self.kb).items()],
+            never_drilled=[(card_id, f"cards/{card_id}.md") for card_id in rollback_never_drilled(self.kb)],
             causes_svg=raw(chart),
             inference_share=share,
             followups=followups,

@@ -17,6 +17,8 @@ import pytest
 from conftest import BASE_KB, SNAPSHOT_KB, Ran, copy_kb
 
 from kb.commands import card, check, followups, new, route, show
+from kb.commands import run as run_verb
+from kb.commands.run import Action
 
 # id-shaped strings pasted from chat, a PDF or a shell history
 BAD_CARD_IDS = {
@@ -71,6 +73,7 @@ def test_card_id_flags_are_refused_before_touching_files(kb_root: Path, call, ca
         (card.run, ["verified", card_id], {}),
         (card.run, ["drilled", card_id], {}),
         (new.card, [], {"card_id": card_id, "title": "t", "rotation": "sre-primary", "priority": "P2", "owner": "o"}),
+        (run_verb.run, [card_id], {"actor": "alice", "action": Action(start=True)}),
     ):
         result = call(verb, *args, **options, root=kb_root)
         _assert_refused(result, "a card id")
