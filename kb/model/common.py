@@ -53,12 +53,16 @@ _HAS_OFFSET = re.compile(r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$")
 
 
 def _rfc3339(value: Any) -> Any:
-    # without any offset the value goes on to AwareDatetime, whose error KB103 explains
+    # without any offset the value goes on to AwareDatetime, whose error (timestamp without offset) explains
     if isinstance(value, str) and _HAS_OFFSET.search(value) and not re.match(RFC3339, value):
         raise ValueError(
             f"'{value}' is not an RFC 3339 timestamp: write it like 2026-11-03T01:52:00+01:00 "
             "(a T, seconds, and an offset with a colon, or Z)"
         )
+    if isinstance(value, str) and _HAS_OFFSET.search(value):
+        # a valid RFC 3339 string is parsed here: a strict model (a run log's line) would
+        # otherwise refuse the string that this validator stands in front of
+        return dt.datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
     return value
 
 
