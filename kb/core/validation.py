@@ -58,6 +58,18 @@ def _describe_input(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _hint(kind: str, value: Any) -> str:
+    """What to write instead, for the values YAML reads differently from what was meant."""
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        # `version: 1.10` is the number 1.1: text must be quoted to keep what was written
+        return "; YAML read a number: quote it to keep it as written ('1.10' unquoted is 1.1)"
+    if kind == "bool_type" and isinstance(value, str):
+        return "; write true or false"
+    if kind in ("int_type", "float_type") and isinstance(value, str):
+        return "; write the number without quotes"
+    return ""
+
+
 def findings_from(exc: ValidationError, model: type[BaseModel], path: str) -> list[Finding]:
     findings = []
     for error in exc.errors(include_url=False):
@@ -94,7 +106,7 @@ def findings_from(exc: ValidationError, model: type[BaseModel], path: str) -> li
             if kind == "string_pattern_mismatch":
                 message = f"{_describe_input(error['input'])} does not match the pattern {error['ctx']['pattern']}"
             elif kind not in ("value_error",):
-                message = f"{message}, got {_describe_input(error['input'])}"
+                message = f"{message}, got {_describe_input(error['input'])}{_hint(kind, error['input'])}"
             findings.append(Finding(path, f"{_where(loc)}{message}", loc=loc, problem=LoadProblem.INVALID_VALUE))
     return findings
 
