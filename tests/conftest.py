@@ -187,3 +187,25 @@ def run_kb(
         input=input,
         timeout=120,
     )
+
+
+def complete_drill(root: Path, card_id: str) -> str:
+    """A completed drill of the card, through `kb run --drill` (its first rotation member does
+    every step): what `kb card drilled` needs behind a stamp (#19). Returns the drill's day."""
+    import yaml
+
+    from kb.commands import run as run_verb
+
+    card = yaml.safe_load((root / "cards" / f"{card_id}.yaml").read_text(encoding="utf-8"))
+    oncall = yaml.safe_load((root / "oncall.yaml").read_text(encoding="utf-8"))
+    actor = oncall["rotations"][card["rotation"]]["members"][0]
+
+    def act(drill: bool = False, **action) -> int:
+        return run_verb.run(card_id, actor, drill, False, None, run_verb.Action(**action), root)
+
+    assert act(drill=True, start=True) == 0
+    for step in [*(card.get("steps") or []), *(card.get("rollback") or [])]:
+        assert act(step=step["id"], done=True, evidence="walked in a drill") == 0
+    act(end="mitigated")  # 1 when the drill missed a target: still a completed drill
+    (log,) = sorted((root / "runs").glob(f"*-{card_id}-*.jsonl"))[-1:]
+    return log.name[:10]

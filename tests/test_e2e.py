@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SNAPSHOT_KB, copy_kb, run_kb
+from conftest import SNAPSHOT_KB, complete_drill, copy_kb, run_kb
 
 
 @pytest.fixture
@@ -172,10 +172,13 @@ def test_followups_done_wont_do_reopen(snapshot_kb: Path) -> None:
 
 def test_card_verified_and_drilled(snapshot_kb: Path) -> None:
     card = snapshot_kb / "cards" / "queue-stuck.yaml"
+    before = card.read_text()
+    day = complete_drill(snapshot_kb, "queue-stuck")  # a drilled stamp needs a drill log behind it (#19)
+    card.write_text(before)
     verified = run_kb("card", "verified", "queue-stuck", cwd=snapshot_kb)
     assert verified.returncode == 0 and "last_verified: 2026-11-30" in card.read_text()
     drilled = run_kb("card", "drilled", "queue-stuck", cwd=snapshot_kb)
-    assert drilled.returncode == 0 and "last_drilled: 2026-11-30" in card.read_text()
+    assert drilled.returncode == 0 and f"last_drilled: {day}" in card.read_text()
     refused = run_kb("card", "drilled", "../oncall", cwd=snapshot_kb)  # a path through argv
     assert refused.returncode == 1 and "is not a card id" in refused.stderr
 
