@@ -54,4 +54,4 @@ def test_a_card_file_reports_on_the_router(base_kb: Path, capsys: pytest.Capture
 
 def test_a_path_that_does_not_exist_is_an_error(base_kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert check_command.run([base_kb / "cards" / "queue-stuk.yaml"], root=base_kb) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "no such file or folder" in capsys.readouterr().err

@@ -222,7 +222,7 @@ def test_route_json() -> None:
     assert json.loads(result.stdout)["matches"][0]["card_id"] == "queue-stuck"
 
 
-@pytest.mark.parametrize("argv", [["route", "QueueStalled"], ["show", "queue-stuck"]])
+@pytest.mark.parametrize("argv", [["route", "AgentSpendRateHigh"], ["show", "queue-stuck"]])
 def test_route_and_show_start_without_the_typer_app(argv: list[str]) -> None:
     """Run half awake at 02:17: `python -m kb route` must not pay for importing typer and every verb."""
     result = run_kb(*argv, "--root", str(SNAPSHOT_KB), python=("-X", "importtime"))

@@ -24,9 +24,9 @@ def test_temporary_files_go_to_the_run_folder(tmp_path: Path) -> None:
     assert run.is_dir() and REPO not in run.parents
     assert run in tmp_path.parents
     assert Path(tempfile.gettempdir()).parent == run
-    with kb_lock(tmp_path):  # kb's lock files live in the temp folder
+    with kb_lock(tmp_path):  # kb's locks live in the KB (or its .git), never in a shared temp folder (#14)
         pass
-    assert list((run / "tmp").glob("kb-new-*.lock"))
+    assert list((tmp_path / ".kb-locks").glob("*.lock")) and not list((run / "tmp").glob("kb-*.lock"))
     child = subprocess.run(
         [sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"], capture_output=True, text=True
     )

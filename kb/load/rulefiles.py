@@ -124,15 +124,19 @@ def yaml_tree(folder: Path) -> list[str]:
     relative to it, sorted. Hidden folders and linked folders are not entered: a link could
     lead out of the knowledge base or loop."""
     found: list[str] = []
+    yaml_suffix = (".yaml", ".yml")
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
-        )
         rel = os.path.relpath(dirpath, folder).replace(os.sep, "/")
         prefix = "" if rel == "." else rel + "/"
-        for name in filenames:
-            if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(dirpath, name)):
-                found.append(prefix + name)
+        # a folder named like a YAML file is listed, not entered: reading it is refused and
+        # reported (kb.core.safefile), as a FIFO, a device or a link loop named *.yml is
+        found += [prefix + d for d in dirnames if d.endswith(yaml_suffix)]
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and not d.endswith(yaml_suffix) and not os.path.islink(os.path.join(dirpath, d))
+        )
+        found += [prefix + name for name in filenames if name.endswith(yaml_suffix)]
     return sorted(found)
 
 

@@ -83,6 +83,7 @@ def test_a_planted_link_at_any_lock_path_is_never_followed(tmp_path: Path, git: 
         for p in (
             *(root / ".git").rglob("*"),
             *root.rglob(".kb*"),
+            *root.glob(".kb-locks/*"),  # a KB outside any repository keeps its locks in itself
             *Path(os.environ.get("TMPDIR", "/tmp")).glob("kb-*.lock"),
         )
         if p.is_file() and "lock" in p.name
