@@ -153,3 +153,17 @@ def test_ambiguous_identity(base_kb: Path) -> None:
     assert "'octocat' names both alice and bob" in found
     source = read_memberships(root, oncall_of(root)).sources["sre"]
     assert source.unknown == ["octocat"]  # mapped to neither
+
+
+def test_scim_deactivated_user_is_no_member(base_kb: Path) -> None:
+    root = make_kb(base_kb, "scim-list-response.json")
+    export = root / "memberships" / "scim-list-response.json"
+    text = export.read_text()
+    jim = '"primary": true}],\n      "active": true'
+    assert text.count(jim) == 1
+    export.write_text(text.replace(jim, '"primary": true}],\n      "active": false'))
+    (root / "oncall.yaml").write_text(
+        (root / "oncall.yaml").read_text().replace("email: bob@example.org", "email: jsmith@example.com"),
+        encoding="utf-8",
+    )
+    assert read_memberships(root, oncall_of(root)).sources["sre"].members == ["alice"]

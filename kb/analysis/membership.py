@@ -115,6 +115,8 @@ def _scim(data: dict, group: str, fragment: str | None) -> list[Member]:
                 f"member '{item.get('display') or item.get('value')}' is a nested group; export the group flattened"
             )
         user = users.get(item.get("value")) if isinstance(item.get("value"), str) else None
+        if user is not None and user.get("active") is False:
+            continue  # a deactivated account holds no access
         texts = [*(_scim_user_texts(user) if user else []), _text(item.get("display")), _text(item.get("value"))]
         members.append(Member(texts))
     return members
