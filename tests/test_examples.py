@@ -35,3 +35,30 @@ def test_suppressions_in_examples_are_only_for_unknown_days() -> None:
         for line in path.read_text().splitlines():
             if "kb: ignore" in line:
                 assert line.split(":")[0] in ("detected_at", "mitigated_at") and ": null" in line, (path.name, line)
+
+
+def test_examples_match_the_json_schema_editors_use() -> None:
+    """The schema an editor validates with (generated from the models) agrees with kb on
+    date-only times, shares, lists of models and failure modes, tasks."""
+    import json
+
+    import pytest
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from kb.core import yamlio
+    from kb.model.schema import schema_text
+
+    validator = jsonschema.Draft202012Validator(
+        json.loads(schema_text("postmortem")), format_checker=jsonschema.FormatChecker()
+    )
+    for path in sorted((EXAMPLES / "postmortems").glob("*.yaml")):
+        errors = [e.message for e in validator.iter_errors(yamlio.load_mapping(path.read_bytes()))]
+        assert errors == [], (path.name, errors)
+    naive = {
+        "id": "PM-2025-001",
+        "title": "x",
+        "status": "draft",
+        "priority": "P1",
+        "started_at": "2025-08-05T10:00:00",
+    }
+    assert list(validator.iter_errors(naive))  # a time without its offset is refused by editors too

@@ -437,3 +437,39 @@ def test_odd_attribute_values_do_not_break_the_postmortem(kb_root: Path, tmp_pat
 
     doc = next(d for d in load_kb(kb_root).postmortems if d.path.endswith(created.name))
     assert doc.model is not None
+
+
+def test_a_failure_below_the_tool_span_names_the_tool_and_injects_nothing(
+    kb_root: Path, tmp_path: Path, capsys
+) -> None:
+    """The failing step is an HTTP span inside a tool call: the tool is the enclosing one.
+    Names from the trace land as quoted values: a name carrying a newline and a `kb: ignore`
+    comment neither breaks the file nor suppresses anything."""
+    path = tmp_path / "nested.jsonl"
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter_file.FileSpanExporter(path)))
+    tracer = provider.get_tracer("nested")
+    hostile = "run_script\n# kb: ignore[KB403]\nx: " + "y" * 500
+    with tracer.start_as_current_span(
+        "execute_tool", attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": hostile}
+    ) as tool:
+        with tracer.start_as_current_span("POST /recover", attributes={"http.request.method": "POST"}) as http:
+            http.set_status(Status(StatusCode.ERROR, "503"))
+            http.set_attribute("error.type", "503")
+            http_id = http.get_span_context().span_id.to_bytes(8, "big")
+        tool.set_status(Status(StatusCode.ERROR))
+    provider.shutdown()
+    assert _new(kb_root, path) == 0, capsys.readouterr().err
+    created = [p for p in _created(kb_root) if "triage-ran" in p.name][0]
+    data = _load_yaml(created)
+    assert bytes.fromhex(data["model_inference"]["span_id"]) == http_id
+    defused = hostile.replace("kb: ignore", "kb ignore")
+    assert data["model_inference"]["tool"] == defused and data["telemetry"]["gen_ai.tool.name"] == defused
+    assert data["telemetry"]["error.type"] == "503"
+    assert all(len(row["event"]) <= 300 and "\n" not in row["event"] for row in data["timeline"])
+    from kb.check.engine import run_check
+    from kb.load.loader import load_kb
+    from kb.rules.context import RuleContext
+
+    codes = {d.code for d in run_check(RuleContext(load_kb(kb_root))).diagnostics if d.path.endswith(created.name)}
+    assert "KB403" in codes and "KB190" not in codes  # the row is still reported as unfilled

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +60,7 @@ def operation(span: Span) -> str:
 
 def provider(span: Span) -> str | None:
     value = span.attributes.get("gen_ai.provider.name") or span.attributes.get("gen_ai.system")  # deprecated name
-    return str(value) if value else None
+    return _text(value) if value else None
 
 
 def choose_trace(export: TraceExport, trace_id: str | None) -> list[Span]:
@@ -95,6 +96,21 @@ def failing_span(spans: list[Span]) -> Span | None:
     parents_of_errors = {s.parent_span_id for s in errored if s.parent_span_id}
     deepest = [s for s in errored if s.span_id not in parents_of_errors]
     return min(deepest, key=lambda s: (s.start_ns, s.span_id)) if deepest else None
+
+
+def tool_of(failing: Span, spans: list[Span]) -> str | None:
+    """The tool of the failing step: its own gen_ai.tool.name, or that of the nearest tool
+    span above it (an HTTP or database span failing inside a tool call)."""
+    by_id = {s.span_id: s for s in spans}
+    current: Span | None = failing
+    seen: set[str] = set()
+    while current is not None and current.span_id not in seen:
+        seen.add(current.span_id)
+        name = _text(current.attributes.get("gen_ai.tool.name"))
+        if name:
+            return name
+        current = by_id.get(current.parent_span_id or "")
+    return None
 
 
 def _distinct(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -157,14 +173,17 @@ def prefill_from_trace(export: TraceExport, trace_id: str | None = None) -> Pref
     }
     if any(v is not None for v in sampling.values()):
         row["sampling"] = sampling
+    tool = tool_of(failing, spans) if failing is not None else None
     if failing is not None:
         row["span_id"] = failing.span_id
-        if failing.attributes.get("gen_ai.tool.name"):
-            row["tool"] = _text(failing.attributes["gen_ai.tool.name"])
+        if tool:
+            row["tool"] = tool
     else:
         prefill.notes.append("no span has status error or error.type: span_id is left for you to choose")
     prefill.model_inference = row
     prefill.telemetry = _telemetry(spans, gen_ai, inference, agents_spans, failing, models, agents)
+    if tool:
+        prefill.telemetry["gen_ai.tool.name"] = tool
     prefill.timeline = _timeline(spans, gen_ai)
     return prefill
 
@@ -174,8 +193,14 @@ def _text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+        return defused(", ".join(str(v) for v in value))
+    return defused(str(value))
+
+
+def defused(text: str) -> str:
+    """Text from a trace is data: kb's suppression comments are matched in the raw file, so a
+    value carrying `kb: ignore[...]` must not be written as one."""
+    return SUPPRESSION.sub("kb ignore", text)
 
 
 def _number(value: Any) -> float | None:
@@ -215,12 +240,10 @@ def _telemetry(spans, gen_ai, inference, agents_spans, failing, models, agents) 
         block["cost_usd"] = round(sum(c for c in costs if c is not None), 6)
     if failing is not None:
         if operation(failing):
-            block["gen_ai.operation.name"] = operation(failing)
-        if failing.attributes.get("gen_ai.tool.name"):
-            block["gen_ai.tool.name"] = _text(failing.attributes["gen_ai.tool.name"])
+            block["gen_ai.operation.name"] = _text(operation(failing))
         error_type = failing.attributes.get("error.type") or _exception_type(failing)
         if error_type:
-            block["error.type"] = str(error_type)
+            block["error.type"] = _text(error_type)
     return block
 
 
@@ -271,13 +294,22 @@ def _describe(span: Span) -> tuple[str, str]:
     return "agent", f"Agent step: {op or span.name} {model}{usage}"
 
 
+SUPPRESSION = re.compile(r"kb\s*:\s*ignore", re.IGNORECASE)
+MAX_EVENT_CHARS = 300  # a span name or status message can be any length; a timeline row is one line
+
+
+def _short(text: str) -> str:
+    text = defused(" ".join(text.split()))
+    return text if len(text) <= MAX_EVENT_CHARS else text[: MAX_EVENT_CHARS - 1] + "…"
+
+
 def _timeline(spans: list[Span], gen_ai: list[Span]) -> list[dict[str, Any]]:
     """One row per GenAI span (agent step, model call, tool call) at its start, and one per
     error where it happened (the deepest errored span: its parents only pass it on)."""
     rows: list[tuple[int, int, str, dict[str, Any]]] = []
     for span in gen_ai:
         actor, event = _describe(span)
-        rows.append((span.start_ns, 0, span.span_id, {"at": span.start, "actor": actor, "event": event}))
+        rows.append((span.start_ns, 0, span.span_id, {"at": span.start, "actor": actor, "event": _short(event)}))
     errored = [s for s in spans if s.is_error]
     passed_on = {s.parent_span_id for s in errored if s.parent_span_id}
     for span in errored:
@@ -286,5 +318,5 @@ def _timeline(spans: list[Span], gen_ai: list[Span]) -> list[dict[str, Any]]:
         what = span.attributes.get("error.type") or _exception_type(span) or "error"
         message = f": {span.status_message}" if span.status_message else ""
         event = f"Error {what} in {span.name} (span {span.span_id}){message}"
-        rows.append((span.end_ns, 1, span.span_id, {"at": span.end, "actor": "system", "event": event}))
+        rows.append((span.end_ns, 1, span.span_id, {"at": span.end, "actor": "system", "event": _short(event)}))
     return [row for *_, row in sorted(rows, key=lambda r: r[:3])]

@@ -90,6 +90,16 @@ def html_title(text: str) -> str:
     return html.escape(" ".join(text.split()), quote=True)
 
 
+def share_text(share) -> str:
+    """`0.8% of Sonnet 4 requests (peak 16%, 2025-08-31)`: an impact share in words."""
+    about = "about " if share.approximate else ""
+    value = f"{about}{share.value_percent:g}% of " if share.value_percent is not None else ""
+    peak = f"peak {share.peak_percent:g}%" if share.peak_percent is not None else ""
+    when = f", {share.peak_at.isoformat()}" if share.peak_at is not None and peak else ""
+    text = f"{value}{share.of}" if value else f"{share.of}"
+    return f"{text} ({peak}{when})" if peak else text
+
+
 def front_matter(**fields) -> str:
     return "---\n" + yaml.safe_dump(fields, sort_keys=False, allow_unicode=True) + "---\n\n"
 
@@ -280,9 +290,12 @@ class SiteBuilder:
             impact = ""
             if pm.impact:
                 impact = ", ".join(
-                    f"{k.replace('_', ' ')}: {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')}: {v}"
-                    for k, v in pm.impact.model_dump().items()
-                    if v is not None
+                    [
+                        f"{k.replace('_', ' ')}: {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')}: {v}"
+                        for k, v in pm.impact.model_dump(exclude={"shares"}).items()
+                        if v is not None
+                    ]
+                    + [share_text(share) for share in pm.impact.shares]
                 )
             card_links = Markup(
                 ", ".join(str(link(c, f"../cards/{c}.md")) if c in self.card_ids else escape(c) for c in pm.cards)

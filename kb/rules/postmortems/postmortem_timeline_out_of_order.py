@@ -1,3 +1,5 @@
+import datetime as dt
+
 from kb.core.diagnostics import Finding, Level
 from kb.model.common import certainly_before
 from kb.rules.base import DocumentRule
@@ -33,14 +35,26 @@ class TimelineOutOfOrder(DocumentRule):
     documents = ("postmortems",)
 
     def check_document(self, ctx, doc, options):
-        latest = None
+        # the latest timestamp and the latest date-only entry so far, kept apart: a date-only
+        # entry between two timestamps of its day must not hide that the second is earlier
+        # than the first, and two timestamps are compared as instants, never by their days
+        moment: dt.datetime | None = None
+        date: dt.date | None = None
         for index, entry in enumerate(doc.model.timeline):
-            if latest is not None and certainly_before(entry.at, latest):
+            at = entry.at
+            earlier = None
+            if moment is not None and certainly_before(at, moment):
+                earlier = moment
+            elif date is not None and certainly_before(at, date):
+                earlier = date
+            if earlier is not None:
                 yield Finding(
                     doc.path,
-                    f"timeline entry {index + 1} ({entry.at.isoformat()}) is earlier than "
-                    f"the one before it ({latest.isoformat()})",
+                    f"timeline entry {index + 1} ({at.isoformat()}) is earlier than an entry before it "
+                    f"({earlier.isoformat()})",
                     loc=("timeline", index, "at"),
                 )
+            elif isinstance(at, dt.datetime):
+                moment = at if moment is None or at > moment else moment
             else:
-                latest = entry.at
+                date = at if date is None or at > date else date

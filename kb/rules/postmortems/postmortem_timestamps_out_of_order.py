@@ -7,16 +7,18 @@ CAUSE_ORDER = ("started_at", "detected_at", "fixed_at")
 
 
 def out_of_order(values):
-    """(field, value, previous field, previous value) for each value certainly before an earlier
-    one. A date-only value on the same day as a timestamp cannot be ordered and passes."""
-    previous = None
+    """(field, value, earlier field, its value) for each value certainly before one that came
+    before it. Each value is compared with every accepted earlier one, so a date-only value
+    on the same day (which cannot be ordered) does not hide two timestamps out of order."""
+    accepted: list = []
     for field, value in values:
         if value is None:
             continue
-        if previous is not None and certainly_before(value, previous[1]):
-            yield field, value, previous[0], previous[1]
+        later = [(f, v) for f, v in accepted if certainly_before(value, v)]
+        if later:
+            yield field, value, later[-1][0], later[-1][1]
         else:
-            previous = (field, value)
+            accepted.append((field, value))
 
 
 class TimestampsOutOfOrder(DocumentRule):
