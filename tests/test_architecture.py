@@ -126,7 +126,12 @@ def test_cli_is_wiring_only() -> None:
     """cli.py imports typer and kb.commands, and each command's body calls one verb."""
     tree = ast.parse((KB / "cli.py").read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert {m for m in imported if m.startswith("kb")} <= {"kb", "kb.commands", "kb.commands.common", "kb.commands.fast_path"}
+    assert {m for m in imported if m.startswith("kb")} <= {
+        "kb",
+        "kb.commands",
+        "kb.commands.common",
+        "kb.commands.fast_path",
+    }
     verbs = {path.stem for path in (KB / "commands").glob("*.py")} - {"__init__", "common", "fast_path"}
     used = {
         alias.name

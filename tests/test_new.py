@@ -194,7 +194,9 @@ def test_on_a_terminal_missing_values_are_asked_for(repo: Path, new_pm, new_card
     monkeypatch.setattr(sys, "stdin", Terminal("urgent\np1\n"))  # a bad answer is asked again (#15)
     asked_again = new_pm(repo, title="Bad priority")
     assert asked_again.returncode == 0, asked_again.stderr
-    assert asked_again.stdout.count("Priority (P1, P2, P3):") == 2 and "urgent" in asked_again.stdout + asked_again.stderr
+    assert (
+        asked_again.stdout.count("Priority (P1, P2, P3):") == 2 and "urgent" in asked_again.stdout + asked_again.stderr
+    )
 
 
 def test_from_alert_fills_cards_priority_and_detection(repo: Path, new_pm) -> None:

@@ -146,9 +146,7 @@ def commit_on_new_branch(
                 else:
                     blobs[rel] = _hash_bytes(repo, git_dir, rel, data)
                 repo.git.update_index("--add", "--cacheinfo", f"100644,{blobs[rel]},{rel}", env=env)
-            hook = git_dir / "hooks" / "pre-commit"
-            if os.access(hook, os.X_OK):
-                repo.git.hook("run", "pre-commit", env=env)
+            repo.git.hook("run", "--ignore-missing", "pre-commit", env=env)  # core.hooksPath respected
             tree = repo.git.write_tree(env=env).strip()
             commit = repo.git.commit_tree(tree, "-p", plan.base, "-m", message).strip()
             repo.git.update_ref(f"refs/heads/{plan.branch}", commit, "", "-m", "kb new --branch")

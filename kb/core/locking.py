@@ -101,5 +101,7 @@ def kb_lock(root: Path, name: str = "new") -> contextlib.AbstractContextManager[
 
 def file_lock(root: Path, rel: str) -> contextlib.AbstractContextManager[None]:
     """The lock of one file of the KB: hold it from reading the file to writing it back."""
-    key = os.path.normpath(rel).replace(os.sep, "/")
+    # the file itself, whatever name reached it: two links to one card share one lock
+    real_root = os.path.realpath(root)
+    key = os.path.relpath(os.path.realpath(os.path.join(real_root, rel)), real_root).replace(os.sep, "/")
     return _held(root, "file-" + hashlib.sha256(key.encode()).hexdigest()[:24] + ".lock")

@@ -41,7 +41,9 @@ def terminal_safe(text: str, colour: bool = True) -> str:
 
     def replace(match: re.Match[str]) -> str:
         token = match.group()
-        return token if colour and token.startswith("\x1b[") else "".join(_visible(c) for c in token)
+        if colour and token.startswith("\x1b["):
+            return token
+        return "".join(f"\\u{ord(c):04x}" for c in token)  # `\\uXXXX`: valid inside a JSON string too
 
     return _UNSAFE_OUTPUT.sub(replace, text)
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import BASE_KB, copy_kb
 from trust_cli import kb, no_traceback
 
-FLIPS = int(os.environ.get("KB_CACHE_FLIPS", "100"))
+FLIPS = int(os.environ.get("KB_CACHE_FLIPS", "50"))
 
 
 def _broken_kb(tmp_path: Path) -> Path:

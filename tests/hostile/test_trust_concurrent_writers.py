@@ -59,37 +59,74 @@ def _quiet(function, *args):
     return call
 
 
-def test_followups_done_and_wont_do_on_one_postmortem_lose_nothing(tmp_path: Path):
+def _status_race(root: Path, rounds: int, verb: bool) -> int:
+    """Lost updates when `done R1` and `wont-do R2` edit one postmortem at once: through the
+    verb (which loads the KB first), or through the edit the verb makes, with the KB loaded
+    once (the read-modify-write under test, at a hundred rounds a second)."""
     from kb.commands import followups
+    from kb.edit.stamps import set_status
+    from kb.load.loader import load_kb
 
-    root = copy_kb(BASE_KB, tmp_path / "kb")
     pm = root / PM
     original = pm.read_text().replace("status: draft\n", REINFORCEMENTS)
+    pm.write_text(original)
+    kb = load_kb(root)
     lost = 0
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         pm.write_text(original)
-        _race(
-            _quiet(followups.set_item, "PM-2026-001", "R1", "done", None, root),
-            _quiet(followups.set_item, "PM-2026-001", "R2", "wont_do", "covered by R1", root),
-        )
+        if verb:
+            _race(
+                _quiet(followups.set_item, "PM-2026-001", "R1", "done", None, root),
+                _quiet(followups.set_item, "PM-2026-001", "R2", "wont_do", "covered by R1", root),
+            )
+        else:
+            _race(
+                lambda: set_status(kb, "PM-2026-001", "R1", "done"),
+                lambda: set_status(kb, "PM-2026-001", "R2", "wont_do", "covered by R1"),
+            )
         items = {r["id"]: r for r in yaml.safe_load(pm.read_text())["reinforcements"]}
         lost += (items["R1"]["status"] != "done") + (items["R2"]["status"] != "wont_do")
+    return lost
+
+
+def test_followups_done_and_wont_do_on_one_postmortem_lose_nothing(tmp_path: Path):
+    lost = _status_race(copy_kb(BASE_KB, tmp_path / "kb"), ROUNDS, verb=False)
     assert lost == 0, f"{lost} lost updates in {ROUNDS} rounds"
 
 
+def test_followups_verbs_racing_lose_nothing(tmp_path: Path):
+    rounds = max(10, ROUNDS // 10)
+    lost = _status_race(copy_kb(BASE_KB, tmp_path / "kb"), rounds, verb=True)
+    assert lost == 0, f"{lost} lost updates in {rounds} rounds"
+
+
 def test_card_verified_and_drilled_at_once_lose_nothing(tmp_path: Path):
+    import datetime as dt
+
     from kb.commands import card
+    from kb.edit.stamps import stamp_card
+    from kb.load.loader import load_kb
 
     root = copy_kb(BASE_KB, tmp_path / "kb")
     path = root / "cards/queue-stuck.yaml"
     original = path.read_text()
-    day = complete_drill(root, "queue-stuck")  # `kb card drilled` stamps from a drill log (#19)
+    drill_day = complete_drill(root, "queue-stuck")  # `kb card drilled` stamps from a drill log (#19)
+    kb = load_kb(root)
+    day = dt.date(2026, 11, 22)
     lost = 0
-    for _ in range(ROUNDS):
+    for number in range(ROUNDS):
         path.write_text(original)
-        _race(_quiet(card.run, "verified", "queue-stuck", root), _quiet(card.run, "drilled", "queue-stuck", root))
+        drilled = day.isoformat()
+        if number % 10 == 0:  # one round in ten through the verbs themselves
+            _race(_quiet(card.run, "verified", "queue-stuck", root), _quiet(card.run, "drilled", "queue-stuck", root))
+            drilled = drill_day  # the verb stamps the drill log's day
+        else:
+            _race(
+                lambda: stamp_card(kb, "queue-stuck", "last_verified", day),
+                lambda: stamp_card(kb, "queue-stuck", "last_drilled", day),
+            )
         data = yaml.safe_load(path.read_text())
-        lost += (str(data.get("last_verified")) != "2026-11-22") + (str(data.get("last_drilled")) != day)
+        lost += (str(data.get("last_verified")) != "2026-11-22") + (str(data.get("last_drilled")) != drilled)
     assert lost == 0, f"{lost} lost updates in {ROUNDS} rounds"
 
 

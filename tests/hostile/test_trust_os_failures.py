@@ -143,7 +143,7 @@ def test_a_killed_emit_leaves_the_old_set_or_the_new_set(tmp_path: Path):
     new = _rules(root)
     assert all(old[n] != new[n] for n in SET)
     mixed = 0
-    rounds = int(os.environ.get("KB_KILL_ROUNDS", "25"))
+    rounds = int(os.environ.get("KB_KILL_ROUNDS", "20"))
     rng = random.Random(14)
     for _ in range(rounds):
         for n in SET:
@@ -189,7 +189,7 @@ def test_a_killed_init_leaves_no_half_made_folder(tmp_path: Path):
     assert kb("init", str(tmp_path / "timing"), cwd=tmp_path).returncode == 0
     duration = max(time.monotonic() - started, 0.05)
     half = 0
-    rounds = int(os.environ.get("KB_KILL_ROUNDS", "25"))
+    rounds = int(os.environ.get("KB_KILL_ROUNDS", "20"))
     for index in range(rounds):
         target = tmp_path / f"kb-{index}"
         pid = os.fork()

@@ -71,8 +71,12 @@ COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
-@pytest.mark.parametrize("name", sorted(PAYLOADS))
+# every payload through check (text, github) and show; the five sharpest through the rest
+CORE = {"newline-command", "osc52-clipboard", "line-separator", "c1-csi", "bidi-override"}
+MATRIX = [(name, args) for name in sorted(PAYLOADS) for args in COMMANDS if name in CORE or args in COMMANDS[:3]]
+
+
+@pytest.mark.parametrize("name,args", MATRIX, ids=[f"{n}-{' '.join(a)}" for n, a in MATRIX])
 def test_values_cannot_forge_output(tmp_path: Path, name: str, args: list[str]):
     root = _kb_with(tmp_path, PAYLOADS[name])
     result = kb(*args, cwd=root, env={"KB_NO_CACHE": "1"})
@@ -112,3 +116,13 @@ def test_sarif_uris_are_percent_encoded(tmp_path: Path, file_name: str):
     for uri in uris:
         assert re.fullmatch(r"[A-Za-z0-9\-._~/%!$&'()*+,;=:@]*", uri), uri
     assert f"cards/{file_name}" in {unquote(u) for u in uris}
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+@pytest.mark.parametrize("name", ["c1-csi", "line-separator", "bidi-override", "osc52-clipboard"])
+def test_json_output_stays_valid_json_and_keeps_the_value(tmp_path: Path, name: str, fmt: str):
+    root = _kb_with(tmp_path, PAYLOADS[name])
+    result = kb("check", "--format", fmt, "--select", "KB1", cwd=root, env={"KB_NO_CACHE": "1"})
+    no_traceback(result)
+    assert not BAD.search(result.stdout)
+    json.loads(result.stdout)  # escaped as \uXXXX: a JSON reader gets the value back, a terminal sees no control

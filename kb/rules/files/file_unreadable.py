@@ -3,8 +3,10 @@ from kb.rules.base import LoadRule
 
 
 class FileUnreadable(LoadRule):
-    """A file kb should read cannot be read as a file: it is a FIFO, a socket, a device, a
-    directory under a file's name, a symbolic link loop or a dangling link, or access is denied.
+    """A file kb should read is not a regular file it can read.
+
+    It is a FIFO, a socket, a device, a directory under a file's name, a symbolic link loop
+    or a dangling link, or access is denied.
 
     Why: kb never opens anything but a regular file. A FIFO would hang every `kb check` and
     `kb route` (at 02:17, the router must answer), a link to `/dev/zero` never ends, and a
