@@ -161,3 +161,16 @@ def test_the_prompt_asks_again_on_a_bad_answer(fresh_kb: Path, tmp_path: Path) -
     os.close(master)
     assert "'nope' is not a rotation in oncall.yaml" in seen.decode()
     assert (fresh_kb / "cards" / "embeddings-index-is-stale.yaml").is_file()
+
+
+def test_a_prefill_earlier_in_the_process_does_not_change_how_a_stamp_writes_null(tmp_path: Path) -> None:
+    """ruamel's add_representer is class-wide: a prefill that spells null `null` must not make
+    a later stamp rewrite a file that spells it empty (kb new then kb card verified, in one process)."""
+    from kb.edit.prefill import apply_fields
+    from kb.edit.roundtrip import set_values
+
+    apply_fields("a: 1\nb: null\n", {"c": None})
+    path = tmp_path / "x.yaml"
+    path.write_text("a:\nb:\nc: 1\n")
+    assert set_values(path, [(("c",), 2)])
+    assert path.read_text() == "a:\nb:\nc: 2\n"

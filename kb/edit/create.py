@@ -182,12 +182,14 @@ def apply_prefill(text: str, prefill: dict[str, Any]) -> str:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
 
+    from kb.edit.roundtrip import private_representers
+
     yaml = YAML(typ="rt")
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.representer.add_representer(
-        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
-    )  # the template's `null` stays written, not an empty value
+    private_representers(  # the template's `null` stays written, not an empty value
+        yaml, {type(None): lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")}
+    )
     try:
         data = yaml.load(text)
     except Exception as exc:  # noqa: BLE001 - any ruamel failure: the template, not the prefill, is at fault

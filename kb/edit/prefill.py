@@ -16,6 +16,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from kb.edit.roundtrip import private_representers
+
 
 def _timestamp(representer: Any, value: dt.datetime) -> Any:
     text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
@@ -43,8 +45,7 @@ def apply_fields(text: str, fields: dict[str, Any]) -> str:
     yaml.width = 4096
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.representer.add_representer(dt.datetime, _timestamp)
-    yaml.representer.add_representer(type(None), _null)
+    private_representers(yaml, {dt.datetime: _timestamp, type(None): _null})
     yaml.representer.ignore_aliases = lambda _data: True  # a timestamp used twice is written twice, not &id001
     data = yaml.load(text)
     for key, value in fields.items():

@@ -70,6 +70,20 @@ def _yaml(text: str) -> YAML:
     return yaml
 
 
+def private_representers(yaml: Any, representers: dict[type, Any]) -> None:
+    """Give `yaml` its own representers. ruamel's add_representer writes into the class
+    that every YAML instance shares, so one caller's `null` spelling would change every
+    later dump in the process (a stamp after a prefill wrote `a:` as `a: null`)."""
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    class Representer(RoundTripRepresenter):
+        pass
+
+    for kind, function in representers.items():
+        Representer.add_representer(kind, function)
+    yaml.Representer = Representer
+
+
 def set_values(path: Path, updates: list[tuple[tuple, Any]]) -> bool:
     """Set each YAML path to a value (the last key is added when absent); False when unchanged."""
     raw = safefile.read_bytes(path)
