@@ -134,8 +134,10 @@ def snapshot_kb(tmp_path: Path) -> Path:
 
 
 def require_tool(name: str) -> str:
-    """The path of a system tool; skip without it, but fail where CI promised it (KB_REQUIRE_TOOLS=1)."""
-    path = shutil.which(name)
+    """The path of a tool; skip without it, but fail where CI promised it (KB_REQUIRE_TOOLS=1). A
+    tool a Python package installs (actionlint, pre-commit) sits beside this interpreter, which
+    is not on PATH when a virtual environment's python runs the suite (as CI does)."""
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if path is None:
         if os.environ.get("KB_REQUIRE_TOOLS") == "1":
             pytest.fail(f"{name} is required here (KB_REQUIRE_TOOLS=1) but not installed")
