@@ -176,6 +176,7 @@ def run_kb(
     cwd: Path | None = None,
     env: dict | None = None,
     input: str | None = None,
+    timeout: float = 120,
     python: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """The real CLI in a subprocess (`python [python] -m kb args`), as a user runs it: for the
@@ -187,7 +188,7 @@ def run_kb(
         capture_output=True,
         text=True,
         input=input,
-        timeout=120,
+        timeout=timeout,
     )
 
 

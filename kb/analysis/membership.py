@@ -16,11 +16,11 @@ so is a member the export names that no person of oncall.yaml is.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.analysis.identities import Identities
+from kb.core import safefile
 from kb.core.paths import inside
 from kb.model import Oncall
 
@@ -208,13 +208,10 @@ def read_source(root: Path, group: str, reference: str, identities: Identities) 
     if path is None:
         source.problem = f"{rel} resolves outside the knowledge base"
         return source
-    try:
-        if os.path.getsize(path) > MAX_BYTES:
-            source.problem = f"{rel} is larger than {MAX_BYTES} bytes"
-            return source
-        raw = path.read_bytes()
+    try:  # a regular file only (a FIFO would block for ever), bounded
+        raw = safefile.read_bytes(path, MAX_BYTES)
     except OSError as exc:
-        source.problem = f"cannot read {rel}: {exc.strerror}"
+        source.problem = f"cannot read {rel}: {safefile.describe(exc)}"
         return source
     try:
         source.kind, members = parse_members(raw, group, fragment or None)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kb.core import safefile
+
 MAX_TRACE_BYTES = 200_000_000  # a trace export larger than this is refused, not read into memory
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 OTHER_SIGNALS = {"resourceMetrics": "metrics", "resourceLogs": "logs", "resourceProfiles": "profiles"}
@@ -77,13 +79,10 @@ def from_unix_nanos(value: int) -> dt.datetime:
 
 
 def read_trace_file(path: Path) -> TraceExport:
-    try:
-        size = path.stat().st_size
-        if size > MAX_TRACE_BYTES:
-            raise TraceProblem(f"{path}: {size} bytes is more than kb reads ({MAX_TRACE_BYTES})")
-        text = path.read_bytes().decode("utf-8")
+    try:  # a regular file only (a FIFO would block for ever), bounded
+        text = safefile.read_bytes(path, MAX_TRACE_BYTES).decode("utf-8")
     except OSError as exc:
-        raise TraceProblem(f"{path}: cannot read the file: {exc.strerror}") from None
+        raise TraceProblem(f"{path}: cannot read the file: {safefile.describe(exc)}") from None
     except UnicodeDecodeError as exc:
         raise TraceProblem(f"{path}: not UTF-8 text (byte {exc.start}): not an OTLP/JSON export") from None
     return parse_trace_text(text, str(path))

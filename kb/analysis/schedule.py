@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 from kb import __version__
 from kb.analysis.identities import Identities
+from kb.core import safefile
 from kb.core.atomic import write_atomic
 from kb.core.paths import inside
 
@@ -173,13 +174,10 @@ def read_schedule(root: Path, rel: str, today: dt.date) -> Schedule:
     if path is None:
         schedule.problem = f"{rel} resolves outside the knowledge base"
         return schedule
-    try:
-        if os.path.getsize(path) > MAX_BYTES:
-            schedule.problem = f"{rel} is larger than {MAX_BYTES} bytes"
-            return schedule
-        raw = path.read_bytes()
+    try:  # a regular file only (a FIFO would block for ever), bounded
+        raw = safefile.read_bytes(path, MAX_BYTES)
     except OSError as exc:
-        schedule.problem = f"cannot read {rel}: {exc.strerror or exc}"
+        schedule.problem = f"cannot read {rel}: {safefile.describe(exc)}"
         return schedule
     key = hashlib.blake2b(
         raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),

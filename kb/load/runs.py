@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from kb.core import safefile
 from kb.core.diagnostics import Finding, LoadProblem, Span
 from kb.core.paths import inside
 from kb.model.run import RunEvent
@@ -147,13 +148,10 @@ def _event_of(line: RunLine) -> tuple[str | None, str | None]:
 def read_log(root: Path, rel: str) -> tuple[RunLog | None, list[Finding]]:
     """The log at `rel`, or None with a finding when it cannot be read."""
     path = os.path.join(root, rel)
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_LOG_BYTES + 1)
+    try:  # a regular file only (a FIFO would block for ever), bounded
+        raw = safefile.read_bytes(path, MAX_LOG_BYTES)
     except OSError as exc:
-        return None, [Finding(rel, f"cannot read the file: {exc.strerror}", problem=LoadProblem.RUN_LOG)]
-    if len(raw) > MAX_LOG_BYTES:
-        return None, [Finding(rel, f"larger than {MAX_LOG_BYTES} bytes; not read", problem=LoadProblem.RUN_LOG)]
+        return None, [Finding(rel, f"cannot read the file: {safefile.describe(exc)}", problem=LoadProblem.RUN_LOG)]
     return parse_log(rel, raw)
 
 
