@@ -47,8 +47,8 @@ def followups(kb: KnowledgeBase, today: dt.date, statuses: tuple[str, ...] = ("o
         for item in doc.model.reinforcements:
             if item.status not in statuses:
                 continue
-            late = item.status == "open" and item.due and item.due < today
-            overdue = (today - item.due).days if late else 0
+            due = item.due
+            overdue = (today - due).days if item.status == "open" and due is not None and due < today else 0
             found.append(
                 Followup(
                     item.owner or "(no owner)",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.analysis.identities import Identities
 from kb.core import safefile
@@ -76,11 +77,15 @@ def _text(value: object) -> str:
 
 
 def _scim_user_texts(user: dict) -> list[str]:
-    emails = user.get("emails") if isinstance(user.get("emails"), list) else []
+    emails = user.get("emails")
+    if not isinstance(emails, list):
+        emails = []
     primary = sorted(
         (e for e in emails if isinstance(e, dict)), key=lambda e: not e.get("primary")
     )  # the primary address first
-    name = user.get("name") if isinstance(user.get("name"), dict) else {}
+    name = user.get("name")
+    if not isinstance(name, dict):
+        name = {}
     return [
         *(_text(e.get("value")) for e in primary),
         _text(user.get("userName")),
@@ -114,7 +119,8 @@ def _scim(data: dict, group: str, fragment: str | None) -> list[Member]:
             raise MembershipProblem(
                 f"member '{item.get('display') or item.get('value')}' is a nested group; export the group flattened"
             )
-        user = users.get(item.get("value")) if isinstance(item.get("value"), str) else None
+        value = item.get("value")
+        user = users.get(value) if isinstance(value, str) else None
         if user is not None and user.get("active") is False:
             continue  # a deactivated account holds no access
         texts = [*(_scim_user_texts(user) if user else []), _text(item.get("display")), _text(item.get("value"))]
@@ -147,7 +153,8 @@ def _baton(data: dict, group: str, fragment: str | None) -> list[Member]:
             f"the Baton file has no resource '{resource}' (name it with '#<resource id>' after the file name)"
         )
     grants = [g for g in data.get("direct_user_grants") or [] if isinstance(g, dict)]
-    holders: dict[tuple[str, str], set[str]] = {}
+    # ids as the export spells them (JSON values, not checked here): only a holder of `resource` counts
+    holders: dict[tuple[object, object], set[Any]] = {}
     for grant in grants:
         key = (grant.get("resource_id"), grant.get("entitlement_slug"))
         holders.setdefault(key, set()).add(grant.get("principal_id"))

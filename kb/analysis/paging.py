@@ -248,26 +248,24 @@ class PagingModel:
         if schedule is None:
             return
         steps = [
-            (card, section, index, step)
+            (card, section, index, step, step.approval)
             for card in self.cards_of(rotation)
             for section, index, step in card.all_steps()
-            if step.approval not in (None, "none")
+            if step.approval is not None and step.approval != "none"
         ]
         if not steps:
             return
         memo: dict[tuple, tuple[str, ...]] = {}
         for shift in schedule.shifts if shifts is None else shifts:
             reachable = tuple(self.reachable(rotation, shift.start, shift.end))
-            for card, section, index, step in steps:
-                key = (reachable, step.approval, self._business_key(reachable, shift))
+            for card, section, index, step, approval in steps:
+                key = (reachable, approval, self._business_key(reachable, shift))
                 approvers = memo.get(key)
                 if approvers is None:
-                    if step.approval == "second-person":
+                    if approval == "second-person":
                         approvers = reachable if len(reachable) >= 2 else ()
                     else:
-                        approvers = tuple(
-                            p for p in reachable if self.can_approve(p, step.approval, shift.start, shift.end)
-                        )
+                        approvers = tuple(p for p in reachable if self.can_approve(p, approval, shift.start, shift.end))
                     memo[key] = approvers
                 if not approvers:
                     yield NoApprover(rotation, shift, card, section, index, step, reachable)
@@ -418,12 +416,12 @@ def upcoming_blocked(paging: PagingModel, start: int, days: int = 14) -> list[di
             row["cards"].setdefault(item.need.card.id, []).append(
                 f"{item.person} lacks {item.need.permission} ({item.need.step.id})"
             )
-        for item in paging.no_approver(name, window):
+        for gap in paging.no_approver(name, window):
             row = rows.setdefault(
-                (item.shift.start, name, item.shift.end),
-                {"rotation": name, "shift": describe_shift(item.shift), "people": item.shift.people, "cards": {}},
+                (gap.shift.start, name, gap.shift.end),
+                {"rotation": name, "shift": describe_shift(gap.shift), "people": gap.shift.people, "cards": {}},
             )
-            row["cards"].setdefault(item.card.id, []).append(f"no {item.step.approval} approver ({item.step.id})")
+            row["cards"].setdefault(gap.card.id, []).append(f"no {gap.step.approval} approver ({gap.step.id})")
     return [rows[key] for key in sorted(rows)]
 
 

@@ -229,6 +229,13 @@ def _aware(value, zone: dt.tzinfo | None, what: str, line: int) -> dt.datetime:
     raise ScheduleProblem(f"line {line}: {what} is not a date or time")
 
 
+def _offset_seconds(moment: dt.datetime, what: str, line: int) -> int:
+    offset = moment.utcoffset()
+    if offset is None:  # _aware gives every time a zone; one that knows no offset is no zone
+        raise ScheduleProblem(f"line {line}: {what} {moment.isoformat()} has a time zone without a UTC offset")
+    return int(offset.total_seconds())
+
+
 def _emails(event) -> tuple[str, ...]:
     attendees = event.get("ATTENDEE")
     if attendees is None:
@@ -285,8 +292,8 @@ def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
     return Occurrence(
         int(start.timestamp()),
         int(end.timestamp()),
-        int(start.utcoffset().total_seconds()),
-        int(end.utcoffset().total_seconds()),
+        _offset_seconds(start, "DTSTART", line),
+        _offset_seconds(end, "DTEND", line),
         line,
         summary,
         _emails(event),

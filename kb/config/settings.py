@@ -51,7 +51,8 @@ class DrillTargets(BaseModel):
     first_update_minutes: float = 30
 
 
-DEFAULT_SEVERITY: dict[Literal["P1", "P2", "P3"], str] = {"P1": "critical", "P2": "warning", "P3": "info"}
+Priority = Literal["P1", "P2", "P3"]
+DEFAULT_SEVERITY: dict[Priority, str] = {"P1": "critical", "P2": "warning", "P3": "info"}
 
 
 class Settings(BaseModel):
@@ -77,7 +78,7 @@ class Settings(BaseModel):
     )
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     drill_targets: DrillTargets = Field(default_factory=DrillTargets)
-    severity: dict[Literal["P1", "P2", "P3"], str] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    severity: dict[Priority, str] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
     external_runbook_hosts: list[str] = Field(
         default_factory=list,
@@ -94,7 +95,7 @@ class Settings(BaseModel):
 
     @field_validator("severity", mode="after")
     @classmethod
-    def _every_priority(cls, value: dict[str, str]) -> dict[str, str]:
+    def _every_priority(cls, value: dict[Priority, str]) -> dict[Priority, str]:
         """A partial map keeps the default for the priorities it does not name."""
         return {**DEFAULT_SEVERITY, **value}
 

@@ -315,7 +315,7 @@ def render(folder: Path, name: str, context: dict[str, Any], root: Path | None =
     return bounded_render(lambda: environment(folder, root).get_template(name), name, context)
 
 
-def bounded_render(load: Callable[[], Any], name: str, context: dict[str, Any]) -> str:
+def bounded_render(load: Callable[[], Template], name: str, context: dict[str, Any]) -> str:
     """`load()`'s template rendered with a fresh budget; any failure is a TemplateProblem."""
     token = _BUDGET.set(_Budget())
     try:

@@ -24,6 +24,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import yaml
 
@@ -45,6 +46,18 @@ OWNED = (RULES, TESTS, GATES, EVALS)
 
 class EmitProblem(Exception):
     pass
+
+
+class EvalRecord(TypedDict):
+    """One line of evals.jsonl: a reinforcement of kind eval."""
+
+    id: str  # <postmortem>/<reinforcement>
+    source: str  # the postmortem file
+    input: str
+    expected: str
+    forbidden: str | None
+    failure_mode: NotRequired[str | None]  # when the postmortem's model was involved
+    failure_modes: NotRequired[list[str]]  # several (format v2): all of them, in order
 
 
 @dataclass
@@ -139,7 +152,8 @@ def alert_annotations(kb: KnowledgeBase, pm: Postmortem, item) -> dict[str, str]
 
 
 def build(kb: KnowledgeBase) -> Emitted:
-    groups, tests, gates, required_tests, evals = [], [], [], [], []
+    groups, tests, gates, required_tests = [], [], [], []
+    evals: list[EvalRecord] = []
     alerts: list[AlertSource] = []
     sources: list[str] = []
     for doc in _postmortems(kb):
@@ -193,7 +207,7 @@ def build(kb: KnowledgeBase) -> Emitted:
                 )
             elif item.kind == "eval" and item.eval:
                 used = True
-                record = {
+                record: EvalRecord = {
                     "id": source,
                     "source": doc.path,
                     "input": item.eval.input,

@@ -44,9 +44,10 @@ def derived_labels(expr: str, series: list[str]) -> dict[str, str]:
     """Labels the alert is certain to carry, from the expression and the replay's series."""
     if LABEL_CHANGERS.search(expr):
         return {}
-    parsed = [series_labels(s) for s in series]
-    if any(p is None for p in parsed) or not parsed:
-        return {}
+    parsed_or_none = [series_labels(s) for s in series]
+    parsed = [p for p in parsed_or_none if p is not None]
+    if len(parsed) != len(parsed_or_none) or not parsed:
+        return {}  # a series kb cannot read, or none at all
     groupings = [(m.group(2), m.group(3)) for m in AGGREGATION.finditer(expr)]
     groupings += [(m.group(1), m.group(2)) for m in SUFFIX_GROUPING.finditer(expr)]
     aggregated = bool(AGGREGATION.search(expr))
@@ -63,7 +64,7 @@ def derived_labels(expr: str, series: list[str]) -> dict[str, str]:
         return {}  # aggregations that group differently, or an ungrouped one beside a grouped one
     derived = {}
     for name in sorted(next(iter(names))):
-        values = {p[name] for p in parsed if name in p}  # type: ignore[index]
+        values = {p[name] for p in parsed if name in p}
         if len(values) != 1:
             return {}  # several values: several alerts, or none with that label
         derived[name] = values.pop()
