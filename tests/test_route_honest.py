@@ -86,3 +86,26 @@ def test_a_third_party_alert_names_its_file_and_runbook(kb: Path, capsys: pytest
     err = capsys.readouterr().err
     assert "It is defined in rules/thirdparty/alertmanager-prometheusRule.yaml; runbook: " in err
     assert "https://runbooks.prometheus-operator.dev/runbooks/alertmanager/alertmanagerfailedreload" in err
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "[FIRING:1] AgentRunCrash",
+        "AgentRunCrash firing",
+        'AgentRunCrash{severity="page"}',
+        "alert AgentRunCrash",
+        "LLMProviderErrorRateHigh,AgentRunCrash",
+    ],
+)
+def test_an_unknown_alert_among_other_words_is_never_answered_with_a_card(query: str, capsys) -> None:
+    """Text pasted from a pager carries words around the alert name (outside review)."""
+    assert route_command.run(query, root=FIXTURE) == 1
+    captured = capsys.readouterr()
+    assert "card:" not in captured.out
+    assert "names the alert 'AgentRunCrash'" in captured.err
+
+
+def test_a_known_alert_among_other_words_routes_to_its_card(capsys) -> None:
+    assert route_command.run("[FIRING:1] AgentSpendRateHigh", root=FIXTURE) == 0
+    assert "card: cards/token-spend-runaway.yaml" in capsys.readouterr().out

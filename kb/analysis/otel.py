@@ -73,6 +73,9 @@ class TraceExport:
     converted_base64_ids: bool = False
 
 
+LAST_NANOS = 253_402_214_400 * 10**9  # 9999-12-31T00:00:00Z: later times cannot be a datetime with an offset
+
+
 def from_unix_nanos(value: int) -> dt.datetime:
     """UTC, with its offset, to the microsecond (Python's resolution)."""
     return dt.datetime.fromtimestamp(value // 1000 / 1_000_000, tz=dt.UTC)
@@ -215,7 +218,7 @@ def _nanos(value: Any, where: str, span: str) -> int:
         number = int(value)  # OTLP/JSON writes 64-bit integers as strings
     except (TypeError, ValueError):
         raise TraceProblem(f"{where}: span '{span}' has no valid time in Unix nanoseconds ({value!r})") from None
-    if number <= 0:
+    if number <= 0 or number >= LAST_NANOS:  # OTLP's fixed64 allows times Python cannot hold (year 10000+)
         raise TraceProblem(f"{where}: span '{span}' has time {number}: not a real timestamp")
     return number
 

@@ -15,6 +15,7 @@ from kb.config.settings import CONFIG_FILE, Config
 from kb.core import safefile, yamlio
 from kb.core.diagnostics import SUPPRESSION, Diagnostic, Finding, Level, LoadProblem, Span
 from kb.load.knowledge_base import Document
+from kb.load.secrets import REDACTED, scan
 from kb.rules import DocumentRule, Rule, all_rules, find_rule
 from kb.rules.context import RuleContext
 from kb.rules.files.suppression_unused import UnusedSuppression
@@ -257,10 +258,21 @@ def run_check(
         for e, f in findings
     ]
     diagnostics = _apply_suppressions(ctx, diagnostics, texts, active, only_paths)
+    for diagnostic in diagnostics:
+        diagnostic.message = _without_secrets(diagnostic.message)
     diagnostics.sort(key=Diagnostic.sort_key)
     all_files = [doc.path for doc in kb.documents()] + [log.path for log in kb.runs] + ["mkdocs.yml", *ctx.text_paths()]
     files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))
     return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, ctx.text_paths())
+
+
+def _without_secrets(message: str) -> str:
+    """A message that quotes a file's text (a schedule's SUMMARY, a membership export) never
+    carries a credential into a report: check output is published (CI logs, SARIF, PR
+    annotations) whatever the file it came from."""
+    for hit in scan(message, "message.txt"):
+        message = message.replace(hit.value, REDACTED)
+    return message
 
 
 def _document_findings(

@@ -46,13 +46,19 @@ def parse_at(text: str) -> dt.datetime:
         raise AccessError(f"--at '{text}' is not an ISO 8601 timestamp (e.g. 2026-12-05T02:17:00+01:00)") from None
     if moment.tzinfo is None:
         raise AccessError(f"--at '{text}' has no offset; say which timezone (e.g. {text}+01:00, or Z for UTC)")
+    try:  # the schedule is read from the day before to a year after: both must be dates
+        moment.astimezone(dt.UTC) - dt.timedelta(days=2) + dt.timedelta(days=800)
+    except OverflowError:
+        raise AccessError(f"--at '{text}' is outside the range of dates kb can read a schedule for") from None
     return moment
 
 
 def on_call(kb: KnowledgeBase, at: str) -> dict[str, Any]:
     """Per rotation: who is on call at that minute and which of its cards they can execute."""
     moment = parse_at(at)
-    paging = paging_of(kb, moment.astimezone(dt.UTC).date())
+    # from the day before: an all-day shift west of UTC ends on a date that is already over in
+    # UTC (a shift to 2026-12-10 in Los Angeles still pages at 2026-12-10T07:59Z)
+    paging = paging_of(kb, (moment.astimezone(dt.UTC) - dt.timedelta(days=1)).date())
     problems = {
         name: schedule.schedule.problem for name, schedule in paging.rotations.items() if schedule.schedule.problem
     }

@@ -43,7 +43,7 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
         return 0 if answer.kind == "alert" or (answer.kind == "search" and matches) else 1
     if answer.kind == "unknown-alert":
         # a paged engineer with a truncated or unknown alert name must not get a card that looks like the answer
-        echo(f"no router line or card names the alert '{query}'.", err=True)
+        echo(f"no router line or card names the alert '{answer.alert or query}'.", err=True)
         if answer.rule_file:
             where = f"runbook: {answer.runbook_url}" if answer.runbook_url else "and it has no runbook_url"
             echo(f"It is defined in {answer.rule_file}; {where}", err=True)

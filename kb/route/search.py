@@ -214,6 +214,20 @@ def looks_like_alert(query: str) -> bool:
     return bool(ALERT_NAME.fullmatch(query)) and (any(c.isupper() for c in query[1:]) or "_" in query or ":" in query)
 
 
+CAMEL_CASE = re.compile(r"[A-Za-z][A-Za-z0-9_:]*[a-z][A-Z][A-Za-z0-9_:]*")
+
+
+def alert_tokens(query: str) -> list[str]:
+    """The CamelCase alert names inside a longer query (`AgentRunCrash`, not `FIRING:1` or
+    `severity`): what an alert pasted with other words looks like."""
+    found = []
+    for token in ALERT_NAME.findall(query):
+        token = token.strip(":")
+        if CAMEL_CASE.fullmatch(token) and token not in found:
+            found.append(token)
+    return found
+
+
 def _stem(token: str) -> str:
     # a light suffix strip so "errors", "erroring" and "error" meet; digits stay as they are
     if token.isdigit():
@@ -263,6 +277,7 @@ class RouteAnswer:
     nearest_alerts: list[tuple[str, str]]  # (alert name, card id), nearest first
     rule_file: str | None = None  # "unknown-alert": the rule file that defines it, when one does
     runbook_url: str | None = None  # and its runbook_url there
+    alert: str | None = None  # "unknown-alert": the name nothing names, when the query held more words
 
 
 def alert_in_rule_files(config: Paths, name: str) -> tuple[str, str | None] | None:
@@ -338,7 +353,25 @@ def route(config: Paths, query: str) -> RouteAnswer:
         if defined is not None:
             return RouteAnswer("unknown-alert", [], [], nearest, defined[0], defined[1])
         return RouteAnswer("unknown-alert", [], [], nearest)
-    # 4. words, ranked over router lines and the cards' own fields: a search result
+    # 4. words around alert names, as pasted from a pager ("[FIRING:1] AgentRunCrash",
+    # 'AgentRunCrash{severity="page"}'): every alert name in them must be known, and lead to
+    # one card; an unknown one is said, never answered with the nearest card by words
+    named = alert_tokens(query)
+    if named:
+        alerts = known_alerts(lines, entries)
+        unknown = [name for name in named if name not in alerts]
+        if unknown:
+            defined = alert_in_rule_files(config, unknown[0])
+            nearest = nearest_alert_names(unknown[0], alerts)
+            if defined is not None:
+                return RouteAnswer("unknown-alert", [], [], nearest, defined[0], defined[1], unknown[0])
+            return RouteAnswer("unknown-alert", [], [], nearest, alert=unknown[0])
+        cards = {alerts[name] for name in named}
+        if len(cards) == 1:
+            (card_id,) = cards
+            page, number, text, path = where.get(card_id, (None, None, None, f"{config.cards_dir}/{card_id}.yaml"))
+            return RouteAnswer("alert", [Match(card_id, math.inf, page, number, text, path, True)], [], [])
+    # 5. words, ranked over router lines and the cards' own fields: a search result
     wanted = search_terms(query)
     documents: dict[str, list[str]] = {}
     for line in lines:
