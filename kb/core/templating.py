@@ -1,13 +1,16 @@
-"""Jinja2 for KB-provided templates: sandboxed, StrictUndefined, YAML-safe filters.
+"""Jinja2 for KB-provided templates: the one sandboxed environment factory kb uses.
 
-Templates live in the KB (a team edits its own), so they render in a sandbox; values a
-person typed (a title with quotes, colons or `{{`) go in through `q`, which writes a
-double-quoted YAML scalar, so a value can never add a key or break the file.
+Templates live in the KB (a team edits its own), so they render in a sandbox with
+StrictUndefined, whatever they produce. What differs is escaping: `kb new` writes YAML, and
+values a person typed (a title with quotes, colons or `{{`) go in through `q`, which writes a
+double-quoted YAML scalar, so a value can never add a key or break the file; the site's
+Markdown templates escape every value through `finalize`, its HTML ones autoescape.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,16 +35,37 @@ def default_templates_dir() -> Path:
     return Path(str(resources.files("kb") / "defaults" / "templates"))
 
 
-def environment(folder: Path) -> SandboxedEnvironment:
-    search = [str(folder), str(default_templates_dir())] if folder.is_dir() else [str(default_templates_dir())]
+def sandboxed_environment(
+    override: Path,
+    defaults: Path,
+    *,
+    autoescape: bool = False,
+    finalize: Callable[[Any], Any] | None = None,
+    trim: bool = False,
+    filters: dict[str, Callable[..., Any]] | None = None,
+    globals: dict[str, Any] | None = None,
+) -> SandboxedEnvironment:
+    """Templates from `override` (the KB's own folder, when it exists) before kb's `defaults`."""
+    search = [str(override), str(defaults)] if override.is_dir() else [str(defaults)]
     env = SandboxedEnvironment(
         loader=FileSystemLoader(search),
         undefined=StrictUndefined,
-        autoescape=False,  # the output is YAML; `q` quotes every typed value
+        autoescape=autoescape,
+        finalize=finalize,
+        trim_blocks=trim,
+        lstrip_blocks=trim,
         keep_trailing_newline=True,
     )
-    env.filters.update(q=quote, flow=flow, default_null=default_null)
+    env.filters.update(filters or {})
+    env.globals.update(globals or {})
     return env
+
+
+def environment(folder: Path) -> SandboxedEnvironment:
+    """`kb new`'s templates: the output is YAML, so no HTML escaping; `q` quotes every typed value."""
+    return sandboxed_environment(
+        folder, default_templates_dir(), filters={"q": quote, "flow": flow, "default_null": default_null}
+    )
 
 
 class TemplateProblem(Exception):
