@@ -14,6 +14,7 @@ from kb.check.engine import rule_options
 from kb.config.settings import load_config
 from kb.load.loader import load_kb
 from kb.rules.cards.card_stale_verification import StaleVerification
+from kb.site.html import TocSettings
 from kb.site.pages import build_pages
 
 
@@ -29,7 +30,8 @@ def test_stale_marker_uses_kb204_options_by_code_or_name(base_kb: Path, key: str
     config = load_config(base_kb)
     assert rule_options(config, StaleVerification).max_age_days == 3650
     pages = {p.src_uri: p for p in build_pages(load_kb(base_kb))}
-    assert "Every card was verified within 3650 days." in pages["dashboard.md"].markdown
+    html, _, _ = pages["dashboard.md"].html.render(lambda target: target, TocSettings())
+    assert "Every card was verified within 3650 days." in html
 
 
 def test_stale_marker_falls_back_to_the_default_on_a_bad_option(base_kb: Path) -> None:

@@ -79,7 +79,7 @@ def render(folder: Path, name: str, context: dict[str, Any]) -> str:
         raise TemplateProblem(describe_template_error(exc, name)) from None
 
 
-def describe_template_error(exc: TemplateError, name: str) -> str:
+def describe_template_error(exc: Exception, name: str) -> str:
     """`template <file> (line N): <what>`: a syntax error carries its line; a runtime one (the
     sandbox refusing `__class__`, an undefined name) is found in the traceback, which Jinja
     rewrites to point at the template's own lines."""

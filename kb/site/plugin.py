@@ -21,9 +21,7 @@ from kb.config.mkdocs import normalise_site_url
 from kb.config.settings import Config, Settings
 from kb.load.secrets import published_secrets
 from kb.rules import secret_allowlist
-
-CSS = "assets/kb.css"
-REQUIRED_EXTENSIONS = ["admonition", "attr_list", "tables", "toc"]
+from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS
 
 
 class KbPlugin(BasePlugin):
@@ -52,13 +50,8 @@ class KbPlugin(BasePlugin):
                 config.markdown_extensions.append(name)
         config.extra_css.append(CSS)
         if not config.nav:
-            config.nav = [
-                {"Router": "index.md"},
-                {"Cards": "cards/index.md"},
-                {"Postmortems": "postmortems/index.md"},
-                {"Dashboard": "dashboard.md"},
-                {"Check rules": "rules/index.md"},
-            ]
+            config.nav = list(DEFAULT_NAV)
+        config.theme["font"] = False  # system fonts whatever mkdocs.yml says: nothing loads from another host
         return config
 
     @staticmethod

@@ -99,7 +99,7 @@ class Site:
     def render(self, template: str, **context: Any) -> str:
         try:
             return self.markdown_env.get_template(template).render(**context)
-        except TemplateError as exc:
+        except Exception as exc:  # noqa: BLE001 (a KB's own template can fail in any way: say where, not a traceback)
             raise TemplateProblem(describe_template_error(exc, template)) from None
 
     def html_body(self, template: str, **context: Any) -> HtmlBody:
@@ -109,11 +109,11 @@ class Site:
         except TemplateError as exc:
             raise TemplateProblem(describe_template_error(exc, template)) from None
 
-        def render(url_for, toc: TocSettings) -> tuple[str, list[dict], set[str]]:
-            headings = Headings(toc)
+        def render(url_for, toc: TocSettings, markdown: bool = False) -> tuple[str, list[dict], set[str]]:
+            headings = Headings(toc, markdown)
             try:
                 body = compiled.render(**context, heading=headings, url=url_for)
-            except TemplateError as exc:
+            except Exception as exc:  # noqa: BLE001 (a KB's own template can fail in any way: say where, not a traceback)
                 raise TemplateProblem(describe_template_error(exc, template)) from None
             return body, headings.tokens, headings.ids
 

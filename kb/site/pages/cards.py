@@ -9,6 +9,10 @@ from kb.site.pages.base import Page, Site, front_matter, html_title
 from kb.site.pages.references import reference_files
 
 ADMONITION = {"P1": "danger", "P2": "warning", "P3": "info"}
+# Searching an alert's name must find the card that handles it before a rule page that uses
+# the name as an example or the router that lists every alert (Material's search reads
+# `search.boost` from front matter).
+SEARCH_BOOST = 10
 
 
 def pages(site: Site) -> list[Page]:
@@ -46,7 +50,6 @@ def pages(site: Site) -> list[Page]:
             postmortems=sorted(linked.values()),
         )
         tags = [*card.services, card.owner, card.priority]
-        result.append(
-            Page(f"cards/{card.id}.md", front_matter(title=html_title(card.title), tags=tags), doc.path, body)
-        )
+        meta = front_matter(title=html_title(card.title), tags=tags, search={"boost": SEARCH_BOOST})
+        result.append(Page(f"cards/{card.id}.md", meta, doc.path, body))
     return result

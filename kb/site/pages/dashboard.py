@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from markupsafe import Markup
+
 from kb.analysis.followups import open_followups
 from kb.site import svg
-from kb.site.escape import raw
-from kb.site.pages.base import Page, Site
+from kb.site.pages.base import Page, Site, front_matter
 
 
 def pages(site: Site) -> list[Page]:
@@ -34,13 +35,15 @@ def pages(site: Site) -> list[Page]:
     for item in open_followups(site.kb, site.today):
         per_owner[item.owner][0] += 1
         per_owner[item.owner][1] += 1 if item.days_overdue else 0
-    followups = [(owner, counts[0], counts[1]) for owner, counts in sorted(per_owner.items())]
-    stale = [
-        (doc.model.id, f"cards/{doc.model.id}.md", doc.model.last_verified, site.card_age(doc.model))
-        for doc in site.cards
-        if site.is_stale(doc.model)
+    followups = [[(owner, None), (n[0], None), (n[1], None)] for owner, n in sorted(per_owner.items())]
+    stale = sorted(
+        ((doc.model, site.card_age(doc.model)) for doc in site.cards if site.is_stale(doc.model)),
+        key=lambda pair: -(pair[1] if pair[1] is not None else 10**6),
+    )
+    stale_rows = [
+        [(card.id, f"cards/{card.id}.md"), (card.last_verified or "never", None), ("" if age is None else age, None)]
+        for card, age in stale[:100]
     ]
-    stale.sort(key=lambda s: -(s[3] if s[3] is not None else 10**6))
     access_rows, not_executable = [], []
     if site.access:
         counts: dict[str, Counter] = defaultdict(Counter)
@@ -50,17 +53,17 @@ def pages(site: Site) -> list[Page]:
             if verdict != "executable":
                 not_executable.append((doc.model.id, f"cards/{doc.model.id}.md", verdict))
         access_rows = [
-            (r, sum(c.values()), c["executable"], c["blocked at night"], c["blocked"])
+            [(v, None) for v in (r, sum(c.values()), c["executable"], c["blocked at night"], c["blocked"])]
             for r, c in sorted(counts.items())
         ]
-    body = site.render(
-        "dashboard.md.j2",
-        causes_svg=raw(chart),
+    body = site.html_body(
+        "dashboard.html.j2",
+        causes_svg=Markup(chart),  # kb's own SVG, every label escaped in svg.py
         inference_share=share,
         followups=followups,
-        stale=stale[:100],
+        stale=stale_rows,
         max_age=site.stale_after,
         access_rows=access_rows,
         not_executable=not_executable[:200],
     )
-    return [Page("dashboard.md", body)]
+    return [Page("dashboard.md", front_matter(title="Dashboard"), html=body)]

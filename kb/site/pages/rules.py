@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from kb.rules import all_rules
-from kb.site.escape import link, raw
+from kb.site.escape import raw
 from kb.site.pages.base import Page, Site
+from kb.site.pages.indexes import listing
 
 
 def pages(site: Site) -> list[Page]:
@@ -14,15 +15,14 @@ def pages(site: Site) -> list[Page]:
         result.append(
             Page(f"rules/{code}.md", site.render("rule.md.j2", rule=rule, doc=raw(rule.doc()), options=options))
         )
-        rows.append([link(code, f"{code}.md"), rule.name, rule.level.value, rule.summary()])
-    index = site.render(
-        "listing.md.j2",
-        title="kb check rules",
-        intro="Every rule kb check runs, with why it exists "
-        "and a bad and a good example. Levels and options are set in mkdocs.yml.",
-        sections=[],
-        columns=["Code", "Name", "Level", "What"],
-        rows=rows,
-        pager="",
+        rows.append([(code, f"rules/{code}.md"), (rule.name, None), (rule.level.value, None), (rule.summary(), None)])
+    index = listing(
+        site,
+        "rules/index",
+        "kb check rules",
+        "Every rule kb check runs, with why it exists and a bad and a good example. "
+        "Levels and options are set in mkdocs.yml.",
+        ["Code", "Name", "Level", "What"],
+        rows,
     )
-    return [Page("rules/index.md", index), *result]
+    return [*index, *result]
