@@ -84,6 +84,10 @@ class Addresses:
     """Where a docs path ends up on the site, as MkDocs, ProperDocs and Zensical lay it out."""
 
     directory_urls: bool = True
+    # Zensical re-bases every relative link of a page's HTML, raw HTML included, from the
+    # Markdown file's folder to the page's URL (as MkDocs does for Markdown links only): for
+    # it, a link is written relative to the source file's folder.
+    from_source: bool = False
 
     def of(self, src: str) -> str:
         """`cards/x.md` -> `cards/x/` (or `cards/x.html`); `index.md` -> ``; other files as they are."""
@@ -101,7 +105,10 @@ class Addresses:
         if not path:
             return suffix
         here, there = self.of(page), self.of(path)
-        base = here if here.endswith("/") or not here else posixpath.dirname(here)
+        if self.from_source:
+            base = posixpath.dirname(page)
+        else:
+            base = here if here.endswith("/") or not here else posixpath.dirname(here)
         link = posixpath.relpath(there.rstrip("/") or ".", base.rstrip("/") or ".")
         if there.endswith("/") or not there:
             link = "./" if link == "." else link + "/"
@@ -141,12 +148,16 @@ def derived_config(raw: dict[str, Any], root: Path, docs: Path, site: Path) -> d
     config["extra_css"] = [*(config.get("extra_css") or []), CSS]
     if not config.get("nav"):
         config["nav"] = DEFAULT_NAV
+        validation = dict(config.get("validation") or {})
+        # the nav lists the indexes only: one line per card page would flood the build's output
+        validation["nav"] = {**dict(validation.get("nav") or {}), "omitted_files": "ignore"}
+        config["validation"] = validation
     if isinstance(config.get("hooks"), list):  # paths relative to mkdocs.yml, which moved
         config["hooks"] = [str((root / h).resolve()) if isinstance(h, str) else h for h in config["hooks"]]
     return config
 
 
-def stage(kb: KnowledgeBase, staging: Path) -> Path:
+def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs") -> Path:
     """Write the generated docs folder and the derived mkdocs.yml into `staging`; returns the config."""
     root = kb.root
     try:
@@ -162,7 +173,9 @@ def stage(kb: KnowledgeBase, staging: Path) -> Path:
     if source_docs.is_dir():
         shutil.copytree(source_docs, docs, symlinks=False)
     docs.mkdir(exist_ok=True)
-    addresses = Addresses(directory_urls=raw.get("use_directory_urls", True) is not False)
+    addresses = Addresses(
+        directory_urls=raw.get("use_directory_urls", True) is not False, from_source=generator == "zensical"
+    )
     toc = TocSettings.from_mdx_configs(_mdx_configs(raw.get("markdown_extensions")))
     secrets = published_secrets(kb, secret_allowlist().keys)
     for page in build_pages(kb):
@@ -200,7 +213,7 @@ def build(kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = F
         raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
     with tempfile.TemporaryDirectory(prefix="kb-site-") as folder:
         staging = Path(folder)
-        config_file = stage(kb, staging)
+        config_file = stage(kb, staging, generator)
         command = [sys.executable, *GENERATORS[generator], "-f", str(config_file)]
         if strict:
             command.append("--strict")

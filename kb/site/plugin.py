@@ -10,6 +10,7 @@ gets front matter only and the plugin supplies the body and its table of content
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ class KbPlugin(BasePlugin):
         config.extra_css.append(CSS)
         if not config.nav:
             config.nav = list(DEFAULT_NAV)
+            # the nav lists the indexes only: one INFO line per card page would flood the build's output
+            config.validation.nav.omitted_files = logging.DEBUG
         config.theme["font"] = False  # system fonts whatever mkdocs.yml says: nothing loads from another host
         return config
 
