@@ -39,7 +39,7 @@ class Served:
         self.server.server_close()
 
 
-def kb_site_build(root: Path, generator: str, site: Path) -> subprocess.CompletedProcess:
+def kb_site_build(root: Path, generator: str, site: Path, *extra: str) -> subprocess.CompletedProcess:
     """`python -m kb.site build`, as a user runs it."""
     return subprocess.run(
         [
@@ -53,6 +53,7 @@ def kb_site_build(root: Path, generator: str, site: Path) -> subprocess.Complete
             str(root),
             "--site-dir",
             str(site),
+            *extra,
         ],
         capture_output=True,
         text=True,

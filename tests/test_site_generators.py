@@ -210,3 +210,40 @@ def test_build_refuses_to_replace_a_folder_that_is_not_a_site(tmp_path: Path) ->
     assert (precious / "notes.txt").read_text() == "keep me"
     result = kb_site_build(root, "hugo", tmp_path / "site")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_pagefind_search_puts_the_card_for_an_alert_first(tmp_path: Path) -> None:
+    """`--search pagefind`: a chunked index instead of the generator's one-file index; the
+    card whose triggers name an alert is its first hit, ahead of the rule page that quotes
+    the same name as an example (this KB's rules reference carries KB505's examples)."""
+    chromium = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "kb"
+    shutil.copytree(SITE_KB, root)
+    site = tmp_path / "site"
+    result = kb_site_build(root, "zensical", site, "--search", "pagefind")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (site / "pagefind" / "pagefind.js").is_file()
+    assert "AgentSpendRateHigh" in (site / "rules" / "KB505" / "index.html").read_text()
+    served = Served(site)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            for alert, card in [
+                ("AgentSpendRateHigh", "token-spend-runaway"),
+                ("PublishConsumersPaused", "queue-stuck"),
+            ]:
+                watched = Watched(browser, 390)  # a fresh page: Pagefind's UI shows its last results first
+                page = watched.page
+                page.goto(served.url + "search/")
+                page.locator(".pagefind-ui__search-input").fill(alert)
+                first = page.locator(".pagefind-ui__result-link").first
+                first.wait_for(timeout=15_000)
+                assert f"cards/{card}/" in (first.get_attribute("href") or ""), alert
+                assert watched.hosts == {served.host}, watched.hosts
+                assert watched.errors == [], watched.errors
+                watched.close()
+            browser.close()
+    finally:
+        served.close()

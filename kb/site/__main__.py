@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--root", type=Path, default=None, help="the knowledge base (default: the nearest mkdocs.yml)")
     build.add_argument("--site-dir", type=Path, default=None)
     build.add_argument("--strict", action="store_true", help="fail on the generator's warnings")
+    build.add_argument(
+        "--search",
+        choices=["generator", "pagefind"],
+        default="generator",
+        help="the generator's own search, or a Pagefind index (chunked: small downloads at any size)",
+    )
     args = parser.parse_args(argv)
 
     from kb.config.settings import NoKnowledgeBase, find_root
@@ -41,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     site_dir = args.site_dir if args.site_dir is not None else root / "site"
     try:
-        result = build_site(kb, args.generator, site_dir, strict=args.strict)
+        result = build_site(kb, args.generator, site_dir, strict=args.strict, search=args.search)
     except (BuildProblem, TemplateProblem) as exc:
         print(f"kb site: {exc}", file=sys.stderr)
         return 2

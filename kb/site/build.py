@@ -38,6 +38,36 @@ GENERATORS: dict[str, list[str]] = {
 }
 
 
+SEARCH_PAGE = "search.md"
+# Pagefind's own UI on a page of the site: the index is chunked, so a first query downloads a
+# few small files, not one index of every page (50 MB of lunr JSON at 10,000 cards). Ranking
+# ignores how often a word occurs: a rule page that quotes an alert's name four times as an
+# example must not outrank the card whose triggers (weighted in card.html.j2) name it once.
+PAGEFIND_PAGE = """---
+title: Search
+---
+
+# Search
+
+<link href="../pagefind/pagefind-ui.css" rel="stylesheet">
+<div id="kb-search"></div>
+<script src="../pagefind/pagefind-ui.js"></script>
+<script>
+new PagefindUI({element: "#kb-search", showSubResults: false, showImages: false, autofocus: true,
+             ranking: {termFrequency: 0.0}});
+</script>
+"""
+
+
+def _pagefind(site: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Index the built site: each page's <article> (not the nav every page repeats)."""
+    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--root-selector", "article", "--quiet"]
+    try:
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    except OSError as exc:
+        raise BuildProblem(f"pagefind: {exc.strerror} (pip install 'pagefind[extended]')") from None
+
+
 class BuildProblem(Exception):
     """The site cannot be built as asked: said in one line, exit non-zero."""
 
@@ -123,8 +153,11 @@ def page_markdown(page: Page, addresses: Addresses, toc: TocSettings) -> str:
     return page.markdown + body
 
 
-def derived_config(raw: dict[str, Any], root: Path, docs: Path, site: Path) -> dict[str, Any]:
-    """The KB's mkdocs.yml for a build from the staging folder: kb's pages, no kb plugin."""
+def derived_config(
+    raw: dict[str, Any], root: Path, docs: Path, site: Path, search: str = "generator", generator: str = "mkdocs"
+) -> dict[str, Any]:
+    """The KB's mkdocs.yml for a build from the staging folder: kb's pages, no kb plugin
+    (and, with Pagefind, no generator search: its one-file index is what Pagefind replaces)."""
     config = dict(raw)
     config["docs_dir"] = docs.name  # relative to the derived mkdocs.yml beside them (Zensical needs that)
     config["site_dir"] = site.name
@@ -135,19 +168,26 @@ def derived_config(raw: dict[str, Any], root: Path, docs: Path, site: Path) -> d
     if isinstance(custom, str) and not Path(custom).is_absolute():
         theme["custom_dir"] = str((root / custom).resolve())
     config["theme"] = theme
+    dropped = {"kb", "search"} if search == "pagefind" else {"kb"}
     plugins = config.get("plugins")
     if isinstance(plugins, dict):
-        config["plugins"] = {k: v for k, v in plugins.items() if k != "kb"}
+        config["plugins"] = {k: v for k, v in plugins.items() if k not in dropped}
     elif isinstance(plugins, list):
-        config["plugins"] = [p for p in plugins if p != "kb" and not (isinstance(p, dict) and "kb" in p)]
+        config["plugins"] = [p for p in plugins if _plugin_name(p) not in dropped]
     else:
-        config["plugins"] = ["search"]
+        config["plugins"] = [] if search == "pagefind" else ["search"]
+    if search == "pagefind" and generator == "zensical":  # Zensical's search runs unless turned off
+        plugins = config["plugins"]
+        if isinstance(plugins, dict):
+            plugins["search"] = {"enabled": False}
+        else:
+            plugins.append({"search": {"enabled": False}})
     extensions = list(config.get("markdown_extensions") or [])
     names = {e if isinstance(e, str) else next(iter(e), "") for e in extensions}
     config["markdown_extensions"] = extensions + [e for e in REQUIRED_EXTENSIONS if e not in names]
     config["extra_css"] = [*(config.get("extra_css") or []), CSS]
     if not config.get("nav"):
-        config["nav"] = DEFAULT_NAV
+        config["nav"] = DEFAULT_NAV + ([{"Search": SEARCH_PAGE}] if search == "pagefind" else [])
         validation = dict(config.get("validation") or {})
         # the nav lists the indexes only: one line per card page would flood the build's output
         validation["nav"] = {**dict(validation.get("nav") or {}), "omitted_files": "ignore"}
@@ -157,7 +197,16 @@ def derived_config(raw: dict[str, Any], root: Path, docs: Path, site: Path) -> d
     return config
 
 
-def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs") -> Path:
+def _plugin_name(entry: Any) -> str | None:
+    """`search` or `{search: {...}}` -> "search"."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and len(entry) == 1:
+        return str(next(iter(entry)))
+    return None
+
+
+def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: str = "generator") -> Path:
     """Write the generated docs folder and the derived mkdocs.yml into `staging`; returns the config."""
     root = kb.root
     try:
@@ -183,11 +232,18 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs") -> Path:
         target = docs / page.src_uri
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(redact(text, secrets) if secrets else text, encoding="utf-8")
+    if search == "pagefind":
+        (docs / SEARCH_PAGE).write_text(PAGEFIND_PAGE, encoding="utf-8")
     (docs / CSS).parent.mkdir(parents=True, exist_ok=True)
     (docs / CSS).write_text((DEFAULTS / "kb.css").read_text(encoding="utf-8"), encoding="utf-8")
     config_file = staging / "mkdocs.yml"
     config_file.write_text(
-        yaml.dump(derived_config(raw, root, docs, site), Dumper=_Dumper, sort_keys=False, allow_unicode=True),
+        yaml.dump(
+            derived_config(raw, root, docs, site, search, generator),
+            Dumper=_Dumper,
+            sort_keys=False,
+            allow_unicode=True,
+        ),
         encoding="utf-8",
     )
     return config_file
@@ -202,10 +258,15 @@ def _mdx_configs(extensions: Any) -> dict[str, Any]:
     return configs
 
 
-def build(kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = False) -> subprocess.CompletedProcess:
-    """Build the KB's site with `generator` into `site_dir` (replaced if it holds a site)."""
+def build(
+    kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = False, search: str = "generator"
+) -> subprocess.CompletedProcess:
+    """Build the KB's site with `generator` into `site_dir` (replaced if it holds a site).
+    `search="pagefind"` indexes the built site with Pagefind instead of the generator's search."""
     if generator not in GENERATORS:
         raise BuildProblem(f"unknown generator '{generator}': choose one of {', '.join(GENERATORS)}")
+    if search not in ("generator", "pagefind"):
+        raise BuildProblem(f"unknown search '{search}': choose generator or pagefind")
     site_dir = site_dir.resolve()
     if site_dir.exists() and any(site_dir.iterdir()) and not (site_dir / "index.html").is_file():
         raise BuildProblem(f"{site_dir}: exists and is not a built site; kb will not replace it")
@@ -213,7 +274,7 @@ def build(kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = F
         raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
     with tempfile.TemporaryDirectory(prefix="kb-site-") as folder:
         staging = Path(folder)
-        config_file = stage(kb, staging, generator)
+        config_file = stage(kb, staging, generator, search)
         command = [sys.executable, *GENERATORS[generator], "-f", str(config_file)]
         if strict:
             command.append("--strict")
@@ -222,6 +283,10 @@ def build(kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = F
         if result.returncode == 0:
             if not (staging / "site" / "index.html").is_file():
                 raise BuildProblem(f"{generator} exited 0 but wrote no index.html")
+            if search == "pagefind":
+                result = _pagefind(staging / "site", env)
+                if result.returncode != 0:
+                    return result
             if site_dir.exists():
                 shutil.rmtree(site_dir)
             site_dir.parent.mkdir(parents=True, exist_ok=True)
