@@ -14,7 +14,8 @@ from urllib.parse import urlparse
 import pytest
 from conftest import REPO, copy_kb, require_tool
 
-ARTIFACTS = Path(__import__("tempfile").gettempdir()) / "kb-test-artifacts"  # screenshots to look at; never in the repository
+# screenshots to look at; never in the repository
+ARTIFACTS = Path(__import__("tempfile").gettempdir()) / "kb-test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

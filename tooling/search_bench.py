@@ -34,15 +34,18 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def one_run(browser, url: str, query: str, throttle: float, pagefind: bool) -> tuple[int, float, str]:
+def one_run(browser, url: str, query: str, throttle: float, pagefind: bool) -> tuple[int, float, str, dict]:
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
-    sizes: dict[str, int] = {}
-    urls: dict[str, str] = {}
-    cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
-    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+    files: dict[str, int] = {}
+
+    def finished(request) -> None:
+        if any(part in request.url for part in SEARCH_FILES):
+            sizes = request.sizes()
+            files[request.url] = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+    page.context.on("requestfinished", finished)
     if pagefind:
         page.goto(url + "search/")
         box, hit = page.locator(".pagefind-ui__search-input"), page.locator(".pagefind-ui__result-link").first
@@ -58,9 +61,9 @@ def one_run(browser, url: str, query: str, throttle: float, pagefind: bool) -> t
     hit.wait_for(timeout=600_000)
     elapsed = time.perf_counter() - started
     first = hit.get_attribute("href") or ""
-    total = sum(size for rid, size in sizes.items() if any(part in urls.get(rid, "") for part in SEARCH_FILES))
+    page.wait_for_timeout(200)  # the last requestfinished events
     page.close()
-    return total, elapsed, first
+    return sum(files.values()), elapsed, first, files
 
 
 def main() -> int:
@@ -84,8 +87,12 @@ def main() -> int:
     kind = "pagefind" if pagefind else "theme search"
     print(f"{kind}: query {args.query!r}, CPU throttled x{args.throttle:g}, {args.runs} runs (each a fresh page)")
     print(f"search bytes for the first query: {statistics.median(r[0] for r in runs):,.0f}")
-    print(f"time to first result: median {statistics.median(r[1] for r in runs):.3f} s, max {max(r[1] for r in runs):.3f} s")
+    print(
+        f"time to first result: median {statistics.median(r[1] for r in runs):.3f} s, max {max(r[1] for r in runs):.3f} s"
+    )
     print(f"first result: {runs[0][2]}")
+    for name, size in sorted(runs[0][3].items(), key=lambda item: -item[1]):
+        print(f"  {size:>10,}  {name.split('/', 3)[-1]}")
     return 0
 
 
