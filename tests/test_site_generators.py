@@ -115,6 +115,7 @@ def built(tmp_path_factory) -> dict[tuple[str, str], Path]:
     repo = copy_kb(REPO, folder / "repo")
     card = repo / "cards" / "queue-stuck.yaml"
     planted = card.read_text().replace("queuectl consumers dispatch", f"queuectl consumers dispatch --token {TOKEN}")
+    planted = planted.replace("title: ", f"title: Replay with {TOKEN} ", 1)  # a heading: Markdown unescapes it
     assert TOKEN in planted, "the token was not planted: the secret test would prove nothing"
     card.write_text(planted)
     fixture = folder / "fixture"

@@ -59,6 +59,23 @@ new PagefindUI({element: "#kb-search", showSubResults: false, showImages: false,
 """
 
 
+PUBLISHED_TEXT = (".html", ".json", ".xml", ".txt", ".js")
+
+
+def _redact_site(site: Path, secrets: frozenset[str]) -> None:
+    """Every built file without a credential, as the plugin's on_post_page does: the pages were
+    redacted before the build, but Markdown unescapes what kb escaped (`ghp\\_...` in a
+    heading becomes `ghp_...`), so the output is checked too, before any search index is made."""
+    if not secrets:
+        return
+    for path in site.rglob("*"):
+        if path.suffix in PUBLISHED_TEXT and path.is_file() and not path.is_symlink():
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            clean = redact(text, secrets, html=True)
+            if clean != text:
+                path.write_text(clean, encoding="utf-8", errors="surrogateescape")
+
+
 def _pagefind(site: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """Index the built site: each page's <article> (not the nav every page repeats)."""
     command = [sys.executable, "-m", "pagefind", "--site", str(site), "--root-selector", "article", "--quiet"]
@@ -231,7 +248,7 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
         text = page_markdown(page, addresses, toc)
         target = docs / page.src_uri
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(redact(text, secrets) if secrets else text, encoding="utf-8")
+        target.write_text(redact(text, secrets, html=True) if secrets else text, encoding="utf-8")
     if search == "pagefind":
         (docs / SEARCH_PAGE).write_text(PAGEFIND_PAGE, encoding="utf-8")
     (docs / CSS).parent.mkdir(parents=True, exist_ok=True)
@@ -283,6 +300,7 @@ def build(
         if result.returncode == 0:
             if not (staging / "site" / "index.html").is_file():
                 raise BuildProblem(f"{generator} exited 0 but wrote no index.html")
+            _redact_site(staging / "site", published_secrets(kb, secret_allowlist().keys))
             if search == "pagefind":
                 result = _pagefind(staging / "site", env)
                 if result.returncode != 0:
