@@ -63,3 +63,16 @@ def test_build_refuses_to_replace_the_knowledge_base(tmp_path: Path) -> None:
         build(load_kb(root), "mkdocs", root)
     with pytest.raises(BuildProblem, match="unknown generator"):
         build(load_kb(root), "hugo", tmp_path / "site")
+
+
+def test_a_symlink_in_docs_leading_outside_the_kb_is_not_published(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    __import__("shutil").copytree(REPO / "tests" / "fixtures" / "site", root)
+    (tmp_path / "private.md").write_text("# private\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "leak.md").symlink_to(tmp_path / "private.md")
+    (root / "docs" / "about.md").write_text("# About\n")
+    (tmp_path / "staging").mkdir()
+    stage(load_kb(root), tmp_path / "staging")
+    assert (tmp_path / "staging" / "docs" / "about.md").is_file()
+    assert not (tmp_path / "staging" / "docs" / "leak.md").exists()

@@ -214,6 +214,20 @@ def derived_config(
     return config
 
 
+def _outside(root: Path):
+    """copytree's ignore: a symlink in docs/ that leads outside the KB is not published."""
+    inside = root.resolve()
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {
+            name
+            for name in names
+            if (Path(folder) / name).is_symlink() and not (Path(folder) / name).resolve().is_relative_to(inside)
+        }
+
+    return ignore
+
+
 def _plugin_name(entry: Any) -> str | None:
     """`search` or `{search: {...}}` -> "search"."""
     if isinstance(entry, str):
@@ -237,7 +251,7 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
     docs, site = staging / "docs", staging / "site"
     source_docs = root / str(raw.get("docs_dir") or "docs")
     if source_docs.is_dir():
-        shutil.copytree(source_docs, docs, symlinks=False)
+        shutil.copytree(source_docs, docs, symlinks=False, ignore=_outside(root))
     docs.mkdir(exist_ok=True)
     addresses = Addresses(
         directory_urls=raw.get("use_directory_urls", True) is not False, from_source=generator == "zensical"
