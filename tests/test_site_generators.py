@@ -13,7 +13,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
-import pytest
 from conftest import REPO, copy_kb, require_tool
 from site_helpers import CHROMIUM_ARGS, CLIPPED, Served, Watched, kb_site_build
 
@@ -108,10 +107,8 @@ def contracted(kb: Path) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[tuple[str, str], Path]:
+def build_all(folder: Path) -> dict[tuple[str, str], Path]:
     """{(kb name, generator): site folder}, each KB built once with each generator."""
-    folder = tmp_path_factory.mktemp("generators")
     repo = copy_kb(REPO, folder / "repo")
     card = repo / "cards" / "queue-stuck.yaml"
     planted = card.read_text().replace("queuectl consumers dispatch", f"queuectl consumers dispatch --token {TOKEN}")
@@ -133,8 +130,7 @@ def built(tmp_path_factory) -> dict[tuple[str, str], Path]:
     return sites
 
 
-@pytest.mark.parametrize(("kb_name", "kb"), [("repo", REPO), ("fixture", SITE_KB)])
-def test_every_generator_serves_the_contracted_addresses_alike(built, kb_name: str, kb: Path) -> None:
+def check_contracted_addresses_alike(built, kb_name: str, kb: Path) -> None:
     addresses = contracted(kb)
     seen: dict[str, dict[str, tuple]] = {}
     for generator in GENERATORS:
@@ -149,8 +145,7 @@ def test_every_generator_serves_the_contracted_addresses_alike(built, kb_name: s
     assert seen["postmortems/"]["zensical"][1] == 1 and seen["rules/"]["zensical"][1] == 1
 
 
-@pytest.mark.parametrize("generator", GENERATORS)
-def test_links_in_every_page_resolve_and_no_secret_is_published(built, generator: str) -> None:
+def check_links_resolve_and_no_secret_is_published(built, generator: str) -> None:
     site = built[("repo", generator)]
     for page_file in site.rglob("index.html"):
         relative = page_file.parent.relative_to(site).as_posix()
@@ -170,8 +165,7 @@ def test_links_in_every_page_resolve_and_no_secret_is_published(built, generator
     assert "queuectl consumers dispatch" in queue_card
 
 
-@pytest.mark.parametrize("generator", GENERATORS)
-def test_yaml_values_stay_text_with_every_generator(built, generator: str) -> None:
+def check_yaml_values_stay_text(built, generator: str) -> None:
     text = (built[("fixture", generator)] / "cards" / "hostile" / "index.html").read_text(encoding="utf-8")
     assert "<script>window" not in text and "<iframe" not in text and "<img src=x" not in text
     assert "<script>alert" not in text and 'href="javascript' not in text
@@ -179,7 +173,7 @@ def test_yaml_values_stay_text_with_every_generator(built, generator: str) -> No
     assert "echo &#39;&lt;script&gt;alert(5)&lt;/script&gt;&#39;" in text  # the command, as text
 
 
-def test_zensical_site_is_offline_and_fits_a_phone(built) -> None:
+def check_zensical_site_is_offline_and_fits_a_phone(built) -> None:
     chromium = require_tool("chromium")
     from playwright.sync_api import sync_playwright
 
@@ -198,6 +192,18 @@ def test_zensical_site_is_offline_and_fits_a_phone(built) -> None:
             browser.close()
     finally:
         served.close()
+
+
+def test_three_generators_build_the_same_site(tmp_path: Path) -> None:
+    """One test, so that one worker builds the six sites (pytest-xdist would build a module
+    fixture once per worker that runs one of its tests)."""
+    built = build_all(tmp_path)
+    for kb_name, kb in (("repo", REPO), ("fixture", SITE_KB)):
+        check_contracted_addresses_alike(built, kb_name, kb)
+    for generator in GENERATORS:
+        check_links_resolve_and_no_secret_is_published(built, generator)
+        check_yaml_values_stay_text(built, generator)
+    check_zensical_site_is_offline_and_fits_a_phone(built)
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_a_site(tmp_path: Path) -> None:
