@@ -53,7 +53,7 @@ def _stacked_bars(
                 f"<title>{xml_escape(column)}: {xml_escape(name)} {value}</title></rect>"
             )
         if i % label_every == 0:
-            label = column[2:] if narrow else column  # 2026-11 -> 26-11 on a phone
+            label = _short_month(column) if narrow else column  # 2026-11 -> Nov 26 on a phone
             parts.append(
                 f'<text x="{x + bar_w * 0.35:.1f}" y="{top + plot_h + 16}" font-size="12" text-anchor="middle">'
                 f"{xml_escape(label)}</text>"
@@ -66,6 +66,13 @@ def _stacked_bars(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _short_month(column: str) -> str:
+    try:
+        return dt.datetime.strptime(column, "%Y-%m").strftime("%b %y")
+    except ValueError:
+        return column
 
 
 def timeline(events: list[tuple[dt.datetime, str, str]], marks: dict[str, dt.datetime | None]) -> str:
