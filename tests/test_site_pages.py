@@ -40,13 +40,19 @@ def test_stale_marker_falls_back_to_the_default_on_a_bad_option(base_kb: Path) -
 
 
 def test_one_sandboxed_environment_factory() -> None:
-    """Every Jinja environment kb makes comes from kb.core.templating.sandboxed_environment."""
+    """Every Jinja environment kb makes comes from kb.core.templating.sandboxed_environment
+    (which makes the bounded sandbox, kb.core.templating.BoundedEnvironment)."""
     makers = []
     for path in (REPO / "kb").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                if name in ("SandboxedEnvironment", "Environment", "ImmutableSandboxedEnvironment"):
+                if name in (
+                    "SandboxedEnvironment",
+                    "Environment",
+                    "ImmutableSandboxedEnvironment",
+                    "BoundedEnvironment",
+                ):
                     makers.append(path.relative_to(REPO).as_posix())
     assert makers == ["kb/core/templating.py"]
 
