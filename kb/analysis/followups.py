@@ -48,7 +48,7 @@ def followups(kb: KnowledgeBase, today: dt.date, statuses: tuple[str, ...] = ("o
             if item.status not in statuses:
                 continue
             late = item.status == "open" and item.due and item.due < today
-            overdue = (today - item.due).days if late else 0
+            overdue = (today - item.due).days if late and item.due else 0
             found.append(
                 Followup(
                     item.owner or "(no owner)",

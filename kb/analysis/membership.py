@@ -19,6 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.analysis.identities import Identities
 from kb.core.paths import inside
@@ -76,11 +77,13 @@ def _text(value: object) -> str:
 
 
 def _scim_user_texts(user: dict) -> list[str]:
-    emails = user.get("emails") if isinstance(user.get("emails"), list) else []
+    emails = user.get("emails")
+    emails = emails if isinstance(emails, list) else []
     primary = sorted(
         (e for e in emails if isinstance(e, dict)), key=lambda e: not e.get("primary")
     )  # the primary address first
-    name = user.get("name") if isinstance(user.get("name"), dict) else {}
+    name = user.get("name")
+    name = name if isinstance(name, dict) else {}
     return [
         *(_text(e.get("value")) for e in primary),
         _text(user.get("userName")),
@@ -114,7 +117,8 @@ def _scim(data: dict, group: str, fragment: str | None) -> list[Member]:
             raise MembershipProblem(
                 f"member '{item.get('display') or item.get('value')}' is a nested group; export the group flattened"
             )
-        user = users.get(item.get("value")) if isinstance(item.get("value"), str) else None
+        value = item.get("value")
+        user = users.get(value) if isinstance(value, str) else None
         if user is not None and user.get("active") is False:
             continue  # a deactivated account holds no access
         texts = [*(_scim_user_texts(user) if user else []), _text(item.get("display")), _text(item.get("value"))]
@@ -147,7 +151,7 @@ def _baton(data: dict, group: str, fragment: str | None) -> list[Member]:
             f"the Baton file has no resource '{resource}' (name it with '#<resource id>' after the file name)"
         )
     grants = [g for g in data.get("direct_user_grants") or [] if isinstance(g, dict)]
-    holders: dict[tuple[str, str], set[str]] = {}
+    holders: dict[tuple[Any, Any], set[Any]] = {}  # values as the Baton file has them
     for grant in grants:
         key = (grant.get("resource_id"), grant.get("entitlement_slug"))
         holders.setdefault(key, set()).add(grant.get("principal_id"))

@@ -266,7 +266,7 @@ class PagingModel:
                         approvers = reachable if len(reachable) >= 2 else ()
                     else:
                         approvers = tuple(
-                            p for p in reachable if self.can_approve(p, step.approval, shift.start, shift.end)
+                            p for p in reachable if self.can_approve(p, str(step.approval), shift.start, shift.end)
                         )
                     memo[key] = approvers
                 if not approvers:
@@ -418,12 +418,12 @@ def upcoming_blocked(paging: PagingModel, start: int, days: int = 14) -> list[di
             row["cards"].setdefault(item.need.card.id, []).append(
                 f"{item.person} lacks {item.need.permission} ({item.need.step.id})"
             )
-        for item in paging.no_approver(name, window):
+        for gap in paging.no_approver(name, window):
             row = rows.setdefault(
-                (item.shift.start, name, item.shift.end),
-                {"rotation": name, "shift": describe_shift(item.shift), "people": item.shift.people, "cards": {}},
+                (gap.shift.start, name, gap.shift.end),
+                {"rotation": name, "shift": describe_shift(gap.shift), "people": gap.shift.people, "cards": {}},
             )
-            row["cards"].setdefault(item.card.id, []).append(f"no {item.step.approval} approver ({item.step.id})")
+            row["cards"].setdefault(gap.card.id, []).append(f"no {gap.step.approval} approver ({gap.step.id})")
     return [rows[key] for key in sorted(rows)]
 
 

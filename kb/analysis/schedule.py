@@ -287,8 +287,8 @@ def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
     return Occurrence(
         int(start.timestamp()),
         int(end.timestamp()),
-        int(start.utcoffset().total_seconds()),
-        int(end.utcoffset().total_seconds()),
+        int((start.utcoffset() or dt.timedelta()).total_seconds()),
+        int((end.utcoffset() or dt.timedelta()).total_seconds()),
         line,
         summary,
         _emails(event),
@@ -302,7 +302,7 @@ def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
 def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     """Every occurrence from the start of `today` (UTC) on, and whether a layer repeats forever."""
     import icalendar  # imported here: a KB without schedules never pays for them
-    import recurring_ical_events
+    import recurring_ical_events  # type: ignore[import-untyped]
 
     try:
         text = raw.decode("utf-8-sig")

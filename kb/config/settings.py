@@ -96,7 +96,7 @@ class Settings(BaseModel):
     @classmethod
     def _every_priority(cls, value: dict[str, str]) -> dict[str, str]:
         """A partial map keeps the default for the priorities it does not name."""
-        return {**DEFAULT_SEVERITY, **value}
+        return {**{str(k): v for k, v in DEFAULT_SEVERITY.items()}, **value}
 
     @field_validator("select", "ignore")
     @classmethod

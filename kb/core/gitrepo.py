@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import git  # gitpython is imported when git is used: a check without git never pays for it
@@ -100,9 +100,10 @@ def file_at_base(plan: BranchPlan, path: Path) -> bytes | None:
     import git
 
     repo = plan.repo
-    rel = path.resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    rel = path.resolve().relative_to(Path(str(repo.working_tree_dir)).resolve()).as_posix()
     try:
-        return repo.git.cat_file("blob", f"{plan.base}:{rel}", stdout_as_string=False)
+        blob: bytes = repo.git.cat_file("blob", f"{plan.base}:{rel}", stdout_as_string=False)
+        return blob
     except git.GitCommandError:
         return None
 
@@ -166,19 +167,19 @@ def commit_on_new_branch(
         base_blob = _blob_at(repo, plan.base, rel)
         if not staged or (len(staged) > 1 and staged[1] == base_blob):
             repo.git.update_index("--add", "--cacheinfo", f"100644,{blobs[rel]},{rel}")
-    return commit
+    return str(commit)
 
 
-def _blob_at(repo, commit: str, rel: str) -> str | None:
+def _blob_at(repo: Any, commit: str, rel: str) -> str | None:
     import git
 
     try:
-        return repo.git.rev_parse("--verify", "-q", f"{commit}:{rel}").strip()
+        return str(repo.git.rev_parse("--verify", "-q", f"{commit}:{rel}").strip())
     except git.GitCommandError:
         return None
 
 
-def _hash_bytes(repo, git_dir: Path, rel: str, data: bytes) -> str:
+def _hash_bytes(repo: Any, git_dir: Path, rel: str, data: bytes) -> str:
     import os
     import tempfile
 
@@ -186,6 +187,6 @@ def _hash_bytes(repo, git_dir: Path, rel: str, data: bytes) -> str:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        return repo.git.hash_object("-w", f"--path={rel}", "--", name).strip()
+        return str(repo.git.hash_object("-w", f"--path={rel}", "--", name).strip())
     finally:
         os.unlink(name)

@@ -24,6 +24,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -193,7 +194,7 @@ def build(kb: KnowledgeBase) -> Emitted:
                 )
             elif item.kind == "eval" and item.eval:
                 used = True
-                record = {
+                record: dict[str, Any] = {
                     "id": source,
                     "source": doc.path,
                     "input": item.eval.input,

@@ -53,7 +53,7 @@ def derived_labels(expr: str, series: list[str]) -> dict[str, str]:
     if not aggregated:
         # a bare selector (and functions or comparisons of it): the series' own labels, when
         # the replay has exactly one series, so there is exactly one alert
-        return dict(sorted(parsed[0].items())) if len(parsed) == 1 else {}
+        return dict(sorted((parsed[0] or {}).items())) if len(parsed) == 1 else {}
     kinds = {kind for kind, _ in groupings if kind}
     if kinds != {"by"}:
         return {}  # no grouping (no labels kept), `without`, or both: nothing kb is sure of
@@ -63,7 +63,7 @@ def derived_labels(expr: str, series: list[str]) -> dict[str, str]:
         return {}  # aggregations that group differently, or an ungrouped one beside a grouped one
     derived = {}
     for name in sorted(next(iter(names))):
-        values = {p[name] for p in parsed if name in p}  # type: ignore[index]
+        values = {p[name] for p in parsed if p is not None and name in p}
         if len(values) != 1:
             return {}  # several values: several alerts, or none with that label
         derived[name] = values.pop()

@@ -51,7 +51,8 @@ def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFil
     if owned and b"groups:" not in raw:
         return None  # kb's own test and gate files: 0.7 MB of YAML at 10,000 cards, no alerts in them
     data = yamlio.load_mapping(raw, max_bytes, lenient_tags=True)
-    groups, base = data.get("groups"), ("groups",)
+    base: tuple[str, ...] = ("groups",)
+    groups = data.get("groups")
     spec = data.get("spec")
     if data.get("kind") == PROMETHEUS_RULE and isinstance(spec, dict):
         groups, base = spec.get("groups"), ("spec", "groups")
@@ -62,8 +63,10 @@ def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFil
         rules = group.get("rules") if isinstance(group, dict) else None
         for ri, rule in enumerate(rules if isinstance(rules, list) else []):
             if isinstance(rule, dict) and isinstance(rule.get("alert"), str):
-                annotations = rule.get("annotations") if isinstance(rule.get("annotations"), dict) else {}
-                labels = rule.get("labels") if isinstance(rule.get("labels"), dict) else {}
+                annotations = rule.get("annotations")
+                annotations = annotations if isinstance(annotations, dict) else {}
+                labels = rule.get("labels")
+                labels = labels if isinstance(labels, dict) else {}
                 url = annotations.get("runbook_url")
                 priority = labels.get("priority")
                 result.alerts.append(

@@ -284,7 +284,9 @@ def alert_in_rule_files(config: Paths, name: str) -> tuple[str, str | None] | No
             rule_file = read_rule_file(f"{config.rules_dir}/{rel}", raw, False, yamlio.MAX_BYTES)
         except (OSError, yamlio.YamlProblem):
             continue
-        for alert in rule_file.alerts if rule_file else []:
+        if rule_file is None:
+            continue
+        for alert in rule_file.alerts:
             if alert.name == name:
                 return rule_file.path, alert.runbook_url
     return None
