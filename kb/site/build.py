@@ -17,7 +17,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +30,7 @@ from kb.load.knowledge_base import KnowledgeBase
 from kb.load.published import published_secrets
 from kb.load.secrets import redact
 from kb.rules import secret_allowlist
+from kb.site.escape import sanitize_html
 from kb.site.html import TocSettings
 from kb.site.pages import DEFAULTS, Page, build_pages
 from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS
@@ -259,7 +262,15 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
     )
     toc = TocSettings.from_mdx_configs(_mdx_configs(raw.get("markdown_extensions")))
     secrets = published_secrets(kb, secret_allowlist().keys)
+    extensions = _extension_names(raw.get("markdown_extensions"))
     for page in build_pages(kb):
+        if page.edit_uri and page.edit_uri.endswith(".md"):  # Markdown a person wrote (router, references/)
+            removed = unsafe_html(page.markdown, extensions, _mdx_configs(raw.get("markdown_extensions")))
+            if removed is not None:
+                raise BuildProblem(
+                    f"{page.edit_uri}: raw HTML the site does not publish ({removed}); the plugin build removes it,"
+                    " this build has no plugin hook to do so: remove it from the file"
+                )
         text = page_markdown(page, addresses, toc)
         target = docs / page.src_uri
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -279,6 +290,56 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
         encoding="utf-8",
     )
     return config_file
+
+
+class _StartTags(HTMLParser):
+    """Every start tag with its attributes (values unescaped), as a multiset."""
+
+    IGNORED = {"rel", "style"}  # nh3 adds rel to links; style only formats (nh3 removes it either way)
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kept = tuple(sorted((k, v or "") for k, v in attrs if k not in self.IGNORED))
+        self.tags[(tag, kept)] += 1
+
+    handle_startendtag = handle_starttag
+
+
+def _start_tags(fragment: str) -> Counter[tuple[str, tuple[tuple[str, str], ...]]]:
+    parser = _StartTags()
+    parser.feed(fragment)
+    parser.close()
+    return parser.tags
+
+
+def unsafe_html(text: str, extensions: list[str], configs: dict[str, Any]) -> str | None:
+    """The first tag (or attribute) of `text`'s rendered HTML that kb.site.escape.sanitize_html
+    would remove (a script, an event handler, a `javascript:` link), or None. The plugin
+    sanitizes each page as MkDocs renders it; a build without the plugin refuses instead."""
+    import markdown
+
+    try:
+        rendered = markdown.markdown(text, extensions=extensions, extension_configs=configs)
+    except Exception:  # noqa: BLE001 (an extension kb cannot load here: judge with the ones kb requires)
+        rendered = markdown.markdown(text, extensions=list(REQUIRED_EXTENSIONS))
+    removed = _start_tags(rendered) - _start_tags(sanitize_html(rendered))
+    if not removed:
+        return None
+    tag, attrs = sorted(removed)[0]
+    shown = " ".join(f'{k}="{v}"' for k, v in attrs)
+    return f"<{tag}{' ' + shown if shown else ''}>"[:120]
+
+
+def _extension_names(extensions: Any) -> list[str]:
+    names = [
+        e if isinstance(e, str) else str(next(iter(e)))
+        for e in (extensions if isinstance(extensions, list) else [])
+        if isinstance(e, str) or (isinstance(e, dict) and e)
+    ]
+    return names + [e for e in REQUIRED_EXTENSIONS if e not in names]
 
 
 def _mdx_configs(extensions: Any) -> dict[str, Any]:
