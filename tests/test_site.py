@@ -110,7 +110,7 @@ def test_router_to_card_to_commands(browser, repo_site, artifacts: Path) -> None
     page.screenshot(path=str(artifacts / "card.png"), full_page=True)
     page.goto(repo_site.url + "postmortems/PM-2026-004/")
     assert "Involved: plan_error" in page.locator("article").inner_text()
-    assert page.locator("svg.kb-chart").count() == 1
+    assert page.locator("svg.kb-chart:visible").count() == 1
     page.screenshot(path=str(artifacts / "postmortem.png"), full_page=True)
     assert set(hosts) == {"127.0.0.1"}, f"the site loaded from other hosts: {set(hosts)}"
 

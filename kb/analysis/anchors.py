@@ -28,7 +28,9 @@ def _toc_config(markdown_extensions: list[Any]) -> tuple[dict[str, Any], bool]:
     if "separator" in toc:
         config["separator"] = str(toc["separator"])
     slugify = toc.get("slugify")
-    if isinstance(slugify, str) and "." in slugify:
+    if callable(slugify):  # MkDocs' validated config holds the function itself
+        config["slugify"] = slugify
+    elif isinstance(slugify, str) and "." in slugify:
         module, _, attr = slugify.rpartition(".")
         try:
             config["slugify"] = getattr(importlib.import_module(module), attr)

@@ -94,15 +94,11 @@ def _matches(rule: type[Rule], patterns: Iterable[str]) -> bool:
     return False
 
 
-def configure_rules(
-    config: Config, select: list[str] | None = None, ignore: list[str] | None = None
-) -> tuple[list[ActiveRule], list[Finding]]:
-    """The rules to run with their levels and options; bad rule settings become findings."""
-    settings = config.settings
-    rules = all_rules()
-    problems: list[Finding] = []
+def _rule_settings(config: Config) -> tuple[dict[str, dict], list[Finding]]:
+    """Each configured rule's settings by code ({level: ..., option: value}); unknown keys are findings."""
     per_rule: dict[str, dict] = {}
-    for key, value in settings.rules.items():
+    problems: list[Finding] = []
+    for key, value in config.settings.rules.items():
         rule = find_rule(key)
         loc = config.plugin_loc + ("rules", key)
         if rule is None:
@@ -111,6 +107,40 @@ def configure_rules(
             )
             continue
         per_rule[rule.code] = {"level": value} if isinstance(value, str) else dict(value)
+    return per_rule, problems
+
+
+def _options(config: Config, rule: type[Rule], conf: dict) -> tuple[BaseModel, list[Finding]]:
+    """The rule's options from its settings (level removed); invalid ones fall back to the defaults."""
+    try:
+        return rule.Options.model_validate(conf), []
+    except ValidationError as exc:
+        return rule.Options(), [
+            Finding(
+                CONFIG_FILE,
+                f"option of {rule.code}: {'.'.join(map(str, error['loc']))}: {error['msg']}",
+                loc=config.plugin_loc + ("rules",),
+                problem=LoadProblem.CONFIG,
+            )
+            for error in exc.errors(include_url=False)
+        ]
+
+
+def rule_options(config: Config, rule: type[Rule]) -> BaseModel:
+    """The options `rule` runs with under `config`, as kb check resolves them (whatever its
+    level): for readers beside the check, such as the site marking a card stale."""
+    conf = dict(_rule_settings(config)[0].get(rule.code, {}))
+    conf.pop("level", None)
+    return _options(config, rule, conf)[0]
+
+
+def configure_rules(
+    config: Config, select: list[str] | None = None, ignore: list[str] | None = None
+) -> tuple[list[ActiveRule], list[Finding]]:
+    """The rules to run with their levels and options; bad rule settings become findings."""
+    settings = config.settings
+    rules = all_rules()
+    per_rule, problems = _rule_settings(config)
     for key in ("select", "ignore"):
         for pattern in unknown_patterns(getattr(settings, key)):
             problems.append(
@@ -145,19 +175,8 @@ def configure_rules(
                 )
             )
             level = rule.level
-        try:
-            options = rule.Options.model_validate(conf)
-        except ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                problems.append(
-                    Finding(
-                        CONFIG_FILE,
-                        f"option of {code}: {'.'.join(map(str, error['loc']))}: {error['msg']}",
-                        loc=config.plugin_loc + ("rules",),
-                        problem=LoadProblem.CONFIG,
-                    )
-                )
-            options = rule.Options()
+        options, bad = _options(config, rule, conf)
+        problems += bad
         active.append(ActiveRule(rule, level, options))
     # a broken configuration is never hidden by the selection it breaks (`select: [KB99]`)
     config_rule = next((r for r in rules.values() if getattr(r, "reports", None) is LoadProblem.CONFIG), None)

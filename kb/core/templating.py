@@ -9,8 +9,10 @@ never gigabytes of memory or a spin. Templates are found only inside the KB's te
 folder (links resolved: one pointing outside is refused, not used) or kb's defaults, and
 read with kb.core.safefile.
 
-Values a person typed (a title with quotes, colons or `{{`) go in through `q`, which writes
-a double-quoted YAML scalar, so a value can never add a key or break the file.
+sandboxed_environment is the one factory: `kb new` writes YAML, and values a person typed
+(a title with quotes, colons or `{{`) go in through `q`, which writes a double-quoted YAML
+scalar, so a value can never add a key or break the file; the site's Markdown templates
+escape every value through `finalize`, its HTML ones autoescape.
 """
 
 from __future__ import annotations
@@ -261,9 +263,22 @@ def _unchanged(path: Path, mtime: float) -> bool:
     return os.path.exists(path) and os.path.getmtime(path) == mtime
 
 
-def sandbox(root: Path, overrides: list[Path], defaults: Path, **options: Any) -> BoundedEnvironment:
-    """A bounded environment that finds a template first in `overrides` (folders inside the
-    KB at `root`; one that is outside is skipped), then in kb's `defaults`."""
+def sandboxed_environment(
+    root: Path,
+    overrides: list[Path],
+    defaults: Path,
+    *,
+    autoescape: bool = False,
+    finalize: Callable[[Any], Any] | None = None,
+    trim: bool = False,
+    filters: dict[str, Callable[..., Any]] | None = None,
+    globals: dict[str, Any] | None = None,
+) -> BoundedEnvironment:
+    """The one Jinja environment kb makes: sandboxed, StrictUndefined and bounded (kb's limits
+    above), finding a template first in `overrides` (folders inside the KB at `root`; one that
+    is outside, or linked out of the KB, is skipped), then in kb's `defaults`. What differs
+    between users is escaping: `kb new` writes YAML and quotes typed values with `q`; the
+    site's Markdown templates escape every value through `finalize`, its HTML ones autoescape."""
     folders = []
     for folder in overrides:
         try:
@@ -273,7 +288,18 @@ def sandbox(root: Path, overrides: list[Path], defaults: Path, **options: Any) -
         except (OutsideKB, ValueError):
             continue
     folders.append((defaults, defaults))
-    return BoundedEnvironment(loader=ConfinedLoader(folders), **options)
+    env = BoundedEnvironment(
+        loader=ConfinedLoader(folders),
+        undefined=StrictUndefined,
+        autoescape=autoescape,
+        finalize=finalize,
+        trim_blocks=trim,
+        lstrip_blocks=trim,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(filters or {})
+    env.globals.update(globals or {})
+    return env
 
 
 def quote(value: Any) -> str:
@@ -293,16 +319,13 @@ def default_templates_dir() -> Path:
 
 
 def environment(folder: Path, root: Path | None = None) -> BoundedEnvironment:
-    env = sandbox(
+    """`kb new`'s environment: the output is YAML, and `q` quotes every typed value."""
+    return sandboxed_environment(
         root if root is not None else folder.parent,
         [folder],
         default_templates_dir(),
-        undefined=StrictUndefined,
-        autoescape=False,  # the output is YAML; `q` quotes every typed value
-        keep_trailing_newline=True,
+        filters={"q": quote, "flow": flow, "default_null": default_null},
     )
-    env.filters.update(q=quote, flow=flow, default_null=default_null)
-    return env
 
 
 class TemplateProblem(Exception):
@@ -320,7 +343,7 @@ def bounded_render(load: Callable[[], Template], name: str, context: dict[str, A
     token = _BUDGET.set(_Budget())
     try:
         template = load()
-        return template.render(**context)
+        return str(template.render(**context))
     except TemplateProblem:
         raise
     except TemplateError as exc:
@@ -329,6 +352,8 @@ def bounded_render(load: Callable[[], Template], name: str, context: dict[str, A
         raise TemplateProblem(describe_template_error(TemplateLimit("recursion too deep"), name, exc)) from None
     except MemoryError as exc:
         raise TemplateProblem(describe_template_error(TemplateLimit("out of memory"), name, exc)) from None
+    except Exception as exc:  # noqa: BLE001 (a KB's own template can fail in any way: say where, not a traceback)
+        raise TemplateProblem(describe_template_error(exc, name)) from None
     finally:
         _BUDGET.reset(token)
 

@@ -9,6 +9,11 @@ empty Markdown body and puts this HTML in `on_page_content`, with the table of c
 
 Heading ids follow the site's `toc` settings (slugify, separator, permalink), so a link
 to `#steps` written by hand keeps working.
+
+Without the plugin (kb/site/build.py, for generators that run no MkDocs plugin) the same
+body goes into a Markdown file: headings are then Markdown headings with their id
+(`## Steps { #steps }`, attr_list) between blocks of HTML, so the generator builds the
+table of contents itself.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from typing import Any
 from markdown.extensions.toc import slugify as markdown_slugify
 from markdown.extensions.toc import unique
 from markupsafe import Markup
+
+from kb.site.escape import escape
 
 
 @dataclass(frozen=True)
@@ -48,18 +55,21 @@ class Headings:
     """One page's headings: unique ids, permalinks and the nested toc tokens MkDocs expects."""
 
     settings: TocSettings
+    markdown: bool = False  # Markdown headings between HTML blocks (see the module's docstring)
     ids: set[str] = field(default_factory=set)
     tokens: list[dict] = field(default_factory=list)
     _open: list[dict] = field(default_factory=list)
 
-    def __call__(self, level: int, text: Any) -> Markup:
+    def __call__(self, level: int, text: Any, anchor: str | None = None) -> Markup:
         name = html.escape(str(text), quote=False)
-        anchor = unique(self.settings.slugify(str(text), self.settings.separator) or "section", self.ids)
-        token = {"level": level, "id": anchor, "name": name, "children": []}
+        anchor = unique(anchor or self.settings.slugify(str(text), self.settings.separator) or "section", self.ids)
+        token: dict[str, Any] = {"level": level, "id": anchor, "name": name, "children": []}
         while self._open and self._open[-1]["level"] >= level:
             self._open.pop()
         (self._open[-1]["children"] if self._open else self.tokens).append(token)
         self._open.append(token)
+        if self.markdown:
+            return Markup(f"\n\n{'#' * level} {escape(text)} {{ #{anchor} }}\n\n")
         permalink = ""
         if self.settings.permalink:
             sign = "&para;" if self.settings.permalink is True else html.escape(str(self.settings.permalink))
@@ -72,9 +82,10 @@ class Headings:
 
 @dataclass
 class HtmlBody:
-    """A page body MkDocs gets as HTML: `render(url_for, toc)` -> (html, toc tokens, anchor ids).
+    """A page body as HTML: `render(url_for, toc, markdown=False)` -> (html, toc tokens, anchor ids).
 
     `url_for(src_uri)` turns a docs path (`postmortems/PM-2026-004.md#r1`) into a URL
-    relative to the page being built, which only MkDocs knows (directory URLs or not)."""
+    relative to the page being built, which only the generator's layout decides (directory
+    URLs or not); `markdown=True` writes the headings as Markdown (see the module's docstring)."""
 
-    render: Callable[[Callable[[str], str], TocSettings], tuple[str, list[dict], set[str]]]
+    render: Callable[..., tuple[str, list[dict], set[str]]]

@@ -10,6 +10,7 @@ gets front matter only and the plugin supplies the body and its table of content
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,11 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from pydantic import ValidationError
 
-from kb.config.settings import Settings
+from kb.config.mkdocs import normalise_site_url
+from kb.config.settings import Config, Settings
 from kb.load.published import published_secrets
 from kb.rules import secret_allowlist
-
-CSS = "assets/kb.css"
-REQUIRED_EXTENSIONS = ["admonition", "attr_list", "tables", "toc"]
+from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS
 
 
 class KbPlugin(BasePlugin):
@@ -43,7 +43,7 @@ class KbPlugin(BasePlugin):
     def on_config(self, config):
         from kb.load.loader import load_kb
 
-        self.kb = load_kb(Path(config.config_file_path).resolve().parent)
+        self.kb = load_kb(self.root(config), config=self.kb_config(config))
         self.html_bodies = {}
         self.secrets = published_secrets(self.kb, secret_allowlist().keys)
         for name in REQUIRED_EXTENSIONS:
@@ -51,24 +51,43 @@ class KbPlugin(BasePlugin):
                 config.markdown_extensions.append(name)
         config.extra_css.append(CSS)
         if not config.nav:
-            config.nav = [
-                {"Router": "index.md"},
-                {"Cards": "cards/index.md"},
-                {"Postmortems": "postmortems/index.md"},
-                {"Dashboard": "dashboard.md"},
-                {"Check rules": "rules/index.md"},
-            ]
+            config.nav = list(DEFAULT_NAV)
+            # the nav lists the indexes only: one INFO line per card page would flood the build's output
+            config.validation.nav.omitted_files = logging.DEBUG
+        config.theme["font"] = False  # system fonts whatever mkdocs.yml says: nothing loads from another host
         return config
+
+    @staticmethod
+    def root(config) -> Path:
+        return Path(config.config_file_path).resolve().parent
+
+    def kb_config(self, config) -> Config:
+        """kb's configuration from what MkDocs validated (this plugin's options, site_url and the
+        Markdown extensions), so mkdocs.yml is read once, by MkDocs."""
+        extensions = [
+            {name: config.mdx_configs[name]} if name in config.mdx_configs else name
+            for name in config.markdown_extensions
+        ]
+        where = next(
+            (i for i, (name, _) in enumerate(config.plugins.items()) if name == "kb" or name.endswith("/kb")), None
+        )
+        return Config(
+            root=self.root(config),
+            settings=self.settings,
+            site_url=normalise_site_url(config.site_url),
+            markdown_extensions=extensions,
+            plugin_loc=("plugins", where, "kb") if where is not None else ("plugins", "kb"),
+        )
 
     @event_priority(50)  # before the search plugin collects files
     def on_files(self, files: Files, config) -> Files:
         from mkdocs.exceptions import PluginError
 
         from kb.core.templating import TemplateProblem
-        from kb.site.pages import DEFAULTS, SiteBuilder
+        from kb.site.pages import DEFAULTS, build_pages
 
         try:
-            pages = SiteBuilder(self.kb).pages()
+            pages = build_pages(self.kb)
         except TemplateProblem as exc:  # a KB's own template: say where, not a traceback
             raise PluginError(f"kb: {exc}") from None
         self.html_bodies = {page.src_uri: page.html for page in pages if page.html is not None}
