@@ -22,7 +22,6 @@ from typing import Any
 
 from kb.analysis.identities import Identities
 from kb.core import safefile
-from kb.core.paths import inside
 from kb.model import Oncall
 
 SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -211,14 +210,8 @@ def parse_members(raw: bytes, group: str, fragment: str | None) -> tuple[str, li
 def read_source(root: Path, group: str, reference: str, identities: Identities) -> Source:
     source = Source(group, reference)
     rel, _, fragment = reference.partition("#")
-    path = inside(root, rel)
-    if path is None:
-        source.problem = f"{rel} resolves outside the knowledge base"
-        return source
-    try:  # a regular file only (a FIFO would block for ever), bounded
-        raw = safefile.read_bytes(path, MAX_BYTES)
-    except OSError as exc:
-        source.problem = f"cannot read {rel}: {safefile.describe(exc)}"
+    raw, source.problem = safefile.read_named(root, rel, MAX_BYTES)
+    if raw is None:
         return source
     try:
         source.kind, members = parse_members(raw, group, fragment or None)

@@ -40,7 +40,6 @@ from kb import __version__
 from kb.analysis.identities import Identities
 from kb.core import safefile
 from kb.core.atomic import write_atomic
-from kb.core.paths import inside
 
 HORIZON_DAYS = 92  # how far a layer that repeats forever is expanded
 COUNTED_DAYS = 400  # how far a layer with COUNT is followed (its end is known only by expanding it)
@@ -170,14 +169,8 @@ def _to_cache(path: Path | None, occurrences: list[Occurrence], open_ended: bool
 def read_schedule(root: Path, rel: str, today: dt.date) -> Schedule:
     """The schedule file at `rel`, expanded from the start of `today` (UTC)."""
     schedule = Schedule(rel)
-    path = inside(root, rel)
-    if path is None:
-        schedule.problem = f"{rel} resolves outside the knowledge base"
-        return schedule
-    try:  # a regular file only (a FIFO would block for ever), bounded
-        raw = safefile.read_bytes(path, MAX_BYTES)
-    except OSError as exc:
-        schedule.problem = f"cannot read {rel}: {safefile.describe(exc)}"
+    raw, schedule.problem = safefile.read_named(root, rel, MAX_BYTES)
+    if raw is None:
         return schedule
     key = hashlib.blake2b(
         raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),

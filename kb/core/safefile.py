@@ -16,7 +16,7 @@ import os
 import stat
 from pathlib import Path
 
-from kb.core.paths import confine
+from kb.core.paths import confine, inside
 
 DEFAULT_LIMIT = 64 << 20  # nothing kb reads (YAML, Markdown, rule files, templates) comes near this
 
@@ -103,3 +103,15 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc)
+
+
+def read_named(root: Path, rel: str, limit: int = DEFAULT_LIMIT) -> tuple[bytes | None, str | None]:
+    """A file that a KB file names (a schedule, a membership export): its bytes, or None and
+    why not: outside the KB, not a regular file, over `limit`, unreadable."""
+    path = inside(root, rel)
+    if path is None:
+        return None, f"{rel} resolves outside the knowledge base"
+    try:  # a regular file only (a FIFO would block for ever), bounded
+        return read_bytes(path, limit), None
+    except OSError as exc:
+        return None, f"cannot read {rel}: {describe(exc)}"
