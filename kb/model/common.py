@@ -85,6 +85,10 @@ def _incident_time(value: Any) -> dt.datetime | dt.date:
     anything else must be a timestamp with an offset, with the same errors as before."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
+    if not isinstance(value, (str, dt.datetime)):  # 1762134720 would pass as a Unix time: the format has none
+        raise PydanticCustomError(
+            "datetime_type", "a time is written as a timestamp with its offset (2026-11-03T01:52:00+01:00) or a date"
+        )
     if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
         try:
             return dt.date.fromisoformat(value.strip())
