@@ -287,3 +287,13 @@ def test_resume_without_a_terminal_says_where_the_run_stands(kb: Path, capsys) -
     assert "next: purge-cache" in out and "run: cachectl purge --tenant $TENANT" in out
     assert "needs approval (incident-commander)" in out and "worklist: cachectl tenants" in out
     assert log_lines(kb) == before  # nothing written
+
+
+def test_a_drill_that_walked_no_step_stamps_nothing(kb: Path, capsys) -> None:
+    """start --drill then end mitigated, nothing done between: no drill behind a stamp (outside review)."""
+    before = (kb / "cards" / f"{CARD}.yaml").read_text()
+    assert act(kb, "alice", drill=True, start=True) == 0
+    act(kb, "alice", end="mitigated")
+    assert (kb / "cards" / f"{CARD}.yaml").read_text() == before
+    assert card_verb.run("drilled", CARD, kb) == 1
+    assert "no completed drill log" in capsys.readouterr().err

@@ -330,6 +330,8 @@ def drill_dates(state: RunState) -> set[dt.date]:
     in the offset the log wrote it in."""
     if not (state.drill and state.completed and state.start and state.end):
         return set()
+    if not any(step.status == "done" for step in state.steps.values()):
+        return set()  # started and ended with no step done: a drill that walked nothing proves nothing
     return {state.start.at.date(), state.end.at.date()}
 
 

@@ -31,6 +31,7 @@ from kb.analysis.runs import (
     RunState,
     StepState,
     approval_problem,
+    drill_dates,
     measure,
     needs_approval,
     run_state,
@@ -420,8 +421,10 @@ def _end(session: Session, path: Path, outcome: str, why: str | None, out: Conso
     result = measure(state, session.kb.settings.drill_targets)
     assert result is not None
     print_drill(out, result)
-    if state.completed and state.end is not None:
+    if drill_dates(state):  # completed, and it walked at least one step: the same test kb card drilled uses
         _stamp_drilled(session, state, out)
+    elif state.completed:
+        out.print(Text("no step was done in this drill: last_drilled is not set"))
     return 0 if result.beats and state.completed else 1
 
 
