@@ -1,12 +1,21 @@
+"""`python -m kb` and the `kb` console script: `route` and `show` are run half awake, so they
+start without importing the typer app; every other verb goes to kb.cli."""
+
+from __future__ import annotations
+
 import sys
 
-from kb.commands.fast_path import dispatch
 
-# route and show first, without importing the typer app: they are run half awake
-code = dispatch(sys.argv[1:])
-if code is not None:
-    sys.exit(code)
+def main() -> None:
+    from kb.commands.fast_path import dispatch
 
-from kb.cli import main  # noqa: E402 - typer only for the other verbs
+    code = dispatch(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from kb.cli import main as cli_main  # typer only for the other verbs
 
-main()
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

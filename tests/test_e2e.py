@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,21 @@ def test_route_and_show_start_without_the_typer_app(argv: list[str]) -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import")}
     assert "kb.commands.fast_path" in imported
     assert not {"typer", "click", "kb.cli"} & imported, sorted(m for m in imported if m.startswith(("typer", "kb.")))
+
+
+def test_the_console_script_also_starts_route_without_the_typer_app() -> None:
+    """The installed `kb` runs kb.__main__:main, as `python -m kb` does."""
+    code = (
+        "import sys; sys.argv = ['kb', 'route', 'AgentSpendRateHigh', '--root', sys.argv[1]]; "
+        "from kb.__main__ import main; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, str(SNAPSHOT_KB)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import")}
+    assert not {"typer", "click", "kb.cli"} & imported
+    from importlib.metadata import distribution
+
+    scripts = [e for e in distribution("kb-runbooks").entry_points if e.group == "console_scripts" and e.name == "kb"]
+    assert [e.value.split()[0] for e in scripts] == ["kb.__main__:main"]
