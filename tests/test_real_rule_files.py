@@ -65,3 +65,19 @@ def test_promtool_checks_a_manifest_through_its_spec(base_kb: Path) -> None:
     text = manifest.read_text()
     manifest.write_text(text.replace('namespace="monitoring"}[5m]) == 0', 'namespace="monitoring"}[5m] == 0', 1))
     assert findings(root, "KB602") == [("rules/thirdparty/alertmanager-prometheusRule.yaml", 26, "KB602")]
+
+
+def test_a_kubernetes_list_of_prometheus_rules_is_never_passed_unread(tmp_path: Path) -> None:
+    """`kubectl get prometheusrule -o yaml` writes a List: its alerts must not pass unchecked (outside review)."""
+    from conftest import BASE_KB, copy_kb
+
+    from kb.commands import check
+
+    root = copy_kb(BASE_KB, tmp_path / "kb")
+    (root / "rules" / "thirdparty").mkdir(parents=True, exist_ok=True)
+    (root / "rules" / "thirdparty" / "x.yml").write_text(
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: monitoring.coreos.com/v1\n    kind: PrometheusRule\n"
+        "    metadata: {name: x}\n    spec:\n      groups:\n        - name: g\n          rules:\n"
+        "            - alert: OrphanL\n              expr: up == 0\n              labels: {priority: P1}\n"
+    )
+    assert check.run(select=["KB100"], root=root) == 1

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.core import yamlio
+from kb.core.diagnostics import Span
 from kb.core.safefile import is_regular
 
 # The header every file `kb emit` writes carries; kb rewrites only files that carry it.
@@ -56,6 +57,19 @@ def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFil
     spec = data.get("spec")
     if data.get("kind") == PROMETHEUS_RULE and isinstance(spec, dict):
         groups, base = spec.get("groups"), ("spec", "groups")
+    items = data.get("items")
+    if (
+        data.get("kind") == "List"
+        and isinstance(items, list)
+        and any(isinstance(item, dict) and item.get("kind") == PROMETHEUS_RULE for item in items)
+    ):
+        # what `kubectl get prometheusrule -o yaml` writes: its alerts must not pass unread
+        raise yamlio.YamlProblem(
+            "a Kubernetes List of PrometheusRule manifests: kb reads one PrometheusRule (or one "
+            "Prometheus rule file) per file, so none of these alerts was checked; write each item "
+            "to its own file",
+            Span(1, 1, 1, 1),
+        )
     if not isinstance(groups, list):
         return None
     result = RuleFile(rel, owned, kind=PROMETHEUS_RULE if base != ("groups",) else "rules")
