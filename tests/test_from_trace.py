@@ -473,3 +473,38 @@ def test_a_failure_below_the_tool_span_names_the_tool_and_injects_nothing(
 
     codes = {d.code for d in run_check(RuleContext(load_kb(kb_root))).diagnostics if d.path.endswith(created.name)}
     assert "KB403" in codes and "KB190" not in codes  # the row is still reported as unfilled
+
+
+def test_parent_links_that_loop_are_refused(kb_root: Path, tmp_path: Path, capsys) -> None:
+    """Two errored spans naming each other as parent hid the failure (outside review)."""
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    def span(span_id: str, parent: str) -> dict:
+        return {
+            "traceId": trace_id,
+            "spanId": span_id,
+            "parentSpanId": parent,
+            "name": "chat",
+            "startTimeUnixNano": "1764460800000000000",
+            "endTimeUnixNano": "1764460801000000000",
+            "status": {"code": 2},
+            "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}],
+        }
+
+    export = {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            span("00f067aa0ba902b7", "00f067aa0ba902b8"),
+                            span("00f067aa0ba902b8", "00f067aa0ba902b7"),
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+    path = tmp_path / "loop.json"
+    path.write_text(json.dumps(export))
+    _assert_refused(kb_root, path, capsys, "loop back")

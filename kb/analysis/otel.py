@@ -107,7 +107,22 @@ def parse_trace_text(text: str, name: str = "<trace>") -> TraceExport:
             export.spans.append(span)
     if not export.spans:
         raise TraceProblem(f"{name}: the export holds no spans")
+    _refuse_parent_loops(export, name)
     return export
+
+
+def _refuse_parent_loops(export: TraceExport, name: str) -> None:
+    """A span that is its own ancestor is no trace anyone recorded: refused, never prefilled
+    (the failing step is found through the parent links, and a loop would hide it)."""
+    parents = {(s.trace_id, s.span_id): s.parent_span_id for s in export.spans}
+    for span in export.spans:
+        seen = {span.span_id}
+        parent = span.parent_span_id
+        while parent is not None:
+            if parent in seen:
+                raise TraceProblem(f"{name}: span {span.span_id}'s parent links loop back to it: not a real trace")
+            seen.add(parent)
+            parent = parents.get((span.trace_id, parent))
 
 
 def _requests(text: str, name: str) -> list[tuple[str, Any]]:
