@@ -35,7 +35,8 @@ def test_a_postmortem_that_adds_an_alert_reports_kb601(base_kb: Path, capsys: py
     path.write_text(NEW)
     assert check_command.run([path], root=base_kb) == 1
     out = capsys.readouterr().out
-    assert "rules/kb.rules.yml:1:1: error KB601" in out
+    # its own emitted file is missing: said at the postmortem, which `kb check FILE` reports
+    assert "PM-2026-002-new.yaml:" in out and "rules/kb/alerts/PM-2026-002.yml is missing" in out
     assert "KB607" not in out  # a hand-written rule file the postmortem does not touch stays out
     assert emit_command.run(root=base_kb) == 0
     capsys.readouterr()

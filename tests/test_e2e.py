@@ -193,11 +193,11 @@ def test_init(tmp_path: Path) -> None:
 
 
 def test_emit(snapshot_kb: Path) -> None:
-    (snapshot_kb / "rules" / "evals.jsonl").unlink()
+    (snapshot_kb / "rules" / "kb" / "evals" / "PM-2026-004.jsonl").unlink()
     stale = run_kb("emit", "--check", cwd=snapshot_kb)
-    assert stale.returncode == 1 and "rules/evals.jsonl is out of date" in stale.stderr
+    assert stale.returncode == 1 and "rules/kb/evals/PM-2026-004.jsonl is out of date" in stale.stderr
     written = run_kb("emit", cwd=snapshot_kb)
-    assert written.returncode == 0 and "wrote rules/evals.jsonl" in written.stdout
+    assert written.returncode == 0 and "wrote rules/kb/evals/PM-2026-004.jsonl" in written.stdout
 
 
 def test_show() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path, PurePosixPath
 
 from kb.config.settings import CONFIG_FILE
 from kb.load.knowledge_base import KnowledgeBase
+from kb.load.rulefiles import emitted_names
 
 
 class ChangesProblem(Exception):
@@ -76,7 +77,7 @@ def with_dependents(kb: KnowledgeBase, changed: set[str], router_pages: list[str
             # what its reinforcements cause: kb emit's files fall out of date (KB601 at rules/..., or at
             # mkdocs.yml when a file is missing), and its alerts are judged against their cards
             rules = s.rules_dir.strip("/")
-            owned = ("kb.rules.yml", "kb.rules.test.yml", "gates.yml", "evals.jsonl")
+            owned = {n for pm_id in ids for n in emitted_names(pm_id).values()}  # rules/kb/<kind>s/<id>.*
             selected |= {rf.path for rf in kb.rule_files if rf.owned} | {f"{rules}/{n}" for n in owned} | {CONFIG_FILE}
             for doc in kb.postmortems:
                 if doc.model and doc.path == path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kb.commands.common import CommandError, echo, kb_root, verb
+from kb.core.locking import LockProblem, kb_lock
 from kb.emit import build as emitter
 from kb.load.loader import load_kb
 from kb.rules import secret_allowlist
@@ -13,7 +14,19 @@ from kb.rules import secret_allowlist
 
 @verb
 def run(dry_run: bool = False, check_only: bool = False, root: Path | None = None) -> int:
-    kb = load_kb(kb_root(root))
+    if dry_run or check_only:
+        return _run(dry_run, check_only, kb_root(root))
+    # two emits at once would interleave their sets (one removing what the other just wrote):
+    # the second waits, then loads the postmortems as they are after the first
+    try:
+        with kb_lock(kb_root(root), "emit"):
+            return _run(False, False, kb_root(root))
+    except LockProblem as exc:
+        raise CommandError(f"{exc.filename}: {exc.strerror}", 1) from None
+
+
+def _run(dry_run: bool, check_only: bool, root: Path) -> int:
+    kb = load_kb(root)
     emitted = emitter.build(kb)
     allowlist = secret_allowlist()
     try:
@@ -27,7 +40,10 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
         if dry_run:
             echo(emitter.unified_diff(kb, changed), nl=False)
         for name in sorted(changed):
-            echo(f"{base}/{name} is out of date" if check_only else f"would write {base}/{name}", err=True)
+            if check_only:
+                echo(f"{base}/{name} is out of date", err=True)
+            else:
+                echo(f"would {'write' if name in emitted.files else 'remove'} {base}/{name}", err=True)
         if check_only and not changed:
             echo(f"{base}/ is up to date ({len(emitted.sources)} postmortems, {len(emitted.alerts)} alerts)")
         return 1 if (check_only and changed) else 0
@@ -36,7 +52,7 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
     except emitter.EmitProblem as exc:
         raise CommandError(str(exc), 1) from None
     for name in written:
-        echo(f"wrote {base}/{name}")
+        echo(f"wrote {base}/{name}" if name in emitted.files else f"removed {base}/{name}")
     echo(
         f"{len(emitted.alerts)} alerts from {len(emitted.sources)} postmortems; "
         + (f"{len(written)} file(s) changed" if written else "nothing changed")

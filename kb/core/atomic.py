@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from kb.core.paths import confine
@@ -96,57 +97,83 @@ def _same(path: Path, payload: bytes) -> bool:
         return False
 
 
-def write_set(root: Path, files: dict[str, bytes | str]) -> list[str]:
-    """Replace several files under `root` as one set: after a kill or a failure at any
-    instant, a reader sees the old set or the new set, never a mix. Returns the paths
-    changed.
+def write_set(root: Path, files: Mapping[str, bytes | str | None], journal_folder: Path | None = None) -> list[str]:
+    """Replace several files under `root` as one set (None: remove that file): after a kill
+    or a failure at any instant, a reader sees the old set or the new set, never a mix.
+    Returns the paths changed.
 
     Every new content is written and fsynced to a temp first (a failure then leaves the old
-    set and no temp). A journal listing the renames is then linked in: that is the commit.
-    The renames follow, and the journal goes. If the writer dies after the commit, the next
-    kb process that writes or loads in the folder finishes the renames (finish_interrupted)."""
+    set and no temp). A journal listing the renames and removals is then linked in: that is
+    the commit. The renames and removals follow, and the journal goes. If the writer dies
+    after the commit, the next kb process that writes or loads in the folder finishes the set
+    (finish_interrupted). `journal_folder` is where that reader looks (default: the temp
+    folder of the first file changed)."""
     targets = {rel: confine(root, rel) for rel in files}
     payloads = {rel: (v.encode("utf-8") if isinstance(v, str) else v) for rel, v in files.items()}
     for target in targets.values():
         _refuse_special(target)
-    changed = [rel for rel in files if not (targets[rel].is_file() and _same(targets[rel], payloads[rel]))]
+    changed = [
+        rel
+        for rel in files
+        if (
+            os.path.lexists(targets[rel])
+            if payloads[rel] is None
+            else not (targets[rel].is_file() and _same(targets[rel], payloads[rel]))  # type: ignore[arg-type]
+        )
+    ]
     if not changed:
         return []
-    folders = {targets[rel].parent for rel in changed}
+    written = [rel for rel in changed if payloads[rel] is not None]
+    folders = {targets[rel].parent for rel in written}
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
         for sweep in {folder, temp_folder(folder)}:
             sweep_stale_temps(sweep)
-    pairs: list[tuple[Path, Path]] = []
+    pairs: list[tuple[Path | None, Path]] = []
     try:
-        for rel in changed:
+        for rel in written:
             target = targets[rel]
             mode = target.stat().st_mode & 0o7777 if target.is_file() else 0o644
             tmp = _temp_name(target)
             handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             pairs.append((tmp, target))
             try:
-                _write_all(handle, payloads[rel])
+                _write_all(handle, payloads[rel])  # type: ignore[arg-type]
                 os.fchmod(handle, mode)
             finally:
                 os.close(handle)
-        journal_folder = temp_folder(targets[changed[0]].parent)
-        if any(tmp.parent != journal_folder for tmp, _ in pairs):
-            journal_folder = pairs[0][0].parent
+        pairs += [(None, targets[rel]) for rel in changed if payloads[rel] is None]
+        if journal_folder is None:
+            journal_folder = temp_folder(targets[changed[0]].parent)
+            if any(tmp is not None and tmp.parent != journal_folder for tmp, _ in pairs):
+                journal_folder = next(tmp.parent for tmp, _ in pairs if tmp is not None)
+        journal_folder.mkdir(parents=True, exist_ok=True)
         journal = journal_folder / f".kb-set.{os.getpid()}.{secrets.token_hex(4)}{JOURNAL}"
-        record = json.dumps([[str(tmp), str(target)] for tmp, target in pairs])
+        record = json.dumps([[str(tmp) if tmp else None, str(target)] for tmp, target in pairs])
         write_atomic(journal, record, exclusive=True)  # the commit point
     except BaseException:
-        for tmp, _ in pairs:
+        for written_tmp, _ in pairs:
             try:
-                os.unlink(tmp)
+                if written_tmp is not None:
+                    os.unlink(written_tmp)
             except OSError:
                 pass
         raise
-    for tmp, target in pairs:
-        os.replace(tmp, target)
+    for step_tmp, step_target in pairs:
+        _complete(step_tmp, step_target)
     os.unlink(journal)
     return changed
+
+
+def _complete(tmp: Path | str | None, target: Path | str) -> None:
+    """One step of a committed set: the temp renamed over its target, or the target removed."""
+    if tmp is None:
+        try:
+            os.unlink(target)
+        except FileNotFoundError:
+            pass
+    else:
+        os.replace(tmp, target)
 
 
 def finish_interrupted(folder: Path) -> None:
@@ -164,7 +191,9 @@ def finish_interrupted(folder: Path) -> None:
             with open(journal, encoding="utf-8") as handle:
                 pairs = json.load(handle)
             for tmp, target in pairs:
-                if os.path.lexists(tmp) and stat.S_ISREG(os.lstat(tmp).st_mode):
+                if tmp is None:
+                    _complete(None, target)  # a removal the set committed to
+                elif os.path.lexists(tmp) and stat.S_ISREG(os.lstat(tmp).st_mode):
                     os.replace(tmp, target)
             os.unlink(journal)
         except (OSError, ValueError, TypeError):

@@ -1,19 +1,21 @@
 """`kb emit`: postmortem reinforcements as the mechanisms themselves.
 
 From every postmortem's `alert`, `gate`, `test` and `eval` reinforcements (those not
-`wont_do`), kb writes four files under rules/ that it owns whole:
+`wont_do`), kb writes files under rules/kb/ that it owns whole, one per postmortem and kind:
 
-- kb.rules.yml: Prometheus alerting rules, one group per postmortem (`kb:PM-2026-004`), so
-  an alert's provenance is its group and editing one postmortem changes one group;
-- kb.rules.test.yml: promtool unit tests replaying each alert's incident: silent at
+- kb/alerts/PM-2026-004.yml: Prometheus alerting rules, one group (`kb:PM-2026-004`);
+- kb/tests/PM-2026-004.yml: promtool unit tests replaying each alert's incident: silent at
   `silent_at` (default fires_at - for - interval), firing with every label and annotation
-  at `fires_at`;
-- gates.yml: the release gates, and the tests a release waits for;
-- evals.jsonl: eval cases, one JSON object a line, after a header record.
+  at `fires_at` (its rule_files: ../alerts/PM-2026-004.yml);
+- kb/gates/PM-2026-004.yml: the release gates, and the tests a release waits for;
+- kb/evals/PM-2026-004.jsonl: eval cases, one JSON object a line, after a header record.
 
-Output is sorted and byte-stable. A file under rules/ without kb's header is never written.
-A file that would grow past `max_file_bytes` is written in parts (kb.rules.yml,
-kb.rules.2.yml, ...; the tests list every rules part), so kb's own output never trips KB100.
+One file per postmortem is what makes the output merge: two branches that each file, or
+each edit, a different postmortem change different files, so git never sees both sides
+insert at the same place (it would, at the end of a shared file, whatever the order).
+Output is sorted and byte-stable. A file without kb's header is never written nor removed;
+a file with it that this emit does not write (a postmortem removed, the single-file layout
+of older kb versions: rules/kb.rules.yml, gates.yml...) is removed in the same set.
 """
 
 from __future__ import annotations
@@ -21,27 +23,30 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import NotRequired, TypedDict
 
 import yaml
 
 from kb.core import safefile
-from kb.core.atomic import write_set
+from kb.core.atomic import temp_folder, write_set
 from kb.core.durations import format_seconds, seconds
 from kb.core.paths import OutsideKB, confine
 from kb.emit.labels import derived_labels
 from kb.load.knowledge_base import Document, KnowledgeBase
-from kb.load.rulefiles import JSONL_HEADER_ID, MARKER, is_owned
+from kb.load.rulefiles import (
+    EMIT_FOLDER,
+    JSONL_HEADER_ID,
+    MARKER,
+    emitted_names,
+    is_legacy_name,
+    is_owned,
+)
 from kb.load.secrets import Allowlist
 from kb.model import Postmortem
 from kb.model.common import PRIORITY_ACTIONS
 from kb.model.postmortem import Reinforcement
-
-RULES, TESTS, GATES, EVALS = "kb.rules.yml", "kb.rules.test.yml", "gates.yml", "evals.jsonl"
-OWNED = (RULES, TESTS, GATES, EVALS)
 
 
 class EmitProblem(Exception):
@@ -67,7 +72,8 @@ class AlertSource:
     name: str
     path: str  # the postmortem file
     loc: tuple  # YAML path of the reinforcement's alert
-    test: str | None = None  # the name of its promtool test in kb.rules.test.yml, when it has a replay
+    test: str | None = None  # the name of its promtool test in kb/tests/<id>.yml, when it has a replay
+    file: str = ""  # the emitted rule file that holds it, under rules/ (kb/alerts/<id>.yml)
 
 
 @dataclass
@@ -77,6 +83,8 @@ class Emitted:
     sources: list[str] = field(default_factory=list)
     # file name -> the `PM/R` of every reinforcement it holds (what reading it back would give)
     ids: dict[str, list[str]] = field(default_factory=dict)
+    # file name -> the postmortem file it is written from (the first, for an id that two files share)
+    origin: dict[str, str] = field(default_factory=dict)
 
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter; the same bytes every run
@@ -90,36 +98,24 @@ def _dump(data) -> str:
 # `kb:PM-...`, the test name, a gate's or eval's `source`), so a list of sources at the top
 # would conflict on every merge of two branches that each filed a postmortem.
 HEADER = f"{MARKER}. Do not edit: change the postmortems and run `kb emit`.\n"
-PART = re.compile(r"^(?:kb\.rules|kb\.rules\.test|gates)\.[0-9]+\.yml$|^evals\.[0-9]+\.jsonl$")
-HEADROOM = 4096  # bytes left below max_file_bytes for the header and the top-level keys
+HEADER_RECORD = (
+    json.dumps(
+        {"id": JSONL_HEADER_ID, "note": f"{MARKER[2:]}. Do not edit: change the postmortems and run `kb emit`."},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    + "\n"
+)
 
 
-def part_name(name: str, number: int) -> str:
-    """kb.rules.yml, kb.rules.2.yml, ...: the first part keeps the plain name."""
-    if number == 1:
-        return name
-    stem, dot, suffix = name.rpartition(".")
-    return f"{stem}.{number}{dot}{suffix}"
-
-
-def _chunks(items: list, size_of, budget: int) -> list[list]:
-    """Consecutive runs of items, each within `budget` bytes (an item larger than the budget
-    alone makes a part of its own; KB100 then names it). Always at least one, maybe empty, run."""
-    chunks: list[list] = [[]]
-    used = 0
-    for item in items:
-        size = size_of(item)
-        if chunks[-1] and used + size > budget:
-            chunks.append([])
-            used = 0
-        chunks[-1].append(item)
-        used += size
-    return chunks
-
-
-def _postmortems(kb: KnowledgeBase) -> list[Document[Postmortem]]:
-    docs = [d for d in kb.postmortems if d.model is not None]
-    return sorted(docs, key=lambda d: d.model.id if d.model else "")
+def _postmortems(kb: KnowledgeBase) -> dict[str, list[Document[Postmortem]]]:
+    """The postmortems that loaded, by id (a duplicated id, which KB-id/duplicate reports,
+    shares its files: one file per id keeps every name kb writes derived from a checked id)."""
+    by_id: dict[str, list[Document[Postmortem]]] = {}
+    for doc in sorted((d for d in kb.postmortems if d.model is not None), key=lambda d: d.path):
+        assert doc.model is not None
+        by_id.setdefault(doc.model.id, []).append(doc)
+    return dict(sorted(by_id.items()))
 
 
 def _items(pm: Postmortem) -> list[tuple[int, Reinforcement]]:
@@ -152,109 +148,102 @@ def alert_annotations(kb: KnowledgeBase, pm: Postmortem, item) -> dict[str, str]
 
 
 def build(kb: KnowledgeBase) -> Emitted:
-    groups, tests, gates, required_tests = [], [], [], []
-    evals: list[EvalRecord] = []
+    files: dict[str, str] = {}
+    ids: dict[str, list[str]] = {}  # what reading each file back gives (KB409 skips the read)
     alerts: list[AlertSource] = []
     sources: list[str] = []
-    for doc in _postmortems(kb):
-        pm = doc.model
-        assert pm is not None  # _postmortems keeps only the documents that loaded
+    by_id = _postmortems(kb)
+    for pm_id, docs in by_id.items():
+        names = emitted_names(pm_id)
         rules: list[dict[str, object]] = []
-        used = False
-        for index, item in _items(pm):
-            source = f"{pm.id}/{item.id}"
-            if item.kind == "alert" and item.alert:
-                used = True
-                alert = item.alert
-                labels = alert_labels(kb, pm, item)
-                annotations = alert_annotations(kb, pm, item)
-                alerts.append(
-                    AlertSource(
-                        f"kb:{pm.id}",
-                        len(rules),
-                        alert.name,
-                        doc.path,
-                        ("reinforcements", index, "alert"),
-                        f"{source} {alert.name}" if alert.replay is not None else None,
+        tests: list[dict] = []
+        gates: list[dict] = []
+        required_tests: list[dict] = []
+        evals: list[EvalRecord] = []
+        for doc in docs:
+            pm = doc.model
+            assert pm is not None  # _postmortems keeps only the documents that loaded
+            used = False
+            for index, item in _items(pm):
+                source = f"{pm.id}/{item.id}"
+                if item.kind == "alert" and item.alert:
+                    used = True
+                    alert = item.alert
+                    labels = alert_labels(kb, pm, item)
+                    annotations = alert_annotations(kb, pm, item)
+                    alerts.append(
+                        AlertSource(
+                            f"kb:{pm_id}",
+                            len(rules),
+                            alert.name,
+                            doc.path,
+                            ("reinforcements", index, "alert"),
+                            f"{source} {alert.name}" if alert.replay is not None else None,
+                            names["alert"],
+                        )
                     )
-                )
-                rules.append(
-                    {
-                        "alert": alert.name,
-                        "expr": alert.expr,
-                        "for": alert.for_,
-                        "labels": labels,
-                        "annotations": annotations,
+                    rules.append(
+                        {
+                            "alert": alert.name,
+                            "expr": alert.expr,
+                            "for": alert.for_,
+                            "labels": labels,
+                            "annotations": annotations,
+                        }
+                    )
+                    if alert.replay is not None:
+                        tests.append(_replay_test(source, alert, labels, annotations))
+                elif item.kind == "gate" and item.gate:
+                    used = True
+                    gates.append(
+                        {
+                            "name": item.gate.name,
+                            "source": source,
+                            "applies_to": list(item.gate.applies_to),
+                            "check": item.gate.check,
+                            "blocking": item.gate.blocking,
+                        }
+                    )
+                elif item.kind == "test" and item.test:
+                    used = True
+                    required_tests.append(
+                        {"name": item.test.name, "source": source, "path": item.test.path, "asserts": item.test.asserts}
+                    )
+                elif item.kind == "eval" and item.eval:
+                    used = True
+                    record: EvalRecord = {
+                        "id": source,
+                        "source": doc.path,
+                        "input": item.eval.input,
+                        "expected": item.eval.expected,
+                        "forbidden": item.eval.forbidden,
                     }
-                )
-                if alert.replay is not None:
-                    tests.append(_replay_test(source, alert, labels, annotations))
-            elif item.kind == "gate" and item.gate:
-                used = True
-                gates.append(
-                    {
-                        "name": item.gate.name,
-                        "source": source,
-                        "applies_to": list(item.gate.applies_to),
-                        "check": item.gate.check,
-                        "blocking": item.gate.blocking,
-                    }
-                )
-            elif item.kind == "test" and item.test:
-                used = True
-                required_tests.append(
-                    {"name": item.test.name, "source": source, "path": item.test.path, "asserts": item.test.asserts}
-                )
-            elif item.kind == "eval" and item.eval:
-                used = True
-                record: EvalRecord = {
-                    "id": source,
-                    "source": doc.path,
-                    "input": item.eval.input,
-                    "expected": item.eval.expected,
-                    "forbidden": item.eval.forbidden,
-                }
-                if pm.model_inference and pm.model_inference.involved:
-                    record["failure_mode"] = pm.model_inference.failure_mode
-                    if pm.model_inference.failure_modes:  # several (format v2): all of them, in order
-                        record["failure_modes"] = pm.model_inference.all_failure_modes
-                evals.append(record)
+                    if pm.model_inference and pm.model_inference.involved:
+                        record["failure_mode"] = pm.model_inference.failure_mode
+                        if pm.model_inference.failure_modes:  # several (format v2): all of them, in order
+                            record["failure_modes"] = pm.model_inference.all_failure_modes
+                    evals.append(record)
+            if used:
+                sources.append(doc.path)
         if rules:
-            groups.append({"name": f"kb:{pm.id}", "rules": rules})
-        if used:
-            sources.append(doc.path)
-    budget = max(kb.settings.max_file_bytes - HEADROOM, 1024)
-    files: dict[str, str] = {}
-    rule_chunks = _chunks(groups, lambda g: len(_dump([g])), budget)
-    rule_names = [part_name(RULES, i) for i in range(1, len(rule_chunks) + 1)]
-    ids: dict[str, list[str]] = {}  # what reading each file back gives (KB409 skips the read)
-    for name, chunk in zip(rule_names, rule_chunks):
-        files[name] = HEADER + _dump({"groups": chunk})
-        ids[name] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for g in chunk for r in g["rules"]]
-    for i, chunk in enumerate(_chunks(tests, lambda t: len(_dump([t])), budget), 1):
-        files[part_name(TESTS, i)] = HEADER + _dump(
-            {"rule_files": rule_names, "evaluation_interval": "1m", "tests": chunk}
-        )
-    entries = [("gates", g) for g in gates] + [("tests", t) for t in required_tests]
-    for i, chunk in enumerate(_chunks(entries, lambda e: len(_dump([e[1]])), budget), 1):
-        files[part_name(GATES, i)] = HEADER + _dump(
-            {"gates": [e for k, e in chunk if k == "gates"], "tests": [e for k, e in chunk if k == "tests"]}
-        )
-        ids[part_name(GATES, i)] = [e["source"] for _, e in chunk]
-    lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in evals]
-    eval_ids = {line: record["id"] for line, record in zip(lines, evals)}
-    header_record = (
-        json.dumps(
-            {"id": JSONL_HEADER_ID, "note": f"{MARKER[2:]}. Do not edit: change the postmortems and run `kb emit`."},
-            ensure_ascii=False,
-            sort_keys=True,
-        )
-        + "\n"
-    )
-    for i, chunk in enumerate(_chunks(lines, len, budget), 1):
-        files[part_name(EVALS, i)] = header_record + "".join(chunk)
-        ids[part_name(EVALS, i)] = [eval_ids[line] for line in chunk]
-    return Emitted(files, alerts, sources, ids)
+            files[names["alert"]] = HEADER + _dump({"groups": [{"name": f"kb:{pm_id}", "rules": rules}]})
+            ids[names["alert"]] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for r in rules]  # type: ignore[index]
+        if tests:
+            # relative to the test file: promtool resolves rule_files from the test file's folder
+            rule_file = "../" + PurePosixPath(names["alert"]).relative_to(EMIT_FOLDER).as_posix()
+            files[names["replay"]] = HEADER + _dump(
+                {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": tests}
+            )
+        if gates or required_tests:
+            files[names["gate"]] = HEADER + _dump({"gates": gates, "tests": required_tests})
+            ids[names["gate"]] = [e["source"] for e in gates + required_tests]
+        if evals:
+            files[names["eval"]] = HEADER_RECORD + "".join(
+                json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in evals
+            )
+            ids[names["eval"]] = [r["id"] for r in evals]
+    origin = {name: docs[0].path for pm_id, docs in by_id.items() for name in emitted_names(pm_id).values()}
+    return Emitted(dict(sorted(files.items())), alerts, sources, ids, {n: origin[n] for n in files})
 
 
 def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[str, str]) -> dict:
@@ -293,26 +282,47 @@ def rules_dir(kb: KnowledgeBase) -> Path:
 
 
 def rule_parts(emitted: Emitted) -> list[str]:
-    """The names of the emitted Prometheus rule files: kb.rules.yml and its further parts."""
-    return [n for n in emitted.files if n == RULES or (n.startswith("kb.rules.") and not n.startswith("kb.rules.test"))]
+    """The emitted Prometheus rule files (kb/alerts/<id>.yml), as names under rules/."""
+    return [n for n in emitted.files if n.startswith(f"{EMIT_FOLDER}/alerts/")]
 
 
 def test_parts(emitted: Emitted) -> list[str]:
-    """The names of the emitted promtool test files."""
-    return [n for n in emitted.files if n.startswith("kb.rules.test")]
+    """The emitted promtool test files (kb/tests/<id>.yml), as names under rules/."""
+    return [n for n in emitted.files if n.startswith(f"{EMIT_FOLDER}/tests/")]
+
+
+def owned_on_disk(kb: KnowledgeBase) -> list[str]:
+    """Every file kb emit wrote that is on disk now, as names under rules/: those in rules/kb/
+    (not entering links or hidden folders) and those of the single-file layout of older kb
+    versions directly in rules/. What carries kb's header is kb's, whatever its name."""
+    base = rules_dir(kb)
+    found: list[str] = []
+    try:
+        found += [e.name for e in os.scandir(base) if is_legacy_name(e.name) and is_owned(base / e.name)]
+    except OSError:
+        return []
+    folder = base / EMIT_FOLDER
+    if folder.is_dir() and not folder.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [
+                d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
+            ]
+            rel = os.path.relpath(dirpath, base).replace(os.sep, "/")
+            for name in filenames:
+                if not name.startswith(".") and name.endswith((".yml", ".yaml", ".jsonl")):
+                    if is_owned(Path(dirpath) / name):
+                        found.append(f"{rel}/{name}")
+    return sorted(found)
 
 
 def stale_parts(kb: KnowledgeBase, emitted: Emitted) -> list[str]:
-    """Parts an earlier, larger emit wrote that this one does not (kb.rules.3.yml after shrinking)."""
-    try:
-        names = sorted(p.name for p in rules_dir(kb).iterdir())
-    except OSError:
-        return []
-    return [n for n in names if PART.match(n) and n not in emitted.files and is_owned(rules_dir(kb) / n)]
+    """kb's own files that this emit does not write: a postmortem removed or without
+    reinforcements now, and the whole single-file layout of older kb versions."""
+    return [n for n in owned_on_disk(kb) if n not in emitted.files]
 
 
 def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
-    """Files whose content on disk differs: name -> (old, new); new is "" for a part to remove."""
+    """Files whose content on disk differs: name -> (old, new); new is "" for a file to remove."""
     out = {}
     for name, text in emitted.files.items():
         path = rules_dir(kb) / name
@@ -323,7 +333,10 @@ def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
         if old != text:
             out[name] = (old, text)
     for name in stale_parts(kb, emitted):
-        out[name] = ((rules_dir(kb) / name).read_text(encoding="utf-8", errors="replace"), "")
+        try:
+            out[name] = (safefile.read_text(rules_dir(kb) / name), "")
+        except OSError as exc:
+            raise EmitProblem(f"{kb.settings.rules_dir}/{name}: {safefile.describe(exc)}") from None
     return out
 
 
@@ -336,14 +349,14 @@ def unified_diff(kb: KnowledgeBase, changed: dict[str, tuple[str, str]]) -> str:
                 old.splitlines(keepends=True),
                 new.splitlines(keepends=True),
                 fromfile=f"a/{base}/{name}",
-                tofile=f"b/{base}/{name}",
+                tofile=f"b/{base}/{name}" if new else "/dev/null",
             )
         )
     return "".join(chunks)
 
 
 def refuse_unowned(kb: KnowledgeBase, emitted: Emitted | None = None) -> None:
-    for name in sorted(set(OWNED) | set(emitted.files if emitted else ())):
+    for name in sorted(emitted.files if emitted else ()):
         path = rules_dir(kb) / name
         if os.path.lexists(path) and not is_owned(path):
             raise EmitProblem(
@@ -370,14 +383,31 @@ def write(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) -> list[str
     refuse_secrets(kb, emitted, allowlist)
     base = rules_dir(kb)
     stale = stale_parts(kb, emitted)
-    rels = {os.path.relpath(base / name, kb.root): name for name in emitted.files}
-    try:  # the files as one set: a kill or a failure leaves the old set or the new one
-        changed = write_set(kb.root, {rel: emitted.files[name] for rel, name in rels.items()})
+    rels = {os.path.relpath(base / name, kb.root): name for name in [*emitted.files, *stale]}
+    contents: dict[str, str | None] = {rel: emitted.files.get(name) for rel, name in rels.items()}
+    try:  # the files, and the removals, as one set: a kill or a failure leaves the old set or the new one
+        # the journal where the loader looks (kb.load.loader finishes a set whose writer was killed)
+        changed = write_set(kb.root, contents, journal_folder=temp_folder(base))
     except OutsideKB as exc:
         raise EmitProblem(f"{exc}: kb emit writes only inside the knowledge base") from None
     except OSError as exc:
         where = os.path.relpath(exc.filename, kb.root) if exc.filename else kb.settings.rules_dir
         raise EmitProblem(f"{where}: {safefile.describe(exc)}; nothing was changed") from None
-    for name in stale:  # parts a larger emit wrote: the new set no longer names them
-        (base / name).unlink(missing_ok=True)
-    return [rels[rel] for rel in changed] + stale
+    _remove_empty_folders(base)
+    return [rels[rel] for rel in changed]
+
+
+def _remove_empty_folders(base: Path) -> None:
+    """The kind folders kb emit no longer writes to (rules/kb/tests/ when no alert has a replay)."""
+    folder = base / EMIT_FOLDER
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for sub in sorted((p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()), reverse=True):
+        try:
+            sub.rmdir()  # only when empty
+        except OSError:
+            pass
+    try:
+        folder.rmdir()
+    except OSError:
+        pass

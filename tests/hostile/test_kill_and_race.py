@@ -161,8 +161,8 @@ def test_sigkill_leaves_old_or_new_never_partial(kb_repo: Path, command: str) ->
     original = _snapshot(kb_repo)
     reset = _restore(kb_repo, original)
     if command == "emit":  # make emit rewrite: its files start out of date
-        rules = kb_repo / "rules" / "kb.rules.yml"
-        original["rules/kb.rules.yml"] = rules.read_bytes().replace(b"\n", b"\n# stale\n", 3)
+        rules = kb_repo / "rules" / "kb" / "alerts" / "PM-2026-004.yml"
+        original["rules/kb/alerts/PM-2026-004.yml"] = rules.read_bytes().replace(b"\n", b"\n# stale\n", 3)
     versions = _versions(kb_repo, args, reset)
     changed = [rel for rel, v in versions.items() if len(v) > 1 or rel not in original]
     assert changed, f"kb {' '.join(args)} changed nothing: the test would prove nothing"

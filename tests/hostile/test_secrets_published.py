@@ -59,16 +59,16 @@ def test_emit_refuses_a_secret_unless_allowlisted(tmp_path: Path, call, monkeypa
     text = pm.read_text()
     assert "input:" in text
     pm.write_text(text.replace('      input: "', f'      input: "call with token {TOKEN} ', 1))
-    before = {p.name: p.read_bytes() for p in (root / "rules").iterdir()}
+    before = {p: p.read_bytes() for p in (root / "rules").rglob("*") if p.is_file()}
     for dry_run in (False, True):
         result = call(emit.run, dry_run=dry_run, root=root)
         assert result.returncode != 0 and "credential" in result.stderr, result.stderr
         assert TOKEN not in result.stdout + result.stderr
-    assert {p.name: p.read_bytes() for p in (root / "rules").iterdir()} == before
+    assert {p: p.read_bytes() for p in (root / "rules").rglob("*") if p.is_file()} == before
     allowed = text.replace('      input: "', f'      input: "call with token {TOKEN} ', 1)
     lines = allowed.splitlines()
     lines = [line + "  # kb: ignore[KB701]" if TOKEN in line else line for line in lines]
     pm.write_text("\n".join(lines) + "\n")
     result = call(emit.run, root=root)
     assert result.returncode == 0, result.stderr
-    assert TOKEN in (root / "rules" / "evals.jsonl").read_text()
+    assert TOKEN in (root / "rules" / "kb" / "evals" / "PM-2026-012.jsonl").read_text()

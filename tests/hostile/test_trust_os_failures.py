@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -103,7 +104,13 @@ def test_an_over_long_title_gives_a_short_file_name(tmp_path: Path):
     no_traceback(result)
 
 
-SET = ["kb.rules.yml", "kb.rules.test.yml", "gates.yml", "evals.jsonl"]
+SET = [
+    "kb/alerts/PM-2026-004.yml",
+    "kb/tests/PM-2026-004.yml",
+    "kb/gates/PM-2026-004.yml",
+    "kb/evals/PM-2026-004.jsonl",
+]
+LEGACY = Path(__file__).parent.parent / "fixtures" / "legacy-emit"  # what kb emit wrote before #15
 PM4 = "postmortems/PM-2026-004-wrong-recovery-script.yaml"
 
 
@@ -130,24 +137,43 @@ def _edit_every_output(root: Path) -> None:
 
 
 def _rules(root: Path) -> dict[str, bytes]:
-    return {n: (root / "rules" / n).read_bytes() for n in SET}
+    """Every file under rules/ (kb's folder and the older layout's names), not the hidden temps."""
+    folder = root / "rules"
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
-def test_a_killed_emit_leaves_the_old_set_or_the_new_set(tmp_path: Path):
+def _set_rules(root: Path, files: dict[str, bytes]) -> None:
+    folder = root / "rules"
+    shutil.rmtree(folder)
+    for rel, content in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(content)
+
+
+@pytest.mark.parametrize("start", ["edited", "older-layout"])
+def test_a_killed_emit_leaves_the_old_set_or_the_new_set(tmp_path: Path, start: str):
     root = _emit_kb(tmp_path)
-    old = _rules(root)
-    _edit_every_output(root)
+    if start == "edited":  # every file of the set changes
+        old = _rules(root)
+        _edit_every_output(root)
+    else:  # kb emit migrates the single-file layout: four removals and four new files, one set
+        old = {n: c for n, c in _rules(root).items() if not n.startswith("kb/")}
+        old |= {p.name: p.read_bytes() for p in LEGACY.iterdir()}
+    _set_rules(root, old)
     started = time.monotonic()
     assert kb("emit", cwd=root).returncode == 0
     duration = max(time.monotonic() - started, 0.05)
     new = _rules(root)
-    assert all(old[n] != new[n] for n in SET)
+    assert all(old.get(n) != new.get(n) for n in SET)
     mixed = 0
     rounds = int(os.environ.get("KB_KILL_ROUNDS", "20"))
     rng = random.Random(14)
     for _ in range(rounds):
-        for n in SET:
-            (root / "rules" / n).write_bytes(old[n])
+        _set_rules(root, old)
         pid = os.fork()
         if pid == 0:
             try:
@@ -171,16 +197,18 @@ def test_a_killed_emit_leaves_the_old_set_or_the_new_set(tmp_path: Path):
 
 def test_a_failed_emit_leaves_the_old_set(tmp_path: Path):
     root = _emit_kb(tmp_path)
-    before = {p.name: p.read_bytes() for p in (root / "rules").iterdir()}
+    (root / "rules" / "kb.rules.yml").write_bytes((LEGACY / "kb.rules.yml").read_bytes())  # a removal in the set
+    before = _rules(root)
     _edit_every_output(root)
-    (root / "rules/evals.jsonl").unlink()
-    (root / "rules/evals.jsonl").mkdir()  # the last file of the set cannot be written
-    (root / "rules/evals.jsonl/keep").write_text("x")
+    evals = root / "rules" / SET[-1]
+    evals.unlink()
+    evals.mkdir()  # the last file of the set cannot be written
+    (evals / "keep").write_text("x")
     result = kb("emit", cwd=root)
     no_traceback(result)
-    assert result.returncode != 0 and "evals.jsonl" in result.output, result.output
-    after = {p.name: p.read_bytes() for p in (root / "rules").iterdir() if p.is_file()}
-    assert after == {k: v for k, v in before.items() if k != "evals.jsonl"}
+    assert result.returncode != 0 and "PM-2026-004.jsonl" in result.output, result.output
+    after = _rules(root)
+    assert after == {k: v for k, v in before.items() if k != SET[-1]} | {f"{SET[-1]}/keep": b"x"}
 
 
 def test_a_killed_init_leaves_no_half_made_folder(tmp_path: Path):

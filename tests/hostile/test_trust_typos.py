@@ -74,5 +74,5 @@ def test_a_partial_severity_map_falls_back_per_priority(tmp_path: Path, severity
     for args in (["check"], ["emit"], ["emit", "--check"]):
         result = kb(*args, cwd=root, env={"KB_NO_CACHE": "1"})
         no_traceback(result)
-    rules = (root / "rules/kb.rules.yml").read_text()
+    rules = (root / "rules/kb/alerts/PM-2026-004.yml").read_text()
     assert "severity: critical" in rules or "severity: page" in rules, rules

@@ -14,14 +14,14 @@ class EmitOutOfDate(Rule):
 
     ```yaml
     # postmortems/PM-2026-004-...yaml changed the alert's `for: 5m` to `for: 2m`;
-    # rules/kb.rules.yml still says for: 5m
+    # rules/kb/alerts/PM-2026-004.yml still says for: 5m
     for: 2m
     ```
 
     Good:
 
     ```yaml
-    # after `kb emit`, rules/kb.rules.yml says for: 2m too
+    # after `kb emit`, rules/kb/alerts/PM-2026-004.yml says for: 2m too
     for: 2m
     ```
     """
@@ -37,8 +37,6 @@ class EmitOutOfDate(Rule):
             return  # a postmortem that does not load cannot be emitted; its own diagnostic comes first
         emitted = ctx.emitted()
         try:
-            if not emitted.sources and not any((rules_dir(ctx.kb) / name).exists() for name in emitted.files):
-                return  # no reinforcement to emit and nothing emitted: nothing to keep in step
             changed = changes(ctx.kb, emitted)
         except EmitProblem:
             return  # a rules folder kb cannot use (a link out, a special file): KB102 and KB103 say why
@@ -46,7 +44,13 @@ class EmitOutOfDate(Rule):
         for name in sorted(changed):
             path = rules_dir(ctx.kb) / name
             rel = f"{base}/{name}"
-            if path.exists() and not is_owned(path):
+            if not changed[name][1]:
+                message = (
+                    f"{rel} was written by kb emit but kb emit no longer writes it (its postmortem is gone, "
+                    "has no such reinforcement now, or it is the single-file layout of an older kb): "
+                    "run kb emit, which removes it, and commit the result"
+                )
+            elif path.exists() and not is_owned(path):
                 message = (
                     f"{rel} was not written by kb emit (no header), so kb emit will not update it: rename or move it"
                 )
@@ -56,4 +60,7 @@ class EmitOutOfDate(Rule):
                 message = (
                     f"{rel} is not what kb emit writes from the postmortems now: run kb emit and commit the result"
                 )
-            yield Finding(rel if path.exists() else "mkdocs.yml", message, span=Span(1, 1, 1, 2))
+            if path.exists():
+                yield Finding(rel, message, span=Span(1, 1, 1, 2))
+            else:  # at the postmortem it would be written from
+                yield Finding(emitted.origin[name], message, loc=("reinforcements",))

@@ -67,8 +67,9 @@ class PromqlInvalid(Rule):
             return
         with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
             generated_paths = []
-            for name in rule_parts(emitted):  # kb.rules.yml, and kb.rules.2.yml... past max_file_bytes
+            for name in rule_parts(emitted):  # kb/alerts/<id>.yml, one per postmortem
                 generated_paths.append(Path(tmp) / name)
+                generated_paths[-1].parent.mkdir(parents=True, exist_ok=True)
                 generated_paths[-1].write_text(emitted.files[name], encoding="utf-8")
             errors = promtool.check_rules(generated_paths) if emitted.alerts else []
         generated_names = {str(p) for p in generated_paths}

@@ -48,34 +48,16 @@ def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | N
 
 
 def _per_postmortem(emitted, folder: Path) -> list[Path]:
-    """The emitted rules and tests, split into one rules file and one test file per postmortem."""
-    import yaml
-
+    """The emitted rules and tests as kb emit lays them out (one file per postmortem: each test
+    file evaluates only its own postmortem's rules), written under `folder`; the test files."""
     from kb.emit.build import rule_parts, test_parts
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    groups = {}
-    for name in rule_parts(emitted):
-        for group in (yaml.load(emitted.files[name], Loader=loader) or {}).get("groups") or []:
-            groups[group["name"]] = group
-    tests: dict[str, list] = {}
-    interval = "1m"
-    for name in test_parts(emitted):
-        data = yaml.load(emitted.files[name], Loader=loader) or {}
-        interval = data.get("evaluation_interval", interval)
-        for test in data.get("tests") or []:
-            tests.setdefault("kb:" + test["name"].split("/", 1)[0], []).append(test)
-    files = []
-    for index, (group, items) in enumerate(sorted(tests.items())):
-        rules = folder / f"{index}.rules.yml"
-        rules.write_text(yaml.dump({"groups": [groups[group]]} if group in groups else {"groups": []}, Dumper=dumper))
-        test_file = folder / f"{index}.test.yml"
-        test_file.write_text(
-            yaml.dump({"rule_files": [rules.name], "evaluation_interval": interval, "tests": items}, Dumper=dumper)
-        )
-        files.append(test_file)
-    return files
+    tests = test_parts(emitted)
+    for name in [*rule_parts(emitted), *tests]:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(emitted.files[name], encoding="utf-8")
+    return [folder / name for name in tests]
 
 
 class ReplayFails(Rule):

@@ -31,22 +31,24 @@ def emitted_sources(ctx) -> set[str]:
     """`PM/R` of every reinforcement present in the files kb emit wrote (on disk). A file
     that is exactly what kb emit would write now is not parsed again: its reinforcements are
     the ones kb emit put there."""
-    from kb.emit.build import PART, EmitProblem, is_owned, rules_dir
+    from kb.emit.build import EmitProblem, owned_on_disk, rules_dir
+    from kb.load.rulefiles import ALERTS_FOLDER, GATES_FOLDER
 
     found: set[str] = set()
     emitted = None
     try:
         folder = rules_dir(ctx.kb)
-        # kb.rules.yml, gates.yml, evals.jsonl and their further parts (kb.rules.2.yml...)
-        names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-        for name in names:
-            path = folder / name
-            if not (name in ("kb.rules.yml", "gates.yml", "evals.jsonl") or PART.match(name)) or not is_owned(path):
-                continue
-            if name.startswith("kb.rules.test"):
-                continue
-            read = _alert_ids if name.startswith("kb.rules.") else _gate_ids if name.startswith("gates") else _eval_ids
-            text = read_text(path)
+        # rules/kb/{alerts,gates,evals}/<id>.*, and an older kb's kb.rules.yml, gates.yml, evals.jsonl (and parts)
+        for name in owned_on_disk(ctx.kb):
+            if name.startswith(f"{ALERTS_FOLDER}/") or (name.startswith("kb.rules.") and ".test." not in name):
+                read = _alert_ids
+            elif name.startswith(f"{GATES_FOLDER}/") or name.startswith("gates."):
+                read = _gate_ids
+            elif name.endswith(".jsonl"):
+                read = _eval_ids
+            else:
+                continue  # promtool tests
+            text = read_text(folder / name)
             if emitted is None:
                 emitted = ctx.emitted()
             if name in emitted.ids and emitted.files.get(name) == text:
@@ -73,7 +75,7 @@ class ReinforcementNotEmitted(Rule):
     reinforcements:
       - {id: R2, kind: eval, owner: ai-platform, due: 2026-11-20, status: done,
          eval: {input: Consumers paused, expected: Restart consumers}}
-    # rules/evals.jsonl has no PM-2026-004/R2
+    # rules/kb/evals/PM-2026-004.jsonl has no PM-2026-004/R2
     ```
 
     Good:
@@ -83,7 +85,7 @@ class ReinforcementNotEmitted(Rule):
     reinforcements:
       - {id: R2, kind: eval, owner: ai-platform, due: 2026-11-20, status: done,
          eval: {input: Consumers paused, expected: Restart consumers}}
-    # after kb emit: rules/evals.jsonl has {"id": "PM-2026-004/R2", ...}
+    # after kb emit: rules/kb/evals/PM-2026-004.jsonl has {"id": "PM-2026-004/R2", ...}
     ```
     """
 

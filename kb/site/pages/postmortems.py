@@ -10,11 +10,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from kb.load.rulefiles import emitted_names
 from kb.model.common import PRIORITY_ACTIONS, as_instant
 from kb.site import svg
 from kb.site.pages.base import Page, Site, front_matter, html_title
 
-EMITTED_FILE = {"alert": "kb.rules.yml", "gate": "gates.yml", "test": "gates.yml", "eval": "evals.jsonl"}
 FIVE_QUESTIONS = ("trigger", "guardrail_missed", "observability_gap", "rollback_speed", "prevention")
 RECOVERY = ("switchback_minutes", "core_recovery_minutes", "first_update_minutes")
 
@@ -76,7 +76,8 @@ def _reinforcements(site: Site, pm) -> tuple[list[list[tuple]], list[tuple]]:
         # a card or a task (a person's job) is written by hand, never emitted
         is_emitted = item.kind not in ("card", "task") and item.status != "wont_do"
         anchor = f"emitted-{item.id.lower()}"
-        link = (EMITTED_FILE[item.kind], f"#{anchor}") if is_emitted else ("", None)
+        emitted_file = emitted_names(pm.id)[item.kind] if is_emitted else ""  # rules/kb/<kind>s/<id>.*
+        link = (emitted_file, f"#{anchor}") if is_emitted else ("", None)
         rows.append([*_cells(item.id, item.kind, _status(item), item.owner or "nobody", item.due or "", what), link])
         if is_emitted:
             fields = [
@@ -84,7 +85,7 @@ def _reinforcements(site: Site, pm) -> tuple[list[list[tuple]], list[tuple]]:
                 for k, v in payload.model_dump(by_alias=True, exclude_none=True).items()
                 if not isinstance(v, (dict, list))
             ]
-            emitted.append((item, anchor, f"{rules_dir}/{EMITTED_FILE[item.kind]}", fields))
+            emitted.append((item, anchor, f"{rules_dir}/{emitted_file}", fields))
     return rows, emitted
 
 
