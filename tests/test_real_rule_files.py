@@ -67,17 +67,64 @@ def test_promtool_checks_a_manifest_through_its_spec(base_kb: Path) -> None:
     assert findings(root, "KB602") == [("rules/thirdparty/alertmanager-prometheusRule.yaml", 26, "KB602")]
 
 
-def test_a_kubernetes_list_of_prometheus_rules_is_never_passed_unread(tmp_path: Path) -> None:
-    """`kubectl get prometheusrule -o yaml` writes a List: its alerts must not pass unchecked (outside review)."""
-    from conftest import BASE_KB, copy_kb
+LIST = REPO / "tests" / "fixtures" / "real_rules_list" / "kubectl-get-prometheusrules.yaml"
 
-    from kb.commands import check
 
-    root = copy_kb(BASE_KB, tmp_path / "kb")
-    (root / "rules" / "thirdparty").mkdir(parents=True, exist_ok=True)
-    (root / "rules" / "thirdparty" / "x.yml").write_text(
-        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: monitoring.coreos.com/v1\n    kind: PrometheusRule\n"
-        "    metadata: {name: x}\n    spec:\n      groups:\n        - name: g\n          rules:\n"
-        "            - alert: OrphanL\n              expr: up == 0\n              labels: {priority: P1}\n"
+def with_list(base_kb: Path, text: str | None = None) -> Path:
+    target = base_kb / "rules" / "cluster"
+    target.mkdir()
+    (target / LIST.name).write_text(text if text is not None else LIST.read_text())
+    return base_kb
+
+
+def test_a_kubernetes_list_of_prometheus_rules_is_read_item_by_item(base_kb: Path) -> None:
+    """`kubectl get prometheusrules -o yaml` writes a List: each item's alerts are read and
+    checked where they sit (before: a KB100 error asking the user to split the file)."""
+    root = with_list(base_kb)
+    kb = load_kb(root)
+    listed = next(rf for rf in kb.rule_files if rf.path == "rules/cluster/kubectl-get-prometheusrules.yaml")
+    assert [a.name for a in listed.alerts] == [
+        "AlertmanagerFailedReload",
+        "AlertmanagerMembersInconsistent",
+        "AlertmanagerFailedToSendAlerts",
+        "KubeStateMetricsListErrors",
+        "KubeStateMetricsWatchErrors",
+        "KubeStateMetricsShardingMismatch",
+        "KubeStateMetricsShardsMissing",
+    ]
+    assert listed.alerts[4].loc == ("items", 1, "spec", "groups", 0, "rules", 1, "alert")
+    assert findings(root, "KB100", "KB110") == []
+    # every alert of both items is judged: pointed at an external runbook host nobody configured
+    without_card = findings(root, "KB603")
+    assert len([f for f in without_card if "kubectl-get" in f[0]]) == 7
+    text = LIST.read_text().splitlines()
+    line = next(i for i, t in enumerate(text, 1) if "- alert: KubeStateMetricsWatchErrors" in t)
+    assert ("rules/cluster/kubectl-get-prometheusrules.yaml", line, "KB603") in without_card
+
+
+def test_promtool_checks_each_item_of_a_list(base_kb: Path) -> None:
+    require_tool("promtool")
+    assert findings(with_list(base_kb), "KB602") == []  # real rules: no false alarm
+    shutil.rmtree(base_kb / "rules" / "cluster")
+    broken = LIST.read_text().replace("by (cluster) != 0\n", "by (cluster) !=\n", 1)  # item 2's third alert
+    root = with_list(base_kb, broken)
+    line = next(i for i, t in enumerate(broken.splitlines(), 1) if "stdvar (kube_state_metrics" in t) - 1
+    found = run_check(RuleContext(load_kb(root)), select=["KB602"]).diagnostics
+    assert [(d.path, d.span.line) for d in found] == [("rules/cluster/kubectl-get-prometheusrules.yaml", line)]
+    assert 'item 2: group "kube-state-metrics", rule 3' in found[0].message
+
+
+def test_an_item_that_is_not_a_prometheus_rule_is_said_at_the_item(base_kb: Path) -> None:
+    text = LIST.read_text().replace(
+        "kind: List\n",
+        "- apiVersion: v1\n  data: {alert.rules: 'groups: []'}\n  kind: ConfigMap\n  metadata: {name: extra}\nkind: List\n",
     )
-    assert check.run(select=["KB100"], root=root) == 1
+    root = with_list(base_kb, text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t == "  kind: ConfigMap")
+    result = run_check(RuleContext(load_kb(root)), select=["KB100", "KB110"]).diagnostics
+    assert [(d.path, d.span.line, d.code) for d in result] == [
+        ("rules/cluster/kubectl-get-prometheusrules.yaml", line, "KB110")
+    ]
+    assert "item 3 of this List is a ConfigMap, not a PrometheusRule" in result[0].message
+    listed = next(rf for rf in load_kb(root).rule_files if rf.path.endswith("kubectl-get-prometheusrules.yaml"))
+    assert len(listed.alerts) == 7  # the PrometheusRule items are still read

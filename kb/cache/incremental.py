@@ -35,7 +35,7 @@ from kb.load.records import Record, RuleFileRecord
 from kb.load.rulefiles import AlertRule, RuleFile
 
 STATE_FILE = "check-state.marshal"
-FORMAT = 5  # 5: alert rules carry priority and base; emitted alerts their test name and ids
+FORMAT = 6  # 6: emitted files one per postmortem (alerts carry their file; each file its postmortem)
 
 
 @dataclass
@@ -220,21 +220,24 @@ def _emitted_out(emitted) -> tuple | None:
         return None
     return (
         emitted.files,
-        [(a.group, a.index, a.name, a.path, tuple(a.loc), a.test) for a in emitted.alerts],
+        [(a.group, a.index, a.name, a.path, tuple(a.loc), a.test, a.file) for a in emitted.alerts],
         emitted.sources,
         emitted.ids,
+        emitted.origin,
     )
 
 
 def _emitted_in(data):
     if data is None:
         return None
-    files, alerts, sources, ids = data
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+    files, alerts, sources, ids, origin = data
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in [*files.items(), *origin.items()]):
+        raise TypeError("emitted")
+    if set(origin) != set(files):
         raise TypeError("emitted")
     if not all(isinstance(k, str) and all(isinstance(i, str) for i in v) for k, v in ids.items()):
         raise TypeError("emitted")
-    return Emitted(files, [AlertSource(*a) for a in alerts], [str(s) for s in sources], dict(ids))
+    return Emitted(files, [AlertSource(*a) for a in alerts], [str(s) for s in sources], dict(ids), dict(origin))
 
 
 def _decode(data) -> State | None:

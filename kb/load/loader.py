@@ -200,6 +200,8 @@ class _Loader:
         record = RuleFileRecord(stat, digest, None)
         try:
             record.rule_file = read_rule_file(rel, raw, is_owned(path), self.kb.settings.max_file_bytes)
+            for item in record.rule_file.problems if record.rule_file else []:  # a List item kb cannot read
+                record.load_findings.append(Finding(rel, item.message, loc=item.loc, problem=LoadProblem.INVALID_VALUE))
         except yamlio.YamlProblem as problem:
             record.load_findings.append(Finding(rel, problem.message, span=problem.span, problem=LoadProblem.YAML))
         return record

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.core import yamlio
-from kb.core.diagnostics import Span
 from kb.core.safefile import is_regular
 
 # The header every file `kb emit` writes carries; kb rewrites only files that carry it.
@@ -72,37 +71,83 @@ class RuleFile:
     path: str
     owned: bool
     alerts: list[AlertRule] = field(default_factory=list)
-    kind: str = "rules"  # "rules" (a Prometheus rule file) or "PrometheusRule" (a Kubernetes manifest)
+    kind: str = "rules"  # "rules" (a Prometheus rule file) or "PrometheusRule" (a Kubernetes manifest, or a List)
+    problems: list = field(default_factory=list)  # ManifestProblem: items of a List that are not PrometheusRules
+
+
+@dataclass
+class ManifestProblem:
+    """An item of a Kubernetes List under rules/ that is not a PrometheusRule: said at the item."""
+
+    loc: tuple
+    message: str
+
+
+def manifests(data: dict) -> list[tuple[tuple, object]]:
+    """(where its groups sit, the groups) of each PrometheusRule in a file: the file itself, or
+    each item of a Kubernetes List (what `kubectl get prometheusrules -o yaml` writes)."""
+    if data.get("kind") == PROMETHEUS_RULE and isinstance(data.get("spec"), dict):
+        return [(("spec", "groups"), data["spec"].get("groups"))]
+    items = data.get("items")
+    if data.get("kind") == "List" and isinstance(items, list):
+        return [
+            (("items", i, "spec", "groups"), item["spec"].get("groups"))
+            for i, item in enumerate(items)
+            if isinstance(item, dict) and item.get("kind") == PROMETHEUS_RULE and isinstance(item.get("spec"), dict)
+        ]
+    return []
+
+
+def list_problems(data: dict) -> list[ManifestProblem]:
+    """The items of a Kubernetes List of rules that kb cannot read as a PrometheusRule."""
+    items = data.get("items")
+    if data.get("kind") != "List" or not isinstance(items, list):
+        return []
+    problems = []
+    for i, item in enumerate(items):
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if kind == PROMETHEUS_RULE:
+            if not isinstance(item.get("spec"), dict):
+                problems.append(
+                    ManifestProblem(("items", i), "a PrometheusRule without a `spec` mapping: no alert read")
+                )
+            continue
+        problems.append(
+            ManifestProblem(
+                ("items", i, "kind") if isinstance(kind, str) else ("items", i),
+                f"item {i + 1} of this List is {'a ' + kind if isinstance(kind, str) else 'not a manifest'}, "
+                "not a PrometheusRule: kb reads alert rules only; move it out of rules/",
+            )
+        )
+    return problems
 
 
 def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFile | None:
-    """A Prometheus rule file (top-level `groups:`), or None for other YAML (tests, gates).
-    Raises yamlio.YamlProblem for a file that is not readable YAML."""
+    """A Prometheus rule file (top-level `groups:`), a PrometheusRule manifest, or a Kubernetes
+    List of them; None for other YAML (tests, gates). Raises yamlio.YamlProblem for a file that
+    is not readable YAML."""
     if owned and b"groups:" not in raw:
         return None  # kb's own test and gate files: 0.7 MB of YAML at 10,000 cards, no alerts in them
     data = yamlio.load_mapping(raw, max_bytes, lenient_tags=True)
-    base: tuple[str, ...] = ("groups",)
-    groups = data.get("groups")
-    spec = data.get("spec")
-    if data.get("kind") == PROMETHEUS_RULE and isinstance(spec, dict):
-        groups, base = spec.get("groups"), ("spec", "groups")
-    items = data.get("items")
-    if (
+    found = manifests(data)
+    if found or (
         data.get("kind") == "List"
-        and isinstance(items, list)
-        and any(isinstance(item, dict) and item.get("kind") == PROMETHEUS_RULE for item in items)
+        and any(isinstance(i, dict) and i.get("kind") == PROMETHEUS_RULE for i in data.get("items") or [])
     ):
-        # what `kubectl get prometheusrule -o yaml` writes: its alerts must not pass unread
-        raise yamlio.YamlProblem(
-            "a Kubernetes List of PrometheusRule manifests: kb reads one PrometheusRule (or one "
-            "Prometheus rule file) per file, so none of these alerts was checked; write each item "
-            "to its own file",
-            Span(1, 1, 1, 1),
-        )
-    if not isinstance(groups, list):
+        result = RuleFile(rel, owned, kind=PROMETHEUS_RULE)
+    elif isinstance(data.get("groups"), list):
+        result = RuleFile(rel, owned)
+        found = [(("groups",), data["groups"])]
+    else:
         return None
-    result = RuleFile(rel, owned, kind=PROMETHEUS_RULE if base != ("groups",) else "rules")
-    for gi, group in enumerate(groups):
+    result.problems = list_problems(data)
+    for base, groups in found:
+        _read_groups(result, base, groups)
+    return result
+
+
+def _read_groups(result: RuleFile, base: tuple, groups: object) -> None:
+    for gi, group in enumerate(groups if isinstance(groups, list) else []):
         rules = group.get("rules") if isinstance(group, dict) else None
         for ri, rule in enumerate(rules if isinstance(rules, list) else []):
             if isinstance(rule, dict) and isinstance(rule.get("alert"), str):
@@ -124,7 +169,6 @@ def read_rule_file(rel: str, raw: bytes, owned: bool, max_bytes: int) -> RuleFil
                         base,
                     )
                 )
-    return result
 
 
 CONFLICT_START = "<<<<<<< "

@@ -97,12 +97,13 @@ class PromqlInvalid(Rule):
                 yield Finding(rel, f"promtool: {where}{error.message}", span=Span(line, column, line, column + 1))
 
     def _manifests(self, ctx):
-        """PrometheusRule manifests: promtool reads only their spec, so kb hands it that and
-        maps each error back to the manifest's rule (`spec.groups.G.rules.R.expr`)."""
+        """PrometheusRule manifests (one, or each item of a Kubernetes List): promtool reads only
+        their spec, so kb hands it each spec and maps each error back to the manifest's rule
+        (`spec.groups.G.rules.R.expr`, `items.I.spec.groups.G.rules.R.expr`)."""
         import yaml
 
         from kb.core import yamlio
-        from kb.load.rulefiles import PROMETHEUS_RULE
+        from kb.load.rulefiles import PROMETHEUS_RULE, manifests
 
         for rule_file in ctx.rule_files:
             if rule_file.owned or rule_file.kind != PROMETHEUS_RULE:
@@ -111,17 +112,22 @@ class PromqlInvalid(Rule):
                 data = yamlio.load_mapping((ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes)
             except (OSError, yamlio.YamlProblem):
                 continue  # reported by the loader
-            groups = (data.get("spec") or {}).get("groups")
+            found = manifests(data)
             with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
-                spec = Path(tmp) / Path(rule_file.path).name
-                spec.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False), encoding="utf-8")
-                errors = promtool.check_rules([spec])
+                specs = {}
+                for number, (base, groups) in enumerate(found):
+                    spec = Path(tmp) / f"{number}-{Path(rule_file.path).name}"
+                    spec.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False), encoding="utf-8")
+                    specs[str(spec)] = (base, groups)
+                errors = promtool.check_rules([Path(p) for p in specs]) if specs else []
             for error in errors:
+                base, groups = specs.get(error.file, (("spec", "groups"), None))
+                item = f"item {base[1] + 1}: " if base[0] == "items" else ""
                 if error.group is not None and error.rule is not None:
                     index = next(
                         (
                             gi
-                            for gi, g in enumerate(groups or [])
+                            for gi, g in enumerate(groups if isinstance(groups, list) else [])
                             if isinstance(g, dict) and g.get("name") == error.group
                         ),
                         None,
@@ -129,10 +135,13 @@ class PromqlInvalid(Rule):
                     if index is not None:
                         yield Finding(
                             rule_file.path,
-                            f'promtool: group "{error.group}", rule {error.rule + 1}: {error.message}',
-                            loc=("spec", "groups", index, "rules", error.rule, "expr"),
+                            f'promtool: {item}group "{error.group}", rule {error.rule + 1}: {error.message}',
+                            loc=(*base, index, "rules", error.rule, "expr"),
                         )
                         continue
                 yield Finding(
-                    rule_file.path, f"promtool (on the manifest's spec): {error.message}", span=Span(1, 1, 1, 2)
+                    rule_file.path,
+                    f"promtool (on the manifest's spec): {item}{error.message}",
+                    loc=base[:-2] if base[0] == "items" else (),
+                    span=None if base[0] == "items" else Span(1, 1, 1, 2),
                 )
