@@ -144,6 +144,8 @@ def test_a_drill_that_misses_its_targets(kb: Path, capsys) -> None:
     assert act(kb, "alice", step="confirm-deploy", done=True, evidence="deploy 41") == 0
     time.sleep(0.5)  # real time passes; the log's own timestamps measure it
     assert act(kb, "alice", step="rollback", done=True, evidence="v40") == 0
+    for step in ("purge-cache", "restore"):  # an outcome for every step: a complete drill
+        assert act(kb, "alice", step=step, skipped=True, why="staging has no cache") == 0
     assert act(kb, "alice", end="mitigated") == 1
     out = capsys.readouterr().out
     assert "switchback" in out and "MISSES" in out and "the drill missed a target" in out

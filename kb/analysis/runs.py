@@ -273,7 +273,7 @@ def summary(state: RunState, targets: DrillTargets) -> RunSummary:
         steps_done=len(settled),
         steps_total=len(state.steps),
         drill_result=measure(state, targets) if state.drill else None,
-        rollback_drilled=state.drill and state.completed and rollback_walked(state),
+        rollback_drilled=drill_complete(state) and rollback_walked(state),
     )
 
 
@@ -325,13 +325,27 @@ def rollback_never_drilled(kb: KnowledgeBase) -> list[str]:
     return sorted(card.id for card in _cards(kb).values() if has_rollback(card) and card.id not in drilled)
 
 
+def without_outcome(state: RunState) -> list[StepState]:
+    """The card's steps (steps, then rollback) the run gave no outcome: neither done, skipped nor failed."""
+    return [step for step in state.steps.values() if step.status == "pending"]
+
+
+def drill_complete(state: RunState) -> bool:
+    """A drill that ended mitigated with an outcome for every step of the card, at least one
+    of them done. One step done and the rest never walked is a drill of one step, not of the
+    card: it proves nothing about the others (outside review), so it stamps nothing."""
+    if not (state.drill and state.completed and state.start and state.end and state.card is not None):
+        return False
+    if without_outcome(state):
+        return False
+    return any(step.status == "done" for step in state.steps.values())  # all skipped: nothing walked
+
+
 def drill_dates(state: RunState) -> set[dt.date]:
-    """The days a completed drill can stamp as last_drilled: its start's and its end's, each
-    in the offset the log wrote it in."""
-    if not (state.drill and state.completed and state.start and state.end):
+    """The days a complete drill (drill_complete) can stamp as last_drilled: its start's and
+    its end's, each in the offset the log wrote it in."""
+    if not drill_complete(state) or state.start is None or state.end is None:
         return set()
-    if not any(step.status == "done" for step in state.steps.values()):
-        return set()  # started and ended with no step done: a drill that walked nothing proves nothing
     return {state.start.at.date(), state.end.at.date()}
 
 

@@ -10,7 +10,8 @@ Persist first: every event is appended and fsynced (kb.edit.run_log) before anyt
 printed or asked next, so a kill at any instant loses nothing already confirmed; `--resume`
 continues the card's open run from its log. `--drill` marks the run a drill: its end times
 switchback, core recovery and first update against the drill targets and, when it ended
-mitigated, sets the card's last_drilled to the day of that log.
+mitigated with an outcome (done, skipped, failed) for every step of the card, sets the card's
+last_drilled to the day of that log.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from kb.analysis.runs import (
     RunState,
     StepState,
     approval_problem,
+    drill_complete,
     drill_dates,
     measure,
     needs_approval,
     run_state,
     runners,
+    without_outcome,
 )
 from kb.commands.common import CommandError, kb_root, verb
 from kb.core.ids import card_id_problem
@@ -421,11 +424,21 @@ def _end(session: Session, path: Path, outcome: str, why: str | None, out: Conso
     result = measure(state, session.kb.settings.drill_targets)
     assert result is not None
     print_drill(out, result)
-    if drill_dates(state):  # completed, and it walked at least one step: the same test kb card drilled uses
+    unwalked = [f"{s.section}/{s.step.id}" for s in without_outcome(state)]
+    if drill_dates(state):  # every step has an outcome, one at least done: the test kb card drilled uses too
         _stamp_drilled(session, state, out)
+    elif state.completed and unwalked:
+        out.print(
+            Text(
+                safe(
+                    f"{len(unwalked)} step(s) of this drill have no outcome ({', '.join(unwalked)}): a drill "
+                    "completes only when every step is done, skipped or failed, so last_drilled is not set"
+                )
+            )
+        )
     elif state.completed:
         out.print(Text("no step was done in this drill: last_drilled is not set"))
-    return 0 if result.beats and state.completed else 1
+    return 0 if result.beats and drill_complete(state) else 1
 
 
 def print_drill(out: Console, result: DrillResult) -> None:
