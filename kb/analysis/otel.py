@@ -256,6 +256,16 @@ def attributes(items: list) -> dict[str, Any]:
     return found
 
 
+def as_text(value: Any) -> str:
+    """An attribute value as text, the way OpenTelemetry renders a non-string AnyValue where
+    only a string fits (the spec's attribute-to-string mapping): a string as it is, anything
+    else as JSON, so a kvlistValue reads {"name": "triage", "team": "sre"} and an array of
+    them [{"code": 503}], never Python's repr nor an empty {}."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
 def any_value(value: Any) -> Any:
     """An OTLP AnyValue as a plain value (intValue arrives as a string in OTLP/JSON)."""
     if not isinstance(value, dict):

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from kb.analysis.otel import Span, TraceExport, TraceProblem
+from kb.analysis.otel import Span, TraceExport, TraceProblem, as_text
 from kb.model.semconv import SCHEMA_URL
 
 INFERENCE_OPERATIONS = ("chat", "generate_content", "text_completion", "embeddings")
@@ -192,9 +192,9 @@ def _text(value: Any) -> str | None:
     """A name as text: an instrumentation may record a number or a list where a string belongs."""
     if value is None or value == "":
         return None
-    if isinstance(value, list):
-        return defused(", ".join(str(v) for v in value))
-    return defused(str(value))
+    if isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value):
+        return defused(", ".join(as_text(v) for v in value))  # several names (an instrumentation's array)
+    return defused(as_text(value))
 
 
 def defused(text: str) -> str:
@@ -267,14 +267,14 @@ def _cost(span: Span) -> float | None:
 def _exception_type(span: Span) -> str | None:
     for event in span.events:
         if event.name == "exception" and event.attributes.get("exception.type"):
-            return str(event.attributes["exception.type"])
+            return as_text(event.attributes["exception.type"])
     return None
 
 
 def _describe(span: Span) -> tuple[str, str]:
-    """(actor, event) of one GenAI span as a timeline row."""
+    """(actor, event) of one GenAI span as a timeline row (every value as OpenTelemetry renders it)."""
     op = operation(span)
-    a = span.attributes
+    a = {key: _text(value) for key, value in span.attributes.items()}
     if op in TOOL_OPERATIONS or a.get("gen_ai.tool.name"):
         call = f" (call {a['gen_ai.tool.call.id']})" if a.get("gen_ai.tool.call.id") else ""
         return "agent", f"Tool call {a.get('gen_ai.tool.name') or span.name}{call}"
@@ -283,13 +283,14 @@ def _describe(span: Span) -> tuple[str, str]:
         version = f" {a['gen_ai.agent.version']}" if a.get("gen_ai.agent.version") else ""
         return "agent", f"Agent {who}{version}: {op}"
     model = a.get("gen_ai.response.model") or a.get("gen_ai.request.model") or "model"
+    raw = span.attributes
     tokens = [
-        f"{label} {a[attr]}"
+        f"{label} {raw[attr]}"
         for label, attr in (("in", "gen_ai.usage.input_tokens"), ("out", "gen_ai.usage.output_tokens"))
-        if isinstance(a.get(attr), int)
+        if isinstance(raw.get(attr), int)
     ]
-    finish = a.get("gen_ai.response.finish_reasons")
-    finish_text = f", finish {', '.join(map(str, finish))}" if isinstance(finish, list) and finish else ""
+    finish = raw.get("gen_ai.response.finish_reasons")
+    finish_text = f", finish {', '.join(map(as_text, finish))}" if isinstance(finish, list) and finish else ""
     usage = f" ({', '.join(tokens)} tokens{finish_text})" if tokens else ""
     return "agent", f"Agent step: {op or span.name} {model}{usage}"
 
@@ -315,7 +316,7 @@ def _timeline(spans: list[Span], gen_ai: list[Span]) -> list[dict[str, Any]]:
     for span in errored:
         if span.span_id in passed_on:
             continue
-        what = span.attributes.get("error.type") or _exception_type(span) or "error"
+        what = _text(span.attributes.get("error.type")) or _exception_type(span) or "error"
         message = f": {span.status_message}" if span.status_message else ""
         event = f"Error {what} in {span.name} (span {span.span_id}){message}"
         rows.append((span.end_ns, 1, span.span_id, {"at": span.end, "actor": "system", "event": _short(event)}))
