@@ -2,14 +2,22 @@
 
 promtool's own line numbers are kept (`yaml: unmarshal errors:` lists one line per
 problem), output kb cannot read is an error and never a pass, the replays run in kb check,
-and `require_promtool: true` turns a missing promtool into an error."""
+and `require_promtool: true` turns a missing promtool into an error.
+
+Every test here runs with Debian's promtool (2.42 on bookworm) and, where KB_PROMTOOL3 names
+a promtool 3.x binary (.ci/run unpacks Debian's current `promtool` package for it), with
+that one too: kb reads the output of both."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import require_tool
+from test_rule_cases import apply_files
 
 from kb.check.engine import run_check
 from kb.emit import promtool
@@ -41,15 +49,51 @@ reinforcements:
 """
 
 
+VERSIONS = ["installed", *(["3.x"] if os.environ.get("KB_PROMTOOL3") else [])]
+
+
+@pytest.fixture(autouse=True, params=VERSIONS)
+def promtool_version(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> str:
+    """The promtool the test runs with: the installed one, or KB_PROMTOOL3 first on PATH."""
+    if request.param == "3.x":
+        binary = Path(os.environ["KB_PROMTOOL3"])
+        folder = tmp_path_factory.mktemp("promtool3")
+        (folder / "promtool").symlink_to(binary)
+        monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+        version = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout
+        assert version.startswith("promtool, version 3."), version
+    return request.param
+
+
+def test_promtool_3_is_there_where_ci_promised_it() -> None:
+    if os.environ.get("KB_REQUIRE_TOOLS") == "1" and not os.environ.get("KB_PROMTOOL3"):
+        pytest.fail("KB_REQUIRE_TOOLS=1 but KB_PROMTOOL3 names no promtool 3.x (.ci/run unpacks one)")
+
+
 def test_unmarshal_errors_keep_promtools_line_numbers(tmp_path: Path) -> None:
     require_tool("promtool")
     path = tmp_path / "u.yml"
     path.write_text(UNMARSHAL)
     errors = promtool.check_rules([path])
-    assert [(e.line, e.message) for e in errors] == [
-        (6, "yaml: field fro not found in type rulefmt.RuleNode"),
-        (7, "yaml: field labelz not found in type rulefmt.RuleNode"),
+    # the Go type promtool names changed (rulefmt.RuleNode in 2.x, rulefmt.Rule in 3.x); the lines did not
+    assert [(e.line, e.message.replace("rulefmt.RuleNode", "rulefmt.Rule")) for e in errors] == [
+        (6, "yaml: field fro not found in type rulefmt.Rule"),
+        (7, "yaml: field labelz not found in type rulefmt.Rule"),
     ]
+
+
+def test_bad_promql_points_at_its_source(base_kb: Path) -> None:
+    """KB602's own case, with whichever promtool runs: the emitted alert at its postmortem's
+    expr, the hand-written rule at promtool's line and column."""
+    require_tool("promtool")
+    cases = yaml.safe_load((Path(__file__).parent / "rule_cases" / "KB602.yaml").read_text())["cases"]
+    case = next(c for c in cases if c["name"] == "bad-expressions-point-at-their-source")
+    apply_files(base_kb, case)
+    found = [d for d in run_check(RuleContext(load_kb(base_kb)), select=["KB602"]).diagnostics if d.code == "KB602"]
+    assert [(d.path, d.span.line, d.span.column) for d in found] == [
+        (e["path"], e["line"], e["column"]) for e in case["expect"]
+    ]
+    assert all(e["message"] in d.message for d, e in zip(found, case["expect"]))
 
 
 def test_yaml_syntax_error_keeps_its_line(tmp_path: Path) -> None:
