@@ -54,7 +54,7 @@ class EmitProblem(Exception):
 
 
 class EvalRecord(TypedDict):
-    """One line of evals.jsonl: a reinforcement of kind eval."""
+    """One line of kb/evals/<id>.jsonl: a reinforcement of kind eval."""
 
     id: str  # <postmortem>/<reinforcement>
     source: str  # the postmortem file
