@@ -32,20 +32,18 @@ def act(kb: Path, drill: bool = False, **action) -> int:
     return run_verb.run(CARD, "alice", drill, False, None, run_verb.Action(**action), kb)
 
 
-def test_one_step_done_and_the_rest_never_walked_is_not_a_drill(kb: Path) -> None:
+def test_one_step_done_and_the_rest_never_walked_is_not_a_drill(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
     card = kb / "cards" / f"{CARD}.yaml"
     before = card.read_text()
-    env = {"KB_ACTOR": "alice"}
-    assert run_kb("run", CARD, "--start", "--drill", cwd=kb, env=env).returncode == 0
-    done = run_kb("run", CARD, "--step", "rollback", "--done", "--evidence", "v40 at 100%", cwd=kb, env=env)
-    assert done.returncode == 0, done.stderr
-    ended = run_kb("run", CARD, "--end", "mitigated", cwd=kb, env=env)
+    assert act(kb, drill=True, start=True) == 0
+    assert act(kb, step="rollback", done=True, evidence="v40 at 100%") == 0
+    ended = run_kb("run", CARD, "--end", "mitigated", cwd=kb, env={"KB_ACTOR": "alice"})  # the real CLI
     assert ended.returncode == 1, ended.stdout + ended.stderr
     assert "3 step(s) of this drill have no outcome" in ended.stdout
     assert "steps/confirm-deploy, steps/purge-cache, rollback/restore" in ended.stdout
     assert card.read_text() == before  # no last_drilled
-    drilled = run_kb("card", "drilled", CARD, cwd=kb)
-    assert drilled.returncode == 1 and "no completed drill log" in drilled.stderr
+    assert card_verb.run("drilled", CARD, kb) == 1
+    assert "no completed drill log" in capsys.readouterr().err
     # a last_drilled written by hand for that day has no complete drill behind it
     day = next((kb / "runs").glob("*.jsonl")).name[:10]
     card.write_text(before + f"last_drilled: {day}\n")

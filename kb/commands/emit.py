@@ -30,6 +30,7 @@ def _run(dry_run: bool, check_only: bool, root: Path) -> int:
     emitted = emitter.build(kb)
     allowlist = secret_allowlist()
     try:
+        emitter.refuse_unloaded(kb)
         emitter.refuse_unowned(kb, emitted)
         emitter.refuse_secrets(kb, emitted, allowlist)  # before --dry-run too: a diff in a CI log is published
         changed = emitter.changes(kb, emitted)

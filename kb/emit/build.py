@@ -365,6 +365,18 @@ def refuse_unowned(kb: KnowledgeBase, emitted: Emitted | None = None) -> None:
             )
 
 
+def refuse_unloaded(kb: KnowledgeBase) -> None:
+    """A postmortem that does not load (a schema error, a merge conflict in it) would silently
+    lose its alerts, gates and evals from rules/: kb emit refuses instead of dropping them."""
+    broken = sorted(d.path for d in kb.postmortems if d.model is None)
+    if broken:
+        more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
+        raise EmitProblem(
+            f"{', '.join(broken[:3])}{more} does not load, so kb emit would drop its alerts, gates and evals "
+            f"from {kb.settings.rules_dir}/: `kb check {broken[0]}` says why; fix it, then run kb emit"
+        )
+
+
 def refuse_secrets(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) -> None:
     """A credential in a postmortem is never written to rules/, whatever the check ignores."""
     for doc in kb.postmortems:
@@ -379,6 +391,7 @@ def refuse_secrets(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) ->
 
 
 def write(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) -> list[str]:
+    refuse_unloaded(kb)
     refuse_unowned(kb, emitted)
     refuse_secrets(kb, emitted, allowlist)
     base = rules_dir(kb)

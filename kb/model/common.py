@@ -31,7 +31,8 @@ DURATION_PATTERN = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
 ALERT_NAME_PATTERN = r"^[A-Za-z_:][A-Za-z0-9_:]*$"
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=120)]
-PostmortemId = Annotated[str, StringConstraints(pattern=PM_ID_PATTERN)]
+# at most 120 characters, as every id (kb.core.ids): it names kb emit's files (rules/kb/alerts/<id>.yml)
+PostmortemId = Annotated[str, StringConstraints(pattern=PM_ID_PATTERN, max_length=120)]
 Permission = Annotated[str, StringConstraints(pattern=PERMISSION_PATTERN, max_length=200)]
 GrantPattern = Annotated[str, StringConstraints(pattern=GRANT_PATTERN, max_length=200)]
 Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN)]
