@@ -11,7 +11,10 @@ from pathlib import Path
 
 from conftest import SNAPSHOT_KB, copy_kb
 
-from kb.commands import check, emit
+from kb.check.engine import run_check
+from kb.commands import emit
+from kb.load.loader import load_kb
+from kb.rules.context import RuleContext
 
 PM4 = "postmortems/PM-2026-004-wrong-recovery-script.yaml"
 
@@ -86,8 +89,9 @@ def test_hostile_postmortem_ids_never_reach_a_file_name(tmp_path: Path, call) ->
     text = pm.read_text()
     for hostile in ("PM-2026-" + "0" * 300 + "4", "../../etc/PM-2026-004", "PM-2026-004/../../x", "PM-2026-004\n"):
         pm.write_text(text.replace("id: PM-2026-004", f"id: {hostile!r}", 1))
-        checked = call(check.run, root=root)
-        assert checked.returncode == 1 and "KB110" in checked.stdout, checked.stdout
+        found = run_check(RuleContext(load_kb(root)), select=["KB110"]).diagnostics
+        line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("id: "))
+        assert [(d.code, d.path, d.span.line) for d in found] == [("KB110", PM4, line)]
         assert call(emit.run, root=root).returncode == 1
         assert files(root) == before
         assert not list(tmp_path.rglob("*.yml.kbtmp")) and not (tmp_path / "etc").exists()
