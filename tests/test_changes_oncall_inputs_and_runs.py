@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import REPO, Ran, complete_drill
 
 from kb.analysis.changes import with_dependents
 from kb.commands import check as check_command
 from kb.commands import run as run_verb
 from kb.load.loader import load_kb
-from tests.conftest import REPO, Ran, complete_drill
 
 
 @pytest.fixture(autouse=True)

@@ -46,6 +46,7 @@ class PromqlInvalid(Rule):
     name = "emit/promql-invalid"
     level = Level.ERROR
     Options = Options
+    tools = ("promtool",)
 
     def check(self, ctx, options):
         from kb.emit.build import rule_parts

@@ -83,6 +83,11 @@ class PriorityNotRouted(Rule):
     name = "rules/priority-not-routed"
     level = Level.ERROR
     Options = Options
+    tools = ("amtool",)
+
+    @classmethod
+    def reads(cls, options):
+        return [options.alertmanager_config] if options.alertmanager_config else []
 
     def check(self, ctx, options):
         if not options.alertmanager_config:
