@@ -216,16 +216,19 @@ def _place(kb: RuleContext, findings: list[Finding]) -> dict[str, str | None]:
     return texts
 
 
-def _suppressions(text: str) -> list[tuple[int, int, list[str]]]:
-    """(line, column, codes) of every `kb: ignore[...]` comment."""
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "kb:" not in line:
-            continue
-        for match in SUPPRESSION.finditer(line):
-            codes = [c.strip() for c in match.group(1).split(",") if c.strip()]
-            found.append((number, match.start() + 1, codes))
-    return found
+def _suppressions(text: str, path: str) -> list[tuple[int, int, list[str]]]:
+    """(line, column, codes) of every `kb: ignore[...]` comment; in a YAML file only a real
+    comment counts, never the text of a value."""
+    if path.endswith((".yaml", ".yml")):
+        matches = yamlio.suppression_comments(text)
+    else:
+        matches = [
+            (number, match.start() + 1, match.group(1))
+            for number, line in enumerate(text.splitlines(), start=1)
+            if "kb:" in line
+            for match in SUPPRESSION.finditer(line)
+        ]
+    return [(line, column, [c.strip() for c in codes.split(",") if c.strip()]) for line, column, codes in matches]
 
 
 def run_check(
@@ -329,7 +332,7 @@ def _apply_suppressions(
         text = texts[path] if path in texts else _read_text(kb.root, path)
         if not text or "kb:" not in text:
             continue
-        for line, column, keys in _suppressions(text):
+        for line, column, keys in _suppressions(text, path):
             for key in keys:
                 rule = find_rule(key)
                 hits = [d for d in kept if rule and d.path == path and d.span.line == line and d.code == rule.code]

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from kb.core.diagnostics import Loc, Span
+from kb.core.diagnostics import SUPPRESSION, Loc, Span
 
 _TAG = "tag:yaml.org,2002:"
 PLAIN = "kb:plain"  # an untagged plain scalar: kb resolves it with YAML 1.2 core rules
@@ -368,3 +368,35 @@ def locate_in(root: Node | None, loc: Loc, at: str = "value") -> Located:
         # A block collection ends where the next one starts; point at its first line only.
         span = Span(span.line, span.column, span.line, span.column + 1)
     return Located(span, exact)
+
+
+def suppression_comments(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, codes) of every `kb: ignore[...]` in a YAML comment (1-based): never one
+    inside a value (`done_when: "see # kb: ignore[KB111]"` is text, and suppresses nothing).
+    In a file the scanner cannot read to its end, a match past the error counts only after a
+    `#` that opens a comment (at the line's start or after a blank), as a YAML reader sees it."""
+    if "kb:" not in text:
+        return []
+    values: list[tuple[tuple[int, int], tuple[int, int]]] = []  # (start, end) of scalars, 0-based
+    scanned_to = (1 << 62, 0)
+    try:
+        for token in yaml.scan(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(token, yaml.ScalarToken):
+                start, end = token.start_mark, token.end_mark
+                values.append(((start.line, start.column), (end.line, end.column)))
+    except (yaml.YAMLError, RecursionError) as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        scanned_to = (mark.line, mark.column) if mark is not None else (0, 0)
+    found = []
+    for number, line in enumerate(text.splitlines()):
+        if "kb:" not in line:
+            continue
+        for match in SUPPRESSION.finditer(line):
+            where = (number, match.start())
+            if where < scanned_to:
+                if any(start <= where < end for start, end in values):
+                    continue
+            elif not re.search(r"(^|\s)#", line[: match.start()]):
+                continue
+            found.append((number + 1, match.start() + 1, match.group(1)))
+    return found
