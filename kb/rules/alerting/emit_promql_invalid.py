@@ -108,7 +108,9 @@ class PromqlInvalid(Rule):
             if rule_file.owned or rule_file.kind != PROMETHEUS_RULE:
                 continue
             try:
-                data = yamlio.load_mapping((ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes)
+                data = yamlio.load_mapping(
+                    (ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes, merge_keys=True
+                )
             except (OSError, yamlio.YamlProblem):
                 continue  # reported by the loader
             groups = (data.get("spec") or {}).get("groups")

@@ -39,7 +39,9 @@ def _label_sets(ctx):
         if rule_file.owned or not rule_file.alerts:
             continue
         try:
-            data = yamlio.load_mapping((ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes)
+            data = yamlio.load_mapping(
+                (ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes, merge_keys=True
+            )
         except (OSError, yamlio.YamlProblem):
             continue  # the loader reports it
         for alert in rule_file.alerts:
