@@ -86,7 +86,9 @@ class Settings(BaseModel):
         "whose runbook_url points there is not asked for a card (KB603) nor for a priority label (KB606).",
     )
 
-    @field_validator("router", "cards_dir", "postmortems_dir", "references_dir", "oncall", "rules_dir", "templates_dir")
+    @field_validator(
+        "router", "cards_dir", "postmortems_dir", "references_dir", "oncall", "rules_dir", "templates_dir", "runs_dir"
+    )
     @classmethod
     def _inside_the_kb(cls, value: str) -> str:
         if problem := path_problem(value):
