@@ -219,6 +219,8 @@ def _place(kb: RuleContext, findings: list[Finding]) -> dict[str, str | None]:
 def _suppressions(text: str, path: str) -> list[tuple[int, int, list[str]]]:
     """(line, column, codes) of every `kb: ignore[...]` comment; in a YAML file only a real
     comment counts, never the text of a value."""
+    if path.endswith(".jsonl"):
+        return []  # JSON has no comments: `kb: ignore[...]` in a run log's evidence is text
     if path.endswith((".yaml", ".yml")):
         matches = yamlio.suppression_comments(text)
     else:
