@@ -115,15 +115,23 @@ def _options(config: Config, rule: type[Rule], conf: dict) -> tuple[BaseModel, l
     try:
         return rule.Options.model_validate(conf), []
     except ValidationError as exc:
-        return rule.Options(), [
-            Finding(
-                CONFIG_FILE,
-                f"option of {rule.code}: {'.'.join(map(str, error['loc']))}: {error['msg']}",
-                loc=config.plugin_loc + ("rules",),
-                problem=LoadProblem.CONFIG,
+        # at the option's own node (a dict key's error at that key): rules: {KB608: {receivers: {p1: ...}}}
+        key = next((k for k in config.settings.rules if find_rule(k) is rule), None)
+        base = config.plugin_loc + ("rules",) + ((key,) if key is not None else ())
+        found = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            at = "key" if loc[-1:] == ("[key]",) else "value"
+            found.append(
+                Finding(
+                    CONFIG_FILE,
+                    f"option of {rule.code}: {'.'.join(map(str, loc))}: {error['msg']}",
+                    loc=base + (loc[:-1] if at == "key" else loc),
+                    at=at,
+                    problem=LoadProblem.CONFIG,
+                )
             )
-            for error in exc.errors(include_url=False)
-        ]
+        return rule.Options(), found
 
 
 def rule_options(config: Config, rule: type[Rule]) -> BaseModel:
