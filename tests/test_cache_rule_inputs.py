@@ -54,3 +54,19 @@ def test_installing_amtool_is_a_new_answer(
     (bin_dir / "amtool").symlink_to(amtool)  # installed now; no file of the KB changed
     installed = call(check_command.run, select=["KB608"], root=kb608)
     assert installed.returncode == 1 and "reaches tickets in alertmanager.yml, not pager" in installed.stdout
+
+
+def test_a_reference_page_outside_references_is_an_input(
+    base_kb: Path, tmp_path: Path, call: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card may cite any Markdown page of the KB (docs/...): its sections are read by rules."""
+    monkeypatch.delenv("KB_NO_CACHE", raising=False)
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    (base_kb / "docs" / "queues.md").write_text("# Queues\n\n## Pausing consumers\n\nPause with queuectl.\n")
+    card = base_kb / "cards" / "queue-stuck.yaml"
+    card.write_text(card.read_text().replace("path: references/queues.md", "path: docs/queues.md"))
+    assert call(check_command.run, select=["KB134"], root=base_kb).returncode == 0  # cold: recorded
+    assert call(check_command.run, select=["KB134"], root=base_kb).returncode == 0  # warm: the cached result
+    (base_kb / "docs" / "queues.md").write_text("# Queues\n\n## Draining consumers\n\nDrain with queuectl.\n")
+    again = call(check_command.run, select=["KB134"], root=base_kb)
+    assert again.returncode == 1 and "pausing-consumers" in again.stdout

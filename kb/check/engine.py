@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from kb.config.settings import CONFIG_FILE, Config
 from kb.core import safefile, yamlio
 from kb.core.diagnostics import SUPPRESSION, Diagnostic, Finding, Level, LoadProblem, Span
+from kb.core.paths import path_problem
 from kb.load.knowledge_base import Document
 from kb.load.secrets import REDACTED, scan
 from kb.rules import DocumentRule, Rule, all_rules, find_rule
@@ -295,7 +296,21 @@ def run_check(
     diagnostics.sort(key=Diagnostic.sort_key)
     all_files = [doc.path for doc in kb.documents()] + [log.path for log in kb.runs] + ["mkdocs.yml", *ctx.text_paths()]
     files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))
-    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, ctx.text_paths())
+    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, cache_inputs(ctx))
+
+
+def cache_inputs(ctx: RuleContext) -> list[str]:
+    """The files rules read beyond the folders the check caches watch: the router pages, and
+    the pages cards cite outside references/ (docs/...), whose sections rules judge."""
+    walked = ctx.settings.references_dir.strip("/") + "/"
+    cited = {
+        ref.path
+        for doc in ctx.kb.cards
+        if doc.model is not None
+        for ref in doc.model.references
+        if not ref.path.startswith(walked) and path_problem(ref.path) is None
+    }
+    return [*ctx.text_paths(), *sorted(cited - set(ctx.text_paths()))]
 
 
 def _without_secrets(message: str) -> str:
