@@ -71,7 +71,9 @@ def with_dependents(kb: KnowledgeBase, changed: set[str], router_pages: list[str
     pages = set(router_pages) | {s.router}
     runs_dir = PurePosixPath(s.runs_dir.strip("/")).as_posix()
     logs = {log.path for log in kb.runs}
-    log_cards = {log.path: {run_log_card(log.path)} | {e.card for e in log.events} for log in kb.runs}
+    log_cards: dict[str, set[str | None]] = {
+        log.path: {run_log_card(log.path)} | {e.card for e in log.events} for log in kb.runs
+    }
     selected = set(changed)
     for path in changed:
         parent = PurePosixPath(path).parent.as_posix()
@@ -85,16 +87,17 @@ def with_dependents(kb: KnowledgeBase, changed: set[str], router_pages: list[str
         elif parent == runs_dir:
             # a run log is judged against its card (steps) and oncall.yaml (actors); its card's
             # last_drilled stands on it
-            ids = log_cards.get(path) or {run_log_card(path)}
+            about = log_cards.get(path) or {run_log_card(path)}
             selected |= {
-                d.path for d in kb.cards if PurePosixPath(d.path).stem in ids or (d.model and d.model.id in ids)
+                d.path for d in kb.cards if PurePosixPath(d.path).stem in about or (d.model and d.model.id in about)
             }
         elif parent == s.cards_dir.strip("/"):
             card_id = PurePosixPath(path).stem
             selected |= pages
             selected |= {d.path for d in kb.postmortems if d.model and card_id in d.model.cards}
-            ids = {card_id} | {d.model.id for d in kb.cards if d.model and d.path == path}
-            selected |= {log for log, about in log_cards.items() if about & ids}
+            card_ids: set[str | None] = {card_id}
+            card_ids |= {d.model.id for d in kb.cards if d.model and d.path == path}
+            selected |= {log for log, named in log_cards.items() if named & card_ids}
         elif parent == s.postmortems_dir.strip("/"):
             # the id from the file name too: a deleted postmortem has no model, its cards still link it
             ids = {d.model.id for d in kb.postmortems if d.model and d.path == path}
