@@ -27,7 +27,7 @@ from kb.config.mkdocs import read_paths
 from kb.config.settings import load_config
 from kb.core import safefile
 from kb.core.diagnostics import Diagnostic, Level, Span
-from kb.core.paths import OutsideKB, confine
+from kb.core.paths import OutsideKB, confine, is_outside
 from kb.emit import promtool
 from kb.load.router import router_for
 from kb.rules import all_rules
@@ -40,8 +40,8 @@ CACHE_FILE = "check-result.json"
 def _walk(root: Path, folder: str) -> list[str]:
     found: list[str] = []
     base = root / folder
-    if not base.is_dir():
-        return found
+    if not base.is_dir() or is_outside(root, folder):
+        return found  # a folder linked out of the KB is never read (KB102), nor walked here (runs -> /tmp)
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")  # once per folder: 13,000 files share one
