@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePosixPath
 
 from kb.config.settings import CONFIG_FILE
@@ -11,6 +12,19 @@ from kb.load.rulefiles import emitted_names
 
 class ChangesProblem(Exception):
     pass
+
+
+# oncall.yaml's inputs: rotations' iCalendar exports and groups' membership exports (kb.model.oncall
+# keeps them under these folders); a change there re-judges the rotations, as an oncall.yaml edit does
+ONCALL_INPUTS = ("schedules", "memberships")
+RUN_LOG_NAME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-(?P<card>.+)-[1-9][0-9]*\.jsonl$")
+
+
+def run_log_card(path: str) -> str | None:
+    """The card a run log is about, from its name (runs/<YYYY-MM-DD>-<card>-<n>.jsonl): a
+    deleted log has no content left, and its card still depends on it (last_drilled)."""
+    match = RUN_LOG_NAME.match(PurePosixPath(path).name)
+    return match.group("card") if match else None
 
 
 def changed_since(root: Path, ref: str) -> set[str]:
@@ -56,19 +70,35 @@ def with_dependents(kb: KnowledgeBase, changed: set[str], router_pages: list[str
     s = kb.settings
     cards = {doc.path for doc in kb.cards}
     pages = set(router_pages) | {s.router}
+    runs_dir = PurePosixPath(s.runs_dir.strip("/")).as_posix()
+    logs = {log.path for log in kb.runs}
+    log_cards: dict[str, set[str | None]] = {
+        log.path: {run_log_card(log.path)} | {e.card for e in log.events} for log in kb.runs
+    }
     selected = set(changed)
     for path in changed:
         parent = PurePosixPath(path).parent.as_posix()
         if path == CONFIG_FILE:
             return None
         in_rules = path.startswith(s.rules_dir.strip("/") + "/")  # subfolders of rules/ too
-        if path == s.oncall or path in pages or in_rules:
-            # grants and routes are judged on every card
-            selected |= cards | {s.oncall} | pages
+        oncall_input = path.split("/", 1)[0] in ONCALL_INPUTS
+        if path == s.oncall or path in pages or in_rules or oncall_input:
+            # grants and routes are judged on every card; people and rotations on every run log
+            selected |= cards | {s.oncall} | pages | logs
+        elif parent == runs_dir:
+            # a run log is judged against its card (steps) and oncall.yaml (actors); its card's
+            # last_drilled stands on it
+            about = log_cards.get(path) or {run_log_card(path)}
+            selected |= {
+                d.path for d in kb.cards if PurePosixPath(d.path).stem in about or (d.model and d.model.id in about)
+            }
         elif parent == s.cards_dir.strip("/"):
             card_id = PurePosixPath(path).stem
             selected |= pages
             selected |= {d.path for d in kb.postmortems if d.model and card_id in d.model.cards}
+            card_ids: set[str | None] = {card_id}
+            card_ids |= {d.model.id for d in kb.cards if d.model and d.path == path}
+            selected |= {log for log, named in log_cards.items() if named & card_ids}
         elif parent == s.postmortems_dir.strip("/"):
             # the id from the file name too: a deleted postmortem has no model, its cards still link it
             ids = {d.model.id for d in kb.postmortems if d.model and d.path == path}

@@ -1,8 +1,10 @@
 """A cached `kb check` result, for the run where nothing changed.
 
 The key is the content of every input file (cards, postmortems, references, rules,
-templates, oncall.yaml, mkdocs.yml and every router page), kb's version, the options, the
-day (stale-card and overdue rules depend on it) and whether promtool is installed. File
+templates, schedules, memberships, runs, oncall.yaml, mkdocs.yml and every router page),
+kb's version, the options, the day (stale-card and overdue rules depend on it), whether
+promtool is installed, and what the configured rules declare they read or run
+(`Rule.reads`: KB608's Alertmanager file; `Rule.tools`: amtool's and promtool's builds). File
 stats only decide which files to hash again: a file whose stat changed is re-read, so a
 touched but unchanged file still hits, and an edited one never does. A damaged cache entry
 is a miss.
@@ -13,17 +15,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from kb import __version__
 from kb.cache import store as cache
-from kb.check.engine import CheckResult
+from kb.check.engine import CheckResult, configure_rules
 from kb.config.mkdocs import read_paths
 from kb.config.settings import load_config
 from kb.core import safefile
 from kb.core.diagnostics import Diagnostic, Level, Span
+from kb.core.paths import OutsideKB, confine, is_outside
 from kb.emit import promtool
 from kb.load.router import router_for
 from kb.rules import all_rules
@@ -36,8 +40,8 @@ CACHE_FILE = "check-result.json"
 def _walk(root: Path, folder: str) -> list[str]:
     found: list[str] = []
     base = root / folder
-    if not base.is_dir():
-        return found
+    if not base.is_dir() or is_outside(root, folder):
+        return found  # a folder linked out of the KB is never read (KB102), nor walked here (runs -> /tmp)
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")  # once per folder: 13,000 files share one
@@ -120,10 +124,43 @@ def options_key(**options) -> str:
     return hashlib.blake2b(json.dumps(data, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
 
+def _tool_stamp(name: str) -> list | None:
+    """Where a program is and which build (the resolved file's stat: installing, upgrading or
+    replacing it changes it); None when it is not on PATH."""
+    found = shutil.which(name)
+    if found is None:
+        return None
+    real = os.path.realpath(found)
+    return [real, *(_stat(real) or [])]
+
+
+def _read_digest(root: Path, rel: str) -> str | None:
+    """A configured file's content digest, when it is a file inside the KB (a rule reports any other)."""
+    try:
+        return _digest(str(confine(root, rel)))
+    except (OutsideKB, OSError):
+        return None
+
+
+def rule_inputs(root: Path, config, select: list[str], ignore: list[str]) -> dict:
+    """What the configured rules read beyond the KB's folders and the programs they run: the
+    files' contents and the programs' stamps, for the key (a stale pass after editing the
+    Alertmanager configuration, or an "amtool not installed" kept after installing it, is a
+    wrong answer)."""
+    active, _ = configure_rules(config, select, ignore)
+    files = sorted({rel for entry in active for rel in entry.rule.reads(entry.options)})
+    tools = sorted({name for entry in active for name in entry.rule.tools})
+    return {
+        "reads": {rel: _read_digest(root, rel) for rel in files},
+        "tools": {name: _tool_stamp(name) for name in tools},
+    }
+
+
 def cached_check(root: Path, run, **options):
     """The result of `run()` for this KB, or the cached one when no input changed since."""
     config = load_config(root)
-    key = options_key(**options, today=config.today().isoformat())
+    inputs = rule_inputs(root, config, options.get("select") or [], options.get("ignore") or [])
+    key = options_key(**options, today=config.today().isoformat(), rules=inputs)
     hit, previous, seen = lookup(root, config.settings, key)
     if hit is not None:
         rules = all_rules()

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from kb.config.settings import CONFIG_FILE, Config
 from kb.core import safefile, yamlio
 from kb.core.diagnostics import SUPPRESSION, Diagnostic, Finding, Level, LoadProblem, Span
+from kb.core.paths import path_problem
 from kb.load.knowledge_base import Document
 from kb.load.secrets import REDACTED, scan
 from kb.rules import DocumentRule, Rule, all_rules, find_rule
@@ -115,15 +116,23 @@ def _options(config: Config, rule: type[Rule], conf: dict) -> tuple[BaseModel, l
     try:
         return rule.Options.model_validate(conf), []
     except ValidationError as exc:
-        return rule.Options(), [
-            Finding(
-                CONFIG_FILE,
-                f"option of {rule.code}: {'.'.join(map(str, error['loc']))}: {error['msg']}",
-                loc=config.plugin_loc + ("rules",),
-                problem=LoadProblem.CONFIG,
+        # at the option's own node (a dict key's error at that key): rules: {KB608: {receivers: {p1: ...}}}
+        key = next((k for k in config.settings.rules if find_rule(k) is rule), None)
+        base = config.plugin_loc + ("rules",) + ((key,) if key is not None else ())
+        found = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            at = "key" if loc[-1:] == ("[key]",) else "value"
+            found.append(
+                Finding(
+                    CONFIG_FILE,
+                    f"option of {rule.code}: {'.'.join(map(str, loc))}: {error['msg']}",
+                    loc=base + (loc[:-1] if at == "key" else loc),
+                    at=at,
+                    problem=LoadProblem.CONFIG,
+                )
             )
-            for error in exc.errors(include_url=False)
-        ]
+        return rule.Options(), found
 
 
 def rule_options(config: Config, rule: type[Rule]) -> BaseModel:
@@ -216,16 +225,21 @@ def _place(kb: RuleContext, findings: list[Finding]) -> dict[str, str | None]:
     return texts
 
 
-def _suppressions(text: str) -> list[tuple[int, int, list[str]]]:
-    """(line, column, codes) of every `kb: ignore[...]` comment."""
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "kb:" not in line:
-            continue
-        for match in SUPPRESSION.finditer(line):
-            codes = [c.strip() for c in match.group(1).split(",") if c.strip()]
-            found.append((number, match.start() + 1, codes))
-    return found
+def _suppressions(text: str, path: str) -> list[tuple[int, int, list[str]]]:
+    """(line, column, codes) of every `kb: ignore[...]` comment; in a YAML file only a real
+    comment counts, never the text of a value."""
+    if path.endswith(".jsonl"):
+        return []  # JSON has no comments: `kb: ignore[...]` in a run log's evidence is text
+    if path.endswith((".yaml", ".yml")):
+        matches = yamlio.suppression_comments(text)
+    else:
+        matches = [
+            (number, match.start() + 1, match.group(1))
+            for number, line in enumerate(text.splitlines(), start=1)
+            if "kb:" in line
+            for match in SUPPRESSION.finditer(line)
+        ]
+    return [(line, column, [c.strip() for c in codes.split(",") if c.strip()]) for line, column, codes in matches]
 
 
 def run_check(
@@ -282,7 +296,21 @@ def run_check(
     diagnostics.sort(key=Diagnostic.sort_key)
     all_files = [doc.path for doc in kb.documents()] + [log.path for log in kb.runs] + ["mkdocs.yml", *ctx.text_paths()]
     files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))
-    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, ctx.text_paths())
+    return CheckResult(diagnostics, files, {a.rule.code: a.rule for a in active}, cache_inputs(ctx))
+
+
+def cache_inputs(ctx: RuleContext) -> list[str]:
+    """The files rules read beyond the folders the check caches watch: the router pages, and
+    the pages cards cite outside references/ (docs/...), whose sections rules judge."""
+    walked = ctx.settings.references_dir.strip("/") + "/"
+    cited = {
+        ref.path
+        for doc in ctx.kb.cards
+        if doc.model is not None
+        for ref in doc.model.references
+        if not ref.path.startswith(walked) and path_problem(ref.path) is None
+    }
+    return [*ctx.text_paths(), *sorted(cited - set(ctx.text_paths()))]
 
 
 def _without_secrets(message: str) -> str:
@@ -329,7 +357,7 @@ def _apply_suppressions(
         text = texts[path] if path in texts else _read_text(kb.root, path)
         if not text or "kb:" not in text:
             continue
-        for line, column, keys in _suppressions(text):
+        for line, column, keys in _suppressions(text, path):
             for key in keys:
                 rule = find_rule(key)
                 hits = [d for d in kept if rule and d.path == path and d.span.line == line and d.code == rule.code]

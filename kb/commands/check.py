@@ -97,7 +97,12 @@ def check_once(
         result = run_check(ctx, select=select, ignore=ignore, only_paths=only or None, memo=session)
     if session is not None:
         incremental.finish(
-            root, kb.settings, session, ctx.text_paths(), ctx.emitted_if_built, [doc.path for doc in kb.postmortems]
+            root,
+            kb.settings,
+            session,
+            result.router_pages or [],
+            ctx.emitted_if_built,
+            [doc.path for doc in kb.postmortems],
         )
         result.inputs = session.inputs()
     return result

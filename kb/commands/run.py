@@ -46,6 +46,7 @@ from kb.edit import run_log
 from kb.edit.stamps import StampProblem, stamp_card
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.loader import load_kb
+from kb.load.secrets import REDACTED, scan
 from kb.model import Card
 from kb.model.common import PRIORITY_ACTIONS
 
@@ -271,6 +272,14 @@ def _pick_run(session: Session, run_id: str | None) -> Path:
     return session.path_of(open_runs[0])
 
 
+def _without_secrets(text: str) -> str:
+    """Evidence as --resume shows it: a pasted credential (KB701 reports it in the log) is not
+    printed again into a terminal that is shared or recorded during an incident."""
+    for hit in scan(text, "evidence.txt") if text else []:
+        text = text.replace(hit.value, REDACTED)
+    return text
+
+
 @verb
 def run(
     card_id: str,
@@ -391,7 +400,7 @@ def _where_it_stands(card_id: str, actor: str | None, run_id: str | None, root: 
     kind = "drill" if state.drill else "run"
     out.print(Text(safe(f"{kind} {state.run_id}: {state.outcome or 'open'} ({session.rel(path)})")))
     for step in state.steps.values():
-        extra = step.evidence or step.why or ""
+        extra = _without_secrets(step.evidence or step.why or "")
         approvals = f" approved by {', '.join(a.approver or '' for a in step.approvals)}" if step.approvals else ""
         items = f" {len(step.items)} item(s)" if step.items else ""
         line = f"  {step.section}/{step.step.id}: {step.status}{approvals}{items}" + (f": {extra}" if extra else "")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from kb.config.mkdocs import (
     CONFIG_FILE,
@@ -31,9 +31,24 @@ LevelSetting = Literal["error", "warning", "info", "off"]
 class BusinessHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    # no day, or an end not after the start, is a window that never opens: every business-hours
+    # grant would be judged unusable (or usable) from nothing, so both are refused
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        ["mon", "tue", "wed", "thu", "fri"], min_length=1
+    )
     start: str = Field("09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     end: str = Field("18:00", pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if start is not None and value <= start:  # zero-padded HH:MM: text order is time order
+            raise ValueError(
+                f"end {value} is not after start {start}: business hours are one window within a day "
+                "(an overnight window is not supported)"
+            )
+        return value
 
     def minutes(self) -> tuple[int, int]:
         def parse(hhmm: str) -> int:
@@ -86,7 +101,9 @@ class Settings(BaseModel):
         "whose runbook_url points there is not asked for a card (KB603) nor for a priority label (KB606).",
     )
 
-    @field_validator("router", "cards_dir", "postmortems_dir", "references_dir", "oncall", "rules_dir", "templates_dir")
+    @field_validator(
+        "router", "cards_dir", "postmortems_dir", "references_dir", "oncall", "rules_dir", "templates_dir", "runs_dir"
+    )
     @classmethod
     def _inside_the_kb(cls, value: str) -> str:
         if problem := path_problem(value):

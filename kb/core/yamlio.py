@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from kb.core.diagnostics import Loc, Span
+from kb.core.diagnostics import SUPPRESSION, Loc, Span
 
 _TAG = "tag:yaml.org,2002:"
 PLAIN = "kb:plain"  # an untagged plain scalar: kb resolves it with YAML 1.2 core rules
@@ -217,10 +217,13 @@ def _check_depth(text: str) -> None:
 
 
 class _Builder:
-    def __init__(self, lenient_tags: bool = False) -> None:
+    def __init__(self, lenient_tags: bool = False, merge_keys: bool = False) -> None:
         self.count = 0
         # mkdocs.yml carries !ENV and !!python/name tags that are MkDocs' business, not ours
         self.lenient_tags = lenient_tags
+        # `<<: *labels`: Prometheus (Go yaml) merges it into the mapping; kb must read a rule file
+        # as Prometheus does. kb's own files are YAML 1.2 data, where `<<` is an ordinary key.
+        self.merge_keys = merge_keys
 
     def build(self, node: Node, depth: int = 0) -> Any:
         if type(node) is ScalarNode and node.tag == PLAIN:  # the common case first, cheaply
@@ -246,7 +249,16 @@ class _Builder:
                 raise self.bad_tag(node)
             result: dict[Any, Any] = {}
             first_seen: dict[Any, Node] = {}
+            merged: list[dict[Any, Any]] = []
             for key_node, value_node in node.value:
+                if (
+                    self.merge_keys
+                    and type(key_node) is ScalarNode
+                    and key_node.tag == PLAIN
+                    and key_node.value == "<<"
+                ):
+                    merged += self.merge_sources(value_node, depth)
+                    continue
                 if not isinstance(key_node, ScalarNode):
                     raise YamlProblem("a mapping key must be a plain value, not a list or mapping", node_span(key_node))
                 key = self.scalar(key_node)
@@ -261,12 +273,25 @@ class _Builder:
                     raise YamlProblem(f"duplicate key '{key}' (first set on line {first})", node_span(key_node))
                 first_seen[key] = key_node
                 result[key] = self.build(value_node, depth + 1)
+            for source in merged:  # the mapping's own keys win, then the first source naming a key
+                for key, value in source.items():
+                    result.setdefault(key, value)
             return result
         if isinstance(node, SequenceNode):
             if node.tag != _TAG + "seq" and not self.lenient_tags:
                 raise self.bad_tag(node)
             return [self.build(item, depth + 1) for item in node.value]
         raise YamlProblem("unsupported YAML node", node_span(node))  # pragma: no cover
+
+    def merge_sources(self, node: Node, depth: int) -> list[dict[Any, Any]]:
+        """The mappings a merge key names: one mapping, or a list of mappings (YAML's merge key)."""
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        built = [self.build(source, depth + 1) for source in sources]
+        if not all(isinstance(source, MappingNode) for source in sources) or not all(
+            isinstance(b, dict) for b in built
+        ):
+            raise YamlProblem("a merge key (<<) takes a mapping or a list of mappings", node_span(node))
+        return built
 
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
@@ -296,19 +321,22 @@ class _Builder:
         return YamlProblem(f"YAML tag {tag} is not allowed: kb files are plain data", node_span(node))
 
 
-def load(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False) -> Any:
-    """The plain value of a YAML file's bytes; raises YamlProblem with a position."""
+def load(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False, merge_keys: bool = False) -> Any:
+    """The plain value of a YAML file's bytes; raises YamlProblem with a position. `merge_keys`
+    applies `<<` merge keys, as the Go YAML library of Prometheus and Alertmanager does."""
     text = decode(data, max_bytes)
     if text.count("[") + text.count("{") > MAX_DEPTH:  # only then can flow nesting be that deep
         _check_depth(text)
     node = compose(text)
     if node is None:
         return None
-    return _Builder(lenient_tags).build(node)
+    return _Builder(lenient_tags, merge_keys).build(node)
 
 
-def load_mapping(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False) -> dict[str, Any]:
-    value = load(data, max_bytes, lenient_tags)
+def load_mapping(
+    data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False, merge_keys: bool = False
+) -> dict[str, Any]:
+    value = load(data, max_bytes, lenient_tags, merge_keys)
     if value is None:
         raise YamlProblem("file is empty; expected a mapping of fields", Span(1, 1, 1, 1))
     if not isinstance(value, dict):
@@ -368,3 +396,35 @@ def locate_in(root: Node | None, loc: Loc, at: str = "value") -> Located:
         # A block collection ends where the next one starts; point at its first line only.
         span = Span(span.line, span.column, span.line, span.column + 1)
     return Located(span, exact)
+
+
+def suppression_comments(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, codes) of every `kb: ignore[...]` in a YAML comment (1-based): never one
+    inside a value (`done_when: "see # kb: ignore[KB111]"` is text, and suppresses nothing).
+    In a file the scanner cannot read to its end, a match past the error counts only after a
+    `#` that opens a comment (at the line's start or after a blank), as a YAML reader sees it."""
+    if "kb:" not in text:
+        return []
+    values: list[tuple[tuple[int, int], tuple[int, int]]] = []  # (start, end) of scalars, 0-based
+    scanned_to = (1 << 62, 0)
+    try:
+        for token in yaml.scan(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(token, yaml.ScalarToken):
+                start, end = token.start_mark, token.end_mark
+                values.append(((start.line, start.column), (end.line, end.column)))
+    except (yaml.YAMLError, RecursionError) as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        scanned_to = (mark.line, mark.column) if mark is not None else (0, 0)
+    found = []
+    for number, line in enumerate(text.splitlines()):
+        if "kb:" not in line:
+            continue
+        for match in SUPPRESSION.finditer(line):
+            where = (number, match.start())
+            if where < scanned_to:
+                if any(start <= where < end for start, end in values):
+                    continue
+            elif not re.search(r"(^|\s)#", line[: match.start()]):
+                continue
+            found.append((number + 1, match.start() + 1, match.group(1)))
+    return found

@@ -40,6 +40,10 @@ def set_status(kb: KnowledgeBase, pm_id: str, item_id: str, status: str, why: st
     else:
         known = ", ".join(r.id for r in doc.model.reinforcements) or "none"
         raise StampProblem(f"{pm_id} has no reinforcement {item_id} (it has: {known})")
+    if sum(1 for r in doc.model.reinforcements if r.id == item_id) > 1:
+        raise StampProblem(
+            f"{pm_id} has more than one reinforcement {item_id}: give each its own id first (kb check {doc.path})"
+        )
     if status == "wont_do" and not (why or item.why):
         raise StampProblem("wont_do needs --why: say why this will not be done")
     updates = [(("reinforcements", index, "status"), status)]

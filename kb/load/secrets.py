@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from kb.core import yamlio
 from kb.core.diagnostics import SUPPRESSION
 from kb.load.secret_prefilter import Prefilter, prefilter_for
 
@@ -65,6 +66,14 @@ def _suppressed_keys(line: str) -> frozenset[str]:
     return frozenset(keys)
 
 
+def _comment_keys(text: str) -> dict[int, frozenset[str]]:
+    """Per line, the keys of the `kb: ignore[...]` YAML comments on it (never one in a value)."""
+    keys: dict[int, set[str]] = {}
+    for line, _, codes in yamlio.suppression_comments(text):
+        keys.setdefault(line, set()).update(_suppressed_keys(f"kb: ignore[{codes}]"))
+    return {line: frozenset(found) for line, found in keys.items()}
+
+
 RULE_CODE = "{kb-secret-rule}"  # in a message: replaced by the code of the rule that reports secrets
 
 
@@ -100,13 +109,13 @@ def scan(raw: bytes | str, filename: str = "file.yaml", prefilter: bool = True) 
     # detect-secrets skips lines with some comment forms; it sees each line without kb's own
     seen = [SUPPRESSION.sub(lambda m: " " * len(m.group()), line) for line in lines] if "kb:" in text else lines
     numbers = list(range(1, len(lines) + 1)) if nominated is None else Prefilter.confirm(nominated, seen)
+    comments = _comment_keys(text) if filename.endswith((".yaml", ".yml")) and "kb:" in text else None
     hits: set[SecretHit] = set()
     for secret in _detect(plugins, seen, numbers, filename):
         line = lines[secret.line_number - 1]
         start, end = _extent(line, secret.secret_value or "")
-        hits.add(
-            SecretHit(secret.line_number, start + 1, end + 1, secret.type, line[start:end], _suppressed_keys(line))
-        )
+        keys = _suppressed_keys(line) if comments is None else comments.get(secret.line_number, frozenset())
+        hits.add(SecretHit(secret.line_number, start + 1, end + 1, secret.type, line[start:end], keys))
     return sorted(hits, key=lambda h: (h.line, h.column, h.kind))
 
 

@@ -44,9 +44,18 @@ class Rule:
     # changed re-runs the rule on that card alone. "kb": it reads other documents or rule
     # files, and always runs on the whole KB.
     scope: ClassVar[str] = "kb"
+    # Programs the rule runs (promtool, amtool): whether they are installed, and which build,
+    # is part of the check cache's key, as the files the rule reads are.
+    tools: ClassVar[tuple[str, ...]] = ()
 
     def check(self, ctx: RuleContext, options: Any) -> Iterable[Finding]:
         raise NotImplementedError
+
+    @classmethod
+    def reads(cls, options: Any) -> list[str]:
+        """Files beyond the knowledge base's folders that the rule reads with these options
+        (KB-relative, as configured): the check cache's key covers their content."""
+        return []
 
     @classmethod
     def doc(cls) -> str:

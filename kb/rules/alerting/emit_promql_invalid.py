@@ -46,6 +46,7 @@ class PromqlInvalid(Rule):
     name = "emit/promql-invalid"
     level = Level.ERROR
     Options = Options
+    tools = ("promtool",)
 
     def check(self, ctx, options):
         from kb.emit.build import rule_parts
@@ -109,7 +110,9 @@ class PromqlInvalid(Rule):
             if rule_file.owned or rule_file.kind != PROMETHEUS_RULE:
                 continue
             try:
-                data = yamlio.load_mapping((ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes)
+                data = yamlio.load_mapping(
+                    (ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes, merge_keys=True
+                )
             except (OSError, yamlio.YamlProblem):
                 continue  # reported by the loader
             found = manifests(data)

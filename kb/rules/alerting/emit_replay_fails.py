@@ -109,6 +109,7 @@ class ReplayFails(Rule):
     name = "emit/replay-fails"
     level = Level.ERROR
     Options = Options
+    tools = ("promtool",)
 
     def check(self, ctx, options):
         emitted = ctx.emitted()

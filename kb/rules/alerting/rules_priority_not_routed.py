@@ -1,10 +1,10 @@
-from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kb.core import yamlio
-from kb.core.diagnostics import Finding, Level, Span
+from kb.core.diagnostics import Finding, Level
+from kb.core.paths import OutsideKB, confine, path_problem
 from kb.emit import amtool
+from kb.model.common import Priority
 from kb.rules.base import Rule
 
 
@@ -14,11 +14,19 @@ class Options(BaseModel):
     alertmanager_config: str | None = Field(
         None, description="The Alertmanager configuration file, relative to the KB root; unset: not checked."
     )
-    receivers: dict[str, str] = Field(
+    # a key that is not a priority (p1) would check nothing, and say nothing: refused
+    receivers: dict[Priority, str] = Field(
         default_factory=dict,
         description="The receiver each priority must reach, e.g. {P1: pager}; a priority not listed is not checked.",
     )
     require_amtool: bool = False
+
+    @field_validator("alertmanager_config")
+    @classmethod
+    def _inside_the_kb(cls, value: str | None) -> str | None:
+        if value is not None and (problem := path_problem(value)):
+            raise ValueError(f"the path '{value}' {problem}; kb reads only files inside the knowledge base")
+        return value
 
 
 def _label_sets(ctx):
@@ -39,7 +47,9 @@ def _label_sets(ctx):
         if rule_file.owned or not rule_file.alerts:
             continue
         try:
-            data = yamlio.load_mapping((ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes)
+            data = yamlio.load_mapping(
+                (ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes, merge_keys=True
+            )
         except (OSError, yamlio.YamlProblem):
             continue  # the loader reports it
         for alert in rule_file.alerts:
@@ -83,15 +93,29 @@ class PriorityNotRouted(Rule):
     name = "rules/priority-not-routed"
     level = Level.ERROR
     Options = Options
+    tools = ("amtool",)
+
+    @classmethod
+    def reads(cls, options):
+        return [options.alertmanager_config] if options.alertmanager_config else []
 
     def check(self, ctx, options):
         if not options.alertmanager_config:
             return
-        config = Path(ctx.root) / options.alertmanager_config
-        where = Span(1, 1, 1, 2)
+        kb_config = ctx.kb.config
+        from kb.rules import find_rule
+
+        key = next((k for k in kb_config.settings.rules if find_rule(k) is type(self)), self.code)
+        option = kb_config.plugin_loc + ("rules", key, "alertmanager_config")
+        try:  # a link out of the KB too: what kb checks is what the repository holds
+            config = confine(ctx.root, options.alertmanager_config)
+        except OutsideKB as exc:
+            yield Finding("mkdocs.yml", f"KB608 alertmanager_config {exc}; not read", loc=option)
+            return
+        where = option
         if not config.is_file():
             yield Finding(
-                "mkdocs.yml", f"KB608 alertmanager_config '{options.alertmanager_config}' is not a file", span=where
+                "mkdocs.yml", f"KB608 alertmanager_config '{options.alertmanager_config}' is not a file", loc=where
             )
             return
         if amtool.executable() is None:
@@ -99,7 +123,7 @@ class PriorityNotRouted(Rule):
                 "mkdocs.yml",
                 "amtool is not installed, so the routing of alert priorities was not checked "
                 "(Debian/Ubuntu: apt-get install prometheus-alertmanager)",
-                span=where,
+                loc=where,
                 level=None if options.require_amtool else Level.INFO,
             )
             return
@@ -114,7 +138,7 @@ class PriorityNotRouted(Rule):
                 answers[key] = amtool.route(config, dict(key))
             routed = answers[key]
             if routed.problem:
-                yield Finding("mkdocs.yml", f"amtool could not route alert {name}: {routed.problem}", span=where)
+                yield Finding("mkdocs.yml", f"amtool could not route alert {name}: {routed.problem}", loc=where)
             elif expected not in routed.receivers:
                 got = ", ".join(routed.receivers) or "no receiver"
                 yield Finding(

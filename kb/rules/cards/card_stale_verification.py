@@ -11,11 +11,12 @@ class Options(BaseModel):
 
 
 class StaleVerification(DocumentRule):
-    """A card was last verified against the live system too long ago (default 90 days), or never.
+    """A card was last verified against the live system too long ago (default 90 days), never, or in the future.
 
     Why: systems drift under runbooks: commands get renamed, dashboards move, access
     changes. A card nobody walked recently is a guess. Walk it, then `kb card verified ID`.
-    The age is the rule option `max_age_days`.
+    The age is the rule option `max_age_days`. A date after tomorrow is a typo (2062 for
+    2026) that would pass as fresh for decades.
 
     Bad:
 
@@ -47,7 +48,14 @@ class StaleVerification(DocumentRule):
             )
             return
         age = (today - verified).days
-        if age > options.max_age_days:
+        if age < -1:  # a day of slack: the stamp is the verifier's local date, a day ahead of UTC east of it
+            yield Finding(
+                doc.path,
+                f"last_verified {verified} is in the future (today is {today}): a typo makes the card look "
+                "fresh; set the day it was walked",
+                loc=("last_verified",),
+            )
+        elif age > options.max_age_days:
             yield Finding(
                 doc.path,
                 f"last verified {age} days ago (limit {options.max_age_days}): walk it against the live system again",

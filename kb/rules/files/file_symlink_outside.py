@@ -35,7 +35,7 @@ class SymlinkOutside(Rule):
     def check(self, ctx, options):
         s = ctx.settings
         rels = []
-        for folder in (s.cards_dir, s.postmortems_dir, s.references_dir, s.rules_dir, s.templates_dir):
+        for folder in (s.cards_dir, s.postmortems_dir, s.references_dir, s.rules_dir, s.templates_dir, s.runs_dir):
             folder = os.path.normpath(folder).replace(os.sep, "/")
             if is_outside(ctx.root, folder):
                 rels.append(folder)  # the folder itself is a link out: reported once, never walked

@@ -3,12 +3,14 @@ from kb.rules.base import Rule
 
 
 class IdDuplicate(Rule):
-    """Two files claim the same id, or two steps of one card do.
+    """Two files claim the same id, or two steps of one card do, or two reinforcements of one postmortem.
 
     Why: cross-references (a card's postmortems, a postmortem's cards, an alert's card)
     resolve by id; with two owners of one id, a link goes to whichever was read first.
     Postmortem ids are never reused, even across branches. Step ids name steps in
-    diagnostics, access reports and links, so they are unique within a card.
+    diagnostics, access reports and links, so they are unique within a card; reinforcement
+    ids name what `kb emit` writes (PM-2026-004/R1) and what `kb followups done` closes, so
+    they are unique within a postmortem.
 
     Bad:
 
@@ -52,3 +54,16 @@ class IdDuplicate(Rule):
                             doc.path, f"step id '{step.id}' appears twice in {field}", loc=(field, index, "id")
                         )
                     seen.add(step.id)
+        for doc in ctx.postmortems:
+            if doc.model is None:
+                continue
+            ids: set[str] = set()
+            for index, item in enumerate(doc.model.reinforcements):
+                if item.id in ids:
+                    yield Finding(
+                        doc.path,
+                        f"reinforcement id '{item.id}' appears twice: emitted rules, evals and gates and "
+                        "`kb followups done` name a reinforcement by it",
+                        loc=("reinforcements", index, "id"),
+                    )
+                ids.add(item.id)

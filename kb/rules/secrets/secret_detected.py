@@ -11,9 +11,10 @@ class SecretDetected(LoadRule):
     Why: runbooks are written at 3 a.m. from a terminal, and a command that worked is pasted
     whole, token included. The KB is published (the site, its search index, emitted rule
     files, CI logs), so a pasted token is a leaked token. kb scans every card, postmortem,
-    oncall.yaml, reference page and router page with detect-secrets' detectors (AWS, GitHub,
-    GitLab, Slack, Stripe, OpenAI, JWT, private keys, passwords in URLs and after keywords,
-    and the rest of its list; not its entropy detectors, which fire on every trace id).
+    oncall.yaml, reference page, router page and run log (`kb run --evidence`) with
+    detect-secrets' detectors (AWS, GitHub, GitLab, Slack, Stripe, OpenAI, JWT, private keys,
+    passwords in URLs and after keywords, and the rest of its list; not its entropy detectors,
+    which fire on every trace id).
 
     Whatever the level or `--ignore` says, a credential is never published: the site shows
     it as "[secret removed by kb]" and `kb emit` refuses to write it. Only a reviewed false
@@ -43,7 +44,8 @@ class SecretDetected(LoadRule):
 
     def check(self, ctx, options):
         yield from super().check(ctx, options)  # what the loader found in the YAML
-        for rel in ctx.text_files():
+        # run logs too: `kb run --evidence` takes whatever was pasted, and the logs are committed
+        for rel in [*ctx.text_files(), *(log.path for log in ctx.kb.runs)]:
             try:
                 raw = safefile.read_inside(ctx.root, rel)
             except (OSError, ValueError):
