@@ -86,6 +86,11 @@ def _dump(data) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
 
 
+def dump_yaml(data) -> str:
+    """YAML text as kb emit writes it (block style, keys in their order, byte-stable)."""
+    return _dump(data)
+
+
 # The header is the same on every branch: each item names its own source (the group
 # `kb:PM-...`, the test name, a gate's or eval's `source`), so a list of sources at the top
 # would conflict on every merge of two branches that each filed a postmortem.
@@ -102,13 +107,14 @@ def part_name(name: str, number: int) -> str:
     return f"{stem}.{number}{dot}{suffix}"
 
 
-def _chunks(items: list, size_of, budget: int) -> list[list]:
-    """Consecutive runs of items, each within `budget` bytes (an item larger than the budget
-    alone makes a part of its own; KB100 then names it). Always at least one, maybe empty, run."""
+def _chunks(items: list[tuple[object, str]], budget: int) -> list[list[tuple[object, str]]]:
+    """Consecutive runs of (item, its text), each within `budget` bytes (an item larger than
+    the budget alone makes a part of its own; KB100 then names it). Always at least one, maybe
+    empty, run."""
     chunks: list[list] = [[]]
     used = 0
     for item in items:
-        size = size_of(item)
+        size = len(item[1])
         if chunks[-1] and used + size > budget:
             chunks.append([])
             used = 0
@@ -151,8 +157,70 @@ def alert_annotations(kb: KnowledgeBase, pm: Postmortem, item) -> dict[str, str]
     }
 
 
+@dataclass
+class ReplaySuite:
+    """One postmortem's alert group and the promtool tests replaying its incident: what KB605
+    runs, one suite per test file (each evaluates only its own rules)."""
+
+    group: dict[str, object]
+    tests: list[dict]
+
+
+def replay_suites(kb: KnowledgeBase) -> list[ReplaySuite]:
+    """The replays `kb emit` would write, by postmortem, built from the models (no emitted
+    file is read back)."""
+    return _collect(kb)[-1]
+
+
 def build(kb: KnowledgeBase) -> Emitted:
+    groups, tests, gates, required_tests, evals, alerts, sources, _ = _collect(kb)
+    budget = max(kb.settings.max_file_bytes - HEADROOM, 1024)
+    files: dict[str, str] = {}
+    # each item dumped once: a block list under a top-level key is its items' own dumps
+    # side by side (tests/test_emit_build_speed.py holds this against dumping the whole)
+    rule_chunks = _chunks([(g, _dump([g])) for g in groups], budget)
+    rule_names = [part_name(RULES, i) for i in range(1, len(rule_chunks) + 1)]
+    ids: dict[str, list[str]] = {}  # what reading each file back gives (KB409 skips the read)
+    for name, chunk in zip(rule_names, rule_chunks):
+        files[name] = HEADER + _block({}, "groups", chunk)
+        ids[name] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for g, _ in chunk for r in g["rules"]]
+    for i, chunk in enumerate(_chunks([(t, _dump([t])) for t in tests], budget), 1):
+        files[part_name(TESTS, i)] = HEADER + _block({"rule_files": rule_names, "evaluation_interval": "1m"}, "tests", chunk)
+    entries = [(("gates", g), _dump([g])) for g in gates] + [(("tests", t), _dump([t])) for t in required_tests]
+    for i, chunk in enumerate(_chunks(entries, budget), 1):
+        gate_items = [(e, text) for (k, e), text in chunk if k == "gates"]
+        test_items = [(e, text) for (k, e), text in chunk if k == "tests"]
+        files[part_name(GATES, i)] = HEADER + _block({}, "gates", gate_items) + _block({}, "tests", test_items)
+        ids[part_name(GATES, i)] = [e["source"] for (_, e), _ in chunk]
+    lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in evals]
+    eval_ids = {line: record["id"] for line, record in zip(lines, evals)}
+    header_record = (
+        json.dumps(
+            {"id": JSONL_HEADER_ID, "note": f"{MARKER[2:]}. Do not edit: change the postmortems and run `kb emit`."},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    for i, chunk in enumerate(_chunks([(line, line) for line in lines], budget), 1):
+        files[part_name(EVALS, i)] = header_record + "".join(line for line, _ in chunk)
+        ids[part_name(EVALS, i)] = [eval_ids[line] for line, _ in chunk]
+    return Emitted(files, alerts, sources, ids)
+
+
+def _block(head: dict, key: str, items: list[tuple[object, str]]) -> str:
+    """`_dump({**head, key: [item, ...]})` from each item's own `_dump([item])`."""
+    if not items:
+        return _dump({**head, key: []})
+    return (_dump(head) if head else "") + f"{key}:\n" + "".join(text for _, text in items)
+
+
+def _collect(kb: KnowledgeBase) -> tuple:
+    """Every postmortem's reinforcements as the values kb emit writes: alert groups, replay
+    tests, gates, required tests, eval records, the alerts' sources, the postmortems used,
+    and the replays by postmortem."""
     groups, tests, gates, required_tests = [], [], [], []
+    suites: list[ReplaySuite] = []
     evals: list[EvalRecord] = []
     alerts: list[AlertSource] = []
     sources: list[str] = []
@@ -161,6 +229,7 @@ def build(kb: KnowledgeBase) -> Emitted:
         assert pm is not None  # _postmortems keeps only the documents that loaded
         rules: list[dict[str, object]] = []
         used = False
+        tests_before = len(tests)
         for index, item in _items(pm):
             source = f"{pm.id}/{item.id}"
             if item.kind == "alert" and item.alert:
@@ -221,40 +290,11 @@ def build(kb: KnowledgeBase) -> Emitted:
                 evals.append(record)
         if rules:
             groups.append({"name": f"kb:{pm.id}", "rules": rules})
+            if len(tests) > tests_before:
+                suites.append(ReplaySuite(groups[-1], tests[tests_before:]))
         if used:
             sources.append(doc.path)
-    budget = max(kb.settings.max_file_bytes - HEADROOM, 1024)
-    files: dict[str, str] = {}
-    rule_chunks = _chunks(groups, lambda g: len(_dump([g])), budget)
-    rule_names = [part_name(RULES, i) for i in range(1, len(rule_chunks) + 1)]
-    ids: dict[str, list[str]] = {}  # what reading each file back gives (KB409 skips the read)
-    for name, chunk in zip(rule_names, rule_chunks):
-        files[name] = HEADER + _dump({"groups": chunk})
-        ids[name] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for g in chunk for r in g["rules"]]
-    for i, chunk in enumerate(_chunks(tests, lambda t: len(_dump([t])), budget), 1):
-        files[part_name(TESTS, i)] = HEADER + _dump(
-            {"rule_files": rule_names, "evaluation_interval": "1m", "tests": chunk}
-        )
-    entries = [("gates", g) for g in gates] + [("tests", t) for t in required_tests]
-    for i, chunk in enumerate(_chunks(entries, lambda e: len(_dump([e[1]])), budget), 1):
-        files[part_name(GATES, i)] = HEADER + _dump(
-            {"gates": [e for k, e in chunk if k == "gates"], "tests": [e for k, e in chunk if k == "tests"]}
-        )
-        ids[part_name(GATES, i)] = [e["source"] for _, e in chunk]
-    lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in evals]
-    eval_ids = {line: record["id"] for line, record in zip(lines, evals)}
-    header_record = (
-        json.dumps(
-            {"id": JSONL_HEADER_ID, "note": f"{MARKER[2:]}. Do not edit: change the postmortems and run `kb emit`."},
-            ensure_ascii=False,
-            sort_keys=True,
-        )
-        + "\n"
-    )
-    for i, chunk in enumerate(_chunks(lines, len, budget), 1):
-        files[part_name(EVALS, i)] = header_record + "".join(chunk)
-        ids[part_name(EVALS, i)] = [eval_ids[line] for line in chunk]
-    return Emitted(files, alerts, sources, ids)
+    return groups, tests, gates, required_tests, evals, alerts, sources, suites
 
 
 def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[str, str]) -> dict:

@@ -1,3 +1,6 @@
+import hashlib
+import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -5,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from kb.core.diagnostics import Finding, Level, Span
 from kb.emit import promtool
+from kb.emit.build import ReplaySuite, dump_yaml, replay_suites
 from kb.rules.base import Rule
 
 
@@ -47,35 +51,27 @@ def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | N
     return f"promtool{at} expected {want_text}, got {got_text}"
 
 
-def _per_postmortem(emitted, folder: Path) -> list[Path]:
-    """The emitted rules and tests, split into one rules file and one test file per postmortem."""
-    import yaml
-
-    from kb.emit.build import rule_parts, test_parts
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    groups = {}
-    for name in rule_parts(emitted):
-        for group in (yaml.load(emitted.files[name], Loader=loader) or {}).get("groups") or []:
-            groups[group["name"]] = group
-    tests: dict[str, list] = {}
-    interval = "1m"
-    for name in test_parts(emitted):
-        data = yaml.load(emitted.files[name], Loader=loader) or {}
-        interval = data.get("evaluation_interval", interval)
-        for test in data.get("tests") or []:
-            tests.setdefault("kb:" + test["name"].split("/", 1)[0], []).append(test)
+def _suite_files(suites: list[ReplaySuite], folder: Path) -> list[Path]:
+    """One rules file and one test file per postmortem (each test evaluates only its own rules)."""
     files = []
-    for index, (group, items) in enumerate(sorted(tests.items())):
+    for index, suite in enumerate(suites):
         rules = folder / f"{index}.rules.yml"
-        rules.write_text(yaml.dump({"groups": [groups[group]]} if group in groups else {"groups": []}, Dumper=dumper))
+        rules.write_text(dump_yaml({"groups": [suite.group]}))
         test_file = folder / f"{index}.test.yml"
-        test_file.write_text(
-            yaml.dump({"rule_files": [rules.name], "evaluation_interval": interval, "tests": items}, Dumper=dumper)
-        )
+        test_file.write_text(dump_yaml({"rule_files": [rules.name], "evaluation_interval": "1m", "tests": suite.tests}))
         files.append(test_file)
     return files
+
+
+def suite_key(suite: ReplaySuite, tool: str) -> str:
+    """What a suite's verdict depends on: its rules and tests, and the promtool binary."""
+    try:
+        st = os.stat(tool)
+        identity = f"{os.path.realpath(tool)}\0{st.st_size}\0{st.st_mtime_ns}"
+    except OSError:
+        identity = tool
+    payload = json.dumps([identity, suite.group, suite.tests], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
 class ReplayFails(Rule):
@@ -142,12 +138,28 @@ class ReplayFails(Rule):
                     span=Span(1, 1, 1, 2),
                 )
             return
+        memo = ctx.replays
+        tool = promtool.executable() or "promtool"
+        suites, keys = [], []
+        for suite in replay_suites(ctx.kb):
+            key = suite_key(suite, tool) if memo is not None else ""
+            if memo is not None and memo.passed(key):
+                memo.keep(key)  # passed with these very rules and tests, under this promtool
+                continue
+            suites.append(suite)
+            keys.append(key)
+        if not suites:
+            return
         with tempfile.TemporaryDirectory(prefix="kb-replay-") as tmp:
-            files = _per_postmortem(emitted, Path(tmp))
+            files = _suite_files(suites, Path(tmp))
             # one promtool for all: each test file evaluates only its own postmortem's rules, so
             # the run grows with the number of alerts, not with its square (1,666 postmortems
             # in one file took promtool over two minutes)
             run = promtool.run_tests(files, timeout=120 + 0.1 * len(files))
+        if memo is not None:
+            for test_file, key in zip(files, keys):
+                if test_file.name in run.passed_files:
+                    memo.keep(key)
         yield from self._report(run, tested)
 
     def _report(self, run, tested):
