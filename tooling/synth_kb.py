@@ -194,7 +194,7 @@ def _postmortem(rng: random.Random, n: int, card: str, card_alert: str, service:
         "  model: {provider: anthropic, requested: claude-x, served: claude-x-2026-09-01}\n"
         f'  prompt: {{name: triage-system, version: "{n % 50}"}}\n'
         "  sampling: {temperature: 0.2, seed: null}\n"
-        f"  trace_id: {trace}\n  span_id: {span}\n"
+        f'  trace_id: "{trace}"\n  span_id: "{span}"\n'  # quoted: an id of digits only is a number to YAML
         f'  inferred: "Symptoms matched the wrong scenario for {service}; ran the recovery script"\n'
         f'  expected: "Pause {service} consumers and restart them; no recovery script"\n'
         "  ground_truth_source: consumer-state panel, config push log\n"
@@ -202,7 +202,7 @@ def _postmortem(rng: random.Random, n: int, card: str, card_alert: str, service:
         '  adversarial_input: "no"\n  autonomy: acts_with_approval\n  reproducible: flaky\n'
         "  reruns: {count: 10, failed: 3}\n"
         "telemetry:\n"
-        f"  trace_id: {trace}\n"
+        f'  trace_id: "{trace}"\n'
         "  gen_ai.agent.name: triage-agent\n  gen_ai.request.model: claude-x\n"
         "  gen_ai.response.model: claude-x-2026-09-01\n"
         f"  gen_ai.usage.input_tokens: {40000 + n % 9000}\n  gen_ai.usage.output_tokens: {2000 + n % 900}\n"

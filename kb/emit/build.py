@@ -183,9 +183,11 @@ def build(kb: KnowledgeBase) -> Emitted:
     ids: dict[str, list[str]] = {}  # what reading each file back gives (KB409 skips the read)
     for name, chunk in zip(rule_names, rule_chunks):
         files[name] = HEADER + _block({}, "groups", chunk)
-        ids[name] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for g, _ in chunk for r in g["rules"]]
+        rules = [r for g, _ in chunk for r in g["rules"]]
+        ids[name] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for r in rules]
     for i, chunk in enumerate(_chunks([(t, _dump([t])) for t in tests], budget), 1):
-        files[part_name(TESTS, i)] = HEADER + _block({"rule_files": rule_names, "evaluation_interval": "1m"}, "tests", chunk)
+        head = {"rule_files": rule_names, "evaluation_interval": "1m"}
+        files[part_name(TESTS, i)] = HEADER + _block(head, "tests", chunk)
     entries = [(("gates", g), _dump([g])) for g in gates] + [(("tests", t), _dump([t])) for t in required_tests]
     for i, chunk in enumerate(_chunks(entries, budget), 1):
         gate_items = [(e, text) for (k, e), text in chunk if k == "gates"]

@@ -204,7 +204,8 @@ def scan_rewritten(
     lines = text.splitlines()
     hits = []
     for span, hit in found:
-        keys = frozenset().union(*(_suppressed_keys(line) for line in lines[span.line - 1 : max(span.end_line, span.line)]))
+        own = lines[span.line - 1 : max(span.end_line, span.line)]
+        keys = frozenset().union(*(_suppressed_keys(line) for line in own))
         hits.append(SecretHit(span.line, span.column, span.end_column, hit.kind, hit.value, keys))
     return sorted(set(hits), key=lambda h: (h.line, h.column, h.kind))
 
