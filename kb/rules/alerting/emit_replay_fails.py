@@ -70,7 +70,10 @@ def suite_key(suite: ReplaySuite, tool: str) -> str:
         identity = f"{os.path.realpath(tool)}\0{st.st_size}\0{st.st_mtime_ns}"
     except OSError:
         identity = tool
-    payload = json.dumps([identity, suite.group, suite.tests], sort_keys=True, ensure_ascii=False, default=str)
+    # the test file also sets evaluation_interval: 1m (_suite_files); "v1" names this layout
+    payload = json.dumps(
+        ["v1", "1m", identity, suite.group, suite.tests], sort_keys=True, ensure_ascii=False, default=str
+    )
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
