@@ -24,7 +24,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 import yaml
 
@@ -40,6 +40,7 @@ from kb.model import Postmortem
 from kb.model.common import PRIORITY_ACTIONS
 from kb.model.postmortem import Reinforcement
 
+T = TypeVar("T")
 RULES, TESTS, GATES, EVALS = "kb.rules.yml", "kb.rules.test.yml", "gates.yml", "evals.jsonl"
 OWNED = (RULES, TESTS, GATES, EVALS)
 
@@ -107,11 +108,11 @@ def part_name(name: str, number: int) -> str:
     return f"{stem}.{number}{dot}{suffix}"
 
 
-def _chunks(items: list[tuple[object, str]], budget: int) -> list[list[tuple[object, str]]]:
+def _chunks(items: list[tuple[T, str]], budget: int) -> list[list[tuple[T, str]]]:
     """Consecutive runs of (item, its text), each within `budget` bytes (an item larger than
     the budget alone makes a part of its own; KB100 then names it). Always at least one, maybe
     empty, run."""
-    chunks: list[list] = [[]]
+    chunks: list[list[tuple[T, str]]] = [[]]
     used = 0
     for item in items:
         size = len(item[1])
@@ -162,8 +163,8 @@ class ReplaySuite:
     """One postmortem's alert group and the promtool tests replaying its incident: what KB605
     runs, one suite per test file (each evaluates only its own rules)."""
 
-    group: dict[str, object]
-    tests: list[dict]
+    group: dict[str, Any]
+    tests: list[dict[str, Any]]
 
 
 def replay_suites(kb: KnowledgeBase) -> list[ReplaySuite]:
@@ -210,7 +211,7 @@ def build(kb: KnowledgeBase) -> Emitted:
     return Emitted(files, alerts, sources, ids)
 
 
-def _block(head: dict, key: str, items: list[tuple[object, str]]) -> str:
+def _block(head: dict, key: str, items: list[tuple[Any, str]]) -> str:
     """`_dump({**head, key: [item, ...]})` from each item's own `_dump([item])`."""
     if not items:
         return _dump({**head, key: []})
@@ -221,7 +222,10 @@ def _collect(kb: KnowledgeBase) -> tuple:
     """Every postmortem's reinforcements as the values kb emit writes: alert groups, replay
     tests, gates, required tests, eval records, the alerts' sources, the postmortems used,
     and the replays by postmortem."""
-    groups, tests, gates, required_tests = [], [], [], []
+    groups: list[dict[str, Any]] = []
+    tests: list[dict[str, Any]] = []
+    gates: list[dict[str, Any]] = []
+    required_tests: list[dict[str, Any]] = []
     suites: list[ReplaySuite] = []
     evals: list[EvalRecord] = []
     alerts: list[AlertSource] = []
