@@ -158,8 +158,17 @@ def _card(
         f"references:\n{references}"
         + (f"postmortems: [{', '.join(postmortems)}]\n" if postmortems else "")
         + f"last_verified: 2026-11-{1 + n % 20:02d}\n"
-        f"last_drilled: 2026-10-{1 + n % 28:02d}\n"
+        + (f"last_drilled: {drill_day(n)}\n" if drilled(n) else "")
     )
+
+
+def drilled(n: int) -> bool:
+    """One card in 20 was drilled (kb run --drill wrote its log under runs/)."""
+    return n % 20 == 0
+
+
+def drill_day(n: int) -> str:
+    return f"2026-10-{1 + n % 28:02d}"
 
 
 def pm_id(n: int) -> str:
@@ -167,6 +176,7 @@ def pm_id(n: int) -> str:
 
 
 def _postmortem(rng: random.Random, n: int, card: str, card_alert: str, service: str) -> str:
+    card_priority = f"P{1 + int(card.rsplit('-', 1)[1]) % 3}"  # an alert as urgent as its card (KB606)
     involved = n % 2 == 0
     status = (
         ("complete", "complete", "complete", "complete", "complete", "complete", "review", "review", "review")[n % 9]
@@ -184,7 +194,7 @@ def _postmortem(rng: random.Random, n: int, card: str, card_alert: str, service:
         "  model: {provider: anthropic, requested: claude-x, served: claude-x-2026-09-01}\n"
         f'  prompt: {{name: triage-system, version: "{n % 50}"}}\n'
         "  sampling: {temperature: 0.2, seed: null}\n"
-        f"  trace_id: '{trace}'\n  span_id: '{span}'\n"
+        f'  trace_id: "{trace}"\n  span_id: "{span}"\n'  # quoted: an id of digits only is a number to YAML
         f'  inferred: "Symptoms matched the wrong scenario for {service}; ran the recovery script"\n'
         f'  expected: "Pause {service} consumers and restart them; no recovery script"\n'
         "  ground_truth_source: consumer-state panel, config push log\n"
@@ -192,7 +202,7 @@ def _postmortem(rng: random.Random, n: int, card: str, card_alert: str, service:
         '  adversarial_input: "no"\n  autonomy: acts_with_approval\n  reproducible: flaky\n'
         "  reruns: {count: 10, failed: 3}\n"
         "telemetry:\n"
-        f"  trace_id: '{trace}'\n"
+        f'  trace_id: "{trace}"\n'
         "  gen_ai.agent.name: triage-agent\n  gen_ai.request.model: claude-x\n"
         "  gen_ai.response.model: claude-x-2026-09-01\n"
         f"  gen_ai.usage.input_tokens: {40000 + n % 9000}\n  gen_ai.usage.output_tokens: {2000 + n % 900}\n"
@@ -224,7 +234,7 @@ def _postmortem(rng: random.Random, n: int, card: str, card_alert: str, service:
         f"  Synthetic incident {n}: a config push paused every {service} consumer. The triage agent\n"
         f"  matched the rising queue to the dead-letter scenario and ran the recovery script, which\n"
         f"  re-enqueued already-delivered jobs. Deploy {_hex(n, 'pm-sha', length=40)} had shipped the push.\n"
-        f"impact: {{users_affected: {100 + n % 5000}, duration_minutes: 63, cost_usd: {n % 900}}}\n"
+        f"impact: {{users_affected: {100 + n % 5000}, duration_minutes: 40, cost_usd: {n % 900}}}\n"
         f"timeline:\n"
         f"  - {{at: {at}01:00:00+00:00, actor: system, event: Config push {_hex(n, 'push', length=12)} pauses the consumers}}\n"
         f"  - {{at: {at}01:10:00+00:00, actor: system, event: {card_alert} fired}}\n"
@@ -255,7 +265,7 @@ def _postmortem(rng: random.Random, n: int, card: str, card_alert: str, service:
         f"      name: {alert}\n"
         f"      expr: sum({metric}) > 100\n"
         "      for: 5m\n"
-        f"      priority: P{1 + n % 3}\n"
+        f"      priority: {card_priority}\n"
         f"      card: {card}\n"
         f"      summary: Work queued for {service} with no consumer taking it\n"
         "      replay:\n"
@@ -351,7 +361,7 @@ def _hand_written_rules(alerts: list[tuple[str, str, str]], first: int) -> str:
                 f'            / sum by (service, agent) (rate(svc_requests_total{{service="{service}"}}[5m])) > 0.05',
                 "        for: 10m",
                 "        labels:",
-                f"          priority: P{1 + int(card[-1]) % 3}",
+                f"          priority: P{1 + int(card.rsplit('-', 1)[1]) % 3}",  # the card's own priority (KB606)
                 "          severity: warning",
                 f"          team: team-{service}",
                 "        annotations:",
@@ -452,6 +462,40 @@ def generate(out: Path, cards: int, seed: int = 7) -> None:
 
     kb = load_kb(out)
     write(kb, build(kb), secret_allowlist())
+    _drill_logs(out, [n for n in range(cards) if drilled(n)])
+
+
+def _drill_logs(out: Path, drilled_cards: list[int]) -> None:
+    """The drill logs behind each last_drilled, written by kb's own run log (as `kb run CARD
+    --drill` writes them): started, every step done (the irreversible one approved, its
+    worklist item checked), a status update posted, ended mitigated on the day the card says."""
+    import datetime as dt
+
+    from kb.edit import run_log
+
+    for n in drilled_cards:
+        started = dt.datetime.fromisoformat(f"{drill_day(n)}T14:00:00+00:00")
+        team = n % TEAMS
+        actor = f"person-{team:03d}"  # on the card's rotation
+        commander = f"person-{team - team % 8 + TEAMS:03d}"  # reachable by escalation (see _oncall)
+        path = run_log.start(out, "runs", f"card-{n:05d}", actor, True, started)
+        events: list[dict] = [
+            {"event": "done", "step": "step-1", "evidence": f"drill {n}: step 1 verified on staging"},
+            {"event": "done", "step": "step-2", "evidence": f"trace {_hex(n, 'drill')} found"},
+            {"event": "note", "text": "Drill under way; no user impact", "update": True},
+            {"event": "done", "step": "step-3", "evidence": "applied"},
+            {"event": "done", "step": "step-4", "evidence": "applied"},
+        ]
+        if n % 4 == 0:  # the irreversible step: approved, its worklist walked
+            events += [
+                {"event": "approved", "step": "step-5", "approver": commander},
+                {"event": "item", "step": "step-5", "item": "tenant-a", "verdict": "ok"},
+            ]
+        events.append({"event": "done", "step": "step-5", "evidence": "applied"})
+        for minute, event in enumerate(events, start=1):
+            run_log.append(path, {**event, "actor": actor}, started + dt.timedelta(minutes=minute))
+        ended = {"event": "end", "actor": actor, "outcome": "mitigated"}
+        run_log.append(path, ended, started + dt.timedelta(minutes=20))
 
 
 FAKE_TOKEN = "ghp_" + "".join(ULID[(i * 7) % 32] for i in range(36))  # GitHub's token shape; not a real token

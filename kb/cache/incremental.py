@@ -29,13 +29,13 @@ from kb.cache.result import RACY_NS, input_files
 from kb.config.settings import Settings, load_config
 from kb.core import safefile
 from kb.core.diagnostics import Finding
-from kb.emit.build import AlertSource, Emitted, build
+from kb.emit.build import AlertSource, Emitted, ReplaySuite, build
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.records import Record, RuleFileRecord
 from kb.load.rulefiles import AlertRule, RuleFile
 
 STATE_FILE = "check-state.marshal"
-FORMAT = 6  # 6: emitted files one per postmortem (alerts carry their file; each file its postmortem)
+FORMAT = 7  # 6: emitted files one per postmortem (alerts carry their file; each file its postmortem); 7: replay suites
 
 
 @dataclass
@@ -224,20 +224,31 @@ def _emitted_out(emitted) -> tuple | None:
         emitted.sources,
         emitted.ids,
         emitted.origin,
+        # KB605 runs these: an Emitted read back without them would replay nothing and pass
+        [(suite.group, suite.tests) for suite in emitted.suites],
     )
 
 
 def _emitted_in(data):
     if data is None:
         return None
-    files, alerts, sources, ids, origin = data
+    files, alerts, sources, ids, origin, suites = data
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in [*files.items(), *origin.items()]):
         raise TypeError("emitted")
     if set(origin) != set(files):
         raise TypeError("emitted")
     if not all(isinstance(k, str) and all(isinstance(i, str) for i in v) for k, v in ids.items()):
         raise TypeError("emitted")
-    return Emitted(files, [AlertSource(*a) for a in alerts], [str(s) for s in sources], dict(ids), dict(origin))
+    if not all(isinstance(group, dict) and isinstance(tests, list) for group, tests in suites):
+        raise TypeError("emitted")
+    return Emitted(
+        files,
+        [AlertSource(*a) for a in alerts],
+        [str(s) for s in sources],
+        dict(ids),
+        dict(origin),
+        [ReplaySuite(group, tests) for group, tests in suites],
+    )
 
 
 def _decode(data) -> State | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from kb.analysis.changes import ChangesProblem, with_dependents
 from kb.analysis.changes import changed_since as git_changed_since
 from kb.cache import incremental
+from kb.cache.replays import PassedReplays
 from kb.cache.result import cached_check
 from kb.check.engine import CheckResult, configure_rules, run_check, unknown_patterns
 from kb.check.formats import FORMATS, render
@@ -79,7 +80,8 @@ def check_once(
     )
     with promtool or nullcontext():
         kb = load_kb(root, session, config)
-        ctx = RuleContext(kb, promtool, emitted=session.emitted if session is not None else None)
+        replays = PassedReplays(root) if cache_key is not None else None
+        ctx = RuleContext(kb, promtool, emitted=session.emitted if session is not None else None, replays=replays)
         if only and not changed_since:
             # `kb check FILE` also reports what FILE causes elsewhere: KB601 when a postmortem adds an
             # alert, the router when a card changes... (the same dependents as --changed-since)
@@ -95,6 +97,8 @@ def check_once(
                 if not only:
                     only = {"\0nothing"}  # nothing changed: report on nothing
         result = run_check(ctx, select=select, ignore=ignore, only_paths=only or None, memo=session)
+    if replays is not None:
+        replays.save()
     if session is not None:
         incremental.finish(
             root,

@@ -216,14 +216,28 @@ def _check_depth(text: str) -> None:
             depth -= 1
 
 
+# A string (a value or a key) whose text in the file is not the string itself: quoted, a
+# block scalar, or folded over several lines, with its node (rewritten_span places it). Only
+# such a string can differ from every run of the file's own text (an escape, a line
+# continuation, a fold).
+Rewritten = tuple[str, ScalarNode]
+
+
+def rewritten_span(item: Rewritten) -> Span:
+    return node_span(item[1])
+
+
 class _Builder:
-    def __init__(self, lenient_tags: bool = False, merge_keys: bool = False) -> None:
+    def __init__(
+        self, lenient_tags: bool = False, merge_keys: bool = False, rewritten: list[Rewritten] | None = None
+    ) -> None:
         self.count = 0
         # mkdocs.yml carries !ENV and !!python/name tags that are MkDocs' business, not ours
         self.lenient_tags = lenient_tags
         # `<<: *labels`: Prometheus (Go yaml) merges it into the mapping; kb must read a rule file
         # as Prometheus does. kb's own files are YAML 1.2 data, where `<<` is an ordinary key.
         self.merge_keys = merge_keys
+        self.rewritten = rewritten
 
     def build(self, node: Node, depth: int = 0) -> Any:
         if type(node) is ScalarNode and node.tag == PLAIN:  # the common case first, cheaply
@@ -233,7 +247,10 @@ class _Builder:
                     f"more than {MAX_NODES:,} values once aliases are expanded (an alias bomb?); refused",
                     node_span(node),
                 )
-            return resolve_plain(node.value)
+            value = resolve_plain(node.value)
+            if self.rewritten is not None and node.start_mark.line != node.end_mark.line and type(value) is str:
+                self.rewritten.append((value, node))  # a plain scalar folded over lines
+            return value
         self.count += 1
         if self.count > MAX_NODES:
             raise YamlProblem(
@@ -296,8 +313,13 @@ class _Builder:
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
         if tag == PLAIN:
-            return resolve_plain(node.value)
+            value = resolve_plain(node.value)
+            if self.rewritten is not None and node.start_mark.line != node.end_mark.line and type(value) is str:
+                self.rewritten.append((value, node))
+            return value
         if tag == _TAG + "str":
+            if self.rewritten is not None and (node.style or node.start_mark.line != node.end_mark.line):
+                self.rewritten.append((node.value, node))  # quoted or a block scalar
             return node.value
         if tag in _CAST_TAGS:
             value = resolve_plain(node.value)
@@ -321,22 +343,33 @@ class _Builder:
         return YamlProblem(f"YAML tag {tag} is not allowed: kb files are plain data", node_span(node))
 
 
-def load(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False, merge_keys: bool = False) -> Any:
+def load(
+    data: bytes,
+    max_bytes: int = MAX_BYTES,
+    lenient_tags: bool = False,
+    merge_keys: bool = False,
+    rewritten: list[Rewritten] | None = None,
+) -> Any:
     """The plain value of a YAML file's bytes; raises YamlProblem with a position. `merge_keys`
-    applies `<<` merge keys, as the Go YAML library of Prometheus and Alertmanager does."""
+    applies `<<` merge keys, as the Go YAML library of Prometheus and Alertmanager does. With
+    `rewritten`, every string whose file text is not the string itself is added to it."""
     text = decode(data, max_bytes)
     if text.count("[") + text.count("{") > MAX_DEPTH:  # only then can flow nesting be that deep
         _check_depth(text)
     node = compose(text)
     if node is None:
         return None
-    return _Builder(lenient_tags, merge_keys).build(node)
+    return _Builder(lenient_tags, merge_keys, rewritten).build(node)
 
 
 def load_mapping(
-    data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False, merge_keys: bool = False
+    data: bytes,
+    max_bytes: int = MAX_BYTES,
+    lenient_tags: bool = False,
+    merge_keys: bool = False,
+    rewritten: list[Rewritten] | None = None,
 ) -> dict[str, Any]:
-    value = load(data, max_bytes, lenient_tags, merge_keys)
+    value = load(data, max_bytes, lenient_tags, merge_keys, rewritten)
     if value is None:
         raise YamlProblem("file is empty; expected a mapping of fields", Span(1, 1, 1, 1))
     if not isinstance(value, dict):

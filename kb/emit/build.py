@@ -25,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import yaml
 
@@ -85,6 +85,17 @@ class Emitted:
     ids: dict[str, list[str]] = field(default_factory=dict)
     # file name -> the postmortem file it is written from (the first, for an id that two files share)
     origin: dict[str, str] = field(default_factory=dict)
+    # each postmortem's alert group and replay tests: what KB605 runs, built from the models
+    suites: list[ReplaySuite] = field(default_factory=list)
+
+
+@dataclass
+class ReplaySuite:
+    """One postmortem's alert group and the promtool tests replaying its incident: what KB605
+    runs, one suite per test file (each evaluates only its own rules)."""
+
+    group: dict[str, Any]
+    tests: list[dict[str, Any]]
 
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter; the same bytes every run
@@ -92,6 +103,11 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter; th
 
 def _dump(data) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+
+
+def dump_yaml(data) -> str:
+    """YAML exactly as kb emit writes it."""
+    return _dump(data)
 
 
 # The header is the same on every branch: each item names its own source (the group
@@ -152,6 +168,7 @@ def build(kb: KnowledgeBase) -> Emitted:
     ids: dict[str, list[str]] = {}  # what reading each file back gives (KB409 skips the read)
     alerts: list[AlertSource] = []
     sources: list[str] = []
+    suites: list[ReplaySuite] = []
     by_id = _postmortems(kb)
     for pm_id, docs in by_id.items():
         names = emitted_names(pm_id)
@@ -226,7 +243,10 @@ def build(kb: KnowledgeBase) -> Emitted:
             if used:
                 sources.append(doc.path)
         if rules:
-            files[names["alert"]] = HEADER + _dump({"groups": [{"name": f"kb:{pm_id}", "rules": rules}]})
+            group = {"name": f"kb:{pm_id}", "rules": rules}
+            files[names["alert"]] = HEADER + _dump({"groups": [group]})
+            if tests:
+                suites.append(ReplaySuite(group, tests))
             ids[names["alert"]] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for r in rules]  # type: ignore[index]
         if tests:
             # relative to the test file: promtool resolves rule_files from the test file's folder
@@ -243,7 +263,7 @@ def build(kb: KnowledgeBase) -> Emitted:
             )
             ids[names["eval"]] = [r["id"] for r in evals]
     origin = {name: docs[0].path for pm_id, docs in by_id.items() for name in emitted_names(pm_id).values()}
-    return Emitted(dict(sorted(files.items())), alerts, sources, ids, {n: origin[n] for n in files})
+    return Emitted(dict(sorted(files.items())), alerts, sources, ids, {n: origin[n] for n in files}, suites)
 
 
 def _replay_test(source: str, alert, labels: dict[str, str], annotations: dict[str, str]) -> dict:

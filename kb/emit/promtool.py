@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.load.rulefiles import hand_written_paths
@@ -181,6 +181,17 @@ class ReplayRun:
     ok: bool
     failures: list[ReplayFailure]
     problem: str | None = None  # a failure kb could not attribute to a test (file error, unreadable output)
+    passed_files: set[str] = field(default_factory=set)  # test files promtool said SUCCESS of, by name
+
+
+# promtool prints `Unit Testing:  <file>` on stdout, then `  SUCCESS` there or `  FAILED:` on
+# stderr: a file has passed only when SUCCESS is the very next line of its block
+FILE_PASSED = re.compile(r"^Unit Testing:[ \t]+(?P<file>\S.*?)[ \t]*\n[ \t]*SUCCESS[ \t]*$", re.MULTILINE)
+
+
+def passed_files(stdout: str) -> set[str]:
+    """The test files promtool's stdout says SUCCESS of."""
+    return {match.group("file") for match in FILE_PASSED.finditer(stdout)}
 
 
 TEST_NAME = re.compile(r"^\s*name: (?P<name>.+?),\s*$")
@@ -254,4 +265,6 @@ def run_tests(test_file: Path | list[Path], timeout: float = 120) -> ReplayRun:
         return ReplayRun(False, [], f"promtool test rules did not finish in {timeout:.0f} s")
     except OSError as exc:
         return ReplayRun(False, [], f"promtool could not be run: {exc}")
-    return parse_test_output(proc.stdout + "\n" + proc.stderr, proc.returncode)
+    run = parse_test_output(proc.stdout + "\n" + proc.stderr, proc.returncode)
+    run.passed_files = passed_files(proc.stdout)
+    return run

@@ -9,7 +9,7 @@ from typing import Any
 from kb.core import yamlio
 from kb.core.diagnostics import Finding, LoadProblem, Span
 from kb.load.records import Stat
-from kb.load.secrets import RULE_CODE, SecretHit, scan, scan_decoded
+from kb.load.secrets import RULE_CODE, SecretHit, scan, scan_rewritten
 
 
 @dataclass
@@ -45,14 +45,15 @@ class Parsed:
 
 def parse_document(rel: str, raw: bytes, max_bytes: int, stat: Stat | None, digest: str | None) -> Parsed:
     found, hits = secret_findings(rel, raw)
+    rewritten: list[yamlio.Rewritten] = []
     try:
-        data = yamlio.load_mapping(raw, max_bytes)
+        data = yamlio.load_mapping(raw, max_bytes, rewritten=rewritten)
     except yamlio.YamlProblem as problem:
         data = None
         found.append(Finding(rel, problem.message, span=problem.span, problem=LoadProblem.YAML))
-    if data is not None and (b"\\" in raw or b'"' in raw or b"'" in raw or b"\n " in raw):
-        hidden = scan_decoded(
-            raw.decode("utf-8", errors="replace").lstrip("\ufeff"), data, rel, frozenset(v for v, _ in hits)
+    if data is not None and rewritten:
+        hidden = scan_rewritten(
+            raw.decode("utf-8", errors="replace").lstrip("\ufeff"), rewritten, rel, frozenset(v for v, _ in hits)
         )
         found += [_secret_finding(rel, hit) for hit in hidden]
         hits += tuple((hit.value, hit.keys) for hit in hidden)

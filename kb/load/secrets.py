@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from kb.core import yamlio
 from kb.core.diagnostics import SUPPRESSION
+from kb.core.yamlio import Rewritten, rewritten_span
 from kb.load.secret_prefilter import Prefilter, prefilter_for
 
 EXCLUDED_PLUGINS = {"HexHighEntropyString", "Base64HighEntropyString", "IPPublicDetector"}
@@ -186,6 +187,60 @@ def _strings(value: object, loc: tuple = ()) -> Iterator[tuple[tuple, str, str]]
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _strings(item, (*loc, index))
+
+
+def scan_rewritten(
+    text: str, rewritten: list[Rewritten], filename: str = "file.yaml", known: frozenset[str] = frozenset()
+) -> list[SecretHit]:
+    """Credentials that only the decoded strings show (see scan_decoded), from the strings the
+    YAML builder saw rewritten (kb.core.yamlio.Rewritten: quoted, block or folded), each
+    placed at its own node. The same hits as scan_decoded, without walking every value or
+    composing the file again: a string written as itself is a run of the text `scan` read.
+    The strings are first proven clean together: their lines go through the prefilter as one
+    text, and only a string with a line some plugin's regex matches is scanned on its own."""
+    hidden = [item for item in rewritten if len(item[0]) >= 8 and item[0] not in text]
+    if not hidden:
+        return []
+    suspects = _suspects([value for value, _ in hidden], filename)
+    found = []
+    for index in suspects:
+        item = hidden[index]
+        for hit in scan(item[0], filename):
+            if hit.value not in known:
+                found.append((rewritten_span(item), hit))
+    if not found:
+        return []
+    lines = text.splitlines()
+    hits = []
+    for span, hit in found:
+        own = lines[span.line - 1 : max(span.end_line, span.line)]
+        keys = frozenset().union(*(_suppressed_keys(line) for line in own))
+        hits.append(SecretHit(span.line, span.column, span.end_column, hit.kind, hit.value, keys))
+    return sorted(set(hits), key=lambda h: (h.line, h.column, h.kind))
+
+
+def _suspects(values: list[str], filename: str) -> list[int]:
+    """The indexes of the values some plugin could report on, by `scan`'s own prefilter over
+    their lines together: each value's lines are lines of the joined text, and the prefilter
+    and its confirmation judge one line at a time."""
+    texts = [value.lstrip("\ufeff") for value in values]  # as scan() reads each one
+    owner: list[int] = []
+    lines: list[str] = []
+    for index, value in enumerate(texts):
+        own = value.splitlines() or [""]
+        lines += own
+        owner += [index] * len(own)
+    joined = "\n".join(lines)
+    _configure_detect_secrets()
+    from detect_secrets.settings import get_plugins
+
+    nominated = prefilter_for(get_plugins(), filename).nominate(joined, lines)
+    if nominated is None:
+        return list(range(len(values)))  # a plugin kb cannot read: every value goes to scan()
+    if not nominated:
+        return []
+    seen = [SUPPRESSION.sub(lambda m: " " * len(m.group()), line) for line in lines] if "kb:" in joined else lines
+    return sorted({owner[number - 1] for number in Prefilter.confirm(nominated, seen)})
 
 
 def scan_decoded(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kb.analysis import anchors
 from kb.analysis.access import AccessModel
@@ -21,14 +21,27 @@ if TYPE_CHECKING:
     from kb.emit.promtool import Running
 
 
+class ReplayMemo(Protocol):
+    """Offered by a cache: which promtool replay suites passed before, by content (KB605
+    runs only the others)."""
+
+    def passed(self, key: str) -> bool: ...
+
+    def keep(self, key: str) -> None:
+        """This suite passed (now or before): remember it for the next check."""
+        ...
+
+
 class RuleContext:
     def __init__(
         self,
         kb: KnowledgeBase,
         promtool: Running | None = None,
         emitted: Callable[[KnowledgeBase], Emitted] | None = None,
+        replays: ReplayMemo | None = None,
     ):
         self.kb = kb
+        self.replays = replays
         anchors.forget()  # a new look at the files: a reference page may have changed in this process (mkdocs serve)
         self.promtool_hand_written = promtool  # started by the check before loading, on the other core
         self._emit = emitted or build

@@ -1,3 +1,6 @@
+import hashlib
+import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -5,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from kb.core.diagnostics import Finding, Level, Span
 from kb.emit import promtool
+from kb.emit.build import ReplaySuite, dump_yaml
 from kb.rules.base import Rule
 
 
@@ -47,17 +51,30 @@ def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | N
     return f"promtool{at} expected {want_text}, got {got_text}"
 
 
-def _per_postmortem(emitted, folder: Path) -> list[Path]:
-    """The emitted rules and tests as kb emit lays them out (one file per postmortem: each test
-    file evaluates only its own postmortem's rules), written under `folder`; the test files."""
-    from kb.emit.build import rule_parts, test_parts
+def _suite_files(suites: list[ReplaySuite], folder: Path) -> list[Path]:
+    """One rules file and one test file per postmortem (each test evaluates only its own rules)."""
+    files = []
+    for index, suite in enumerate(suites):
+        rules = folder / f"{index}.rules.yml"
+        rules.write_text(dump_yaml({"groups": [suite.group]}))
+        test_file = folder / f"{index}.test.yml"
+        test_file.write_text(dump_yaml({"rule_files": [rules.name], "evaluation_interval": "1m", "tests": suite.tests}))
+        files.append(test_file)
+    return files
 
-    tests = test_parts(emitted)
-    for name in [*rule_parts(emitted), *tests]:
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(emitted.files[name], encoding="utf-8")
-    return [folder / name for name in tests]
+
+def suite_key(suite: ReplaySuite, tool: str) -> str:
+    """What a suite's verdict depends on: its rules and tests, and the promtool binary."""
+    try:
+        st = os.stat(tool)
+        identity = f"{os.path.realpath(tool)}\0{st.st_size}\0{st.st_mtime_ns}"
+    except OSError:
+        identity = tool
+    # the test file also sets evaluation_interval: 1m (_suite_files); "v1" names this layout
+    payload = json.dumps(
+        ["v1", "1m", identity, suite.group, suite.tests], sort_keys=True, ensure_ascii=False, default=str
+    )
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
 class ReplayFails(Rule):
@@ -125,12 +142,28 @@ class ReplayFails(Rule):
                     span=Span(1, 1, 1, 2),
                 )
             return
+        memo = ctx.replays
+        tool = promtool.executable() or "promtool"
+        suites, keys = [], []
+        for suite in emitted.suites:
+            key = suite_key(suite, tool) if memo is not None else ""
+            if memo is not None and memo.passed(key):
+                memo.keep(key)  # passed with these very rules and tests, under this promtool
+                continue
+            suites.append(suite)
+            keys.append(key)
+        if not suites:
+            return
         with tempfile.TemporaryDirectory(prefix="kb-replay-") as tmp:
-            files = _per_postmortem(emitted, Path(tmp))
+            files = _suite_files(suites, Path(tmp))
             # one promtool for all: each test file evaluates only its own postmortem's rules, so
             # the run grows with the number of alerts, not with its square (1,666 postmortems
             # in one file took promtool over two minutes)
             run = promtool.run_tests(files, timeout=120 + 0.1 * len(files))
+        if memo is not None:
+            for test_file, key in zip(files, keys):
+                if test_file.name in run.passed_files:
+                    memo.keep(key)
         yield from self._report(run, tested)
 
     def _report(self, run, tested):
