@@ -20,7 +20,7 @@ import stat
 from pathlib import Path
 
 from kb.core.paths import confine
-from kb.core.safefile import NotRegularFile, kind_of
+from kb.core.safefile import NotRegularFile, kind_of, read_bytes, read_head
 
 SUFFIX = ".kbtmp"
 JOURNAL = ".journal"  # a set of renames a writer committed to: `.kb-set.<pid>.<token>.journal`
@@ -161,8 +161,7 @@ def finish_interrupted(folder: Path) -> None:
             continue
         journal = folder / name
         try:
-            with open(journal, encoding="utf-8") as handle:
-                pairs = json.load(handle)
+            pairs = json.loads(read_bytes(journal, 16 << 20))
             for tmp, target in pairs:
                 if os.path.lexists(tmp) and stat.S_ISREG(os.lstat(tmp).st_mode):
                     os.replace(tmp, target)
@@ -265,7 +264,7 @@ def _git_temp_folder(folder: Path) -> Path | None:
 def _linked_git_dir(dot_git: Path) -> Path | None:
     """A worktree's or submodule's `.git` file names its git folder: `gitdir: <path>`."""
     try:
-        text = dot_git.read_text(encoding="utf-8", errors="replace") if dot_git.is_file() else ""
+        text = read_head(dot_git, 4096).decode("utf-8", errors="replace") if dot_git.is_file() else ""
     except OSError:
         return None
     if not text.startswith("gitdir:"):

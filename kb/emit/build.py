@@ -323,7 +323,11 @@ def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
         if old != text:
             out[name] = (old, text)
     for name in stale_parts(kb, emitted):
-        out[name] = ((rules_dir(kb) / name).read_text(encoding="utf-8", errors="replace"), "")
+        try:
+            old = safefile.read_text(rules_dir(kb) / name)
+        except OSError as exc:
+            raise EmitProblem(f"{kb.settings.rules_dir}/{name}: {safefile.describe(exc)}") from None
+        out[name] = (old, "")
     return out
 
 

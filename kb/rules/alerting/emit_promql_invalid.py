@@ -100,14 +100,15 @@ class PromqlInvalid(Rule):
         maps each error back to the manifest's rule (`spec.groups.G.rules.R.expr`)."""
         import yaml
 
-        from kb.core import yamlio
+        from kb.core import safefile, yamlio
         from kb.load.rulefiles import PROMETHEUS_RULE
 
         for rule_file in ctx.rule_files:
             if rule_file.owned or rule_file.kind != PROMETHEUS_RULE:
                 continue
+            limit = ctx.settings.max_file_bytes
             try:
-                data = yamlio.load_mapping((ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes)
+                data = yamlio.load_mapping(safefile.read_inside(ctx.root, rule_file.path, limit), limit)
             except (OSError, yamlio.YamlProblem):
                 continue  # reported by the loader
             groups = (data.get("spec") or {}).get("groups")

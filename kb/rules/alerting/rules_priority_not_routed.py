@@ -2,7 +2,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.diagnostics import Finding, Level, Span
 from kb.emit import amtool
 from kb.rules.base import Rule
@@ -38,8 +38,9 @@ def _label_sets(ctx):
     for rule_file in ctx.rule_files:
         if rule_file.owned or not rule_file.alerts:
             continue
+        limit = ctx.settings.max_file_bytes
         try:
-            data = yamlio.load_mapping((ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes)
+            data = yamlio.load_mapping(safefile.read_inside(ctx.root, rule_file.path, limit), limit)
         except (OSError, yamlio.YamlProblem):
             continue  # the loader reports it
         for alert in rule_file.alerts:
