@@ -21,7 +21,7 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
         emitter.refuse_secrets(kb, emitted, allowlist)  # before --dry-run too: a diff in a CI log is published
         changed = emitter.changes(kb, emitted)
     except emitter.EmitProblem as exc:
-        raise CommandError(str(exc), 1) from None
+        raise CommandError(str(exc), exc.code) from None
     base = kb.settings.rules_dir.strip("/")
     if dry_run or check_only:
         if dry_run:
@@ -34,7 +34,7 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
     try:
         written = emitter.write(kb, emitted, allowlist)
     except emitter.EmitProblem as exc:
-        raise CommandError(str(exc), 1) from None
+        raise CommandError(str(exc), exc.code) from None
     for name in written:
         echo(f"wrote {base}/{name}")
     echo(

@@ -32,8 +32,27 @@ def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, comp
     `compare=False` skips reading the old content first (a cache file that is rewritten anyway).
     With `exclusive`, an existing file is never replaced (FileExistsError): the final step
     is a hard link, which fails instead of overwriting, so two writers cannot clobber each
-    other's new file.
+    other's new file. A failure names `path` (or the folder it could not make), never kb's
+    temp file: the user knows the one, not the other.
     """
+    try:
+        return _write_atomic(path, data, exclusive=exclusive, compare=compare)
+    except OSError as exc:
+        raise _naming(exc, path) from None
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """`exc` naming `path` where it named one of kb's temps, a /proc handle or nothing."""
+    shown = str(exc.filename) if exc.filename is not None else ""
+    if shown and not shown.endswith((SUFFIX, JOURNAL)) and not shown.startswith("/proc/"):
+        return exc
+    if isinstance(exc, FileExistsError):
+        return exc
+    named = OSError(exc.errno, exc.strerror, str(path))
+    return named
+
+
+def _write_atomic(path: Path, data: bytes | str, *, exclusive: bool, compare: bool) -> bool:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     _refuse_special(path)
     if compare and not exclusive and path.is_file() and _same(path, payload):
@@ -118,6 +137,7 @@ def write_set(root: Path, files: dict[str, bytes | str]) -> list[str]:
         for sweep in {folder, temp_folder(folder)}:
             sweep_stale_temps(sweep)
     pairs: list[tuple[Path, Path]] = []
+    target = targets[changed[0]]
     try:
         for rel in changed:
             target = targets[rel]
@@ -136,12 +156,14 @@ def write_set(root: Path, files: dict[str, bytes | str]) -> list[str]:
         journal = journal_folder / f".kb-set.{os.getpid()}.{secrets.token_hex(4)}{JOURNAL}"
         record = json.dumps([[str(tmp), str(target)] for tmp, target in pairs])
         write_atomic(journal, record, exclusive=True)  # the commit point
-    except BaseException:
+    except BaseException as exc:
         for tmp, _ in pairs:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+        if isinstance(exc, OSError):
+            raise _naming(exc, target) from None
         raise
     for tmp, target in pairs:
         os.replace(tmp, target)
