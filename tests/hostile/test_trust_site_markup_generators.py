@@ -8,9 +8,9 @@ and SVG. Then headless Chromium opens the pages (and types into Material's searc
 whose results render titles as HTML): no dialog opens, no payload sets `__kb_pwned`.
 
 The default run builds the Material site with the `kb` MkDocs plugin (this repository's own
-setup) and `python -m kb.site build --generator zensical --search pagefind`;
-KB_HOSTILE_SITE_ALL=1 adds `kb.site build` with mkdocs and properdocs and Zensical's own
-search (each build costs seconds)."""
+setup; tests/test_site_generators.py builds a hostile card with all three generators on
+every run); KB_HOSTILE_SITE_ALL=1 adds `python -m kb.site build` with zensical + Pagefind,
+mkdocs, properdocs and zensical with its own search (each build costs seconds)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ RAW = re.compile(
     re.I,
 )
 ALL = os.environ.get("KB_HOSTILE_SITE_ALL") == "1"
-BUILDS = ["plugin-material", "zensical-pagefind"] + (["mkdocs", "properdocs", "zensical"] if ALL else [])
+BUILDS = ["plugin-material"] + (["zensical-pagefind", "mkdocs", "properdocs", "zensical"] if ALL else [])
 
 
 def _card(index: int, payload: str) -> str:
