@@ -194,7 +194,11 @@ def commit_on_new_branch(
     except GitProblem as exc:
         os.unlink(journal)
         raise GitProblem(f"could not create branch {plan.branch} ({exc}); nothing was changed") from None
-    _finish(journal, record, switch=True, contents=creates)
+    try:
+        _finish(journal, record, switch=True, contents=creates)
+    except OSError as exc:  # a full disk after the commit point: the journal stays, the next kb finishes
+        why = f"{exc.strerror}; branch {plan.branch} is made and holds the commit, and the next kb command"
+        raise OSError(exc.errno, f"{why} finishes the working tree", exc.filename) from None
     return commit
 
 
