@@ -199,6 +199,10 @@ def commit_on_new_branch(
     except OSError as exc:  # a full disk after the commit point: the journal stays, the next kb finishes
         why = f"{exc.strerror}; branch {plan.branch} is made and holds the commit, and the next kb command"
         raise OSError(exc.errno, f"{why} finishes the working tree", exc.filename) from None
+    except GitProblem as exc:
+        raise GitProblem(
+            f"{exc}; branch {plan.branch} is made and holds the commit, and the next kb command finishes the switch"
+        ) from None
     return commit
 
 
