@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BASE_KB, copy_kb
-from trust_cli import _warm, kb
+from trust_cli import _warm, kb, kb_forked
 
 ENV = {
     "GIT_AUTHOR_NAME": "kb-test",
@@ -77,11 +77,12 @@ def _in_namespace(source: Path, mount: Path) -> list[dict]:
             before = _state(root)
             filler = _fill(mount, left)
             card_id = f"full-{number}"
-            result = kb(
+            result = kb_forked(  # its own process, as a user runs it: its pid is gone when it ends
                 "new", "card", "--title", card_id, "--id", card_id, "--rotation", "sre-primary",
                 "--priority", "P2", "--owner", "team", "--alert", "FullAlert", "--branch",
-                cwd=root, env=ENV,
+                cwd=root, env=ENV, timeout=60,
             )  # fmt: skip
+            assert result is not None
             during = _state(root)
             filler.unlink()
             kb("route", "FullAlert", cwd=root, env=ENV)  # the next kb command, with space again
