@@ -25,7 +25,10 @@ ENV = {
     "GIT_COMMITTER_EMAIL": "kb@test",
     "KB_NO_CACHE": "1",
 }
-LEFT = [0, 4096, 12288, 24576, 32768, 40960, 49152, 1 << 20]  # bytes left free on the file system
+# bytes left free on the file system: each stops a different step (KB_FULL_DISK_ALL=1: more)
+LEFT = [0, 24576, 32768, 1 << 20]
+if os.environ.get("KB_FULL_DISK_ALL") == "1":
+    LEFT = [0, 4096, 8192, 12288, 16384, 20480, 24576, 28672, 32768, 36864, 40960, 49152, 1 << 20]
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, MS_REC, MS_PRIVATE = 0x20000, 16384, 1 << 18
 
