@@ -173,6 +173,8 @@ def commit_on_new_branch(
         _git(top, "hook", "run", "--ignore-missing", "pre-commit", env=env)  # core.hooksPath respected
         tree = _git(top, "write-tree", env=env).strip()
         commit = _git(top, "commit-tree", tree, "-p", plan.base, "-m", message).strip()
+    except GitProblem as exc:  # a hook, a full disk: before the commit point
+        raise GitProblem(f"could not commit on a new branch {plan.branch} ({exc}); nothing was changed") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(index)
