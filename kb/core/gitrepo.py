@@ -9,7 +9,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kb.core import safefile
 from kb.core.atomic import write_atomic
@@ -248,7 +248,7 @@ def _entries(listing: str) -> dict[str, str]:
     return found
 
 
-def _finish(journal: Path, record: dict, switch: bool, contents: dict[str, bytes] | None = None) -> list[str]:
+def _finish(journal: Path, record: dict[str, Any], switch: bool, contents: dict[str, bytes] | None = None) -> list[str]:
     """Everything after the commit point: HEAD, the working tree, the user's index; one kb at
     a time (parallel `kb new --branch` runs would otherwise race for git's index.lock)."""
     from kb.core.locking import kb_lock
@@ -257,7 +257,7 @@ def _finish(journal: Path, record: dict, switch: bool, contents: dict[str, bytes
         return _finish_locked(journal, record, switch, contents)
 
 
-def _finish_locked(journal: Path, record: dict, switch: bool, contents: dict[str, bytes] | None) -> list[str]:
+def _finish_locked(journal: Path, record: dict[str, Any], switch: bool, contents: dict[str, bytes] | None) -> list[str]:
     from kb.core.locking import file_lock
 
     if not journal.exists():
