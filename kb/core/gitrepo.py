@@ -311,11 +311,22 @@ def _journal_folder(git_dir: Path) -> Path:
     return folder
 
 
+_GIT_DIRS: dict[str, Path | None] = {}
+
+
 def _git_dir_of(root: Path) -> Path | None:
+    """The git folder of the repository holding `root`, found once per process and root
+    (every kb command asks: the walk up the tree costs more than the rest of the look)."""
     from kb.core.locking import lock_folder
 
+    key = str(root)
+    if key in _GIT_DIRS:
+        found = _GIT_DIRS[key]
+        if found is None or os.path.isdir(found):
+            return found
     folder = lock_folder(root)
-    return folder.parent if folder.name == "kb-locks" else None
+    found = _GIT_DIRS[key] = folder.parent if folder.name == "kb-locks" else None
+    return found
 
 
 def _alive(pid: int) -> bool:
