@@ -150,7 +150,11 @@ def _from_cache(path: Path | None) -> tuple[list[Occurrence], bool] | None:
     if path is None:
         return None
     try:
-        data = marshal.loads(path.read_bytes())
+        sealed = safefile.read_bytes(path, 64 << 20)
+        digest, payload = sealed[:32], sealed[32:]
+        if hashlib.sha256(payload).digest() != digest:
+            return None  # damaged or foreign: marshal must never see it (a flipped byte is a wrong shift)
+        data = marshal.loads(payload)
         open_ended, rows = data
         return list(map(Occurrence._make, rows)), bool(open_ended)
     except (OSError, EOFError, ValueError, TypeError):
@@ -161,7 +165,8 @@ def _to_cache(path: Path | None, occurrences: list[Occurrence], open_ended: bool
     if path is None:
         return
     try:
-        write_atomic(path, marshal.dumps((open_ended, [tuple(o) for o in occurrences])), compare=False)
+        payload = marshal.dumps((open_ended, [tuple(o) for o in occurrences]))
+        write_atomic(path, hashlib.sha256(payload).digest() + payload, compare=False)
     except OSError:
         pass  # a read-only home costs speed, never correctness
 

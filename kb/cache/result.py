@@ -175,7 +175,10 @@ def cached_check(root: Path, run, **options):
 
 
 def _router_pages(root: Path) -> list[str]:
-    paths = read_paths(root)
+    try:
+        paths = read_paths(root)
+    except OSError:
+        return []  # mkdocs.yml unreadable: kb check reports it at the file
     return [page.path for page in router_for(root, paths).pages]
 
 

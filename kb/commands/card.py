@@ -39,7 +39,7 @@ def run(what: str, card_id: str, root: Path | None = None) -> int:
     try:
         path, changed = stamp_card(kb, card_id, field, day)
     except StampProblem as exc:
-        raise CommandError(str(exc), 1) from None
+        raise CommandError(str(exc), exc.code) from None
     rel = path.relative_to(kb.root).as_posix()
     echo(f"{rel}: {field} {day.isoformat()}" + ("" if changed else " (already)"))
     return 0

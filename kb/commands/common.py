@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec
 
-from kb.config.mkdocs import NoKnowledgeBase, find_root
+from kb.config.mkdocs import CONFIG_FILE, NoKnowledgeBase, find_root
+from kb.core import safefile
+from kb.core.gitrepo import finish_interrupted_branches
 from kb.core.text import one_line, terminal_safe
 
 P = ParamSpec("P")
@@ -32,10 +34,19 @@ def echo(text: str = "", err: bool = False, nl: bool = True) -> None:
 
 
 def kb_root(root: Path | None) -> Path:
+    """The KB's root; a `kb new --branch` killed after its commit point in this repository is
+    finished first (a look at one folder of the git directory when there is none)."""
     try:
-        return find_root(root)
+        found = find_root(root)
     except NoKnowledgeBase as exc:
         raise CommandError(str(exc)) from None
+    try:  # settings kb cannot read would be replaced by defaults: the wrong folders, a wrong answer
+        safefile.read_head(found / CONFIG_FILE, 1)
+    except OSError as exc:
+        raise CommandError(f"{CONFIG_FILE}: {safefile.describe(exc)} (kb needs to read its settings)") from None
+    for note in finish_interrupted_branches(found):
+        echo(f"kb: {note}", err=True)
+    return found
 
 
 def verb(function: Callable[P, int]) -> Callable[P, int]:

@@ -35,7 +35,7 @@ def _run(dry_run: bool, check_only: bool, root: Path) -> int:
         emitter.refuse_secrets(kb, emitted, allowlist)  # before --dry-run too: a diff in a CI log is published
         changed = emitter.changes(kb, emitted)
     except emitter.EmitProblem as exc:
-        raise CommandError(str(exc), 1) from None
+        raise CommandError(str(exc), exc.code) from None
     base = kb.settings.rules_dir.strip("/")
     if dry_run or check_only:
         if dry_run:
@@ -51,7 +51,7 @@ def _run(dry_run: bool, check_only: bool, root: Path) -> int:
     try:
         written = emitter.write(kb, emitted, allowlist)
     except emitter.EmitProblem as exc:
-        raise CommandError(str(exc), 1) from None
+        raise CommandError(str(exc), exc.code) from None
     for name in written:
         echo(f"wrote {base}/{name}" if name in emitted.files else f"removed {base}/{name}")
     echo(

@@ -89,7 +89,7 @@ def set_item(pm_id: str, item_id: str, status: str, why: str | None = None, root
     try:
         path, changed = set_status(kb, pm_id, item_id, status, why)
     except StampProblem as exc:
-        raise CommandError(str(exc), 1) from None
+        raise CommandError(str(exc), exc.code) from None
     rel = path.relative_to(kb.root).as_posix()
     echo(f"{rel}: {item_id} is {status}" + ("" if changed else " (already)"))
     if changed:

@@ -28,7 +28,11 @@ def load_card(root: Path, card_id: str) -> tuple[Paths, Any]:
     if path is None or not path.is_file():
         raise CommandError(f"no card '{card_id}'", 1)
     try:
-        return config, Card.model_validate(yamlio.load_mapping(safefile.read_bytes(path, yamlio.MAX_BYTES)))
+        raw = safefile.read_bytes(path, yamlio.MAX_BYTES)
+    except OSError as exc:  # the environment, not the card: exit 2, naming the file and what happened
+        raise CommandError(f"{path.relative_to(root).as_posix()}: {safefile.describe(exc)}") from None
+    try:
+        return config, Card.model_validate(yamlio.load_mapping(raw))
     except Exception:  # noqa: BLE001 - any problem is kb check's to explain, with positions
         raise CommandError(f"{path.relative_to(root).as_posix()} does not load; run kb check on it", 1) from None
 

@@ -74,10 +74,11 @@ class Paths:
 
 def read_paths(root: Path) -> Paths:
     """The few settings routing needs, with the defaults; invalid values fall back to them
-    (kb check reports them)."""
+    (kb check reports them). An mkdocs.yml that cannot be read (no permission, a FIFO) is an
+    OSError: the defaults could be the wrong folders, and a wrong answer is worse than none."""
     try:
         raw = read_raw(root)
-    except (yamlio.YamlProblem, OSError):
+    except yamlio.YamlProblem:
         raw = {}
     _, options = plugin_entry(raw.get("plugins"))
     options = options if isinstance(options, dict) else {}

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kb.core.paths import confine
-from kb.core.safefile import NotRegularFile, kind_of
+from kb.core.safefile import NotRegularFile, kind_of, read_bytes, read_head
 
 SUFFIX = ".kbtmp"
 JOURNAL = ".journal"  # a set of renames a writer committed to: `.kb-set.<pid>.<token>.journal`
@@ -33,8 +33,27 @@ def write_atomic(path: Path, data: bytes | str, *, exclusive: bool = False, comp
     `compare=False` skips reading the old content first (a cache file that is rewritten anyway).
     With `exclusive`, an existing file is never replaced (FileExistsError): the final step
     is a hard link, which fails instead of overwriting, so two writers cannot clobber each
-    other's new file.
+    other's new file. A failure names `path` (or the folder it could not make), never kb's
+    temp file: the user knows the one, not the other.
     """
+    try:
+        return _write_atomic(path, data, exclusive=exclusive, compare=compare)
+    except OSError as exc:
+        raise _naming(exc, path) from None
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """`exc` naming `path` where it named one of kb's temps, a /proc handle or nothing."""
+    shown = str(exc.filename) if exc.filename is not None else ""
+    if shown and not shown.endswith((SUFFIX, JOURNAL)) and not shown.startswith("/proc/"):
+        return exc
+    if isinstance(exc, FileExistsError):
+        return exc
+    named = OSError(exc.errno, exc.strerror, str(path))
+    return named
+
+
+def _write_atomic(path: Path, data: bytes | str, *, exclusive: bool, compare: bool) -> bool:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     _refuse_special(path)
     if compare and not exclusive and path.is_file() and _same(path, payload):
@@ -130,6 +149,7 @@ def write_set(root: Path, files: Mapping[str, bytes | str | None], journal_folde
         for sweep in {folder, temp_folder(folder)}:
             sweep_stale_temps(sweep)
     pairs: list[tuple[Path | None, Path]] = []
+    target = targets[changed[0]]
     try:
         for rel in written:
             target = targets[rel]
@@ -151,13 +171,15 @@ def write_set(root: Path, files: Mapping[str, bytes | str | None], journal_folde
         journal = journal_folder / f".kb-set.{os.getpid()}.{secrets.token_hex(4)}{JOURNAL}"
         record = json.dumps([[str(tmp) if tmp else None, str(target)] for tmp, target in pairs])
         write_atomic(journal, record, exclusive=True)  # the commit point
-    except BaseException:
+    except BaseException as exc:
         for written_tmp, _ in pairs:
             try:
                 if written_tmp is not None:
                     os.unlink(written_tmp)
             except OSError:
                 pass
+        if isinstance(exc, OSError):
+            raise _naming(exc, target) from None
         raise
     for step_tmp, step_target in pairs:
         _complete(step_tmp, step_target)
@@ -188,8 +210,7 @@ def finish_interrupted(folder: Path) -> None:
             continue
         journal = folder / name
         try:
-            with open(journal, encoding="utf-8") as handle:
-                pairs = json.load(handle)
+            pairs = json.loads(read_bytes(journal, 16 << 20))
             for tmp, target in pairs:
                 if tmp is None:
                     _complete(None, target)  # a removal the set committed to
@@ -294,7 +315,7 @@ def _git_temp_folder(folder: Path) -> Path | None:
 def _linked_git_dir(dot_git: Path) -> Path | None:
     """A worktree's or submodule's `.git` file names its git folder: `gitdir: <path>`."""
     try:
-        text = dot_git.read_text(encoding="utf-8", errors="replace") if dot_git.is_file() else ""
+        text = read_head(dot_git, 4096).decode("utf-8", errors="replace") if dot_git.is_file() else ""
     except OSError:
         return None
     if not text.startswith("gitdir:"):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from kb.core import safefile
+from kb.core.atomic import write_atomic
+from kb.core.paths import confine
 
 if TYPE_CHECKING:
     import git  # gitpython is imported when git is used: a check without git never pays for it
@@ -64,6 +72,7 @@ class BranchPlan:
     repo: git.Repo
     branch: str
     base: str = ""  # the commit the branch starts from: HEAD when the plan was made
+    head: str = ""  # the branch HEAD named when the plan was made (refs/heads/...)
 
 
 def plan_branch(root: Path, branch: str) -> BranchPlan:
@@ -92,7 +101,11 @@ def plan_branch(root: Path, branch: str) -> BranchPlan:
         repo.git.check_ref_format("--branch", branch)
     except git.GitCommandError:
         raise GitProblem(f"'{branch}' is not a valid branch name") from None
-    return BranchPlan(repo, branch, repo.head.commit.hexsha)
+    try:
+        head = repo.git.symbolic_ref("-q", "HEAD").strip()
+    except git.GitCommandError:
+        head = ""  # a detached HEAD: the branch starts from its commit
+    return BranchPlan(repo, branch, repo.head.commit.hexsha, head)
 
 
 def file_at_base(plan: BranchPlan, path: Path) -> bytes | None:
@@ -109,84 +122,252 @@ def file_at_base(plan: BranchPlan, path: Path) -> bytes | None:
 
 
 def commit_on_new_branch(
-    plan: BranchPlan, paths: Path | list[Path], message: str, contents: dict[Path, bytes] | None = None
+    plan: BranchPlan,
+    kb_root: Path,
+    message: str,
+    creates: dict[str, bytes],
+    appends: dict[str, str] | None = None,
 ) -> str:
-    """Commit `paths` on a new branch from the plan's base, then switch to it: a transaction.
+    """Commit new files on a new branch from the plan's base and switch to it: a transaction.
 
-    The commit is built with git's plumbing in a private index (the user's index, HEAD and
-    branches are not touched): each path's content is the file as written, or `contents[path]`
-    (the router as it is in the base plus kb's line, never a line the user has not committed).
-    The pre-commit hook runs on that index, as `git commit --only` would run it. Only then is
-    the branch created, atomically and only if it does not exist (update-ref with an empty old
-    value), HEAD switched to it, and the new paths recorded in the user's index. A failure
-    before that point (a hook, an existing branch, a full disk) leaves everything as it was.
+    `creates` are new files (paths relative to `kb_root`), `appends` lines added to existing
+    files (the router). The commit is built first with git's plumbing in a private index, the
+    pre-commit hook run on it, as `git commit --only` would: nothing the user sees changes
+    (the branch gets the base's version of an appended file plus the line, never a line the
+    user has not committed). A failure up to here (a hook, a full disk) leaves everything as
+    it was. Then a journal in the git folder records what is owed, and the branch is created,
+    atomically and only if it does not exist (update-ref with an empty old value): that is
+    the commit point. HEAD is switched to it, the files written into the working tree and
+    recorded in the user's index (their staged work in progress stays staged), and the
+    journal goes. A kb killed after the commit point leaves the journal, and the next kb
+    command finishes the work (finish_interrupted_branches); one killed before leaves HEAD,
+    the index, the branches and the working tree as they were.
     """
-    import os
-    import tempfile
+    import secrets
 
-    import git
+    appends = appends or {}
+    top = Path(str(plan.repo.working_tree_dir)).resolve()
+    git_dir = Path(plan.repo.git_dir)
+    root = Path(kb_root).resolve()
+    prefix = root.relative_to(top).as_posix()
 
-    repo = plan.repo
-    top = Path(str(repo.working_tree_dir)).resolve()
-    files = [paths] if isinstance(paths, Path) else list(paths)
-    contents = contents or {}
-    rels = [p.resolve().relative_to(top).as_posix() for p in files]
-    git_dir = Path(repo.git_dir)
-    fd, index = tempfile.mkstemp(prefix="kb-index-", dir=git_dir)
-    os.close(fd)
-    os.unlink(index)  # git writes it; the name is private to this process
-    env = {"GIT_INDEX_FILE": index}
+    def in_repo(rel: str) -> str:
+        return rel if prefix in ("", ".") else f"{prefix}/{rel}"
+
+    blobs: dict[str, str] = {}
+    lines: dict[str, str] = {}
+    index = git_dir / f"kb-index-{os.getpid()}-{secrets.token_hex(4)}"
+    env = {"GIT_INDEX_FILE": str(index)}
     try:
-        try:
-            repo.git.read_tree(plan.base, env=env)
-            blobs = {}
-            for path, rel in zip(files, rels, strict=True):
-                data = contents.get(path)
-                if data is None:
-                    blobs[rel] = repo.git.hash_object("-w", f"--path={rel}", "--", str(path)).strip()
-                else:
-                    blobs[rel] = _hash_bytes(repo, git_dir, rel, data)
-                repo.git.update_index("--add", "--cacheinfo", f"100644,{blobs[rel]},{rel}", env=env)
-            repo.git.hook("run", "--ignore-missing", "pre-commit", env=env)  # core.hooksPath respected
-            tree = repo.git.write_tree(env=env).strip()
-            commit = repo.git.commit_tree(tree, "-p", plan.base, "-m", message).strip()
-            repo.git.update_ref(f"refs/heads/{plan.branch}", commit, "", "-m", "kb new --branch")
-        except git.GitCommandError as exc:
-            detail = (exc.stderr or "").strip().replace("\n", " ")[:300]
-            raise GitProblem(
-                f"could not commit on a new branch {plan.branch} ({detail}); nothing was changed"
-            ) from None
+        _git(top, "read-tree", plan.base, env=env)
+        for rel, data in creates.items():
+            blobs[in_repo(rel)] = _hash(top, in_repo(rel), data)
+        for rel, line in appends.items():
+            committed = file_at_base(plan, root / rel)
+            if committed is None:  # not in the base: the file as it is, plus the line
+                committed = safefile.read_bytes(root / rel)
+            blobs[in_repo(rel)] = _hash(top, in_repo(rel), _appended(committed, line.encode("utf-8")))
+            lines[rel] = line
+        info = "".join(f"100644 {blob}\t{rel}\0" for rel, blob in blobs.items())
+        _git(top, "update-index", "-z", "--add", "--index-info", env=env, stdin=info)
+        _git(top, "hook", "run", "--ignore-missing", "pre-commit", env=env)  # core.hooksPath respected
+        tree = _git(top, "write-tree", env=env).strip()
+        commit = _git(top, "commit-tree", tree, "-p", plan.base, "-m", message).strip()
+    except GitProblem as exc:  # a hook, a full disk: before the commit point
+        raise GitProblem(f"could not commit on a new branch {plan.branch} ({exc}); nothing was changed") from None
     finally:
-        if os.path.exists(index):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(index)
-    # the branch exists: switch to it, and record the new files in the user's index (their
-    # staged work in progress stays staged; a path they staged themselves is left alone)
-    repo.git.symbolic_ref("HEAD", f"refs/heads/{plan.branch}", "-m", f"kb new: switch to {plan.branch}")
-    for rel in rels:
-        staged = repo.git.ls_files("-s", "--", rel).split()
-        base_blob = _blob_at(repo, plan.base, rel)
-        if not staged or (len(staged) > 1 and staged[1] == base_blob):
-            repo.git.update_index("--add", "--cacheinfo", f"100644,{blobs[rel]},{rel}")
-    return str(commit)
-
-
-def _blob_at(repo: git.Repo, commit: str, rel: str) -> str | None:
-    import git
-
+    journal = _journal_folder(git_dir) / f"{os.getpid()}.{secrets.token_hex(4)}.json"
+    record = {
+        "branch": plan.branch,
+        "commit": commit,
+        "head": plan.head,
+        "kb_root": str(root),
+        "top": str(top),
+        "base": plan.base,
+        "creates": {rel: in_repo(rel) for rel in creates},
+        "appends": lines,
+        "blobs": blobs,
+    }
+    write_atomic(journal, json.dumps(record), exclusive=True)
     try:
-        return str(repo.git.rev_parse("--verify", "-q", f"{commit}:{rel}").strip())
-    except git.GitCommandError:
-        return None
-
-
-def _hash_bytes(repo: git.Repo, git_dir: Path, rel: str, data: bytes) -> str:
-    import os
-    import tempfile
-
-    fd, name = tempfile.mkstemp(prefix="kb-blob-", dir=git_dir)
+        _git(top, "update-ref", "-m", "kb new --branch", f"refs/heads/{plan.branch}", commit, "")  # the commit point
+    except GitProblem as exc:
+        os.unlink(journal)
+        raise GitProblem(f"could not create branch {plan.branch} ({exc}); nothing was changed") from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        return str(repo.git.hash_object("-w", f"--path={rel}", "--", name).strip())
-    finally:
-        os.unlink(name)
+        _finish(journal, record, switch=True, contents=creates)
+    except OSError as exc:  # a full disk after the commit point: the journal stays, the next kb finishes
+        why = f"{exc.strerror}; branch {plan.branch} is made and holds the commit, and the next kb command"
+        raise OSError(exc.errno, f"{why} finishes the working tree", exc.filename) from None
+    except GitProblem as exc:
+        raise GitProblem(
+            f"{exc}; branch {plan.branch} is made and holds the commit, and the next kb command finishes the switch"
+        ) from None
+    return commit
+
+
+def finish_interrupted_branches(root: Path) -> list[str]:
+    """Finish the `kb new --branch` runs killed after their commit point (see
+    commit_on_new_branch); forget those killed before it. Cheap when there is nothing to do:
+    a look at one folder of the git directory. Returns a note for each run settled."""
+    folder = _git_dir_of(root)
+    folder = folder / JOURNALS if folder is not None else None
+    try:
+        names = sorted(os.listdir(folder)) if folder is not None else []
+    except OSError:
+        return []
+    notes = []
+    for name in names:
+        pid = name.split(".", 1)[0]
+        if not name.endswith(".json") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        journal = Path(str(folder)) / name
+        try:
+            record = json.loads(safefile.read_bytes(journal, limit=1 << 20))
+            top = Path(record["top"])
+            tip = _git(top, "rev-parse", "-q", "--verify", f"refs/heads/{record['branch']}^{{commit}}", check=False)
+            if tip.strip() != record["commit"]:
+                os.unlink(journal)  # killed before its branch existed: nothing to undo
+                continue
+            notes.extend(_finish(journal, record, switch=False))
+        except (OSError, ValueError, KeyError, TypeError, GitProblem):
+            continue  # left for the next run; it names nothing the user would lose
+    return notes
+
+
+def _entries(listing: str) -> dict[str, str]:
+    """path -> object name, from `git ls-files -s -z` or `git ls-tree -z` output."""
+    found = {}
+    for entry in listing.split("\0"):
+        if "\t" in entry:
+            meta, path = entry.split("\t", 1)
+            words = meta.split()
+            found[path] = words[1] if len(words) == 3 and len(words[1]) >= 40 else words[2]
+    return found
+
+
+def _finish(journal: Path, record: dict[str, Any], switch: bool, contents: dict[str, bytes] | None = None) -> list[str]:
+    """Everything after the commit point: HEAD, the working tree, the user's index; one kb at
+    a time (parallel `kb new --branch` runs would otherwise race for git's index.lock)."""
+    from kb.core.locking import kb_lock
+
+    with kb_lock(Path(record["kb_root"]), "branch"):
+        return _finish_locked(journal, record, switch, contents)
+
+
+def _finish_locked(journal: Path, record: dict[str, Any], switch: bool, contents: dict[str, bytes] | None) -> list[str]:
+    from kb.core.locking import file_lock
+
+    if not journal.exists():
+        return []  # another kb finished it while this one waited for the lock
+    top, root = Path(record["top"]), Path(record["kb_root"])
+    ref = f"refs/heads/{record['branch']}"
+    head = "" if switch else _git(top, "symbolic-ref", "-q", "HEAD", check=False).strip()
+    if switch or head == record["head"]:
+        _git(top, "symbolic-ref", "-m", f"kb new: switch to {record['branch']}", "HEAD", ref)
+    elif head != ref:  # the user moved HEAD since the kill: the branch stays, their checkout too
+        os.unlink(journal)
+        return [f"kb new --branch was interrupted: branch {record['branch']} holds its commit; HEAD was left on {head}"]
+    blobs = record["blobs"]
+    for rel, repo_rel in record["creates"].items():
+        target = confine(root, rel)
+        data = contents.get(rel) if contents else None
+        try:
+            write_atomic(
+                target,
+                data if data is not None else _git_bytes(top, "cat-file", "blob", blobs[repo_rel]),
+                exclusive=True,
+            )
+        except FileExistsError:
+            pass  # written before the kill (a file in the way fails before the commit point)
+    for rel, line in record["appends"].items():
+        target = confine(root, rel)
+        with file_lock(root, rel):  # read, append, write: no other writer in between
+            text = safefile.read_bytes(target)
+            if line.encode("utf-8") not in text:
+                write_atomic(target, _appended(text, line.encode("utf-8")))
+    paths = list(blobs)
+    staged = _entries(_git(top, "ls-files", "-z", "-s", "--", *paths))
+    in_base = _entries(_git(top, "ls-tree", "-z", record["base"], "--", *paths))
+    entries = [  # the user's own staged version of a path stays staged
+        f"100644 {blob}\t{path}\0"
+        for path, blob in blobs.items()
+        if staged.get(path, in_base.get(path)) == in_base.get(path)
+    ]
+    if entries:
+        _git(top, "update-index", "-z", "--add", "--index-info", stdin="".join(entries))
+    os.unlink(journal)
+    return []
+
+
+JOURNALS = "kb-new"
+
+
+def _journal_folder(git_dir: Path) -> Path:
+    folder = git_dir / JOURNALS
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+_GIT_DIRS: dict[str, Path | None] = {}
+
+
+def _git_dir_of(root: Path) -> Path | None:
+    """The git folder of the repository holding `root`, found once per process and root
+    (every kb command asks: the walk up the tree costs more than the rest of the look)."""
+    from kb.core.locking import lock_folder
+
+    key = str(root)
+    if key in _GIT_DIRS:
+        found = _GIT_DIRS[key]
+        if found is None or os.path.isdir(found):
+            return found
+    folder = lock_folder(root)
+    found = _GIT_DIRS[key] = folder.parent if folder.name == "kb-locks" else None
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _appended(text: bytes, line: bytes) -> bytes:
+    return text + (b"" if text.endswith(b"\n") or not text else b"\n") + line
+
+
+def _hash(top: Path, rel: str, data: bytes) -> str:
+    return _git_bytes(top, "hash-object", "-w", f"--path={rel}", "--stdin", stdin=data).decode().strip()
+
+
+def _git(top: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None, check: bool = True) -> str:
+    return _git_bytes(top, *args, env=env, stdin=stdin.encode() if stdin is not None else None, check=check).decode(
+        "utf-8", errors="replace"
+    )
+
+
+def _git_bytes(
+    top: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None, check: bool = True
+) -> bytes:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=top,
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+            timeout=300,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitProblem(f"git {args[0]} failed: {exc}") from None
+    if check and done.returncode != 0:
+        detail = done.stderr.decode("utf-8", errors="replace").strip().replace("\n", " ")[:300]
+        raise GitProblem(f"git {args[0]}: {detail or 'exit ' + str(done.returncode)}")
+    return done.stdout

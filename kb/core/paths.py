@@ -10,7 +10,6 @@ path setting, before any file exists.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 
 
@@ -69,12 +68,12 @@ def is_outside(root: Path | str, rel: str) -> bool:
 
 def inside(root: Path, relative: str) -> Path | None:
     """`relative` resolved under `root`, or None when it escapes it (.., absolute, NUL, links out).
-    Memoised: thousands of cards link the same few reference pages."""
-    return _inside(root, relative)
 
-
-@lru_cache(maxsize=65536)
-def _inside(root: Path, relative: str) -> Path | None:
+    Never memoised across calls: in a long-lived process (mkdocs serve) a folder may be
+    replaced by a link between two builds, and a remembered answer would let the second
+    build read through it. A caller that asks about the same path many times in one pass
+    (thousands of cards linking a few reference pages) keeps its own memo for that pass
+    (kb.rules.context.RuleContext.inside)."""
     try:
         return confine(root, relative)
     except OutsideKB:

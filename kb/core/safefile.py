@@ -81,6 +81,25 @@ def read_bytes(path: Path | str, limit: int = DEFAULT_LIMIT) -> bytes:
         os.close(fd)
 
 
+def read_head(path: Path | str, size: int) -> bytes:
+    """The first `size` bytes of the regular file at `path` (links followed), whatever its length."""
+    kind = kind_of(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotRegularFile(path, kind)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        kind = kind_of(os.fstat(fd).st_mode)  # swapped for a FIFO between the two looks
+        if kind is not None:
+            raise NotRegularFile(path, kind)
+        chunks, left = [], size
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 16))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_text(path: Path | str, limit: int = DEFAULT_LIMIT) -> str:
     return read_bytes(path, limit).decode("utf-8", errors="replace")
 

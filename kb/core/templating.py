@@ -3,8 +3,10 @@
 Templates live in the KB (a team edits its own), so they render in a sandbox with limits:
 a template may run at most MAX_ITERATIONS loop iterations and write at most MAX_OUTPUT
 characters per render, no number it computes or passes may be over MAX_NUMBER where it
-sizes a string or a list (`'x' * n`, `center(n)`, `'%99999d'`), and recursion ends at
-Python's own limit. Exceeding one is a TemplateProblem naming the template's file and line,
+sizes a string or a list (`'x' * n`, `center(n)`, `'%99999d'`), recursion ends at Python's
+own limit, and a render may take at most max_seconds() of wall time (checked at every call,
+operator, attribute, loop iteration and output: a macro calling itself twice per level
+spins without a loop and without output). Exceeding one is a TemplateProblem naming the template's file and line,
 never gigabytes of memory or a spin. Templates are found only inside the KB's templates
 folder (links resolved: one pointing outside is refused, not used) or kb's defaults, and
 read with kb.core.safefile.
@@ -22,6 +24,7 @@ import functools
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -41,6 +44,16 @@ MAX_ITERATIONS = 200_000  # loop iterations in one render, all loops together
 MAX_OUTPUT = 4_000_000  # characters one render may write (a site listing page is well under 1 MB)
 MAX_NUMBER = 1_000_000  # the largest size a template may ask for: repeat count, width, padding
 MAX_TEMPLATE_BYTES = 1 << 20
+MAX_SECONDS = 5.0  # one render; kb's own pages render in milliseconds
+
+
+def max_seconds() -> float:
+    """The time limit of one render: MAX_SECONDS, or KB_TEMPLATE_SECONDS when set (lower in CI)."""
+    try:
+        chosen = float(os.environ.get("KB_TEMPLATE_SECONDS") or MAX_SECONDS)
+    except ValueError:
+        return MAX_SECONDS
+    return chosen if chosen > 0 else MAX_SECONDS
 
 
 class TemplateLimit(TemplateRuntimeError):
@@ -51,8 +64,18 @@ class _Budget:
     def __init__(self) -> None:
         self.iterations = 0
         self.output = 0
+        self.steps = 0
+        self.seconds = max_seconds()
+        self.deadline = time.monotonic() + self.seconds
+
+    def tick(self) -> None:
+        """One step of the template's work; every 64th looks at the clock."""
+        self.steps += 1
+        if not self.steps & 63 and time.monotonic() > self.deadline:
+            raise TemplateLimit(f"the template runs longer than {self.seconds:g} s")
 
     def spend_output(self, text: str) -> None:
+        self.tick()
         self.output += len(text)
         if self.output > MAX_OUTPUT:
             raise TemplateLimit(f"the template writes more than {MAX_OUTPUT:,} characters")
@@ -73,6 +96,7 @@ def _counted(iterable: Iterable[Any]) -> Iterator[Any]:
     budget = _budget()
     for item in iterable:
         budget.iterations += 1
+        budget.tick()
         if budget.iterations > MAX_ITERATIONS:
             raise TemplateLimit(f"the template runs more than {MAX_ITERATIONS:,} loop iterations")
         yield item
@@ -117,6 +141,7 @@ def _bounded_call(function: Callable[..., Any], name: str = "") -> Callable[...,
 
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
+        _budget().tick()
         lead = 0
         while lead < len(args) and isinstance(args[lead], (EvalContext, Context)):
             lead += 1  # pass_context / pass_eval_context filters get Jinja's context first
@@ -179,6 +204,7 @@ class BoundedEnvironment(SandboxedEnvironment):
         self.globals.update({name: _bounded_call(f, name) for name, f in self.globals.items() if callable(f)})
 
     def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+        _budget().tick()
         if op == "*":
             for a, b in ((left, right), (right, left)):
                 if isinstance(b, int) and _size(a) and _size(a) * b > MAX_OUTPUT:
@@ -192,7 +218,16 @@ class BoundedEnvironment(SandboxedEnvironment):
             raise TemplateLimit(f"the template builds a value of more than {MAX_OUTPUT:,} characters")
         return super().call_binop(context, op, left, right)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _budget().tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _budget().tick()
+        return super().getitem(obj, argument)
+
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _budget().tick()
         for value in (*args, *kwargs.values()):
             _check_number(value)
         name = getattr(__obj, "__name__", "")

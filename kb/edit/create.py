@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from kb.core import safefile, yamlio
 from kb.core.atomic import write_atomic
-from kb.core.gitrepo import commit_on_new_branch, file_at_base, plan_branch, postmortem_numbers_in_git
+from kb.core.gitrepo import commit_on_new_branch, plan_branch, postmortem_numbers_in_git
 from kb.core.ids import card_id_problem
 from kb.core.locking import file_lock, kb_lock
 from kb.core.paths import inside
@@ -112,7 +113,9 @@ def next_postmortem_id(kb: KnowledgeBase, year: int) -> str:
     return f"PM-{year}-{(max(used) + 1 if used else 1):03d}"
 
 
-def _write_new(kb: KnowledgeBase, rel: str, text: str) -> Path:
+def _checked_new(kb: KnowledgeBase, rel: str, text: str) -> Path:
+    """Where a new file goes, after checking it is inside the KB, yields readable YAML and
+    would overwrite nothing."""
     target = inside(kb.root, rel)
     if target is None:
         raise NewProblem(f"{rel} would be outside the knowledge base")
@@ -120,6 +123,13 @@ def _write_new(kb: KnowledgeBase, rel: str, text: str) -> Path:
         yamlio.load_mapping(text.encode())  # a template must yield a readable file before it is written
     except yamlio.YamlProblem as problem:
         raise NewProblem(f"the template produced invalid YAML at line {problem.span.line}: {problem.message}") from None
+    if os.path.lexists(target):
+        raise NewProblem(f"{rel} already exists; nothing was overwritten")
+    return target
+
+
+def _write_new(kb: KnowledgeBase, rel: str, text: str) -> Path:
+    target = _checked_new(kb, rel, text)
     try:
         write_atomic(target, text, exclusive=True)
     except FileExistsError:
@@ -151,15 +161,13 @@ def new_postmortem(kb: KnowledgeBase, request: PostmortemRequest, today: dt.date
             text = apply_prefill(text, request.prefill)
         if request.fields:
             text = apply_fields(text, request.fields)
-        path = _write_new(kb, f"{kb.settings.postmortems_dir}/{pm_id}-{slug}.yaml", text)
-    created = Created(path, pm_id)
-    if plan is not None:
-        created.branch = branch
-        try:
-            created.commit = commit_on_new_branch(plan, path, f"docs(postmortem): {pm_id} {request.title}"[:200])
-        except BaseException:
-            path.unlink(missing_ok=True)  # the transaction failed: the file goes too
-            raise
+        rel = f"{kb.settings.postmortems_dir}/{pm_id}-{slug}.yaml"
+        if plan is None:
+            return Created(_write_new(kb, rel, text), pm_id)
+        # under the lock until the branch exists, so the next `kb new` sees this id on it
+        created = Created(_checked_new(kb, rel, text), pm_id, branch=branch)
+        message = f"docs(postmortem): {pm_id} {request.title}"[:200]
+        created.commit = commit_on_new_branch(plan, kb.root, message, {rel: text.encode("utf-8")})
     return created
 
 
@@ -244,27 +252,18 @@ def new_card(
         "today": today.isoformat(),
     }
     text = render(kb.root / kb.settings.templates_dir, "card.yaml.j2", context, kb.root)
-    path = _write_new(kb, f"{kb.settings.cards_dir}/{card_id}.yaml", text)
-    paths = [path]
-    routed = route_new_card(kb, card_id, alerts)
-    contents = {}
-    if routed is not None:
-        router, line = routed
-        paths.append(router)
-        if plan is not None:  # the branch gets the router as committed plus this line, never uncommitted lines
-            committed = file_at_base(plan, router)
-            if committed is not None:
-                contents[router] = _appended(committed.decode("utf-8", errors="replace"), line).encode("utf-8")
-    created = Created(path, card_id)
-    if plan is not None:
-        created.branch = f"card/{card_id}"
-        try:
-            created.commit = commit_on_new_branch(plan, paths, f"docs(card): add {card_id}", contents)
-        except BaseException:
-            path.unlink(missing_ok=True)  # the transaction failed: what kb wrote goes too
-            if routed is not None:
-                unroute(kb, *routed)
-            raise
+    rel = f"{kb.settings.cards_dir}/{card_id}.yaml"
+    if plan is None:
+        path = _write_new(kb, rel, text)
+        route_new_card(kb, card_id, alerts)
+        return Created(path, card_id)
+    # a transaction: nothing is written in the working tree before the branch exists
+    created = Created(_checked_new(kb, rel, text), card_id, branch=f"card/{card_id}")
+    routed = router_line(kb, card_id, alerts)
+    appends = {kb.settings.router: routed[1]} if routed is not None else {}
+    created.commit = commit_on_new_branch(
+        plan, kb.root, f"docs(card): add {card_id}", {rel: text.encode("utf-8")}, appends
+    )
     return created
 
 
@@ -272,25 +271,24 @@ def _appended(text: str, line: str) -> str:
     return text + ("" if text.endswith("\n") or not text else "\n") + line
 
 
-def route_new_card(kb: KnowledgeBase, card_id: str, alerts: list[str]) -> tuple[Path, str] | None:
-    """Append the card's routing line to the router, so the new card is reachable at once;
-    the router and the line."""
+def router_line(kb: KnowledgeBase, card_id: str, alerts: list[str]) -> tuple[Path, str] | None:
+    """The router and the routing line of a new card, or None when the KB has no router."""
     router = inside(kb.root, kb.settings.router)
     if router is None or not router.is_file():
         return None
     named = " or ".join(f"`{a}`" for a in alerts)
     situation = f"{named}: TODO describe the situation" if named else "TODO describe the situation"
-    line = f"- {situation} → [{card_id}]({kb.settings.cards_dir}/{card_id}.yaml)\n"
+    return router, f"- {situation} → [{card_id}]({kb.settings.cards_dir}/{card_id}.yaml)\n"
+
+
+def route_new_card(kb: KnowledgeBase, card_id: str, alerts: list[str]) -> tuple[Path, str] | None:
+    """Append the card's routing line to the router, so the new card is reachable at once;
+    the router and the line."""
+    routed = router_line(kb, card_id, alerts)
+    if routed is None:
+        return None
+    router, line = routed
     with file_lock(kb.root, kb.settings.router):  # read, append, write: no other writer in between
         text = safefile.read_text(router)
         write_atomic(router, _appended(text, line))
     return router, line
-
-
-def unroute(kb: KnowledgeBase, router: Path, line: str) -> None:
-    """Take back the line route_new_card appended (a failed `kb new --branch`)."""
-    with file_lock(kb.root, kb.settings.router):
-        text = safefile.read_text(router)
-        if line in text:
-            at = text.rindex(line)
-            write_atomic(router, text[:at] + text[at + len(line) :])

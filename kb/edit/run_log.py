@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kb.core import safefile
 from kb.core.atomic import write_atomic
 from kb.core.ids import card_id_problem
 from kb.core.locking import kb_lock
@@ -131,7 +132,9 @@ def start(root: Path, runs_dir: str, card: str, actor: str, drill: bool, moment:
 
 def _last_line(path: Path) -> bytes:
     """The last complete line of a file, reading only its tail."""
-    with open(path, "rb") as handle:
+    if not safefile.is_regular(path):
+        raise safefile.NotRegularFile(path, "not a regular file")
+    with open(path, "rb") as handle:  # regular: cannot block; only its tail is read
         size = handle.seek(0, os.SEEK_END)
         chunk = 4096
         while True:
@@ -163,8 +166,11 @@ def open_run_names(folder: Path, card: str) -> list[str]:
 def append(path: Path, fields: dict[str, Any], moment: dt.datetime | None = None) -> Appended:
     """Append one event (`event` and its own fields; seq, at, run, card and prev are filled
     from the log) and fsync it before returning."""
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
+        kind = safefile.kind_of(os.fstat(fd).st_mode)
+        if kind is not None:  # a FIFO in runs/ would block the read below for ever
+            raise safefile.NotRegularFile(path, kind)
         fcntl.flock(fd, fcntl.LOCK_EX)
         raw = _read_all(fd)
         dropped = False
@@ -208,7 +214,7 @@ def _read_all(fd: int) -> bytes:
 
 def read(path: Path, rel: str) -> RunLog:
     try:
-        raw = path.read_bytes()
+        raw = safefile.read_bytes(path)  # a regular file, bounded
     except OSError as exc:
         raise RunLogProblem(f"cannot read {rel}: {exc.strerror}") from None
     log, _ = parse_log(rel, raw)

@@ -4,6 +4,7 @@ drilled dates. Round-trip edits (kb.edit.roundtrip): every other byte stays as i
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from kb.core.ids import card_id_problem, postmortem_id_problem
@@ -14,7 +15,12 @@ from kb.load.knowledge_base import KnowledgeBase
 
 
 class StampProblem(Exception):
-    pass
+    """An edit that cannot be done; `code` 2 when the environment is at fault (a disk, a
+    permission, a read-only file system), 1 when the request is."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
 
 
 def set_status(kb: KnowledgeBase, pm_id: str, item_id: str, status: str, why: str | None = None) -> tuple[Path, bool]:
@@ -64,7 +70,18 @@ def _edit(kb: KnowledgeBase, rel: str, updates: list) -> tuple[Path, bool]:
     except OutsideKB as exc:
         raise StampProblem(f"{exc}; kb edits only files inside the knowledge base") from None
     except OSError as exc:
-        raise StampProblem(f"{rel}: {exc.strerror or exc}") from None
+        raise StampProblem(f"{_where(kb.root, exc, rel)}: {exc.strerror or exc}; nothing was changed", 2) from None
+
+
+def _where(root: Path, exc: OSError, rel: str) -> str:
+    """The path an OSError names (the lock folder, the file), relative to the KB when inside it."""
+    if not exc.filename:
+        return rel
+    named = os.fspath(exc.filename)
+    try:
+        return Path(named).relative_to(root).as_posix()
+    except ValueError:
+        return str(named)
 
 
 def stamp_card(kb: KnowledgeBase, card_id: str, field: str, day: dt.date) -> tuple[Path, bool]:

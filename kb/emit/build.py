@@ -50,7 +50,11 @@ from kb.model.postmortem import Reinforcement
 
 
 class EmitProblem(Exception):
-    pass
+    """`code` 2 when the environment is at fault (a disk, a permission), 1 when the KB is."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
 
 
 class EvalRecord(TypedDict):
@@ -425,7 +429,7 @@ def write(kb: KnowledgeBase, emitted: Emitted, allowlist: Allowlist) -> list[str
         raise EmitProblem(f"{exc}: kb emit writes only inside the knowledge base") from None
     except OSError as exc:
         where = os.path.relpath(exc.filename, kb.root) if exc.filename else kb.settings.rules_dir
-        raise EmitProblem(f"{where}: {safefile.describe(exc)}; nothing was changed") from None
+        raise EmitProblem(f"{where}: {safefile.describe(exc)}; nothing was changed", 2) from None
     _remove_empty_folders(base)
     return [rels[rel] for rel in changed]
 

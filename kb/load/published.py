@@ -5,7 +5,7 @@ from __future__ import annotations
 from kb.core import safefile
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.router import published_text_files, router_for
-from kb.load.secrets import scan
+from kb.load.secrets import scan_published_text
 
 
 def published_secrets(kb: KnowledgeBase, allow_keys: frozenset[str]) -> frozenset[str]:
@@ -20,5 +20,5 @@ def published_secrets(kb: KnowledgeBase, allow_keys: frozenset[str]) -> frozense
             raw = safefile.read_inside(kb.root, rel)
         except (OSError, ValueError):
             continue
-        values.update(hit.value for hit in scan(raw, rel) if not hit.allowed(allow_keys))
+        values.update(hit.value for hit in scan_published_text(raw, rel) if not hit.allowed(allow_keys))
     return frozenset(values)

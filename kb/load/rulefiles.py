@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.safefile import is_regular
 
 # The header every file `kb emit` writes carries; kb rewrites only files that carry it.
@@ -235,8 +235,7 @@ def yaml_tree(folder: Path) -> list[str]:
 def is_manifest(path: Path) -> bool:
     """A PrometheusRule manifest: promtool cannot read it as it is (kb checks its spec)."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(65536)
+        head = safefile.read_head(path, 65536)  # a regular file only: a FIFO here must not block
     except OSError:
         return False
     return b"kind: PrometheusRule" in head

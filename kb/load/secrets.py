@@ -159,7 +159,9 @@ def _extent(line: str, value: str) -> tuple[int, int]:
 
 
 def redact(text: str, values: set[str] | frozenset[str], html: bool = False) -> str:
-    """`text` with every secret value replaced (and its HTML-escaped form, for pages)."""
+    """`text` with every secret value replaced, in any spelling a browser shows as the value:
+    as written, HTML-escaped, or with any character written as a character reference
+    (`AKIA&#x49;OSF...` in Markdown reaches the page as it is and reads as the key)."""
     import html as html_module
 
     for value in sorted(values, key=len, reverse=True):
@@ -169,7 +171,55 @@ def redact(text: str, values: set[str] | frozenset[str], html: bool = False) -> 
         if html:
             text = text.replace(html_module.escape(value), REDACTED)
             text = text.replace(html_module.escape(value, quote=False), REDACTED)
+        if "&" in text:
+            text = _spelled(value).sub(REDACTED, text)
     return text
+
+
+@lru_cache(maxsize=1024)
+def _spelled(value: str) -> re.Pattern[str]:
+    """`value` with each character as itself, its HTML escape or a numeric reference."""
+    import html as html_module
+
+    parts = []
+    for char in value:
+        code = ord(char)
+        options = {re.escape(char), re.escape(html_module.escape(char))}
+        options.add(f"&#0*{code};")
+        options.add(f"&#[xX]0*(?:{code:x}|{code:X});")
+        parts.append("(?:" + "|".join(sorted(options)) + ")")
+    return re.compile("".join(parts))
+
+
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decode_references(text: str) -> str:
+    """`text` with the character references a browser would show as a visible character
+    decoded (`&#x49;` is `I`); those that would make a line break or a space stay as written,
+    so lines and columns keep their numbers."""
+    import html as html_module
+
+    def one(match: re.Match[str]) -> str:
+        char = html_module.unescape(match.group())
+        return char if len(char) == 1 and char.isprintable() and not char.isspace() else match.group()
+
+    return _REFERENCE.sub(one, text) if "&" in text else text
+
+
+def scan_published_text(raw: bytes, filename: str) -> list[SecretHit]:
+    """`scan` of a Markdown or HTML page as written and as a browser shows it: a key written
+    with character references (`AKIA&#x49;OSF...`) is found at its line too."""
+    hits = scan(raw, filename)
+    text = raw.decode("utf-8", errors="replace")
+    decoded = decode_references(text)
+    if decoded == text:
+        return hits
+    seen = {(hit.line, hit.value) for hit in hits}
+    return sorted(
+        [*hits, *(hit for hit in scan(decoded, filename) if (hit.line, hit.value) not in seen)],
+        key=lambda h: (h.line, h.column, h.kind),
+    )
 
 
 REDACTED = "[secret removed by kb]"

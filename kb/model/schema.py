@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from kb.core import safefile
 from kb.core.atomic import write_atomic
 from kb.model import Card, Oncall, Postmortem
 from kb.model.run import RunEvent
@@ -48,6 +49,10 @@ def stale_schemas(folder: Path) -> list[str]:
     stale = []
     for name, text in schema_files().items():
         path = folder / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        try:  # a schema of the wrong kind or size is out of date, never read whole
+            current = safefile.read_text(path, limit=max(len(text.encode("utf-8")) * 2, 1 << 20))
+        except OSError:
+            current = None
+        if current != text:
             stale.append(name)
     return stale

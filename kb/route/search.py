@@ -293,7 +293,7 @@ def alert_in_rule_files(config: Paths, name: str) -> tuple[str, str | None] | No
         try:
             if path.is_symlink():
                 continue
-            raw = path.read_bytes()
+            raw = safefile.read_bytes(path, yamlio.MAX_BYTES)  # a regular file, bounded: a FIFO never blocks
             if name.encode() not in raw:
                 continue
             rule_file = read_rule_file(f"{config.rules_dir}/{rel}", raw, False, yamlio.MAX_BYTES)

@@ -12,6 +12,7 @@ from kb.analysis import anchors
 from kb.analysis.access import AccessModel
 from kb.analysis.paging import PagingModel
 from kb.config.settings import Config, Settings
+from kb.core.paths import inside
 from kb.emit.build import Emitted, build
 from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.router import Router, published_text_files, router_for
@@ -49,6 +50,14 @@ class RuleContext:
         self._paging: PagingModel | None = None
         self._router: Router | None = None
         self._emitted: Emitted | None = None
+        self._inside: dict[str, Path | None] = {}
+
+    def inside(self, rel: str) -> Path | None:
+        """kb.core.paths.inside for this check, memoised for this check only (a new check, a
+        new build of mkdocs serve, looks at the file system again)."""
+        if rel not in self._inside:
+            self._inside[rel] = inside(self.kb.root, rel)
+        return self._inside[rel]
 
     # the loaded data, as rules read it
     @property

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import yaml
 
+from kb.core import safefile, yamlio
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.published import published_secrets
 from kb.load.secrets import redact
@@ -245,7 +246,7 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
     """Write the generated docs folder and the derived mkdocs.yml into `staging`; returns the config."""
     root = kb.root
     try:
-        raw = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader) or {}
+        raw = yaml.load(safefile.read_text(root / "mkdocs.yml", yamlio.MAX_BYTES), Loader=_Loader) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise BuildProblem(f"mkdocs.yml: {exc}") from None
     if not isinstance(raw, dict):

@@ -8,6 +8,7 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +55,17 @@ def no_traceback(result: Result) -> None:
 
 
 def kb_forked(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 10, memory: int = 2 << 30
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 10,
+    memory: int = 2 << 30,
+    prepare: Callable[[], None] | None = None,
 ) -> Result | None:
     """`kb(...)` in a forked child (the modules are already imported: milliseconds, not a
     start-up), killed after `timeout` seconds: None means it hung. A hang or a crash in the
-    child cannot leave this process's working directory, environment or threads changed."""
+    child cannot leave this process's working directory, environment or threads changed.
+    `prepare` runs in the child first (drop to another user, enter a mount namespace)."""
     import json
     import select
     import signal
@@ -73,6 +80,8 @@ def kb_forked(
 
             os.close(read_end)
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # a failing case must not eat the machine
+            if prepare is not None:
+                prepare()
             result = kb(*args, cwd=cwd, env=env)
             payload = json.dumps([result.returncode, result.stdout, result.stderr]).encode()
             view = memoryview(payload)

@@ -103,15 +103,16 @@ class PromqlInvalid(Rule):
         (`spec.groups.G.rules.R.expr`, `items.I.spec.groups.G.rules.R.expr`)."""
         import yaml
 
-        from kb.core import yamlio
+        from kb.core import safefile, yamlio
         from kb.load.rulefiles import PROMETHEUS_RULE, manifests
 
         for rule_file in ctx.rule_files:
             if rule_file.owned or rule_file.kind != PROMETHEUS_RULE:
                 continue
+            limit = ctx.settings.max_file_bytes
             try:
                 data = yamlio.load_mapping(
-                    (ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes, merge_keys=True
+                    safefile.read_inside(ctx.root, rule_file.path, limit), limit, merge_keys=True
                 )
             except (OSError, yamlio.YamlProblem):
                 continue  # reported by the loader

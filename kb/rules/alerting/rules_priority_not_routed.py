@@ -1,6 +1,6 @@
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kb.core import yamlio
+from kb.core import safefile, yamlio
 from kb.core.diagnostics import Finding, Level
 from kb.core.paths import OutsideKB, confine, path_problem
 from kb.emit import amtool
@@ -46,10 +46,9 @@ def _label_sets(ctx):
     for rule_file in ctx.rule_files:
         if rule_file.owned or not rule_file.alerts:
             continue
+        limit = ctx.settings.max_file_bytes
         try:
-            data = yamlio.load_mapping(
-                (ctx.root / rule_file.path).read_bytes(), ctx.settings.max_file_bytes, merge_keys=True
-            )
+            data = yamlio.load_mapping(safefile.read_inside(ctx.root, rule_file.path, limit), limit, merge_keys=True)
         except (OSError, yamlio.YamlProblem):
             continue  # the loader reports it
         for alert in rule_file.alerts:

@@ -1,5 +1,4 @@
 from kb.core.diagnostics import Finding, Level
-from kb.core.paths import inside
 from kb.rules.base import DocumentRule
 
 
@@ -33,7 +32,7 @@ class MissingReferenceFile(DocumentRule):
 
     def check_document(self, ctx, doc, options):
         for index, ref in enumerate(doc.model.references):
-            target = inside(ctx.root, ref.path)
+            target = ctx.inside(ref.path)
             if target is None:
                 yield Finding(
                     doc.path,

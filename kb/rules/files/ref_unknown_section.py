@@ -2,7 +2,6 @@ import difflib
 
 from kb.analysis.anchors import anchors_of_file
 from kb.core.diagnostics import Finding, Level
-from kb.core.paths import inside
 from kb.rules.base import DocumentRule
 
 
@@ -40,7 +39,7 @@ class UnknownSection(DocumentRule):
         for index, ref in enumerate(doc.model.references):
             if not ref.section:
                 continue
-            target = inside(ctx.root, ref.path)
+            target = ctx.inside(ref.path)
             if target is None or not target.is_file() or target.suffix.lower() != ".md":
                 continue  # KB133 reports the file
             anchors = anchors_of_file(target, ctx.config.markdown_extensions)

@@ -4,7 +4,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.core import safefile
 from kb.core.diagnostics import Finding, Level
-from kb.core.paths import inside
 from kb.rules.base import DocumentRule
 
 WORD = re.compile(r"[a-z0-9][a-z0-9'_-]*")
@@ -77,7 +76,7 @@ class CardCopiesReference(DocumentRule):
         if not card.references:
             return
         for ref in card.references:
-            target = inside(ctx.root, ref.path)
+            target = ctx.inside(ref.path)
             if target is None or not target.is_file() or not ref.section:
                 continue
             key = (ref.path, ref.section)

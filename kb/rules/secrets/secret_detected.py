@@ -1,7 +1,7 @@
 from kb.core import safefile
 from kb.core.diagnostics import Finding, Level, LoadProblem, Span
 from kb.load.parse import secret_message
-from kb.load.secrets import RULE_CODE, scan
+from kb.load.secrets import RULE_CODE, scan_published_text
 from kb.rules.base import LoadRule
 
 
@@ -50,6 +50,6 @@ class SecretDetected(LoadRule):
                 raw = safefile.read_inside(ctx.root, rel)
             except (OSError, ValueError):
                 continue
-            for hit in scan(raw, rel):
+            for hit in scan_published_text(raw, rel):
                 message = secret_message(hit.kind).replace(RULE_CODE, self.code)
                 yield Finding(rel, message, span=Span(hit.line, hit.column, hit.line, hit.end_column))

@@ -52,7 +52,9 @@ def pages(site: Site) -> list[Page]:
             postmortems=sorted(linked.values()),
             runs=card_runs.get(card.id, [])[:10],
         )
-        tags = [*card.services, card.owner, card.priority]
+        # tag names are printed unescaped by the themes that show them (Zensical, Material's
+        # tags plugin), like titles: escaped here, once
+        tags = [html_title(tag) for tag in (*card.services, card.owner, card.priority)]
         meta = front_matter(title=html_title(card.title), tags=tags, search={"boost": SEARCH_BOOST})
         result.append(Page(f"cards/{card.id}.md", meta, doc.path, body))
     return result
