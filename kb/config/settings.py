@@ -80,6 +80,11 @@ class Settings(BaseModel):
     drill_targets: DrillTargets = Field(default_factory=DrillTargets)
     severity: dict[Priority, str] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
+    search: Literal["builtin", "pagefind"] = Field(
+        "builtin",
+        description="The site's search with the plugin (mkdocs/properdocs build and serve): the theme's own "
+        "(one index file of every page), or pagefind (a chunked index; remove the theme's `search` plugin).",
+    )
     external_runbook_hosts: list[str] = Field(
         default_factory=list,
         description="Hosts of runbooks kept outside this KB (e.g. runbooks.prometheus-operator.dev): an alert "

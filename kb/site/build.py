@@ -30,9 +30,11 @@ from kb.load.knowledge_base import KnowledgeBase
 from kb.load.published import published_secrets
 from kb.load.secrets import redact
 from kb.rules import secret_allowlist
+from kb.site import editlinks
 from kb.site.escape import sanitize_html
 from kb.site.html import TocSettings
 from kb.site.pages import DEFAULTS, Page, build_pages
+from kb.site.search import SEARCH_JS, PagefindProblem, run_pagefind
 from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS
 
 GENERATORS: dict[str, list[str]] = {
@@ -42,25 +44,7 @@ GENERATORS: dict[str, list[str]] = {
 }
 
 
-SEARCH_PAGE = "search.md"
-# Pagefind's own UI on a page of the site: the index is chunked, so a first query downloads a
-# few small files, not one index of every page (50 MB of lunr JSON at 10,000 cards). Ranking
-# ignores how often a word occurs: a rule page that quotes an alert's name four times as an
-# example must not outrank the card whose triggers (weighted in card.html.j2) name it once.
-PAGEFIND_PAGE = """---
-title: Search
----
-
-# Search
-
-<link href="../pagefind/pagefind-ui.css" rel="stylesheet">
-<div id="kb-search"></div>
-<script src="../pagefind/pagefind-ui.js"></script>
-<script>
-new PagefindUI({element: "#kb-search", showSubResults: false, showImages: false, autofocus: true,
-             ranking: {termFrequency: 0.0}});
-</script>
-"""
+SEARCHES = ("builtin", "pagefind")
 
 
 PUBLISHED_TEXT = (".html", ".json", ".xml", ".txt", ".js")
@@ -78,15 +62,6 @@ def _redact_site(site: Path, secrets: frozenset[str]) -> None:
             clean = redact(text, secrets, html=True)
             if clean != text:
                 path.write_text(clean, encoding="utf-8", errors="surrogateescape")
-
-
-def _pagefind(site: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Index the built site: each page's <article> (not the nav every page repeats)."""
-    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--root-selector", "article", "--quiet"]
-    try:
-        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    except OSError as exc:
-        raise BuildProblem(f"pagefind: {exc.strerror} (pip install 'pagefind[extended]')") from None
 
 
 class BuildProblem(Exception):
@@ -175,7 +150,7 @@ def page_markdown(page: Page, addresses: Addresses, toc: TocSettings) -> str:
 
 
 def derived_config(
-    raw: dict[str, Any], root: Path, docs: Path, site: Path, search: str = "generator", generator: str = "mkdocs"
+    raw: dict[str, Any], root: Path, docs: Path, site: Path, search: str = "builtin", generator: str = "mkdocs"
 ) -> dict[str, Any]:
     """The KB's mkdocs.yml for a build from the staging folder: kb's pages, no kb plugin
     (and, with Pagefind, no generator search: its one-file index is what Pagefind replaces)."""
@@ -207,8 +182,10 @@ def derived_config(
     names = {e if isinstance(e, str) else next(iter(e), "") for e in extensions}
     config["markdown_extensions"] = extensions + [e for e in REQUIRED_EXTENSIONS if e not in names]
     config["extra_css"] = [*(config.get("extra_css") or []), CSS]
+    if search == "pagefind":
+        config["extra_javascript"] = [*(config.get("extra_javascript") or []), SEARCH_JS]
     if not config.get("nav"):
-        config["nav"] = DEFAULT_NAV + ([{"Search": SEARCH_PAGE}] if search == "pagefind" else [])
+        config["nav"] = list(DEFAULT_NAV)
         validation = dict(config.get("validation") or {})
         # the nav lists the indexes only: one line per card page would flood the build's output
         validation["nav"] = {**dict(validation.get("nav") or {}), "omitted_files": "ignore"}
@@ -241,8 +218,23 @@ def _plugin_name(entry: Any) -> str | None:
     return None
 
 
-def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: str = "generator") -> Path:
-    """Write the generated docs folder and the derived mkdocs.yml into `staging`; returns the config."""
+@dataclass(frozen=True)
+class Staged:
+    """A staging folder ready for the generator: its mkdocs.yml, the KB's own mkdocs.yml as read,
+    and each generated page's built file with its source (for its edit link)."""
+
+    config_file: Path
+    raw: dict[str, Any]
+    sources: list[tuple[str, str | None]]
+
+
+def built_file(address: str) -> str:
+    """`cards/x/` -> `cards/x/index.html`; `` -> `index.html`; `cards/x.html` as it is."""
+    return address + "index.html" if address.endswith("/") or not address else address
+
+
+def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: str = "builtin") -> Staged:
+    """Write the generated docs folder and the derived mkdocs.yml into `staging`."""
     root = kb.root
     try:
         raw = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader) or {}
@@ -263,7 +255,9 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
     toc = TocSettings.from_mdx_configs(_mdx_configs(raw.get("markdown_extensions")))
     secrets = published_secrets(kb, secret_allowlist().keys)
     extensions = _extension_names(raw.get("markdown_extensions"))
+    sources: list[tuple[str, str | None]] = []
     for page in build_pages(kb):
+        sources.append((built_file(addresses.of(page.src_uri)), page.edit_uri))
         if page.edit_uri and page.edit_uri.endswith(".md"):  # Markdown a person wrote (router, references/)
             removed = unsafe_html(page.markdown, extensions, _mdx_configs(raw.get("markdown_extensions")))
             if removed is not None:
@@ -275,10 +269,10 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
         target = docs / page.src_uri
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(redact(text, secrets, html=True) if secrets else text, encoding="utf-8")
-    if search == "pagefind":
-        (docs / SEARCH_PAGE).write_text(PAGEFIND_PAGE, encoding="utf-8")
     (docs / CSS).parent.mkdir(parents=True, exist_ok=True)
     (docs / CSS).write_text((DEFAULTS / "kb.css").read_text(encoding="utf-8"), encoding="utf-8")
+    if search == "pagefind":
+        (docs / SEARCH_JS).write_text((DEFAULTS / "kb-search.js").read_text(encoding="utf-8"), encoding="utf-8")
     config_file = staging / "mkdocs.yml"
     config_file.write_text(
         yaml.dump(
@@ -289,7 +283,7 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
         ),
         encoding="utf-8",
     )
-    return config_file
+    return Staged(config_file, raw, sources)
 
 
 class _StartTags(HTMLParser):
@@ -352,14 +346,15 @@ def _mdx_configs(extensions: Any) -> dict[str, Any]:
 
 
 def build(
-    kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = False, search: str = "generator"
+    kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = False, search: str = "builtin"
 ) -> subprocess.CompletedProcess:
     """Build the KB's site with `generator` into `site_dir` (replaced if it holds a site).
-    `search="pagefind"` indexes the built site with Pagefind instead of the generator's search."""
+    `search="pagefind"` indexes the built site with Pagefind instead of the generator's search
+    (its box in every page's header)."""
     if generator not in GENERATORS:
         raise BuildProblem(f"unknown generator '{generator}': choose one of {', '.join(GENERATORS)}")
-    if search not in ("generator", "pagefind"):
-        raise BuildProblem(f"unknown search '{search}': choose generator or pagefind")
+    if search not in SEARCHES:
+        raise BuildProblem(f"unknown search '{search}': choose one of {', '.join(SEARCHES)}")
     site_dir = site_dir.resolve()
     if site_dir.exists() and any(site_dir.iterdir()) and not (site_dir / "index.html").is_file():
         raise BuildProblem(f"{site_dir}: exists and is not a built site; kb will not replace it")
@@ -367,8 +362,8 @@ def build(
         raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
     with tempfile.TemporaryDirectory(prefix="kb-site-") as folder:
         staging = Path(folder)
-        config_file = stage(kb, staging, generator, search)
-        command = [sys.executable, *GENERATORS[generator], "-f", str(config_file)]
+        staged = stage(kb, staging, generator, search)
+        command = [sys.executable, *GENERATORS[generator], "-f", str(staged.config_file)]
         if strict:
             command.append("--strict")
         env = {**os.environ, "NO_COLOR": "1"}
@@ -377,8 +372,13 @@ def build(
             if not (staging / "site" / "index.html").is_file():
                 raise BuildProblem(f"{generator} exited 0 but wrote no index.html")
             _redact_site(staging / "site", published_secrets(kb, secret_allowlist().keys))
+            if editlinks.has_edit_links(staged.raw):
+                editlinks.fix_site(staging / "site", staged.raw, staged.sources)
             if search == "pagefind":
-                result = _pagefind(staging / "site", env)
+                try:
+                    result = run_pagefind(staging / "site", env)
+                except PagefindProblem as exc:
+                    raise BuildProblem(str(exc)) from None
                 if result.returncode != 0:
                     return result
             if site_dir.exists():
