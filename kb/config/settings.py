@@ -118,6 +118,8 @@ class Config:
     markdown_extensions: list[Any] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
     plugin_loc: tuple = ("plugins",)  # YAML path of the kb entry's options, for diagnostics
+    docs_dir: str = "docs"  # MkDocs' docs_dir as written (MkDocs refuses a missing one before any plugin runs)
+    docs_dir_written: bool = False
 
     def today(self) -> dt.date:
         return self.settings.today or dt.date.today()
@@ -134,6 +136,8 @@ def load_config(root: Path) -> Config:
         config.problems.append(Finding(CONFIG_FILE, f"cannot read: {exc.strerror}", problem=LoadProblem.CONFIG))
         return config
     config.site_url = normalise_site_url(raw.get("site_url"))
+    if isinstance(raw.get("docs_dir"), str):
+        config.docs_dir, config.docs_dir_written = raw["docs_dir"], True
     extensions = raw.get("markdown_extensions") or []
     config.markdown_extensions = extensions if isinstance(extensions, list) else []
     where, options = plugin_entry(raw.get("plugins"))
