@@ -428,7 +428,9 @@ def site_build(
 @site_app.command("serve")
 def site_serve(
     generator: GeneratorOption = Generator.mkdocs,
-    dev_addr: Annotated[str | None, typer.Option("--dev-addr", "-a", help="HOST:PORT (default: the generator's).")] = None,
+    dev_addr: Annotated[
+        str | None, typer.Option("--dev-addr", "-a", help="HOST:PORT (default: the generator's).")
+    ] = None,
     root: RootOption = None,
 ) -> None:
     """Serve the site; with mkdocs or properdocs the kb plugin rebuilds it as the KB changes."""

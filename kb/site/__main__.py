@@ -1,7 +1,7 @@
 """`python -m kb.site build|serve ...`: the same verb as `kb site` (kb.site.command), without typer.
 
-    python -m kb.site build [--generator G] [--search pagefind|builtin] [--out DIR] [--root DIR] [--strict]
-    python -m kb.site serve [--generator G] [--dev-addr HOST:PORT] [--root DIR]
+python -m kb.site build [--generator G] [--search pagefind|builtin] [--out DIR] [--root DIR] [--strict]
+python -m kb.site serve [--generator G] [--dev-addr HOST:PORT] [--root DIR]
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from kb.site.command import GENERATORS, SEARCHES
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kb.site", description="The site with MkDocs, ProperDocs or Zensical.")
+    parser = argparse.ArgumentParser(
+        prog="python -m kb.site", description="The site with MkDocs, ProperDocs or Zensical."
+    )
     verbs = parser.add_subparsers(dest="verb", required=True)
     build = verbs.add_parser("build", help="build the site into --out (default: <root>/site)")
     build.add_argument("--generator", choices=GENERATORS, default="mkdocs")

@@ -106,7 +106,9 @@ class KbPlugin(BasePlugin):
         except PagefindProblem as exc:
             raise PluginError(f"kb: {exc}") from None
         if result.returncode != 0:
-            raise PluginError(f"kb: pagefind failed (exit {result.returncode}): {(result.stderr or result.stdout)[-500:]}")
+            raise PluginError(
+                f"kb: pagefind failed (exit {result.returncode}): {(result.stderr or result.stdout)[-500:]}"
+            )
 
     @staticmethod
     def root(config) -> Path:
