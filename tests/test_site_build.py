@@ -42,7 +42,7 @@ def test_derived_config_keeps_tags_and_drops_the_plugin(tmp_path: Path) -> None:
         "extra:\n  who: !ENV [USER, nobody]\n"
     )
     (tmp_path / "staging").mkdir()
-    config_file = stage(load_kb(root), tmp_path / "staging")
+    config_file = stage(load_kb(root), tmp_path / "staging").config_file
     text = config_file.read_text()
     assert "!!python/name:material.extensions.emoji.twemoji" in text and "!ENV" in text
     config = yaml.load(text.replace("!!python/name:", "").replace("!ENV", ""), Loader=yaml.SafeLoader)

@@ -21,7 +21,7 @@ def staged(tmp_path: Path, reference: str) -> Path:
     shutil.copytree(FIXTURE, root)
     (root / "references" / "dispatch-queue.md").write_text(reference, encoding="utf-8")
     (tmp_path / "staging").mkdir()
-    return stage(load_kb(root), tmp_path / "staging")
+    return stage(load_kb(root), tmp_path / "staging").config_file
 
 
 @pytest.mark.parametrize(

@@ -255,11 +255,14 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
     toc = TocSettings.from_mdx_configs(_mdx_configs(raw.get("markdown_extensions")))
     secrets = published_secrets(kb, secret_allowlist().keys)
     extensions = _extension_names(raw.get("markdown_extensions"))
+    renderer = None
     sources: list[tuple[str, str | None]] = []
     for page in build_pages(kb):
         sources.append((built_file(addresses.of(page.src_uri)), page.edit_uri))
         if page.edit_uri and page.edit_uri.endswith(".md"):  # Markdown a person wrote (router, references/)
-            removed = unsafe_html(page.markdown, extensions, _mdx_configs(raw.get("markdown_extensions")))
+            configs = _mdx_configs(raw.get("markdown_extensions"))
+            renderer = renderer or markdown_renderer(extensions, configs)
+            removed = unsafe_html(page.markdown, extensions, configs, renderer)
             if removed is not None:
                 raise BuildProblem(
                     f"{page.edit_uri}: raw HTML the site does not publish ({removed}); the plugin build removes it,"
@@ -309,22 +312,30 @@ def _start_tags(fragment: str) -> Counter[tuple[str, tuple[tuple[str, str], ...]
     return parser.tags
 
 
-def unsafe_html(text: str, extensions: list[str], configs: dict[str, Any]) -> str | None:
+def unsafe_html(text: str, extensions: list[str], configs: dict[str, Any], renderer: Any = None) -> str | None:
     """The first tag (or attribute) of `text`'s rendered HTML that kb.site.escape.sanitize_html
     would remove (a script, an event handler, a `javascript:` link), or None. The plugin
-    sanitizes each page as MkDocs renders it; a build without the plugin refuses instead."""
-    import markdown
-
-    try:
-        rendered = markdown.markdown(text, extensions=extensions, extension_configs=configs)
-    except Exception:  # noqa: BLE001 (an extension kb cannot load here: judge with the ones kb requires)
-        rendered = markdown.markdown(text, extensions=list(REQUIRED_EXTENSIONS))
+    sanitizes each page as MkDocs renders it; a build without the plugin refuses instead.
+    `renderer` (from markdown_renderer) is reused across pages: loading the extensions for
+    each of a large router's pages cost more than rendering them."""
+    renderer = renderer or markdown_renderer(extensions, configs)
+    rendered = renderer.reset().convert(text)
     removed = _start_tags(rendered) - _start_tags(sanitize_html(rendered))
     if not removed:
         return None
     tag, attrs = sorted(removed)[0]
     shown = " ".join(f'{k}="{v}"' for k, v in attrs)
     return f"<{tag}{' ' + shown if shown else ''}>"[:120]
+
+
+def markdown_renderer(extensions: list[str], configs: dict[str, Any]) -> Any:
+    """Python-Markdown with the site's extensions (or, when one cannot load here, kb's own)."""
+    import markdown
+
+    try:
+        return markdown.Markdown(extensions=extensions, extension_configs=configs)
+    except Exception:  # noqa: BLE001 (an extension kb cannot load here: judge with the ones kb requires)
+        return markdown.Markdown(extensions=list(REQUIRED_EXTENSIONS))
 
 
 def _extension_names(extensions: Any) -> list[str]:
