@@ -35,18 +35,26 @@ NEEDS = {
 }
 
 
+def installed(module: str) -> bool:
+    """Whether `module` can be imported here (a finder that cannot find it may also raise)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _require(generator: str, search: str | None = None) -> None:
     if generator not in GENERATORS:
         raise CommandError(f"unknown generator '{generator}': choose one of {', '.join(GENERATORS)}")
     if search is not None and search not in SEARCHES:
         raise CommandError(f"unknown search '{search}': choose one of {', '.join(SEARCHES)}")
-    missing = [package for module, package in NEEDS[generator] if importlib.util.find_spec(module) is None]
+    missing = [package for module, package in NEEDS[generator] if not installed(module)]
     if missing:
         raise CommandError(f"{generator} is not installed: pip install {' '.join(missing)}")
     if search == "pagefind":
-        from kb.site.search import INSTALL, pagefind_installed
+        from kb.site.search import INSTALL
 
-        if not pagefind_installed():
+        if not installed("pagefind"):
             raise CommandError(f"Pagefind is not installed: {INSTALL} (or --search builtin)")
 
 
