@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from jinja2 import TemplateError
+from jinja2 import Environment, TemplateError
 from markupsafe import Markup
 
 from kb.analysis.access import AccessModel
@@ -28,6 +28,7 @@ from kb.core.templating import (
     bounded_render,
     describe_template_error,
     sandboxed_environment,
+    trusted_environment,
 )
 from kb.load.knowledge_base import KnowledgeBase
 from kb.model import Card, Postmortem
@@ -79,6 +80,14 @@ def front_matter(**fields: Any) -> str:
     return "---\n" + "".join(f"{key}: {_yaml_scalar(value)}\n" for key, value in fields.items()) + "---\n\n"
 
 
+def _template_files(root: Path, folder: Path) -> bool:
+    """Whether the KB's override folder holds any file (then every page renders sandboxed)."""
+    try:
+        return folder.is_dir() and any(path.is_file() for path in folder.rglob("*"))
+    except OSError:
+        return True  # unreadable: the sandboxed environment's loader will say so
+
+
 M = TypeVar("M")
 
 
@@ -96,7 +105,7 @@ class Site:
 
     kb: KnowledgeBase
     markdown_env: BoundedEnvironment = field(init=False, repr=False)
-    html_env: BoundedEnvironment = field(init=False, repr=False)
+    html_env: Environment = field(init=False, repr=False)  # sandboxed (BoundedEnvironment) when the KB has templates
     cards: list[Parsed[Card]] = field(init=False, repr=False)
     postmortems: list[Parsed[Postmortem]] = field(init=False, repr=False)
 
@@ -112,7 +121,10 @@ class Site:
             trim=True,
             globals={"code_block": code_block, "inline_code": inline_code, "link": link, "raw": raw, "badges": badges},
         )
-        self.html_env = sandboxed_environment(kb.root, overrides, DEFAULTS, autoescape=True, trim=True)
+        if any(_template_files(kb.root, folder) for folder in overrides):
+            self.html_env = sandboxed_environment(kb.root, overrides, DEFAULTS, autoescape=True, trim=True)
+        else:  # kb's own templates only: trusted code, rendered without the sandbox's per-attribute checks
+            self.html_env = trusted_environment(DEFAULTS, autoescape=True, trim=True)
         self.cards = sorted((Parsed(d.path, d.model) for d in kb.cards if d.model), key=lambda d: d.model.id)
         self.postmortems = sorted(
             (Parsed(d.path, d.model) for d in kb.postmortems if d.model),
