@@ -112,7 +112,14 @@ class KbPlugin(BasePlugin):
 
     @staticmethod
     def root(config) -> Path:
-        return Path(config.config_file_path).resolve().parent
+        """The KB: beside mkdocs.yml, or (kb site build, whose mkdocs.yml is a staged copy) the
+        folder kb.site.build names in KB_SITE_BUILD_ROOT."""
+        import os
+
+        from kb.site.build import ROOT_ENV
+
+        staged = os.environ.get(ROOT_ENV)
+        return Path(staged).resolve() if staged else Path(config.config_file_path).resolve().parent
 
     def kb_config(self, config) -> Config:
         """kb's configuration from what MkDocs validated (this plugin's options, site_url and the
