@@ -45,3 +45,20 @@ def test_a_template_of_the_kbs_own_puts_every_page_in_the_sandbox(tmp_path: Path
     (root / "templates" / "site").mkdir(parents=True)
     shutil.copy(DEFAULTS / "step.html.j2", root / "templates" / "site" / "step.html.j2")
     assert isinstance(pages_base.Site(load_kb(root)).html_env, SandboxedEnvironment)
+
+
+def test_the_dashboard_lists_at_most_200_never_drilled_cards(tmp_path: Path) -> None:
+    """At 10,000 cards the never-drilled list was 550 KB of the dashboard: the first 200 by id, and the count."""
+    root = tmp_path / "kb"
+    shutil.copytree(SITE_KB, root)
+    source = (root / "cards" / "queue-stuck.yaml").read_text()
+    for n in range(205):
+        (root / "cards" / f"copy-{n:03d}.yaml").write_text(source.replace("id: queue-stuck", f"id: copy-{n:03d}", 1))
+    dashboard = next(page for page in build_pages(load_kb(root)) if page.src_uri == "dashboard.md")
+    text = page_markdown(dashboard, Addresses(), TocSettings())
+    listed = text[text.index("Cards whose rollback was never drilled") :]
+    from kb.analysis.runs import rollback_never_drilled
+
+    total = len(rollback_never_drilled(load_kb(root)))
+    assert total > 205 and f"{total}, the first 200 by id:" in listed.split("</p>")[0]
+    assert listed.count("<li>") == 200 and "copy-199" in listed and "copy-200" not in listed
