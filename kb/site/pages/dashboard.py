@@ -15,7 +15,6 @@ from kb.model.common import as_day
 from kb.site import svg
 from kb.site.pages.base import Page, Site, front_matter
 
-
 LIST_LIMIT = 200  # the longest list a dashboard section prints
 
 
