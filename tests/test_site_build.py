@@ -60,9 +60,9 @@ def test_build_refuses_to_replace_the_knowledge_base(tmp_path: Path) -> None:
     __import__("shutil").copytree(REPO / "tests" / "fixtures" / "site", root)
     (root / "index.html").write_text("looks like a site")
     with pytest.raises(BuildProblem, match="knowledge base itself"):
-        build(load_kb(root), "mkdocs", root)
+        build(root, "mkdocs", root)
     with pytest.raises(BuildProblem, match="unknown generator"):
-        build(load_kb(root), "hugo", tmp_path / "site")
+        build(root, "hugo", tmp_path / "site")
 
 
 def test_a_symlink_in_docs_leading_outside_the_kb_is_not_published(tmp_path: Path) -> None:

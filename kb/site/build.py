@@ -27,6 +27,7 @@ from urllib.parse import quote
 import yaml
 
 from kb.load.knowledge_base import KnowledgeBase
+from kb.load.loader import load_kb
 from kb.load.published import published_secrets
 from kb.load.secrets import redact
 from kb.rules import secret_allowlist
@@ -278,9 +279,10 @@ def built_file(address: str) -> str:
     return address + "index.html" if address.endswith("/") or not address else address
 
 
-def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: str = "builtin") -> Staged:
-    """Write the generated docs folder and the derived mkdocs.yml into `staging`."""
-    root = kb.root
+def stage(kb: KnowledgeBase | Path, staging: Path, generator: str = "mkdocs", search: str = "builtin") -> Staged:
+    """Write the generated docs folder and the derived mkdocs.yml into `staging`. MkDocs and
+    ProperDocs need only the KB's root (their kb plugin loads it); Zensical needs it loaded."""
+    root = kb if isinstance(kb, Path) else kb.root
     try:
         raw = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -296,6 +298,8 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
     docs.mkdir(exist_ok=True)
     if generator in PLUGIN_GENERATORS:
         return _write_config(staging, plugin_config(raw, root, docs, site, search), raw, [])
+    if isinstance(kb, Path):
+        kb = load_kb(root)
     addresses = Addresses(
         directory_urls=raw.get("use_directory_urls", True) is not False, from_source=generator == "zensical"
     )
@@ -402,7 +406,7 @@ def _mdx_configs(extensions: Any) -> dict[str, Any]:
 
 
 def build(
-    kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = False, search: str = "builtin"
+    kb: KnowledgeBase | Path, generator: str, site_dir: Path, *, strict: bool = False, search: str = "builtin"
 ) -> subprocess.CompletedProcess:
     """Build the KB's site with `generator` into `site_dir` (replaced if it holds a site).
     `search="pagefind"` indexes the built site with Pagefind instead of the generator's search
@@ -414,7 +418,10 @@ def build(
     site_dir = site_dir.resolve()
     if site_dir.exists() and any(site_dir.iterdir()) and not (site_dir / "index.html").is_file():
         raise BuildProblem(f"{site_dir}: exists and is not a built site; kb will not replace it")
-    if site_dir == kb.root.resolve() or kb.root.resolve().is_relative_to(site_dir):
+    root = (kb if isinstance(kb, Path) else kb.root).resolve()
+    if generator not in PLUGIN_GENERATORS and isinstance(kb, Path):
+        kb = load_kb(root)  # MkDocs' and ProperDocs' kb plugin loads it itself: not twice
+    if site_dir == root or root.is_relative_to(site_dir):
         raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
     with tempfile.TemporaryDirectory(prefix="kb-site-") as folder:
         staging = Path(folder)
@@ -422,14 +429,15 @@ def build(
         command = [sys.executable, *GENERATORS[generator], "-f", str(staged.config_file)]
         if strict:
             command.append("--strict")
-        env = {**os.environ, "NO_COLOR": "1", ROOT_ENV: str(kb.root.resolve())}
+        env = {**os.environ, "NO_COLOR": "1", ROOT_ENV: str(root)}
         # the generator imports this kb (the plugin), as the user's interpreter does
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         result = subprocess.run(command, cwd=staging, capture_output=True, text=True, env=env, check=False)
         if result.returncode == 0:
             if not (staging / "site" / "index.html").is_file():
                 raise BuildProblem(f"{generator} exited 0 but wrote no index.html")
-            _redact_site(staging / "site", published_secrets(kb, secret_allowlist().keys))
+            if isinstance(kb, KnowledgeBase):  # (the plugin redacts every page it writes)
+                _redact_site(staging / "site", published_secrets(kb, secret_allowlist().keys))
             if editlinks.has_edit_links(staged.raw) and generator not in PLUGIN_GENERATORS:
                 editlinks.fix_site(staging / "site", staged.raw, staged.sources)
             if search == "pagefind" and generator not in PLUGIN_GENERATORS:  # the plugin indexed it

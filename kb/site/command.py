@@ -58,6 +58,17 @@ def _require(generator: str, search: str | None = None) -> None:
             raise CommandError(f"Pagefind is not installed: {INSTALL} (or --search builtin)")
 
 
+def _configured_root(root: Path | None) -> Path:
+    """The KB's root, once its mkdocs.yml is valid (the KB itself is loaded by whoever builds it)."""
+    from kb.config.settings import load_config
+
+    found = kb_root(root)
+    problems = load_config(found).problems
+    if problems:
+        raise CommandError(f"mkdocs.yml: {problems[0].message} (run `kb check`)")
+    return found
+
+
 def _load(root: Path | None):
     from kb.load.loader import load_kb
 
@@ -89,10 +100,10 @@ def _build(generator: str, search: str, out: Path | None, root: Path | None, str
     from kb.site.build import BuildProblem, build
 
     _require(generator, search)
-    kb = _load(root)
-    site_dir = out if out is not None else kb.root / "site"
+    kb_dir = _configured_root(root)
+    site_dir = out if out is not None else kb_dir / "site"
     try:
-        result = build(kb, generator, site_dir, strict=strict, search="builtin" if search == "builtin" else "pagefind")
+        result = build(kb_dir, generator, site_dir, strict=strict, search=search)
     except (BuildProblem, TemplateProblem) as exc:
         raise CommandError(str(exc)) from None
     if result.returncode != 0:
