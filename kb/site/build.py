@@ -175,11 +175,17 @@ def plugin_config(raw: dict[str, Any], root: Path, docs: Path, site: Path, searc
     plugins = config.get("plugins")
     if plugins is None:
         plugins = ["search"]
-    entries = (
-        list(plugins.items())
-        if isinstance(plugins, dict)
-        else [(_plugin_name(p), p[_plugin_name(p)] if isinstance(p, dict) else {}) for p in plugins]
-    )
+    entries: list[tuple[Any, Any]] = []
+    if isinstance(plugins, dict):
+        entries = list(plugins.items())
+    elif isinstance(plugins, list):
+        for entry in plugins:
+            name = _plugin_name(entry)
+            if name is None:
+                raise BuildProblem(f"mkdocs.yml: plugins: cannot read the entry {str(entry)[:80]!r}")
+            entries.append((name, entry[name] if isinstance(entry, dict) else {}))
+    else:
+        raise BuildProblem("mkdocs.yml: plugins is neither a list nor a mapping")
     kept: list[Any] = []
     for name, options in entries:
         if name in dropped:

@@ -119,12 +119,13 @@ def _serve(generator: str, root: Path | None, dev_addr: str | None) -> int:
     address = ["--dev-addr", dev_addr] if dev_addr else []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     if generator == "zensical":
+        from kb.core.templating import TemplateProblem
         from kb.site.build import BuildProblem, stage
 
         with tempfile.TemporaryDirectory(prefix="kb-serve-") as folder:
             try:
                 staged = stage(kb, Path(folder), generator, "builtin")
-            except BuildProblem as exc:
+            except (BuildProblem, TemplateProblem) as exc:
                 raise CommandError(str(exc)) from None
             echo("kb site: Zensical runs no kb plugin: it serves the pages as they are now; rerun to see YAML edits")
             command = [sys.executable, "-m", "zensical", "serve", "-f", str(staged.config_file), *address]
