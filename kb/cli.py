@@ -388,6 +388,57 @@ def run_command(
     raise _exit(verb.run(card_id, actor, drill, resume, run_id, action, root))
 
 
+site_app = typer.Typer(help="Build or serve the site with MkDocs, ProperDocs or Zensical.", no_args_is_help=True)
+app.add_typer(site_app, name="site")
+
+
+class Generator(str, enum.Enum):
+    mkdocs = "mkdocs"
+    properdocs = "properdocs"
+    zensical = "zensical"
+
+
+class Search(str, enum.Enum):
+    pagefind = "pagefind"
+    builtin = "builtin"
+
+
+GeneratorOption = Annotated[
+    Generator, typer.Option("--generator", "-g", help="mkdocs (default), properdocs or zensical.")
+]
+
+
+@site_app.command("build")
+def site_build(
+    generator: GeneratorOption = Generator.mkdocs,
+    search: Annotated[
+        Search,
+        typer.Option("--search", help="pagefind (default: a chunked index, small downloads at any size) or builtin."),
+    ] = Search.pagefind,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the site goes (default: <root>/site).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on the generator's warnings.")] = False,
+    root: RootOption = None,
+) -> None:
+    """Build the site (no plugin API needed: works with every generator, and without docs/)."""
+    from kb.site import command
+
+    raise _exit(command.run("build", generator.value, search.value, out, root, strict))
+
+
+@site_app.command("serve")
+def site_serve(
+    generator: GeneratorOption = Generator.mkdocs,
+    dev_addr: Annotated[
+        str | None, typer.Option("--dev-addr", "-a", help="HOST:PORT (default: the generator's).")
+    ] = None,
+    root: RootOption = None,
+) -> None:
+    """Serve the site; with mkdocs or properdocs the kb plugin rebuilds it as the KB changes."""
+    from kb.site import command
+
+    raise _exit(command.run("serve", generator.value, root=root, dev_addr=dev_addr))
+
+
 def main() -> None:
     from kb.commands.fast_path import dispatch
 

@@ -40,18 +40,19 @@ class Served:
 
 
 def kb_site_build(root: Path, generator: str, site: Path, *extra: str) -> subprocess.CompletedProcess:
-    """`python -m kb.site build`, as a user runs it."""
+    """`kb site build` (as `python -m kb`), as a user runs it."""
     return subprocess.run(
         [
             sys.executable,
             "-m",
-            "kb.site",
+            "kb",
+            "site",
             "build",
             "--generator",
             generator,
             "--root",
             str(root),
-            "--site-dir",
+            "--out",
             str(site),
             *extra,
         ],
@@ -61,10 +62,10 @@ def kb_site_build(root: Path, generator: str, site: Path, *extra: str) -> subpro
     )
 
 
-def mkdocs_build(root: Path, site: Path) -> subprocess.CompletedProcess:
-    """`mkdocs build --strict` with the kb plugin."""
+def mkdocs_build(root: Path, site: Path, generator: str = "mkdocs") -> subprocess.CompletedProcess:
+    """`mkdocs build --strict` (or `properdocs build --strict`) with the kb plugin."""
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        [sys.executable, "-m", generator, "build", "--strict", "--site-dir", str(site)],
         cwd=root,
         capture_output=True,
         text=True,
@@ -128,3 +129,38 @@ CHART_LABEL_SIZES = """() => [...document.querySelectorAll('svg.kb-chart')]
     const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
     return [...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')) * scale);
   })"""
+
+
+# One page of every kind: router (home), card, postmortem, reference, card indexes,
+# listings by service/owner/priority, postmortem index, dashboard, rules index, rule page
+# (of the frozen tests/fixtures/site KB).
+PAGES = {
+    "router": "",
+    "card": "cards/queue-stuck/",
+    "postmortem": "postmortems/PM-2026-004/",
+    "reference": "references/dispatch-queue/",
+    "cards index": "cards/",
+    "cards by service": "cards/service/dispatcher/",
+    "cards by owner": "cards/owner/team-dispatch/",
+    "cards by priority": "cards/priority/p2/",
+    "postmortems": "postmortems/",
+    "dashboard": "dashboard/",
+    "rules index": "rules/",
+    "rule": "rules/KB204/",
+}
+LISTINGS = ["cards by service", "cards by owner", "cards by priority", "postmortems", "rules index"]
+
+
+def header_search_first_hit(browser, url: str, query: str, width: int = 390) -> tuple[str, Watched]:
+    """Type `query` into the visible search box in the page header (Pagefind's, kb-search.js):
+    the first result's address. The caller checks and closes the Watched page."""
+    watched = Watched(browser, width)
+    page = watched.page
+    page.goto(url)
+    box = page.locator("#kb-search input")
+    box.wait_for(timeout=15_000)
+    assert box.is_visible(), "the search box is not visible in the header"
+    box.fill(query)
+    first = page.locator("#kb-search .pagefind-ui__result-link").first
+    first.wait_for(timeout=15_000)
+    return first.get_attribute("href") or "", watched

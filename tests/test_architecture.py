@@ -123,7 +123,8 @@ def test_rule_codes_live_only_in_rule_modules() -> None:
 
 
 def test_cli_is_wiring_only() -> None:
-    """cli.py imports typer and kb.commands, and each command's body calls one verb."""
+    """cli.py imports typer and kb.commands (and kb.site.command, the `kb site` verb that lives
+    beside the site above kb.commands), and each command's body calls one verb."""
     tree = ast.parse((KB / "cli.py").read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert {m for m in imported if m.startswith("kb")} <= {
@@ -131,7 +132,15 @@ def test_cli_is_wiring_only() -> None:
         "kb.commands",
         "kb.commands.common",
         "kb.commands.fast_path",
+        "kb.site",
     }
+    site_verbs = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "kb.site"
+        for alias in node.names
+    }
+    assert site_verbs == {"command"}, "from kb.site, cli.py wires the `kb site` verb only"
     verbs = {path.stem for path in (KB / "commands").glob("*.py")} - {"__init__", "common", "fast_path"}
     used = {
         alias.name
@@ -154,6 +163,9 @@ def test_every_verb_returns_an_exit_code() -> None:
         assert entries, f"kb.commands.{path.stem} has no run()"
         for entry in entries:
             assert inspect.signature(entry).return_annotation in (int, "int"), entry
+    from kb.site import command
+
+    assert inspect.signature(command.run).return_annotation in (int, "int")
 
 
 def test_loading_starts_no_subprocess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

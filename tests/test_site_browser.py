@@ -9,26 +9,18 @@ import shutil
 
 import pytest
 from conftest import REPO, require_tool
-from site_helpers import CHART_LABEL_SIZES, CHROMIUM_ARGS, CLIPPED, Served, Watched, mkdocs_build
+from site_helpers import (
+    CHART_LABEL_SIZES,
+    CHROMIUM_ARGS,
+    CLIPPED,
+    LISTINGS,
+    PAGES,
+    Served,
+    Watched,
+    mkdocs_build,
+)
 
 SITE_KB = REPO / "tests" / "fixtures" / "site"
-# One page of every kind: router (home), card, postmortem, reference, card indexes,
-# listings by service/owner/priority, postmortem index, dashboard, rules index, rule page.
-PAGES = {
-    "router": "",
-    "card": "cards/queue-stuck/",
-    "postmortem": "postmortems/PM-2026-004/",
-    "reference": "references/dispatch-queue/",
-    "cards index": "cards/",
-    "cards by service": "cards/service/dispatcher/",
-    "cards by owner": "cards/owner/team-dispatch/",
-    "cards by priority": "cards/priority/p2/",
-    "postmortems": "postmortems/",
-    "dashboard": "dashboard/",
-    "rules index": "rules/",
-    "rule": "rules/KB204/",
-}
-LISTINGS = ["cards by service", "cards by owner", "cards by priority", "postmortems", "rules index"]
 
 
 @pytest.fixture(scope="module")

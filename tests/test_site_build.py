@@ -42,7 +42,7 @@ def test_derived_config_keeps_tags_and_drops_the_plugin(tmp_path: Path) -> None:
         "extra:\n  who: !ENV [USER, nobody]\n"
     )
     (tmp_path / "staging").mkdir()
-    config_file = stage(load_kb(root), tmp_path / "staging")
+    config_file = stage(load_kb(root), tmp_path / "staging", "zensical").config_file
     text = config_file.read_text()
     assert "!!python/name:material.extensions.emoji.twemoji" in text and "!ENV" in text
     config = yaml.load(text.replace("!!python/name:", "").replace("!ENV", ""), Loader=yaml.SafeLoader)
@@ -60,9 +60,9 @@ def test_build_refuses_to_replace_the_knowledge_base(tmp_path: Path) -> None:
     __import__("shutil").copytree(REPO / "tests" / "fixtures" / "site", root)
     (root / "index.html").write_text("looks like a site")
     with pytest.raises(BuildProblem, match="knowledge base itself"):
-        build(load_kb(root), "mkdocs", root)
+        build(root, "mkdocs", root)
     with pytest.raises(BuildProblem, match="unknown generator"):
-        build(load_kb(root), "hugo", tmp_path / "site")
+        build(root, "hugo", tmp_path / "site")
 
 
 def test_a_symlink_in_docs_leading_outside_the_kb_is_not_published(tmp_path: Path) -> None:
@@ -73,6 +73,25 @@ def test_a_symlink_in_docs_leading_outside_the_kb_is_not_published(tmp_path: Pat
     (root / "docs" / "leak.md").symlink_to(tmp_path / "private.md")
     (root / "docs" / "about.md").write_text("# About\n")
     (tmp_path / "staging").mkdir()
-    stage(load_kb(root), tmp_path / "staging")
+    stage(load_kb(root), tmp_path / "staging", "zensical")
     assert (tmp_path / "staging" / "docs" / "about.md").is_file()
     assert not (tmp_path / "staging" / "docs" / "leak.md").exists()
+
+
+def test_mkdocs_and_properdocs_get_the_kb_plugin_in_the_staged_config(tmp_path: Path) -> None:
+    """kb site build with MkDocs or ProperDocs: the KB's own mkdocs.yml re-rooted in the staging
+    folder with the kb plugin kept (it builds the pages, edit links and all); with Pagefind its
+    `search` option is set and the theme's search plugin removed."""
+    root = tmp_path / "kb"
+    __import__("shutil").copytree(REPO / "tests" / "fixtures" / "site", root)
+    for search, plugins in [
+        ("pagefind", [{"kb": {"today": __import__("datetime").date(2026, 11, 22), "search": "pagefind"}}]),
+        ("builtin", ["search", {"kb": {"today": __import__("datetime").date(2026, 11, 22), "search": "builtin"}}]),
+    ]:
+        staging = tmp_path / f"staging-{search}"
+        staging.mkdir()
+        staged = stage(load_kb(root), staging, "properdocs", search)
+        config = yaml.safe_load(staged.config_file.read_text())
+        assert config["plugins"] == plugins
+        assert config["docs_dir"] == "docs" and (staging / "docs").is_dir() and not (root / "docs").exists()
+        assert staged.sources == [] and not list((staging / "docs").iterdir()), "the plugin writes the pages"

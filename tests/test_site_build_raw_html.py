@@ -1,4 +1,4 @@
-"""kb.site build (no plugin, so no hook to sanitize a rendered page) refuses a router or
+"""kb.site build for Zensical (no plugin, so no hook to sanitize a rendered page) refuses a router or
 reference page whose raw HTML the plugin build would strip (kb.site.escape.sanitize_html,
 nh3): a script, an event handler, a `javascript:` link. Harmless HTML still builds."""
 
@@ -21,7 +21,7 @@ def staged(tmp_path: Path, reference: str) -> Path:
     shutil.copytree(FIXTURE, root)
     (root / "references" / "dispatch-queue.md").write_text(reference, encoding="utf-8")
     (tmp_path / "staging").mkdir()
-    return stage(load_kb(root), tmp_path / "staging")
+    return stage(load_kb(root), tmp_path / "staging", "zensical").config_file
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,8 @@ the time to its first result, in Debian's Chromium with CPU throttling.
 
     python tooling/search_bench.py SITE_DIR QUERY [--throttle 4] [--runs 3]
 
-SITE_DIR is a site built by `python -m kb.site build` (with `--search pagefind`, the search
-page is search/; otherwise the theme's search box on the home page: Material for MkDocs or
-Zensical). Search bytes count every response of the search machinery (Pagefind's files, or
+SITE_DIR is a built site (`kb site build`; with Pagefind, kb's default, the search box in
+the page header; with `--search builtin`, Material for MkDocs' search box on the home page). Search bytes count every response of the search machinery (Pagefind's files, or
 the one-file index and the search worker) from page load to the first result; the page
 itself is not counted. Serves on loopback only.
 """
@@ -47,8 +46,9 @@ def one_run(browser, url: str, query: str, throttle: float, pagefind: bool) -> t
 
     page.context.on("requestfinished", finished)
     if pagefind:
-        page.goto(url + "search/")
-        box, hit = page.locator(".pagefind-ui__search-input"), page.locator(".pagefind-ui__result-link").first
+        page.goto(url)
+        box, hit = page.locator("#kb-search input"), page.locator("#kb-search .pagefind-ui__result-link").first
+        box.wait_for(timeout=600_000)
     else:
         page.goto(url)
         page.locator("label[for='__search']").first.click()  # the phone header's search button

@@ -95,6 +95,11 @@ class Settings(BaseModel):
     drill_targets: DrillTargets = Field(default_factory=DrillTargets)
     severity: dict[Priority, str] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     today: dt.date | None = Field(None, description="Pin 'today' for reproducible checks (tests, drills).")
+    search: Literal["builtin", "pagefind"] = Field(
+        "builtin",
+        description="The site's search with the plugin (mkdocs/properdocs build and serve): the theme's own "
+        "(one index file of every page), or pagefind (a chunked index; remove the theme's `search` plugin).",
+    )
     external_runbook_hosts: list[str] = Field(
         default_factory=list,
         description="Hosts of runbooks kept outside this KB (e.g. runbooks.prometheus-operator.dev): an alert "
@@ -130,6 +135,8 @@ class Config:
     markdown_extensions: list[Any] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
     plugin_loc: tuple = ("plugins",)  # YAML path of the kb entry's options, for diagnostics
+    docs_dir: str = "docs"  # MkDocs' docs_dir as written (MkDocs refuses a missing one before any plugin runs)
+    docs_dir_written: bool = False
 
     def today(self) -> dt.date:
         return self.settings.today or dt.date.today()
@@ -146,6 +153,8 @@ def load_config(root: Path) -> Config:
         config.problems.append(Finding(CONFIG_FILE, f"cannot read: {exc.strerror}", problem=LoadProblem.CONFIG))
         return config
     config.site_url = normalise_site_url(raw.get("site_url"))
+    if isinstance(raw.get("docs_dir"), str):
+        config.docs_dir, config.docs_dir_written = raw["docs_dir"], True
     extensions = raw.get("markdown_extensions") or []
     config.markdown_extensions = extensions if isinstance(extensions, list) else []
     where, options = plugin_entry(raw.get("plugins"))

@@ -30,7 +30,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import BaseLoader, StrictUndefined, Template, TemplateError, TemplateNotFound, nodes
+from jinja2 import (
+    BaseLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateNotFound,
+    nodes,
+)
 from jinja2.exceptions import TemplateRuntimeError
 from jinja2.loaders import split_template_path
 from jinja2.nodes import EvalContext
@@ -335,6 +344,21 @@ def sandboxed_environment(
     env.filters.update(filters or {})
     env.globals.update(globals or {})
     return env
+
+
+def trusted_environment(defaults: Path, *, autoescape: bool = False, trim: bool = False) -> Environment:
+    """kb's own templates only (`defaults`, inside kb's package), rendered as
+    sandboxed_environment renders them (StrictUndefined, same escaping and whitespace) but
+    without the sandbox and limits, which guard against a KB's own template: for the site
+    when the KB has none, where the checks cost a third of rendering 10,000 cards."""
+    return Environment(
+        loader=FileSystemLoader(str(defaults)),
+        undefined=StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=trim,
+        lstrip_blocks=trim,
+        keep_trailing_newline=True,
+    )
 
 
 def quote(value: Any) -> str:

@@ -16,6 +16,7 @@ from kb.rules.cards.card_irreversible_without_approval import IrreversibleWithou
 from kb.rules.cards.card_stale_verification import StaleVerification
 from kb.rules.cards.card_step_without_done import StepWithoutDone
 from kb.rules.cards.card_vague_step_without_worklist import VagueStepWithoutWorklist
+from kb.rules.files.config_docs_dir_missing import DocsDirMissing
 from kb.rules.files.config_invalid import ConfigInvalid
 from kb.rules.files.file_symlink_outside import SymlinkOutside
 from kb.rules.files.file_todo_placeholder import TodoPlaceholder
@@ -93,6 +94,7 @@ RULES: tuple[type[Rule], ...] = (
     ConfigInvalid,
     SymlinkOutside,
     FileUnreadable,
+    DocsDirMissing,
     SchemaInvalidValue,
     SchemaUnknownField,
     SchemaMissingField,

@@ -28,12 +28,15 @@ import yaml
 
 from kb.core import safefile, yamlio
 from kb.load.knowledge_base import KnowledgeBase
+from kb.load.loader import load_kb
 from kb.load.published import published_secrets
 from kb.load.secrets import redact
 from kb.rules import secret_allowlist
+from kb.site import editlinks
 from kb.site.escape import sanitize_html
 from kb.site.html import TocSettings
 from kb.site.pages import DEFAULTS, Page, build_pages
+from kb.site.search import SEARCH_JS, PagefindProblem, run_pagefind
 from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS
 
 GENERATORS: dict[str, list[str]] = {
@@ -43,25 +46,7 @@ GENERATORS: dict[str, list[str]] = {
 }
 
 
-SEARCH_PAGE = "search.md"
-# Pagefind's own UI on a page of the site: the index is chunked, so a first query downloads a
-# few small files, not one index of every page (50 MB of lunr JSON at 10,000 cards). Ranking
-# ignores how often a word occurs: a rule page that quotes an alert's name four times as an
-# example must not outrank the card whose triggers (weighted in card.html.j2) name it once.
-PAGEFIND_PAGE = """---
-title: Search
----
-
-# Search
-
-<link href="../pagefind/pagefind-ui.css" rel="stylesheet">
-<div id="kb-search"></div>
-<script src="../pagefind/pagefind-ui.js"></script>
-<script>
-new PagefindUI({element: "#kb-search", showSubResults: false, showImages: false, autofocus: true,
-             ranking: {termFrequency: 0.0}});
-</script>
-"""
+SEARCHES = ("builtin", "pagefind")
 
 
 PUBLISHED_TEXT = (".html", ".json", ".xml", ".txt", ".js")
@@ -79,15 +64,6 @@ def _redact_site(site: Path, secrets: frozenset[str]) -> None:
             clean = redact(text, secrets, html=True)
             if clean != text:
                 path.write_text(clean, encoding="utf-8", errors="surrogateescape")
-
-
-def _pagefind(site: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Index the built site: each page's <article> (not the nav every page repeats)."""
-    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--root-selector", "article", "--quiet"]
-    try:
-        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    except OSError as exc:
-        raise BuildProblem(f"pagefind: {exc.strerror} (pip install 'pagefind[extended]')") from None
 
 
 class BuildProblem(Exception):
@@ -175,8 +151,59 @@ def page_markdown(page: Page, addresses: Addresses, toc: TocSettings) -> str:
     return page.markdown + body
 
 
+# MkDocs and ProperDocs run the kb plugin: kb site build hands them the KB's own mkdocs.yml
+# (re-rooted in the staging folder, so a KB needs no docs/) and the plugin builds every page
+# as it does for `mkdocs build`. Writing the pages as Markdown files instead made MkDocs
+# re-parse 14,000 pages of raw HTML: 147 s of CPU at 10,000 cards, against about 60.
+PLUGIN_GENERATORS = ("mkdocs", "properdocs")
+ROOT_ENV = "KB_SITE_BUILD_ROOT"  # the KB the plugin builds when its mkdocs.yml is a staged copy
+
+
+def plugin_config(raw: dict[str, Any], root: Path, docs: Path, site: Path, search: str) -> dict[str, Any]:
+    """The KB's mkdocs.yml for MkDocs or ProperDocs in the staging folder: the kb plugin kept,
+    with its `search` option set (pagefind: the theme's search plugin removed)."""
+    config = dict(raw)
+    config["docs_dir"] = docs.name
+    config["site_dir"] = site.name
+    theme = config.get("theme")
+    if (
+        isinstance(theme, dict)
+        and isinstance(theme.get("custom_dir"), str)
+        and not Path(theme["custom_dir"]).is_absolute()
+    ):
+        config["theme"] = {**theme, "custom_dir": str((root / theme["custom_dir"]).resolve())}
+    dropped = {"search", "material/search"} if search == "pagefind" else set()
+    plugins = config.get("plugins")
+    if plugins is None:
+        plugins = ["search"]
+    entries: list[tuple[Any, Any]] = []
+    if isinstance(plugins, dict):
+        entries = list(plugins.items())
+    elif isinstance(plugins, list):
+        for entry in plugins:
+            name = _plugin_name(entry)
+            if name is None:
+                raise BuildProblem(f"mkdocs.yml: plugins: cannot read the entry {str(entry)[:80]!r}")
+            entries.append((name, entry[name] if isinstance(entry, dict) else {}))
+    else:
+        raise BuildProblem("mkdocs.yml: plugins is neither a list nor a mapping")
+    kept: list[Any] = []
+    for name, options in entries:
+        if name in dropped:
+            continue
+        if name == "kb":
+            options = {**(options or {}), "search": search}
+        kept.append({name: options} if options else name)
+    if "kb" not in [name for name, _ in entries]:
+        kept.append({"kb": {"search": search}})
+    config["plugins"] = kept
+    if isinstance(config.get("hooks"), list):  # paths relative to mkdocs.yml, which moved
+        config["hooks"] = [str((root / h).resolve()) if isinstance(h, str) else h for h in config["hooks"]]
+    return config
+
+
 def derived_config(
-    raw: dict[str, Any], root: Path, docs: Path, site: Path, search: str = "generator", generator: str = "mkdocs"
+    raw: dict[str, Any], root: Path, docs: Path, site: Path, search: str = "builtin", generator: str = "mkdocs"
 ) -> dict[str, Any]:
     """The KB's mkdocs.yml for a build from the staging folder: kb's pages, no kb plugin
     (and, with Pagefind, no generator search: its one-file index is what Pagefind replaces)."""
@@ -208,8 +235,10 @@ def derived_config(
     names = {e if isinstance(e, str) else next(iter(e), "") for e in extensions}
     config["markdown_extensions"] = extensions + [e for e in REQUIRED_EXTENSIONS if e not in names]
     config["extra_css"] = [*(config.get("extra_css") or []), CSS]
+    if search == "pagefind":
+        config["extra_javascript"] = [*(config.get("extra_javascript") or []), SEARCH_JS]
     if not config.get("nav"):
-        config["nav"] = DEFAULT_NAV + ([{"Search": SEARCH_PAGE}] if search == "pagefind" else [])
+        config["nav"] = list(DEFAULT_NAV)
         validation = dict(config.get("validation") or {})
         # the nav lists the indexes only: one line per card page would flood the build's output
         validation["nav"] = {**dict(validation.get("nav") or {}), "omitted_files": "ignore"}
@@ -242,9 +271,25 @@ def _plugin_name(entry: Any) -> str | None:
     return None
 
 
-def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: str = "generator") -> Path:
-    """Write the generated docs folder and the derived mkdocs.yml into `staging`; returns the config."""
-    root = kb.root
+@dataclass(frozen=True)
+class Staged:
+    """A staging folder ready for the generator: its mkdocs.yml, the KB's own mkdocs.yml as read,
+    and each generated page's built file with its source (for its edit link)."""
+
+    config_file: Path
+    raw: dict[str, Any]
+    sources: list[tuple[str, str | None]]
+
+
+def built_file(address: str) -> str:
+    """`cards/x/` -> `cards/x/index.html`; `` -> `index.html`; `cards/x.html` as it is."""
+    return address + "index.html" if address.endswith("/") or not address else address
+
+
+def stage(kb: KnowledgeBase | Path, staging: Path, generator: str = "mkdocs", search: str = "builtin") -> Staged:
+    """Write the generated docs folder and the derived mkdocs.yml into `staging`. MkDocs and
+    ProperDocs need only the KB's root (their kb plugin loads it); Zensical needs it loaded."""
+    root = kb if isinstance(kb, Path) else kb.root
     try:
         raw = yaml.load(safefile.read_text(root / "mkdocs.yml", yamlio.MAX_BYTES), Loader=_Loader) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -258,15 +303,24 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
     if source_docs.is_dir():
         shutil.copytree(source_docs, docs, symlinks=False, ignore=_outside(root))
     docs.mkdir(exist_ok=True)
+    if generator in PLUGIN_GENERATORS:
+        return _write_config(staging, plugin_config(raw, root, docs, site, search), raw, [])
+    if isinstance(kb, Path):
+        kb = load_kb(root)
     addresses = Addresses(
         directory_urls=raw.get("use_directory_urls", True) is not False, from_source=generator == "zensical"
     )
     toc = TocSettings.from_mdx_configs(_mdx_configs(raw.get("markdown_extensions")))
     secrets = published_secrets(kb, secret_allowlist().keys)
     extensions = _extension_names(raw.get("markdown_extensions"))
+    renderer = None
+    sources: list[tuple[str, str | None]] = []
     for page in build_pages(kb):
+        sources.append((built_file(addresses.of(page.src_uri)), page.edit_uri))
         if page.edit_uri and page.edit_uri.endswith(".md"):  # Markdown a person wrote (router, references/)
-            removed = unsafe_html(page.markdown, extensions, _mdx_configs(raw.get("markdown_extensions")))
+            configs = _mdx_configs(raw.get("markdown_extensions"))
+            renderer = renderer or markdown_renderer(extensions, configs)
+            removed = unsafe_html(page.markdown, extensions, configs, renderer)
             if removed is not None:
                 raise BuildProblem(
                     f"{page.edit_uri}: raw HTML the site does not publish ({removed}); the plugin build removes it,"
@@ -276,21 +330,19 @@ def stage(kb: KnowledgeBase, staging: Path, generator: str = "mkdocs", search: s
         target = docs / page.src_uri
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(redact(text, secrets, html=True) if secrets else text, encoding="utf-8")
-    if search == "pagefind":
-        (docs / SEARCH_PAGE).write_text(PAGEFIND_PAGE, encoding="utf-8")
     (docs / CSS).parent.mkdir(parents=True, exist_ok=True)
     (docs / CSS).write_text((DEFAULTS / "kb.css").read_text(encoding="utf-8"), encoding="utf-8")
+    if search == "pagefind":
+        (docs / SEARCH_JS).write_text((DEFAULTS / "kb-search.js").read_text(encoding="utf-8"), encoding="utf-8")
+    return _write_config(staging, derived_config(raw, root, docs, site, search, generator), raw, sources)
+
+
+def _write_config(
+    staging: Path, config: dict[str, Any], raw: dict[str, Any], sources: list[tuple[str, str | None]]
+) -> Staged:
     config_file = staging / "mkdocs.yml"
-    config_file.write_text(
-        yaml.dump(
-            derived_config(raw, root, docs, site, search, generator),
-            Dumper=_Dumper,
-            sort_keys=False,
-            allow_unicode=True,
-        ),
-        encoding="utf-8",
-    )
-    return config_file
+    config_file.write_text(yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return Staged(config_file, raw, sources)
 
 
 class _StartTags(HTMLParser):
@@ -316,22 +368,30 @@ def _start_tags(fragment: str) -> Counter[tuple[str, tuple[tuple[str, str], ...]
     return parser.tags
 
 
-def unsafe_html(text: str, extensions: list[str], configs: dict[str, Any]) -> str | None:
+def unsafe_html(text: str, extensions: list[str], configs: dict[str, Any], renderer: Any = None) -> str | None:
     """The first tag (or attribute) of `text`'s rendered HTML that kb.site.escape.sanitize_html
     would remove (a script, an event handler, a `javascript:` link), or None. The plugin
-    sanitizes each page as MkDocs renders it; a build without the plugin refuses instead."""
-    import markdown
-
-    try:
-        rendered = markdown.markdown(text, extensions=extensions, extension_configs=configs)
-    except Exception:  # noqa: BLE001 (an extension kb cannot load here: judge with the ones kb requires)
-        rendered = markdown.markdown(text, extensions=list(REQUIRED_EXTENSIONS))
+    sanitizes each page as MkDocs renders it; a build without the plugin refuses instead.
+    `renderer` (from markdown_renderer) is reused across pages: loading the extensions for
+    each of a large router's pages cost more than rendering them."""
+    renderer = renderer or markdown_renderer(extensions, configs)
+    rendered = renderer.reset().convert(text)
     removed = _start_tags(rendered) - _start_tags(sanitize_html(rendered))
     if not removed:
         return None
     tag, attrs = sorted(removed)[0]
     shown = " ".join(f'{k}="{v}"' for k, v in attrs)
     return f"<{tag}{' ' + shown if shown else ''}>"[:120]
+
+
+def markdown_renderer(extensions: list[str], configs: dict[str, Any]) -> Any:
+    """Python-Markdown with the site's extensions (or, when one cannot load here, kb's own)."""
+    import markdown
+
+    try:
+        return markdown.Markdown(extensions=extensions, extension_configs=configs)
+    except Exception:  # noqa: BLE001 (an extension kb cannot load here: judge with the ones kb requires)
+        return markdown.Markdown(extensions=list(REQUIRED_EXTENSIONS))
 
 
 def _extension_names(extensions: Any) -> list[str]:
@@ -353,33 +413,45 @@ def _mdx_configs(extensions: Any) -> dict[str, Any]:
 
 
 def build(
-    kb: KnowledgeBase, generator: str, site_dir: Path, *, strict: bool = False, search: str = "generator"
+    kb: KnowledgeBase | Path, generator: str, site_dir: Path, *, strict: bool = False, search: str = "builtin"
 ) -> subprocess.CompletedProcess:
     """Build the KB's site with `generator` into `site_dir` (replaced if it holds a site).
-    `search="pagefind"` indexes the built site with Pagefind instead of the generator's search."""
+    `search="pagefind"` indexes the built site with Pagefind instead of the generator's search
+    (its box in every page's header)."""
     if generator not in GENERATORS:
         raise BuildProblem(f"unknown generator '{generator}': choose one of {', '.join(GENERATORS)}")
-    if search not in ("generator", "pagefind"):
-        raise BuildProblem(f"unknown search '{search}': choose generator or pagefind")
+    if search not in SEARCHES:
+        raise BuildProblem(f"unknown search '{search}': choose one of {', '.join(SEARCHES)}")
     site_dir = site_dir.resolve()
     if site_dir.exists() and any(site_dir.iterdir()) and not (site_dir / "index.html").is_file():
         raise BuildProblem(f"{site_dir}: exists and is not a built site; kb will not replace it")
-    if site_dir == kb.root.resolve() or kb.root.resolve().is_relative_to(site_dir):
+    root = (kb if isinstance(kb, Path) else kb.root).resolve()
+    if generator not in PLUGIN_GENERATORS and isinstance(kb, Path):
+        kb = load_kb(root)  # MkDocs' and ProperDocs' kb plugin loads it itself: not twice
+    if site_dir == root or root.is_relative_to(site_dir):
         raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
     with tempfile.TemporaryDirectory(prefix="kb-site-") as folder:
         staging = Path(folder)
-        config_file = stage(kb, staging, generator, search)
-        command = [sys.executable, *GENERATORS[generator], "-f", str(config_file)]
+        staged = stage(kb, staging, generator, search)
+        command = [sys.executable, *GENERATORS[generator], "-f", str(staged.config_file)]
         if strict:
             command.append("--strict")
-        env = {**os.environ, "NO_COLOR": "1"}
+        env = {**os.environ, "NO_COLOR": "1", ROOT_ENV: str(root)}
+        # the generator imports this kb (the plugin), as the user's interpreter does
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         result = subprocess.run(command, cwd=staging, capture_output=True, text=True, env=env, check=False)
         if result.returncode == 0:
             if not (staging / "site" / "index.html").is_file():
                 raise BuildProblem(f"{generator} exited 0 but wrote no index.html")
-            _redact_site(staging / "site", published_secrets(kb, secret_allowlist().keys))
-            if search == "pagefind":
-                result = _pagefind(staging / "site", env)
+            if isinstance(kb, KnowledgeBase):  # (the plugin redacts every page it writes)
+                _redact_site(staging / "site", published_secrets(kb, secret_allowlist().keys))
+            if editlinks.has_edit_links(staged.raw) and generator not in PLUGIN_GENERATORS:
+                editlinks.fix_site(staging / "site", staged.raw, staged.sources)
+            if search == "pagefind" and generator not in PLUGIN_GENERATORS:  # the plugin indexed it
+                try:
+                    result = run_pagefind(staging / "site", env)
+                except PagefindProblem as exc:
+                    raise BuildProblem(str(exc)) from None
                 if result.returncode != 0:
                     return result
             if site_dir.exists():

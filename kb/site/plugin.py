@@ -55,11 +55,71 @@ class KbPlugin(BasePlugin):
             # the nav lists the indexes only: one INFO line per card page would flood the build's output
             config.validation.nav.omitted_files = logging.DEBUG
         config.theme["font"] = False  # system fonts whatever mkdocs.yml says: nothing loads from another host
+        if self.settings.search == "pagefind":
+            from mkdocs.exceptions import PluginError
+
+            from kb.site.search import SEARCH_JS, pagefind_installed
+
+            theirs = [name for name in config.plugins if name in ("search", "material/search")]
+            if theirs:
+                raise PluginError(
+                    f"kb: search: pagefind replaces the theme's search: remove `{theirs[0].split('/')[-1]}`"
+                    " from plugins in mkdocs.yml"
+                )
+            if not pagefind_installed():
+                raise PluginError("kb: search: pagefind needs Pagefind: pip install 'pagefind[extended]'")
+            config.extra_javascript.append(SEARCH_JS)
         return config
+
+    def on_serve(self, server, config, builder):
+        """Live reload: MkDocs watches the docs folder; kb's pages come from the KB's own files."""
+        from kb.load.router import router_for
+
+        settings, root = self.settings, self.root(config)
+        watched = [
+            root / settings.cards_dir,
+            root / settings.postmortems_dir,
+            root / settings.references_dir,
+            root / settings.templates_dir,
+            root / settings.runs_dir,
+            root / settings.oncall,
+        ]
+        try:
+            watched += [root / page.path for page in router_for(root, settings).pages]
+        except Exception:  # noqa: BLE001 (a broken router is kb check's to report; watch its file anyway)
+            watched.append(root / settings.router)
+        for path in watched:
+            if path.exists():
+                server.watch(str(path))
+        return server
+
+    def on_post_build(self, config) -> None:
+        """With `search: pagefind`, the built site is indexed (after every rebuild under serve)."""
+        if self.settings.search != "pagefind":
+            return
+        from mkdocs.exceptions import PluginError
+
+        from kb.site.search import PagefindProblem, run_pagefind
+
+        try:
+            result = run_pagefind(Path(config.site_dir))
+        except PagefindProblem as exc:
+            raise PluginError(f"kb: {exc}") from None
+        if result.returncode != 0:
+            raise PluginError(
+                f"kb: pagefind failed (exit {result.returncode}): {(result.stderr or result.stdout)[-500:]}"
+            )
 
     @staticmethod
     def root(config) -> Path:
-        return Path(config.config_file_path).resolve().parent
+        """The KB: beside mkdocs.yml, or (kb site build, whose mkdocs.yml is a staged copy) the
+        folder kb.site.build names in KB_SITE_BUILD_ROOT."""
+        import os
+
+        from kb.site.build import ROOT_ENV
+
+        staged = os.environ.get(ROOT_ENV)
+        return Path(staged).resolve() if staged else Path(config.config_file_path).resolve().parent
 
     def kb_config(self, config) -> Config:
         """kb's configuration from what MkDocs validated (this plugin's options, site_url and the
@@ -102,6 +162,12 @@ class KbPlugin(BasePlugin):
                 generated.edit_uri = page.edit_uri
             files.append(generated)
         files.append(File.generated(config, CSS, content=(DEFAULTS / "kb.css").read_text(encoding="utf-8")))
+        if self.settings.search == "pagefind":
+            from kb.site.search import SEARCH_JS
+
+            files.append(
+                File.generated(config, SEARCH_JS, content=(DEFAULTS / "kb-search.js").read_text(encoding="utf-8"))
+            )
         return files
 
     # A credential in the KB never reaches a page, whatever `kb check` was told to ignore:
