@@ -425,11 +425,13 @@ def upcoming_blocked(paging: PagingModel, start: int, days: int = 14) -> list[di
     return [rows[key] for key in sorted(rows)]
 
 
-def dashboard_shifts(kb, days: int = 14) -> tuple[list[dict], list[str]]:
+def dashboard_shifts(kb, days: int = 14, paging: PagingModel | None = None) -> tuple[list[dict], list[str]]:
     """For the site's dashboard: the shifts of the `days` from the start of the KB's today that
-    cannot execute some card (upcoming_blocked), and the rotations that have a schedule."""
+    cannot execute some card (upcoming_blocked), and the rotations that have a schedule. `paging`:
+    the site's own model (memberships already read), else one is built."""
     if kb.oncall is None or kb.oncall.model is None:
         return [], []
-    cards = [doc.model for doc in kb.cards if doc.model is not None]
-    paging = PagingModel(kb.root, kb.oncall.model, cards, kb.settings.business_hours, kb.config.today())
+    if paging is None:
+        cards = [doc.model for doc in kb.cards if doc.model is not None]
+        paging = PagingModel(kb.root, kb.oncall.model, cards, kb.settings.business_hours, kb.config.today())
     return upcoming_blocked(paging, paging.begin, days), sorted(paging.rotations)

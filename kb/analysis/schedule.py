@@ -257,21 +257,28 @@ def _categories(event) -> list[str]:
     return found
 
 
-def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
-    line = int(event.get(LINE, 0))
+def _occurrence(
+    event, zone: dt.tzinfo | None, line: int, start_time=None, end_time=None
+) -> Occurrence | None:
+    """An event as a shift, or None if it is cancelled or covers no minute. `start_time` and
+    `end_time` are an expanded occurrence's (recurring-ical-events'), else the event's own."""
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
         return None
     start_value = event.get("DTSTART")
     if start_value is None:
         raise ScheduleProblem(f"line {line}: an event without DTSTART")
-    start = _aware(start_value.dt, zone, "DTSTART", line)
-    end_value = event.get("DTEND")
-    if end_value is not None:
-        end = _aware(end_value.dt, zone, "DTEND", line)
-    elif event.get("DURATION") is not None:
-        end = start + event.get("DURATION").dt
+    if start_time is not None:
+        start = _aware(start_time, zone, "DTSTART", line)
+        end = _aware(end_time, zone, "DTEND", line)
     else:
-        end = start + (dt.timedelta(days=1) if not isinstance(start_value.dt, dt.datetime) else dt.timedelta(0))
+        start = _aware(start_value.dt, zone, "DTSTART", line)
+        end_value = event.get("DTEND")
+        if end_value is not None:
+            end = _aware(end_value.dt, zone, "DTEND", line)
+        elif event.get("DURATION") is not None:
+            end = start + event.get("DURATION").dt
+        else:
+            end = start + (dt.timedelta(days=1) if not isinstance(start_value.dt, dt.datetime) else dt.timedelta(0))
     if end <= start:
         return None  # an instant covers no minute
     summary = " ".join(str(event.get("SUMMARY", "")).split())
@@ -297,10 +304,53 @@ def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
     )
 
 
+RECURRING = ("RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
+
+
+def _recurring_uids(events) -> set[str]:
+    """UIDs recurring-ical-events must see: a series (RRULE, RDATE, EXDATE), a changed or
+    cancelled occurrence (RECURRENCE-ID), or a UID given twice (the library decides which
+    copy holds). Every other event is one shift and is read as icalendar parsed it."""
+    seen: set[str] = set()
+    recurring: set[str] = set()
+    for event in events:
+        uid = str(event.get("UID", ""))
+        if uid in seen or any(name in event for name in RECURRING):
+            recurring.add(uid)
+        seen.add(uid)
+    return recurring
+
+
+def _backwards(event, zone: dt.tzinfo | None, line: int) -> bool:
+    start, end = event.get("DTSTART"), event.get("DTEND")
+    if start is None or end is None:
+        return False
+    try:
+        return _aware(end.dt, zone or UTC, "DTEND", line) < _aware(start.dt, zone or UTC, "DTSTART", line)
+    except (ScheduleProblem, TypeError):
+        return False
+
+
+def _expanded(query, left: dt.datetime, right: dt.datetime):
+    """(source VEVENT, start, end) of every occurrence in [left, right). recurring-ical-events'
+    public between() copies the whole component per occurrence (half its cost on an hourly
+    layer); its occurrences carry the same start and end and their source component, so they
+    are read directly where this version has them, through between() otherwise."""
+    occurrences_between = getattr(query, "_occurrences_between", None)
+    if occurrences_between is not None:
+        found = occurrences_between(left, right)
+        if all(hasattr(o, "start") and hasattr(o, "end") and hasattr(o, "_adapter") for o in found):
+            sources = [getattr(o._adapter, "_component", None) for o in found]
+            if all(source is not None for source in sources):
+                return [(source, o.start, o.end) for source, o in zip(sources, found)]
+    return [(event, None, None) for event in query.between(left, right)]
+
+
 def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     """Every occurrence from the start of `today` (UTC) on, and whether a layer repeats forever."""
     import icalendar  # imported here: a KB without schedules never pays for them
     import recurring_ical_events
+    import x_wr_timezone  # recurring-ical-events' own dependency: X-WR-TIMEZONE as RFC 5545 times
 
     try:
         text = raw.decode("utf-8-sig")
@@ -320,13 +370,21 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     begin = dt.datetime.combine(today, dt.time(), UTC)
     horizon = begin + dt.timedelta(days=HORIZON_DAYS)
     open_ended = False
+    recurring = _recurring_uids(events)
+    singles: list[tuple[object, int]] = []
     for event, line in zip(events, lines):
-        event.add(LINE, str(line))
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
             value = event.get(name)
             if value is not None and zone is None:
                 _aware(value.dt, None, name, line)  # a floating time: refused before expansion guesses
         rule = event.get("RRULE")
+        uid = str(event.get("UID", ""))
+        if uid not in recurring and _backwards(event, zone, line):
+            recurring.add(uid)  # DTEND before DTSTART: the library's reading of it (swapped) holds
+        if uid not in recurring:
+            singles.append((event, line))
+        else:
+            event.add(LINE, str(line))
         for item in rule if isinstance(rule, list) else [rule] if rule is not None else []:
             if str((item.get("FREQ") or [""])[0]).upper() in ("SECONDLY", "MINUTELY"):
                 raise ScheduleProblem(f"line {line}: a layer repeating {item['FREQ'][0].lower()} is no on-call shift")
@@ -345,23 +403,50 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
             except ScheduleProblem:
                 continue  # reported when the occurrence is read
             horizon = max(horizon, end)
-    # window by window (recurring-ical-events' between() is linear, its lazy after() is not): a
-    # window's occurrences are those starting in it, the first window also keeps the ones running
-    # into it; a hostile layer stops at MAX_OCCURRENCES, not at the end of memory
+    if zone is not None and singles:
+        # what recurring_ical_events.of() does to the whole calendar, done once here so that the
+        # single events read directly keep the times (and offsets) the expanded ones get
+        calendar = x_wr_timezone.to_standard(calendar)
+        events = calendar.walk("VEVENT")
+        singles = [(event, line) for event, line in zip(events, lines) if str(event.get("UID", "")) not in recurring]
+    found: list[Occurrence] = []
+    floor = begin.timestamp()
+    for event, line in singles:
+        occurrence = _occurrence(event, zone, line)
+        if occurrence is not None and occurrence.end > floor:
+            found.append(occurrence)
+        if len(found) > MAX_OCCURRENCES:
+            raise ScheduleProblem(f"more than {MAX_OCCURRENCES:,} shifts; export a shorter window")
+    if len(singles) < len(events):
+        found += _expand_recurring(calendar, recurring, zone, begin, horizon, len(found), recurring_ical_events)
+    found.sort(key=lambda o: (o.start, o.line))
+    return found, open_ended
+
+
+def _expand_recurring(calendar, recurring, zone, begin, horizon, already, recurring_ical_events) -> list[Occurrence]:
+    """The occurrences of the recurring events, expanded by recurring-ical-events window by window
+    (its between() is linear, its lazy after() is not): a window's occurrences are those starting
+    in it, the first window also keeps the ones running into it; a hostile layer stops at
+    MAX_OCCURRENCES, not at the end of memory."""
+    # only the recurring events go to the library (with the time zones they may name): a single
+    # event would cost it a series object and a component copy per check for nothing
+    calendar.subcomponents = [
+        c for c in calendar.subcomponents if c.name != "VEVENT" or str(c.get("UID", "")) in recurring
+    ]
     found: list[Occurrence] = []
     query = recurring_ical_events.of(calendar)
     left, days = begin, 1
     try:
         while left <= horizon:
             right = min(left + dt.timedelta(days=days), horizon + dt.timedelta(seconds=1))
-            window = query.between(left, right)
-            for event in window:
-                occurrence = _occurrence(event, zone)
+            window = _expanded(query, left, right)
+            for event, start_time, end_time in window:
+                occurrence = _occurrence(event, zone, int(event.get(LINE, 0)), start_time, end_time)
                 if occurrence is None or (left != begin and occurrence.start < left.timestamp()):
                     continue
                 if occurrence.end > begin.timestamp():
                     found.append(occurrence)
-            if len(found) > MAX_OCCURRENCES:
+            if already + len(found) > MAX_OCCURRENCES:
                 raise ScheduleProblem(
                     f"more than {MAX_OCCURRENCES:,} shifts before {horizon.date().isoformat()}; export a shorter window"
                 )
@@ -369,8 +454,7 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
             days = min(days * 2, 32) if len(window) < 5000 else days
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the library's way to reject a bad rule
         raise ScheduleProblem(f"its recurrence rules cannot be expanded: {exc}") from None
-    found.sort(key=lambda o: (o.start, o.line))
-    return found, open_ended
+    return found
 
 
 # -- who is paged -------------------------------------------------------------------------------
