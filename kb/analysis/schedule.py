@@ -44,8 +44,11 @@ from kb.core.atomic import write_atomic
 HORIZON_DAYS = 92  # how far a layer that repeats forever is expanded
 COUNTED_DAYS = 400  # how far a layer with COUNT is followed (its end is known only by expanding it)
 MAX_OCCURRENCES = 500_000  # per file: 57 years of hourly shifts
+MAX_EVENTS = 50_000  # VEVENTs per file: 5.7 years of hourly shifts; icalendar needs ~4 KB and ~120 µs each
+MAX_EXPANSION = 1_000_000  # occurrences a layer has from its DTSTART to the horizon (the library walks them all)
+MIN_STEP_MINUTES = 15  # a layer repeating more often pages nobody for a shift
 CACHE_FROM = 500  # occurrences: smaller exports parse in milliseconds, not worth a cache file
-MAX_BYTES = 50_000_000  # a year of hourly shifts in one file is 1.6 MB
+MAX_BYTES = 20_000_000  # a year of hourly shifts in one file is 1.6 MB
 UTC = dt.UTC
 LEVEL = re.compile(r"^\s*\[L(\d+)\]\s*", re.IGNORECASE)
 PAGERDUTY = re.compile(r"^on[- ]?call\s*[-:\u2013]\s*(.+?)\s*[-\u2013]\s*.+$", re.IGNORECASE)
@@ -257,9 +260,7 @@ def _categories(event) -> list[str]:
     return found
 
 
-def _occurrence(
-    event, zone: dt.tzinfo | None, line: int, start_time=None, end_time=None
-) -> Occurrence | None:
+def _occurrence(event, zone: dt.tzinfo | None, line: int, start_time=None, end_time=None) -> Occurrence | None:
     """An event as a shift, or None if it is cancelled or covers no minute. `start_time` and
     `end_time` are an expanded occurrence's (recurring-ical-events'), else the event's own."""
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
@@ -302,6 +303,46 @@ def _occurrence(
         10 - priority if 1 <= priority <= 9 else 0,
         getattr(start.tzinfo, "key", "") or "",
     )
+
+
+STEP = {"YEARLY": 365 * 24 * 60, "MONTHLY": 28 * 24 * 60, "WEEKLY": 7 * 24 * 60, "DAILY": 24 * 60, "HOURLY": 60}
+
+
+def _bounded_rule(rule, event, zone: dt.tzinfo | None, begin: dt.datetime, line: int) -> None:
+    """Refuse a layer no paging tool writes and that would cost expanding without end: one
+    repeating more often than every MIN_STEP_MINUTES (FREQ=MINUTELY, BYSECOND, BYMINUTE with
+    many values), or one whose DTSTART lies so far back that the library, which walks every
+    occurrence from DTSTART on, would walk more than MAX_EXPANSION of them."""
+    freq = str((rule.get("FREQ") or [""])[0]).upper()
+    if freq in ("SECONDLY", "MINUTELY") or rule.get("BYSECOND"):
+        what = "secondly" if freq == "SECONDLY" or rule.get("BYSECOND") else "minutely"
+        raise ScheduleProblem(f"line {line}: a layer repeating {what} is no on-call shift")
+    per_hour = len(rule.get("BYMINUTE") or [0])
+    if per_hour > 60 // MIN_STEP_MINUTES:
+        raise ScheduleProblem(f"line {line}: a layer repeating {per_hour} times an hour (BYMINUTE) is no on-call shift")
+    start = event.get("DTSTART")
+    if start is None or freq not in STEP:
+        return
+    first = _aware(start.dt, zone or UTC, "DTSTART", line)
+    per_step = per_hour * max(1, len(rule.get("BYHOUR") or [])) * max(1, len(rule.get("BYDAY") or []))
+    minutes = max(0.0, (begin - first).total_seconds() / 60) + COUNTED_DAYS * 24 * 60
+    walked = minutes / STEP[freq] * per_step
+    if walked > MAX_EXPANSION:
+        raise ScheduleProblem(
+            f"line {line}: a layer starting {first.date().isoformat()} repeats about {int(walked):,} times "
+            f"before it reaches the schedule's window (more than {MAX_EXPANSION:,}); export the schedule again"
+        )
+
+
+def _known_zone(prop, name: str, line: int) -> None:
+    """A TZID that neither IANA nor a VTIMEZONE of the file defines: icalendar leaves the time
+    floating, and the file means a zone kb cannot know."""
+    tzid = getattr(prop, "params", {}).get("TZID")
+    value = getattr(prop, "dt", None)
+    if tzid and isinstance(value, dt.datetime) and value.tzinfo is None:
+        raise ScheduleProblem(
+            f"line {line}: {name} names TZID '{tzid}', which is neither an IANA timezone nor a VTIMEZONE of the file"
+        )
 
 
 RECURRING = ("RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
@@ -347,7 +388,21 @@ def _expanded(query, left: dt.datetime, right: dt.datetime):
 
 
 def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
-    """Every occurrence from the start of `today` (UTC) on, and whether a layer repeats forever."""
+    """Every occurrence from the start of `today` (UTC) on, and whether a layer repeats forever.
+    Whatever the file holds, the answer is that or a ScheduleProblem, never another exception."""
+    try:
+        return _parse_calendar(raw, today)
+    except ScheduleProblem:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        # icalendar parses property values when they are first read (BrokenCalendarProperty is a
+        # ValueError); recurring-ical-events reads DTSTART when it builds a series
+        raise ScheduleProblem(f"cannot be read as a schedule: {type(exc).__name__}: {exc}") from None
+    except RecursionError:
+        raise ScheduleProblem("its components are nested too deeply to be read") from None
+
+
+def _parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     import icalendar  # imported here: a KB without schedules never pays for them
     import recurring_ical_events
     import x_wr_timezone  # recurring-ical-events' own dependency: X-WR-TIMEZONE as RFC 5545 times
@@ -356,6 +411,9 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ScheduleProblem(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    lines = _event_lines(text)
+    if len(lines) > MAX_EVENTS:  # icalendar holds every component in memory: bounded before parsing
+        raise ScheduleProblem(f"{len(lines):,} events, more than {MAX_EVENTS:,}; export a shorter window")
     try:
         calendar = icalendar.Calendar.from_ical(text)
     except (ValueError, IndexError, KeyError) as exc:
@@ -363,7 +421,6 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     if getattr(calendar, "name", "") != "VCALENDAR":
         raise ScheduleProblem("not an iCalendar file: it does not start with BEGIN:VCALENDAR")
     events = calendar.walk("VEVENT")
-    lines = _event_lines(text)
     if len(lines) != len(events):
         raise ScheduleProblem("its VEVENT blocks could not be matched to lines (a folded BEGIN:VEVENT?)")
     zone = _calendar_zone(calendar) if calendar.get("X-WR-TIMEZONE") else None
@@ -373,9 +430,12 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     recurring = _recurring_uids(events)
     singles: list[tuple[object, int]] = []
     for event, line in zip(events, lines):
+        if event.get("DTSTART") is None:
+            raise ScheduleProblem(f"line {line}: an event without DTSTART")
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
             value = event.get(name)
             if value is not None and zone is None:
+                _known_zone(value, name, line)
                 _aware(value.dt, None, name, line)  # a floating time: refused before expansion guesses
         rule = event.get("RRULE")
         uid = str(event.get("UID", ""))
@@ -386,12 +446,13 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
         else:
             event.add(LINE, str(line))
         for item in rule if isinstance(rule, list) else [rule] if rule is not None else []:
-            if str((item.get("FREQ") or [""])[0]).upper() in ("SECONDLY", "MINUTELY"):
-                raise ScheduleProblem(f"line {line}: a layer repeating {item['FREQ'][0].lower()} is no on-call shift")
+            _bounded_rule(item, event, zone, begin, line)
             if item.get("UNTIL"):
                 until = item["UNTIL"][0]
                 until = until if isinstance(until, dt.datetime) else dt.datetime.combine(until, dt.time())
-                horizon = max(horizon, until if until.tzinfo else until.replace(tzinfo=UTC))
+                until = until if until.tzinfo else until.replace(tzinfo=UTC)
+                # followed as far as a COUNT layer: an UNTIL in year 9999 is no export's window
+                horizon = max(horizon, min(until, begin + dt.timedelta(days=COUNTED_DAYS)))
             elif item.get("COUNT"):
                 horizon = max(horizon, begin + dt.timedelta(days=COUNTED_DAYS))
             else:
@@ -434,9 +495,9 @@ def _expand_recurring(calendar, recurring, zone, begin, horizon, already, recurr
         c for c in calendar.subcomponents if c.name != "VEVENT" or str(c.get("UID", "")) in recurring
     ]
     found: list[Occurrence] = []
-    query = recurring_ical_events.of(calendar)
     left, days = begin, 1
     try:
+        query = recurring_ical_events.of(calendar)
         while left <= horizon:
             right = min(left + dt.timedelta(days=days), horizon + dt.timedelta(seconds=1))
             window = _expanded(query, left, right)
