@@ -4,8 +4,8 @@ Parsing is icalendar's; RRULE, RDATE, EXDATE and RECURRENCE-ID expansion (DST in
 recurring-ical-events'. kb only decides what the vendors' shapes mean:
 
 - a cancelled event (`STATUS:CANCELLED`, also a cancelled RECURRENCE-ID occurrence) is no shift;
-- an event is an override when its CATEGORIES or SUMMARY say "override" (Grafana OnCall's
-  override calendar, Opsgenie and PagerDuty override entries, incident.io overrides);
+- an event is an override when its CATEGORIES or SUMMARY say "override", or its LOCATION is
+  "overrides" (Grafana OnCall's override calendar, Opsgenie and PagerDuty override entries, incident.io overrides);
 - where events overlap, the one paged is the override, then the highest Grafana OnCall
   priority level (`[L2]` beats `[L1]`, no prefix is `[L0]`), then the highest iCalendar
   PRIORITY (1 beats 9; 0 is unset). Equal ranks are paged together, as Grafana OnCall and
@@ -289,7 +289,12 @@ def _occurrence(event, zone: dt.tzinfo | None, line: int, start_time=None, end_t
         priority = int(event.get("PRIORITY", 0))
     except (TypeError, ValueError):
         priority = 0
-    override = bool(OVERRIDE.search(summary)) or any(OVERRIDE.search(c) for c in _categories(event))
+    override = (
+        bool(OVERRIDE.search(summary))
+        or any(OVERRIDE.search(c) for c in _categories(event))
+        # Grafana OnCall marks its layers LOCATION:primary and LOCATION:overrides (grafana/oncall#2778)
+        or str(event.get("LOCATION", "")).strip().lower() == "overrides"
+    )
     return Occurrence(
         int(start.timestamp()),
         int(end.timestamp()),
