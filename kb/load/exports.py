@@ -58,13 +58,19 @@ def scan_export(raw: bytes, rel: str) -> list[SecretHit]:
     """Credentials in an exported file, at the line where the text holding them starts."""
     hits = {(h.line, h.value): h for h in scan(raw, rel)}
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-    for hit in _unfolded(text, rel) + _json_strings(text, rel):
-        if not any(h.value in hit.value or hit.value in h.value for h in hits.values()):
-            hits.setdefault((hit.line, hit.value), hit)
+    for hit, last in _unfolded(text, rel) + _json_strings(text, rel):
+        inside = {key: h for key, h in hits.items() if hit.line <= key[0] <= last}
+        if any(hit.value in h.value for h in inside.values()):
+            continue  # already found whole on one of its physical lines
+        parts = [key for key, h in inside.items() if h.value in hit.value]
+        for key in parts:  # a folded line's first part: found where it starts, redacted whole
+            hits[key] = SecretHit(key[0], hits[key].column, hits[key].end_column, hit.kind, hit.value, hit.keys)
+        if not parts:
+            hits[(hit.line, hit.value)] = hit
     return sorted(hits.values(), key=lambda h: (h.line, h.column, h.kind))
 
 
-def _unfolded(text: str, rel: str) -> list[SecretHit]:
+def _unfolded(text: str, rel: str) -> list[tuple[SecretHit, int]]:
     """Hits only the unfolded iCalendar lines show, placed on the first physical line of each."""
     if not FOLD.search(text):
         return []
@@ -74,12 +80,12 @@ def _unfolded(text: str, rel: str) -> list[SecretHit]:
         physical = logical.count("\n") + 1
         if physical > 1:
             for hit in scan(FOLD.sub("", logical), rel):
-                found.append(_at(hit, line))
+                found.append((_at(hit, line), line + physical - 1))
         line += physical
     return found
 
 
-def _json_strings(text: str, rel: str) -> list[SecretHit]:
+def _json_strings(text: str, rel: str) -> list[tuple[SecretHit, int]]:
     """Hits only a JSON document's decoded strings show (`\\/`, `\\u` escapes)."""
     if not rel.lower().endswith(".json") or "\\" not in text:
         return []
@@ -91,7 +97,8 @@ def _json_strings(text: str, rel: str) -> list[SecretHit]:
     for value in _strings(data):
         if len(value) >= 8 and value not in text:
             for hit in scan(value, rel):
-                found.append(_at(hit, _line_of(text, hit.value)))
+                line = _line_of(text, hit.value)
+                found.append((_at(hit, line), line))
     return found
 
 
