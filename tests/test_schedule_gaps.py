@@ -148,6 +148,7 @@ def test_hostile_schedules_that_are_bounded_answers(monkeypatch) -> None:
     def parse(body: str):
         return parse_calendar((HEAD + body + "END:VCALENDAR\r\n").encode(), TODAY)
 
+    monkeypatch.setattr(schedule_module, "COUNTED_DAYS", 100)  # the bound, not its default size, is tested
     started = time.process_time()
     occurrences, _ = parse(one_hour("RRULE:FREQ=HOURLY;COUNT=1000000\r\n"))  # followed COUNTED_DAYS, no further
     assert len(occurrences) == schedule_module.COUNTED_DAYS * 24 + 1
@@ -219,11 +220,16 @@ def test_access_now_without_typing_a_time(base_kb: Path, capsys) -> None:
         assert message in capsys.readouterr().err
 
 
-def test_cli_access_now_smoke(base_kb: Path) -> None:
-    from conftest import run_kb
+def test_cli_access_now_wiring(base_kb: Path, monkeypatch) -> None:
+    """The typer option reaches the verb (in process: the subprocess smoke test of kb access
+    --at is in test_schedules.py)."""
+    from typer.testing import CliRunner
 
-    result = run_kb("access", "--now", "--format", "json", cwd=make_kb(base_kb, ics_vendors.pagerduty()))
-    assert result.returncode == 0, result.stderr
+    from kb.cli import app
+
+    monkeypatch.chdir(make_kb(base_kb, ics_vendors.pagerduty()))
+    result = CliRunner().invoke(app, ["access", "--now", "--format", "json"])
+    assert result.exit_code == 0, result.output
     assert "rotations" in json.loads(result.stdout)
 
 
