@@ -335,3 +335,35 @@ def test_agent_paged_by_a_shift(base_kb: Path, capsys) -> None:
     assert access_command.run(root=root, at="2026-10-21T03:00:00+02:00", output_format="json") == 0
     [sre] = [r for r in json.loads(capsys.readouterr().out)["rotations"] if r["rotation"] == "sre-primary"]
     assert sre["on_call"] == ["triage-bot"] and sre["cards"][0]["can_execute"] is False
+
+
+def test_forked_parse_workers_give_the_same_schedules(tmp_path: Path, monkeypatch) -> None:
+    """Uncached schedules parsed by forked workers are the schedules kb parses itself."""
+    import icalendar  # noqa: F401 - imported before the fork: a child never imports under a lock
+    import recurring_ical_events  # noqa: F401
+
+    import kb.load.parallel
+
+    (tmp_path / "schedules").mkdir()
+    rels = []
+    for name in ("pagerduty", "grafana", "incident_io"):
+        (tmp_path / "schedules" / f"{name}.ics").write_bytes(getattr(ics_vendors, name)())
+        rels.append(f"schedules/{name}.ics")
+    (tmp_path / "schedules" / "broken.ics").write_bytes((HEAD + HOSTILE["bysecond"][0] + "END:VCALENDAR\r\n").encode())
+    rels.append("schedules/broken.ics")
+    monkeypatch.setenv("KB_NO_CACHE", "1")
+    alone = schedule_module.read_schedules(tmp_path, rels, TODAY)
+    forked: list[int] = []
+    monkeypatch.setattr(schedule_module, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(kb.load.parallel, "helper_allowed", lambda: forked.append(1) or True)
+    import resource
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    before = children_cpu()
+    together = schedule_module.read_schedules(tmp_path, rels, TODAY)
+    assert forked and children_cpu() > before  # the workers parsed (a failed pool would parse here)
+    assert together == alone
+    assert "a layer repeating secondly" in (together["schedules/broken.ics"].problem or "")

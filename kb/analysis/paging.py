@@ -24,7 +24,7 @@ from pathlib import Path
 from kb.analysis.access import DAY_NAMES, AccessModel, Hours, describe_hours
 from kb.analysis.identities import Identities
 from kb.analysis.membership import Memberships, read_memberships
-from kb.analysis.schedule import Mapper, Schedule, Shift, read_schedule, resolve, span
+from kb.analysis.schedule import Mapper, Schedule, Shift, read_schedules, resolve, span
 from kb.config.settings import BusinessHours
 from kb.core.diagnostics import Span
 from kb.model import Card, Oncall, Step
@@ -163,9 +163,12 @@ class PagingModel:
         that do not look at schedules never pay for them)."""
         mapper = Mapper(self.identities)
         found = {}
+        files = read_schedules(
+            self.root, [r.schedule for r in self.oncall.rotations.values() if r.schedule], self.today
+        )
         for name, rotation in self.oncall.rotations.items():
             if rotation.schedule:
-                schedule = read_schedule(self.root, rotation.schedule, self.today)
+                schedule = files[rotation.schedule]
                 shifts = resolve(schedule.occurrences, mapper) if schedule.problem is None else []
                 found[name] = RotationSchedule(name, schedule, shifts, [s.start for s in shifts])
         return found

@@ -171,28 +171,78 @@ def _to_cache(path: Path | None, occurrences: list[Occurrence], open_ended: bool
 
 def read_schedule(root: Path, rel: str, today: dt.date) -> Schedule:
     """The schedule file at `rel`, expanded from the start of `today` (UTC)."""
-    schedule = Schedule(rel)
-    raw, schedule.problem = safefile.read_named(root, rel, MAX_BYTES)
-    if raw is None:
-        return schedule
-    key = hashlib.blake2b(
-        raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),
-        digest_size=20,
-    ).hexdigest()
-    cache = _cache_file(key)
-    cached = _from_cache(cache)
-    if cached is None:
-        try:
-            cached = parse_calendar(raw, today)
-        except ScheduleProblem as exc:
-            schedule.problem = f"{rel}: {exc}"
-            return schedule
-        if len(cached[0]) >= CACHE_FROM:
-            _to_cache(cache, *cached)
-    schedule.occurrences, schedule.open_ended = cached
+    return read_schedules(root, [rel], today)[rel]
+
+
+def read_schedules(root: Path, rels: list[str], today: dt.date) -> dict[str, Schedule]:
+    """Every schedule file of `rels`, expanded from the start of `today` (UTC). Files the cache
+    does not hold are parsed by PARSE_WORKERS forked workers when there are several large ones
+    (icalendar's parse is the cost, and it is per file); the answer is the same either way."""
+    found: dict[str, Schedule] = {}
+    misses: list[tuple[str, bytes, Path | None]] = []
+    for rel in dict.fromkeys(rels):
+        schedule = found[rel] = Schedule(rel)
+        raw, schedule.problem = safefile.read_named(root, rel, MAX_BYTES)
+        if raw is None:
+            continue
+        key = hashlib.blake2b(
+            raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),
+            digest_size=20,
+        ).hexdigest()
+        cache = _cache_file(key)
+        cached = _from_cache(cache)
+        if cached is None:
+            misses.append((rel, raw, cache))
+        else:
+            _fill(schedule, cached)
+    for (rel, _raw, cache), parsed in zip(misses, _parse_all([(raw, today) for _rel, raw, _cache in misses])):
+        if isinstance(parsed, str):
+            found[rel].problem = f"{rel}: {parsed}"
+            continue
+        if len(parsed[0]) >= CACHE_FROM:
+            _to_cache(cache, *parsed)
+        _fill(found[rel], parsed)
+    return found
+
+
+def _fill(schedule: Schedule, parsed: tuple[list[Occurrence], bool]) -> None:
+    schedule.occurrences, schedule.open_ended = parsed
     if schedule.occurrences and not schedule.open_ended:
         schedule.window_end = max(o.end for o in schedule.occurrences)
-    return schedule
+
+
+PARSE_WORKERS = 2
+PARALLEL_FROM = 2_000_000  # bytes of uncached schedules: below, forking costs more than it saves
+
+
+def _parse_one(job: tuple[bytes, dt.date]) -> tuple[list[Occurrence], bool] | str:
+    """One file: its occurrences, or what is wrong with it (a ScheduleProblem's text)."""
+    try:
+        return parse_calendar(*job)
+    except ScheduleProblem as exc:
+        return str(exc)
+
+
+def _parse_all(jobs: list[tuple[bytes, dt.date]]) -> list[tuple[list[Occurrence], bool] | str]:
+    """Every job's answer, in order: by forked workers when several large files are pending and
+    kb may fork (kb.load.parallel.helper_allowed: not on Windows, one core, other threads running
+    or KB_JOBS=1), else here. A worker that fails or dies means kb parses here: never another
+    answer. Each worker holds one parsed file at a time (a year of hourly shifts: about 150 MB)."""
+    from kb.load.parallel import helper_allowed
+
+    if len(jobs) < 2 or sum(len(raw) for raw, _today in jobs) < PARALLEL_FROM or not helper_allowed():
+        return [_parse_one(job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(PARSE_WORKERS, len(jobs)), mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            answers = list(pool.map(_parse_one, jobs))
+    except Exception:  # noqa: BLE001 - a broken pool (a worker killed, no semaphores) is no answer
+        return [_parse_one(job) for job in jobs]
+    return [a if isinstance(a, str) else (list(map(Occurrence._make, a[0])), a[1]) for a in answers]
 
 
 def _event_lines(text: str) -> list[int]:
