@@ -329,12 +329,26 @@ def test_agent_paged_by_a_shift(base_kb: Path, capsys) -> None:
         )
     )
     root = make_kb(base_kb, cal.to_ical(), oncall)
-    found = check(root, "KB312", "KB313", "KB316")
-    assert [f.split(": ", 1)[0].split(" ")[1] for f in found] == ["KB313", "KB316"]
+    found = check(root, "KB312", "KB313", "KB316", "KB322")
+    assert [f.split(": ", 1)[0].split(" ")[1] for f in found] == ["KB313", "KB316"]  # queue-stuck: no human-only step
     assert "triage-bot is paged but holds queue:pause:dispatch only in business hours" in found[0]
     assert access_command.run(root=root, at="2026-10-21T03:00:00+02:00", output_format="json") == 0
     [sre] = [r for r in json.loads(capsys.readouterr().out)["rotations"] if r["rotation"] == "sre-primary"]
     assert sre["on_call"] == ["triage-bot"] and sre["cards"][0]["can_execute"] is False
+    # a step only a human may take, on a card of the rotation: KB322, and kb access says why
+    card = root / "cards" / "queue-stuck.yaml"
+    card.write_text(
+        card.read_text(encoding="utf-8") + "rollback:\n  - id: purge\n    do: Purge the queue\n    irreversible: true\n"
+        "    approval: second-person\n    done_when: The queue is empty\n",
+        encoding="utf-8",
+    )
+    [found] = check(root, "KB322")
+    assert "only triage-bot (agent) is paged, but card queue-stuck step 'purge' is irreversible" in found
+    assert access_command.run(root=root, at="2026-10-21T03:00:00+02:00", output_format="json") == 0
+    [sre] = [r for r in json.loads(capsys.readouterr().out)["rotations"] if r["rotation"] == "sre-primary"]
+    assert {"problem": "step 'purge' is irreversible, and only an agent is paged (triage-bot)"} in sre["cards"][0][
+        "missing"
+    ]
 
 
 def test_forked_parse_workers_give_the_same_schedules(tmp_path: Path, monkeypatch) -> None:

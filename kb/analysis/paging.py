@@ -287,6 +287,27 @@ class PagingModel:
                 if person not in members:
                     yield shift, person
 
+    def agents_alone(self, rotation: str) -> Iterator[tuple[Shift, Card, str, int, Step]]:
+        """(shift, card, section, index, step) where every person the shift pages is an agent and
+        the step is one only a human may take (irreversible, or needing approval): KB310's rule,
+        applied to who the schedule actually pages rather than the first listed member."""
+        schedule = self.rotations.get(rotation)
+        if schedule is None:
+            return
+        steps = [
+            (card, section, index, step)
+            for card in self.cards_of(rotation)
+            for section, index, step in card.all_steps()
+            if step.irreversible or step.approval not in (None, "none")
+        ]
+        if not steps:
+            return
+        for shift in schedule.shifts:
+            kinds = [self.oncall.people[p].kind for p in shift.people if p in self.oncall.people]
+            if kinds and all(kind == "agent" for kind in kinds):
+                for card, section, index, step in steps:
+                    yield shift, card, section, index, step
+
     def unmapped(self, rotation: str) -> Iterator[tuple[Shift, str]]:
         schedule = self.rotations.get(rotation)
         if schedule is None:
@@ -388,7 +409,15 @@ def at_moment(paging: PagingModel, moment: int) -> list[MomentVerdict]:
                             "request": need.request,
                         }
                     )
+            agents_only = bool(people) and all(
+                paging.oncall.people[p].kind == "agent" for p in people if p in paging.oncall.people
+            )
             for section, _index, step in card.all_steps():
+                if agents_only and (step.irreversible or step.approval not in (None, "none")):
+                    what = "is irreversible" if step.irreversible else f"needs {step.approval} approval"
+                    missing.append(
+                        {"problem": f"step '{step.id}' {what}, and only an agent is paged ({', '.join(people)})"}
+                    )
                 if step.approval in (None, "none"):
                     continue
                 if step.approval == "second-person":
