@@ -381,3 +381,17 @@ def test_forked_parse_workers_give_the_same_schedules(tmp_path: Path, monkeypatc
     assert forked and children_cpu() > before  # the workers parsed (a failed pool would parse here)
     assert together == alone
     assert "a layer repeating secondly" in (together["schedules/broken.ics"].problem or "")
+
+
+def test_folded_attendee_address_maps(base_kb: Path) -> None:
+    """An address folded mid-word at 75 octets (the Atlassian export in grafana/oncall#3603,
+    where Grafana OnCall's own raw-text match missed it) is one address once icalendar unfolds it."""
+    event = vevent(
+        "DTSTART;VALUE=DATE:20261021\r\nDTEND;VALUE=DATE:20261022\r\nSUMMARY:Duty\r\n"
+        "ATTENDEE;CN=Alice Martin;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:alice@exa\r\n mple.org\r\n"
+    )
+    [occurrence] = parse_calendar(
+        (HEAD + "X-WR-TIMEZONE:Europe/Berlin\r\n" + event + "END:VCALENDAR\r\n").encode(), TODAY
+    )[0]
+    assert occurrence.emails == ("alice@example.org",)
+    assert check(make_kb(base_kb, (HEAD + event + "END:VCALENDAR\r\n").encode()), "KB312") == []
