@@ -34,7 +34,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kb import __version__
 from kb.analysis.identities import Identities
@@ -460,7 +460,7 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
 def _parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     import icalendar  # imported here: a KB without schedules never pays for them
     import recurring_ical_events
-    import x_wr_timezone  # recurring-ical-events' own dependency: X-WR-TIMEZONE as RFC 5545 times
+    import x_wr_timezone  # type: ignore[import-untyped]  # recurring-ical-events' dependency: X-WR-TIMEZONE as RFC 5545
 
     try:
         text = raw.decode("utf-8-sig")
@@ -483,7 +483,7 @@ def _parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]
     horizon = begin + dt.timedelta(days=HORIZON_DAYS)
     open_ended = False
     recurring = _recurring_uids(events)
-    singles: list[tuple[object, int]] = []
+    singles: list[tuple[Any, int]] = []
     for event, line in zip(events, lines):
         if event.get("DTSTART") is None:
             raise ScheduleProblem(f"line {line}: an event without DTSTART")

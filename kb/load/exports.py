@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from kb.core import safefile
+from kb.core.paths import inside
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.secrets import SecretHit, scan
 
@@ -46,7 +47,7 @@ def export_files(kb: KnowledgeBase) -> list[str]:
         for group in model.groups.values():
             if group.members_from:
                 found.add(group.members_from.split("#", 1)[0])
-    return sorted(rel for rel in found if safefile.inside(root, rel) is not None)
+    return sorted(rel for rel in found if inside(root, rel) is not None)
 
 
 def read_export(root: Path, rel: str) -> bytes | None:
