@@ -124,11 +124,12 @@ def access(
         str | None,
         typer.Option("--at", help="Who is on call at this minute (ISO 8601 with offset, or 'now')."),
     ] = None,
+    now: Annotated[bool, typer.Option("--now", help="Who is on call now (--at now); --rotation picks one.")] = False,
 ) -> None:
-    """Who can execute which card: the matrix, one card, one person, or who is on call --at a minute."""
+    """Who can execute which card: the matrix, one card, one person, or who is on call --now or --at a minute."""
     from kb.commands import access as verb
 
-    raise _exit(verb.run(card, person, rotation, output_format, root, at))
+    raise _exit(verb.run(card, person, rotation, output_format, root, at, now))
 
 
 new_app = typer.Typer(help="Write a new postmortem or card from the KB's templates.", no_args_is_help=True)

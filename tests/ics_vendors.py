@@ -9,6 +9,16 @@ The shapes (what kb relies on), from the vendors' documentation and Grafana OnCa
   overrides on a higher level;
 - Opsgenie, incident.io and Datadog feeds name the user in ATTENDEE (mailto:) with the
   schedule or rotation in SUMMARY; overrides are separate events marked as overrides.
+
+What is public and what is assumed (searched 2026-11-30: vendor docs, GitHub issues, library
+fixtures): Datadog documents that On-Call schedules export as a webcal:// feed
+(DataDog/documentation#26903) and Opsgenie, incident.io publish subscribe links, but none
+publishes a sample VEVENT, and no public issue or test fixture found quotes one: their shapes
+here are assumptions kb must not depend on beyond ATTENDEE/SUMMARY. Grafana OnCall's own
+export is public: `SUMMARY:Rotation L1: user@domain`, `LOCATION:primary` or `overrides`,
+`DTSTART;VALUE=DATE-TIME:...Z` (grafana/oncall#2778, quoted in test_schedule_gaps.py); a
+folded ATTENDEE address (grafana/oncall#3603) is unfolded by icalendar. A real PagerDuty feed
+URL carries its token in the path (envoyproxy/envoy#5925): KB701 scans schedules for it.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from pathlib import Path
 from kb.analysis.access import DAY_NAMES, AccessModel, Hours, describe_hours
 from kb.analysis.identities import Identities
 from kb.analysis.membership import Memberships, read_memberships
-from kb.analysis.schedule import Mapper, Schedule, Shift, read_schedule, resolve, span
+from kb.analysis.schedule import Mapper, Schedule, Shift, read_schedules, resolve, span
 from kb.config.settings import BusinessHours
 from kb.core.diagnostics import Span
 from kb.model import Card, Oncall, Step
@@ -163,9 +163,12 @@ class PagingModel:
         that do not look at schedules never pay for them)."""
         mapper = Mapper(self.identities)
         found = {}
+        files = read_schedules(
+            self.root, [r.schedule for r in self.oncall.rotations.values() if r.schedule], self.today
+        )
         for name, rotation in self.oncall.rotations.items():
             if rotation.schedule:
-                schedule = read_schedule(self.root, rotation.schedule, self.today)
+                schedule = files[rotation.schedule]
                 shifts = resolve(schedule.occurrences, mapper) if schedule.problem is None else []
                 found[name] = RotationSchedule(name, schedule, shifts, [s.start for s in shifts])
         return found
@@ -284,6 +287,27 @@ class PagingModel:
                 if person not in members:
                     yield shift, person
 
+    def agents_alone(self, rotation: str) -> Iterator[tuple[Shift, Card, str, int, Step]]:
+        """(shift, card, section, index, step) where every person the shift pages is an agent and
+        the step is one only a human may take (irreversible, or needing approval): KB310's rule,
+        applied to who the schedule actually pages rather than the first listed member."""
+        schedule = self.rotations.get(rotation)
+        if schedule is None:
+            return
+        steps = [
+            (card, section, index, step)
+            for card in self.cards_of(rotation)
+            for section, index, step in card.all_steps()
+            if step.irreversible or step.approval not in (None, "none")
+        ]
+        if not steps:
+            return
+        for shift in schedule.shifts:
+            kinds = [self.oncall.people[p].kind for p in shift.people if p in self.oncall.people]
+            if kinds and all(kind == "agent" for kind in kinds):
+                for card, section, index, step in steps:
+                    yield shift, card, section, index, step
+
     def unmapped(self, rotation: str) -> Iterator[tuple[Shift, str]]:
         schedule = self.rotations.get(rotation)
         if schedule is None:
@@ -385,7 +409,15 @@ def at_moment(paging: PagingModel, moment: int) -> list[MomentVerdict]:
                             "request": need.request,
                         }
                     )
+            agents_only = bool(people) and all(
+                paging.oncall.people[p].kind == "agent" for p in people if p in paging.oncall.people
+            )
             for section, _index, step in card.all_steps():
+                if agents_only and (step.irreversible or step.approval not in (None, "none")):
+                    what = "is irreversible" if step.irreversible else f"needs {step.approval} approval"
+                    missing.append(
+                        {"problem": f"step '{step.id}' {what}, and only an agent is paged ({', '.join(people)})"}
+                    )
                 if step.approval in (None, "none"):
                     continue
                 if step.approval == "second-person":
@@ -425,11 +457,13 @@ def upcoming_blocked(paging: PagingModel, start: int, days: int = 14) -> list[di
     return [rows[key] for key in sorted(rows)]
 
 
-def dashboard_shifts(kb, days: int = 14) -> tuple[list[dict], list[str]]:
+def dashboard_shifts(kb, days: int = 14, paging: PagingModel | None = None) -> tuple[list[dict], list[str]]:
     """For the site's dashboard: the shifts of the `days` from the start of the KB's today that
-    cannot execute some card (upcoming_blocked), and the rotations that have a schedule."""
+    cannot execute some card (upcoming_blocked), and the rotations that have a schedule. `paging`:
+    the site's own model (memberships already read), else one is built."""
     if kb.oncall is None or kb.oncall.model is None:
         return [], []
-    cards = [doc.model for doc in kb.cards if doc.model is not None]
-    paging = PagingModel(kb.root, kb.oncall.model, cards, kb.settings.business_hours, kb.config.today())
+    if paging is None:
+        cards = [doc.model for doc in kb.cards if doc.model is not None]
+        paging = PagingModel(kb.root, kb.oncall.model, cards, kb.settings.business_hours, kb.config.today())
     return upcoming_blocked(paging, paging.begin, days), sorted(paging.rotations)

@@ -4,8 +4,8 @@ Parsing is icalendar's; RRULE, RDATE, EXDATE and RECURRENCE-ID expansion (DST in
 recurring-ical-events'. kb only decides what the vendors' shapes mean:
 
 - a cancelled event (`STATUS:CANCELLED`, also a cancelled RECURRENCE-ID occurrence) is no shift;
-- an event is an override when its CATEGORIES or SUMMARY say "override" (Grafana OnCall's
-  override calendar, Opsgenie and PagerDuty override entries, incident.io overrides);
+- an event is an override when its CATEGORIES or SUMMARY say "override", or its LOCATION is
+  "overrides" (Grafana OnCall's override calendar, Opsgenie and PagerDuty override entries, incident.io overrides);
 - where events overlap, the one paged is the override, then the highest Grafana OnCall
   priority level (`[L2]` beats `[L1]`, no prefix is `[L0]`), then the highest iCalendar
   PRIORITY (1 beats 9; 0 is unset). Equal ranks are paged together, as Grafana OnCall and
@@ -34,7 +34,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kb import __version__
 from kb.analysis.identities import Identities
@@ -44,8 +44,11 @@ from kb.core.atomic import write_atomic
 HORIZON_DAYS = 92  # how far a layer that repeats forever is expanded
 COUNTED_DAYS = 400  # how far a layer with COUNT is followed (its end is known only by expanding it)
 MAX_OCCURRENCES = 500_000  # per file: 57 years of hourly shifts
+MAX_EVENTS = 50_000  # VEVENTs per file: 5.7 years of hourly shifts; icalendar needs ~4 KB and ~120 µs each
+MAX_EXPANSION = 1_000_000  # occurrences a layer has from its DTSTART to the horizon (the library walks them all)
+MIN_STEP_MINUTES = 15  # a layer repeating more often pages nobody for a shift
 CACHE_FROM = 500  # occurrences: smaller exports parse in milliseconds, not worth a cache file
-MAX_BYTES = 50_000_000  # a year of hourly shifts in one file is 1.6 MB
+MAX_BYTES = 20_000_000  # a year of hourly shifts in one file is 1.6 MB
 UTC = dt.UTC
 LEVEL = re.compile(r"^\s*\[L(\d+)\]\s*", re.IGNORECASE)
 PAGERDUTY = re.compile(r"^on[- ]?call\s*[-:\u2013]\s*(.+?)\s*[-\u2013]\s*.+$", re.IGNORECASE)
@@ -173,28 +176,78 @@ def _to_cache(path: Path | None, occurrences: list[Occurrence], open_ended: bool
 
 def read_schedule(root: Path, rel: str, today: dt.date) -> Schedule:
     """The schedule file at `rel`, expanded from the start of `today` (UTC)."""
-    schedule = Schedule(rel)
-    raw, schedule.problem = safefile.read_named(root, rel, MAX_BYTES)
-    if raw is None:
-        return schedule
-    key = hashlib.blake2b(
-        raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),
-        digest_size=20,
-    ).hexdigest()
-    cache = _cache_file(key)
-    cached = _from_cache(cache)
-    if cached is None:
-        try:
-            cached = parse_calendar(raw, today)
-        except ScheduleProblem as exc:
-            schedule.problem = f"{rel}: {exc}"
-            return schedule
-        if len(cached[0]) >= CACHE_FROM:
-            _to_cache(cache, *cached)
-    schedule.occurrences, schedule.open_ended = cached
+    return read_schedules(root, [rel], today)[rel]
+
+
+def read_schedules(root: Path, rels: list[str], today: dt.date) -> dict[str, Schedule]:
+    """Every schedule file of `rels`, expanded from the start of `today` (UTC). Files the cache
+    does not hold are parsed by PARSE_WORKERS forked workers when there are several large ones
+    (icalendar's parse is the cost, and it is per file); the answer is the same either way."""
+    found: dict[str, Schedule] = {}
+    misses: list[tuple[str, bytes, Path | None]] = []
+    for rel in dict.fromkeys(rels):
+        schedule = found[rel] = Schedule(rel)
+        raw, schedule.problem = safefile.read_named(root, rel, MAX_BYTES)
+        if raw is None:
+            continue
+        key = hashlib.blake2b(
+            raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),
+            digest_size=20,
+        ).hexdigest()
+        cache = _cache_file(key)
+        cached = _from_cache(cache)
+        if cached is None:
+            misses.append((rel, raw, cache))
+        else:
+            _fill(schedule, cached)
+    for (rel, _raw, cache), parsed in zip(misses, _parse_all([(raw, today) for _rel, raw, _cache in misses])):
+        if isinstance(parsed, str):
+            found[rel].problem = f"{rel}: {parsed}"
+            continue
+        if len(parsed[0]) >= CACHE_FROM:
+            _to_cache(cache, *parsed)
+        _fill(found[rel], parsed)
+    return found
+
+
+def _fill(schedule: Schedule, parsed: tuple[list[Occurrence], bool]) -> None:
+    schedule.occurrences, schedule.open_ended = parsed
     if schedule.occurrences and not schedule.open_ended:
         schedule.window_end = max(o.end for o in schedule.occurrences)
-    return schedule
+
+
+PARSE_WORKERS = 2
+PARALLEL_FROM = 2_000_000  # bytes of uncached schedules: below, forking costs more than it saves
+
+
+def _parse_one(job: tuple[bytes, dt.date]) -> tuple[list[Occurrence], bool] | str:
+    """One file: its occurrences, or what is wrong with it (a ScheduleProblem's text)."""
+    try:
+        return parse_calendar(*job)
+    except ScheduleProblem as exc:
+        return str(exc)
+
+
+def _parse_all(jobs: list[tuple[bytes, dt.date]]) -> list[tuple[list[Occurrence], bool] | str]:
+    """Every job's answer, in order: by forked workers when several large files are pending and
+    kb may fork (kb.load.parallel.helper_allowed: not on Windows, one core, other threads running
+    or KB_JOBS=1), else here. A worker that fails or dies means kb parses here: never another
+    answer. Each worker holds one parsed file at a time (a year of hourly shifts: about 150 MB)."""
+    from kb.load.parallel import helper_allowed
+
+    if len(jobs) < 2 or sum(len(raw) for raw, _today in jobs) < PARALLEL_FROM or not helper_allowed():
+        return [_parse_one(job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(PARSE_WORKERS, len(jobs)), mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            answers = list(pool.map(_parse_one, jobs))
+    except Exception:  # noqa: BLE001 - a broken pool (a worker killed, no semaphores) is no answer
+        return [_parse_one(job) for job in jobs]
+    return [a if isinstance(a, str) else (list(map(Occurrence._make, a[0])), a[1]) for a in answers]
 
 
 def _event_lines(text: str) -> list[int]:
@@ -262,21 +315,26 @@ def _categories(event) -> list[str]:
     return found
 
 
-def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
-    line = int(event.get(LINE, 0))
+def _occurrence(event, zone: dt.tzinfo | None, line: int, start_time=None, end_time=None) -> Occurrence | None:
+    """An event as a shift, or None if it is cancelled or covers no minute. `start_time` and
+    `end_time` are an expanded occurrence's (recurring-ical-events'), else the event's own."""
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
         return None
     start_value = event.get("DTSTART")
     if start_value is None:
         raise ScheduleProblem(f"line {line}: an event without DTSTART")
-    start = _aware(start_value.dt, zone, "DTSTART", line)
-    end_value = event.get("DTEND")
-    if end_value is not None:
-        end = _aware(end_value.dt, zone, "DTEND", line)
-    elif event.get("DURATION") is not None:
-        end = start + event.get("DURATION").dt
+    if start_time is not None:
+        start = _aware(start_time, zone, "DTSTART", line)
+        end = _aware(end_time, zone, "DTEND", line)
     else:
-        end = start + (dt.timedelta(days=1) if not isinstance(start_value.dt, dt.datetime) else dt.timedelta(0))
+        start = _aware(start_value.dt, zone, "DTSTART", line)
+        end_value = event.get("DTEND")
+        if end_value is not None:
+            end = _aware(end_value.dt, zone, "DTEND", line)
+        elif event.get("DURATION") is not None:
+            end = start + event.get("DURATION").dt
+        else:
+            end = start + (dt.timedelta(days=1) if not isinstance(start_value.dt, dt.datetime) else dt.timedelta(0))
     if end <= start:
         return None  # an instant covers no minute
     summary = " ".join(str(event.get("SUMMARY", "")).split())
@@ -286,7 +344,12 @@ def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
         priority = int(event.get("PRIORITY", 0))
     except (TypeError, ValueError):
         priority = 0
-    override = bool(OVERRIDE.search(summary)) or any(OVERRIDE.search(c) for c in _categories(event))
+    override = (
+        bool(OVERRIDE.search(summary))
+        or any(OVERRIDE.search(c) for c in _categories(event))
+        # Grafana OnCall marks its layers LOCATION:primary and LOCATION:overrides (grafana/oncall#2778)
+        or str(event.get("LOCATION", "")).strip().lower() == "overrides"
+    )
     return Occurrence(
         int(start.timestamp()),
         int(end.timestamp()),
@@ -302,15 +365,115 @@ def _occurrence(event, zone: dt.tzinfo | None) -> Occurrence | None:
     )
 
 
+STEP = {"YEARLY": 365 * 24 * 60, "MONTHLY": 28 * 24 * 60, "WEEKLY": 7 * 24 * 60, "DAILY": 24 * 60, "HOURLY": 60}
+
+
+def _bounded_rule(rule, event, zone: dt.tzinfo | None, begin: dt.datetime, line: int) -> None:
+    """Refuse a layer no paging tool writes and that would cost expanding without end: one
+    repeating more often than every MIN_STEP_MINUTES (FREQ=MINUTELY, BYSECOND, BYMINUTE with
+    many values), or one whose DTSTART lies so far back that the library, which walks every
+    occurrence from DTSTART on, would walk more than MAX_EXPANSION of them."""
+    freq = str((rule.get("FREQ") or [""])[0]).upper()
+    if freq in ("SECONDLY", "MINUTELY") or rule.get("BYSECOND"):
+        what = "secondly" if freq == "SECONDLY" or rule.get("BYSECOND") else "minutely"
+        raise ScheduleProblem(f"line {line}: a layer repeating {what} is no on-call shift")
+    per_hour = len(rule.get("BYMINUTE") or [0])
+    if per_hour > 60 // MIN_STEP_MINUTES:
+        raise ScheduleProblem(f"line {line}: a layer repeating {per_hour} times an hour (BYMINUTE) is no on-call shift")
+    start = event.get("DTSTART")
+    if start is None or freq not in STEP:
+        return
+    first = _aware(start.dt, zone or UTC, "DTSTART", line)
+    per_step = per_hour * max(1, len(rule.get("BYHOUR") or [])) * max(1, len(rule.get("BYDAY") or []))
+    minutes = max(0.0, (begin - first).total_seconds() / 60) + COUNTED_DAYS * 24 * 60
+    walked = minutes / STEP[freq] * per_step
+    if walked > MAX_EXPANSION:
+        raise ScheduleProblem(
+            f"line {line}: a layer starting {first.date().isoformat()} repeats about {int(walked):,} times "
+            f"before it reaches the schedule's window (more than {MAX_EXPANSION:,}); export the schedule again"
+        )
+
+
+def _known_zone(prop, name: str, line: int) -> None:
+    """A TZID that neither IANA nor a VTIMEZONE of the file defines: icalendar leaves the time
+    floating, and the file means a zone kb cannot know."""
+    tzid = getattr(prop, "params", {}).get("TZID")
+    value = getattr(prop, "dt", None)
+    if tzid and isinstance(value, dt.datetime) and value.tzinfo is None:
+        raise ScheduleProblem(
+            f"line {line}: {name} names TZID '{tzid}', which is neither an IANA timezone nor a VTIMEZONE of the file"
+        )
+
+
+RECURRING = ("RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
+
+
+def _recurring_uids(events) -> set[str]:
+    """UIDs recurring-ical-events must see: a series (RRULE, RDATE, EXDATE), a changed or
+    cancelled occurrence (RECURRENCE-ID), or a UID given twice (the library decides which
+    copy holds). Every other event is one shift and is read as icalendar parsed it."""
+    seen: set[str] = set()
+    recurring: set[str] = set()
+    for event in events:
+        uid = str(event.get("UID", ""))
+        if uid in seen or any(name in event for name in RECURRING):
+            recurring.add(uid)
+        seen.add(uid)
+    return recurring
+
+
+def _backwards(event, zone: dt.tzinfo | None, line: int) -> bool:
+    start, end = event.get("DTSTART"), event.get("DTEND")
+    if start is None or end is None:
+        return False
+    try:
+        return _aware(end.dt, zone or UTC, "DTEND", line) < _aware(start.dt, zone or UTC, "DTSTART", line)
+    except (ScheduleProblem, TypeError):
+        return False
+
+
+def _expanded(query, left: dt.datetime, right: dt.datetime):
+    """(source VEVENT, start, end) of every occurrence in [left, right). recurring-ical-events'
+    public between() copies the whole component per occurrence (half its cost on an hourly
+    layer); its occurrences carry the same start and end and their source component, so they
+    are read directly where this version has them, through between() otherwise."""
+    occurrences_between = getattr(query, "_occurrences_between", None)
+    if occurrences_between is not None:
+        found = occurrences_between(left, right)
+        if all(hasattr(o, "start") and hasattr(o, "end") and hasattr(o, "_adapter") for o in found):
+            sources = [getattr(o._adapter, "_component", None) for o in found]
+            if all(source is not None for source in sources):
+                return [(source, o.start, o.end) for source, o in zip(sources, found)]
+    return [(event, None, None) for event in query.between(left, right)]
+
+
 def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
-    """Every occurrence from the start of `today` (UTC) on, and whether a layer repeats forever."""
+    """Every occurrence from the start of `today` (UTC) on, and whether a layer repeats forever.
+    Whatever the file holds, the answer is that or a ScheduleProblem, never another exception."""
+    try:
+        return _parse_calendar(raw, today)
+    except ScheduleProblem:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        # icalendar parses property values when they are first read (BrokenCalendarProperty is a
+        # ValueError); recurring-ical-events reads DTSTART when it builds a series
+        raise ScheduleProblem(f"cannot be read as a schedule: {type(exc).__name__}: {exc}") from None
+    except RecursionError:
+        raise ScheduleProblem("its components are nested too deeply to be read") from None
+
+
+def _parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     import icalendar  # imported here: a KB without schedules never pays for them
     import recurring_ical_events
+    import x_wr_timezone  # type: ignore[import-untyped]  # recurring-ical-events' dependency: X-WR-TIMEZONE as RFC 5545
 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ScheduleProblem(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    lines = _event_lines(text)
+    if len(lines) > MAX_EVENTS:  # icalendar holds every component in memory: bounded before parsing
+        raise ScheduleProblem(f"{len(lines):,} events, more than {MAX_EVENTS:,}; export a shorter window")
     try:
         calendar = icalendar.Calendar.from_ical(text)
     except (ValueError, IndexError, KeyError) as exc:
@@ -318,27 +481,38 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     if getattr(calendar, "name", "") != "VCALENDAR":
         raise ScheduleProblem("not an iCalendar file: it does not start with BEGIN:VCALENDAR")
     events = calendar.walk("VEVENT")
-    lines = _event_lines(text)
     if len(lines) != len(events):
         raise ScheduleProblem("its VEVENT blocks could not be matched to lines (a folded BEGIN:VEVENT?)")
     zone = _calendar_zone(calendar) if calendar.get("X-WR-TIMEZONE") else None
     begin = dt.datetime.combine(today, dt.time(), UTC)
     horizon = begin + dt.timedelta(days=HORIZON_DAYS)
     open_ended = False
+    recurring = _recurring_uids(events)
+    singles: list[tuple[Any, int]] = []
     for event, line in zip(events, lines):
-        event.add(LINE, str(line))
+        if event.get("DTSTART") is None:
+            raise ScheduleProblem(f"line {line}: an event without DTSTART")
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
             value = event.get(name)
             if value is not None and zone is None:
+                _known_zone(value, name, line)
                 _aware(value.dt, None, name, line)  # a floating time: refused before expansion guesses
         rule = event.get("RRULE")
+        uid = str(event.get("UID", ""))
+        if uid not in recurring and _backwards(event, zone, line):
+            recurring.add(uid)  # DTEND before DTSTART: the library's reading of it (swapped) holds
+        if uid not in recurring:
+            singles.append((event, line))
+        else:
+            event.add(LINE, str(line))
         for item in rule if isinstance(rule, list) else [rule] if rule is not None else []:
-            if str((item.get("FREQ") or [""])[0]).upper() in ("SECONDLY", "MINUTELY"):
-                raise ScheduleProblem(f"line {line}: a layer repeating {item['FREQ'][0].lower()} is no on-call shift")
+            _bounded_rule(item, event, zone, begin, line)
             if item.get("UNTIL"):
                 until = item["UNTIL"][0]
                 until = until if isinstance(until, dt.datetime) else dt.datetime.combine(until, dt.time())
-                horizon = max(horizon, until if until.tzinfo else until.replace(tzinfo=UTC))
+                until = until if until.tzinfo else until.replace(tzinfo=UTC)
+                # followed as far as a COUNT layer: an UNTIL in year 9999 is no export's window
+                horizon = max(horizon, min(until, begin + dt.timedelta(days=COUNTED_DAYS)))
             elif item.get("COUNT"):
                 horizon = max(horizon, begin + dt.timedelta(days=COUNTED_DAYS))
             else:
@@ -350,23 +524,50 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
             except ScheduleProblem:
                 continue  # reported when the occurrence is read
             horizon = max(horizon, end)
-    # window by window (recurring-ical-events' between() is linear, its lazy after() is not): a
-    # window's occurrences are those starting in it, the first window also keeps the ones running
-    # into it; a hostile layer stops at MAX_OCCURRENCES, not at the end of memory
+    if zone is not None and singles:
+        # what recurring_ical_events.of() does to the whole calendar, done once here so that the
+        # single events read directly keep the times (and offsets) the expanded ones get
+        calendar = x_wr_timezone.to_standard(calendar)
+        events = calendar.walk("VEVENT")
+        singles = [(event, line) for event, line in zip(events, lines) if str(event.get("UID", "")) not in recurring]
     found: list[Occurrence] = []
-    query = recurring_ical_events.of(calendar)
+    floor = begin.timestamp()
+    for event, line in singles:
+        occurrence = _occurrence(event, zone, line)
+        if occurrence is not None and occurrence.end > floor:
+            found.append(occurrence)
+        if len(found) > MAX_OCCURRENCES:
+            raise ScheduleProblem(f"more than {MAX_OCCURRENCES:,} shifts; export a shorter window")
+    if len(singles) < len(events):
+        found += _expand_recurring(calendar, recurring, zone, begin, horizon, len(found), recurring_ical_events)
+    found.sort(key=lambda o: (o.start, o.line))
+    return found, open_ended
+
+
+def _expand_recurring(calendar, recurring, zone, begin, horizon, already, recurring_ical_events) -> list[Occurrence]:
+    """The occurrences of the recurring events, expanded by recurring-ical-events window by window
+    (its between() is linear, its lazy after() is not): a window's occurrences are those starting
+    in it, the first window also keeps the ones running into it; a hostile layer stops at
+    MAX_OCCURRENCES, not at the end of memory."""
+    # only the recurring events go to the library (with the time zones they may name): a single
+    # event would cost it a series object and a component copy per check for nothing
+    calendar.subcomponents = [
+        c for c in calendar.subcomponents if c.name != "VEVENT" or str(c.get("UID", "")) in recurring
+    ]
+    found: list[Occurrence] = []
     left, days = begin, 1
     try:
+        query = recurring_ical_events.of(calendar)
         while left <= horizon:
             right = min(left + dt.timedelta(days=days), horizon + dt.timedelta(seconds=1))
-            window = query.between(left, right)
-            for event in window:
-                occurrence = _occurrence(event, zone)
+            window = _expanded(query, left, right)
+            for event, start_time, end_time in window:
+                occurrence = _occurrence(event, zone, int(event.get(LINE, 0)), start_time, end_time)
                 if occurrence is None or (left != begin and occurrence.start < left.timestamp()):
                     continue
                 if occurrence.end > begin.timestamp():
                     found.append(occurrence)
-            if len(found) > MAX_OCCURRENCES:
+            if already + len(found) > MAX_OCCURRENCES:
                 raise ScheduleProblem(
                     f"more than {MAX_OCCURRENCES:,} shifts before {horizon.date().isoformat()}; export a shorter window"
                 )
@@ -374,8 +575,7 @@ def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
             days = min(days * 2, 32) if len(window) < 5000 else days
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the library's way to reject a bad rule
         raise ScheduleProblem(f"its recurrence rules cannot be expanded: {exc}") from None
-    found.sort(key=lambda o: (o.start, o.line))
-    return found, open_ended
+    return found
 
 
 # -- who is paged -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.core.text import neutral
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.loader import load_kb
+from kb.load.secrets import REDACTED, scan
 
 MARKS = {"executable": "ok", "blocked": "blocked", "blocked at night": "night", "no rotation": "-"}
 
@@ -38,6 +39,8 @@ def model_of(kb: KnowledgeBase) -> AccessModel:
 
 def parse_at(text: str) -> dt.datetime:
     """An ISO 8601 timestamp with its offset, or `now`; anything else fails closed."""
+    if not text.strip():
+        raise AccessError("--at needs a time: an ISO 8601 timestamp with its offset, or 'now' (or use --now)")
     if text.strip().lower() == "now":
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
     try:
@@ -53,8 +56,9 @@ def parse_at(text: str) -> dt.datetime:
     return moment
 
 
-def on_call(kb: KnowledgeBase, at: str) -> dict[str, Any]:
-    """Per rotation: who is on call at that minute and which of its cards they can execute."""
+def on_call(kb: KnowledgeBase, at: str, only: str | None = None) -> dict[str, Any]:
+    """Per rotation (or the one named `only`): who is on call at that minute and which of its
+    cards they can execute."""
     moment = parse_at(at)
     # from the day before: an all-day shift west of UTC ends on a date that is already over in
     # UTC (a shift to 2026-12-10 in Los Angeles still pages at 2026-12-10T07:59Z)
@@ -62,8 +66,12 @@ def on_call(kb: KnowledgeBase, at: str) -> dict[str, Any]:
     problems = {
         name: schedule.schedule.problem for name, schedule in paging.rotations.items() if schedule.schedule.problem
     }
+    if only is not None and only not in paging.oncall.rotations:
+        raise AccessError(f"no rotation '{only}' in {kb.settings.oncall}")
     rotations = []
     for verdict in at_moment(paging, int(moment.timestamp())):
+        if only is not None and verdict.rotation != only:
+            continue
         shift = verdict.shift
         rotations.append(
             {
@@ -337,15 +345,20 @@ def run(
     output_format: str = "text",
     root: Path | None = None,
     at: str | None = None,
+    now: bool = False,
 ) -> int:
     if output_format not in ("text", "json"):
         raise CommandError("--format is text or json")
-    if at is not None and (card or person or rotation):
-        raise CommandError("--at shows every rotation at one minute; it takes no CARD, --person or --rotation")
+    if now and at is not None:
+        raise CommandError("--now is --at now: give one of them")
+    if now:
+        at = "now"
+    if at is not None and (card or person):
+        raise CommandError("--at and --now show the rotations at one minute; they take no CARD or --person")
     kb = load_kb(kb_root(root))
     try:
         if at is not None:
-            data, render = on_call(kb, at), render_on_call
+            data, render = on_call(kb, at, rotation), render_on_call
         elif person:
             data, render = explain_person(kb, person), render_person
         elif card:
@@ -355,7 +368,15 @@ def run(
     except AccessError as exc:
         raise CommandError(str(exc), 1) from None
     if output_format == "json":
-        echo(json.dumps(data, indent=2))
+        echo(_without_secrets(json.dumps(data, indent=2)))
     else:
-        echo(render(neutral(data)), nl=False)  # no value can start a line or drive the terminal
+        echo(_without_secrets(render(neutral(data))), nl=False)  # no value can start a line or drive the terminal
     return 0
+
+
+def _without_secrets(output: str) -> str:
+    """The view quotes schedules and membership exports (a shift's SUMMARY, a problem's text),
+    and a bot posts it to a channel: a credential in them is replaced by value, as in check output."""
+    for hit in scan(output, "output.txt"):
+        output = output.replace(hit.value, REDACTED)
+    return output

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.text import Text
 
 from kb.analysis.access import AccessModel
+from kb.analysis.membership import read_memberships
 from kb.analysis.runs import (
     DrillResult,
     RunState,
@@ -153,7 +154,8 @@ class Session:
         self.card = card
         self.actor = actor
         oncall = kb.oncall.model if kb.oncall is not None else None
-        self.access = AccessModel(oncall) if oncall is not None else None
+        # memberships from their sources (members_from wins), as kb check and kb access read them
+        self.access = AccessModel(read_memberships(kb.root, oncall).oncall) if oncall is not None else None
 
     @property
     def runs_dir(self) -> str:

@@ -32,6 +32,12 @@ HELPER_SHARE = 0.55  # kb also validates every file, so the helper parses a litt
 Parse = Callable[[str, bytes, "Stat | None", "str | None"], Parsed]
 
 
+def helper_allowed() -> bool:
+    """Whether kb may fork a helper process now (see the module docstring); other modules'
+    helpers (kb.analysis.schedule's parse workers) ask the same question."""
+    return _helper_allowed()
+
+
 def _helper_allowed() -> bool:
     if not hasattr(os, "fork") or os.environ.get("KB_JOBS") == "1":
         return False

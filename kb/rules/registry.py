@@ -50,6 +50,7 @@ from kb.rules.oncall.rotation_coverage_below_priority import CoverageBelowPriori
 from kb.rules.oncall.rotation_understaffed import RotationUnderstaffed
 from kb.rules.oncall.schedule_coverage_gap import CoverageGap
 from kb.rules.oncall.schedule_export_ends_soon import ExportEndsSoon
+from kb.rules.oncall.schedule_shift_agent_alone import ShiftAgentAlone
 from kb.rules.oncall.schedule_shift_by_non_member import ShiftByNonMember
 from kb.rules.oncall.schedule_shift_missing_permission import ShiftMissingPermission
 from kb.rules.oncall.schedule_shift_no_approver import ShiftNoApprover
@@ -133,6 +134,7 @@ RULES: tuple[type[Rule], ...] = (
     MembershipDrift,
     UnknownMember,
     AmbiguousIdentity,
+    ShiftAgentAlone,
     TimestampsOutOfOrder,
     TimelineOutOfOrder,
     ModelInferenceRow,

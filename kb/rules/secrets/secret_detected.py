@@ -1,5 +1,6 @@
 from kb.core import safefile
 from kb.core.diagnostics import Finding, Level, LoadProblem, Span
+from kb.load.exports import export_files, read_export, scan_export
 from kb.load.parse import secret_message
 from kb.load.secrets import RULE_CODE, scan_published_text
 from kb.rules.base import LoadRule
@@ -11,7 +12,9 @@ class SecretDetected(LoadRule):
     Why: runbooks are written at 3 a.m. from a terminal, and a command that worked is pasted
     whole, token included. The KB is published (the site, its search index, emitted rule
     files, CI logs), so a pasted token is a leaked token. kb scans every card, postmortem,
-    oncall.yaml, reference page, router page and run log (`kb run --evidence`) with
+    oncall.yaml, reference page, router page and run log (`kb run --evidence`), and the exports
+    it keeps (schedules/, memberships/: a feed URL's token, a webhook in a DESCRIPTION, folded
+    lines unfolded) with
     detect-secrets' detectors (AWS, GitHub, GitLab, Slack, Stripe, OpenAI, JWT, private keys,
     passwords in URLs and after keywords, and the rest of its list; not its entropy detectors,
     which fire on every trace id).
@@ -51,5 +54,10 @@ class SecretDetected(LoadRule):
             except (OSError, ValueError):
                 continue
             for hit in scan_published_text(raw, rel):
+                message = secret_message(hit.kind).replace(RULE_CODE, self.code)
+                yield Finding(rel, message, span=Span(hit.line, hit.column, hit.line, hit.end_column))
+        for rel in export_files(ctx.kb):  # schedules and membership exports: kb quotes and publishes them
+            raw = read_export(ctx.root, rel)
+            for hit in scan_export(raw, rel) if raw is not None else []:
                 message = secret_message(hit.kind).replace(RULE_CODE, self.code)
                 yield Finding(rel, message, span=Span(hit.line, hit.column, hit.line, hit.end_column))

@@ -21,6 +21,7 @@ from jinja2 import Environment, TemplateError
 from markupsafe import Markup
 
 from kb.analysis.access import AccessModel
+from kb.analysis.paging import PagingModel
 from kb.check.engine import rule_options
 from kb.core.templating import (
     BoundedEnvironment,
@@ -133,7 +134,20 @@ class Site:
         )
         self.card_ids = {d.model.id for d in self.cards}
         self.pm_titles = {d.model.id: d.model.title for d in self.postmortems}
-        self.access = AccessModel(kb.oncall.model) if kb.oncall is not None and kb.oncall.model is not None else None
+        # memberships from their sources (members_from wins over people.groups), as kb check and
+        # kb access read them: the site never shows a verdict the check would not give
+        self.paging = (
+            PagingModel(
+                kb.root,
+                kb.oncall.model,
+                [d.model for d in kb.cards if d.model is not None],
+                kb.settings.business_hours,
+                kb.config.today(),
+            )
+            if kb.oncall is not None and kb.oncall.model is not None
+            else None
+        )
+        self.access: AccessModel | None = self.paging.access if self.paging is not None else None
         self.stale_after: int = rule_options(kb.config, StaleVerification).max_age_days  # type: ignore[attr-defined]
         self.today = kb.config.today()
 

@@ -62,7 +62,7 @@ def pages(site: Site) -> list[Page]:
             [(v, None) for v in (r, sum(c.values()), c["executable"], c["blocked at night"], c["blocked"])]
             for r, c in sorted(counts.items())
         ]
-    blocked_shifts, scheduled = dashboard_shifts(site.kb)  # the per-shift view (#18)
+    blocked_shifts, scheduled = dashboard_shifts(site.kb, paging=site.paging)  # the per-shift view (#18)
     drills = [(card_id, f"cards/{card_id}.md", runs) for card_id, runs in drill_history(site.kb).items()]
     never_drilled = [(card_id, f"cards/{card_id}.md") for card_id in rollback_never_drilled(site.kb)]
     body = site.html_body(
