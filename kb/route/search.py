@@ -51,7 +51,6 @@ STOP = {
     "more",
     "all",
 }
-INDEX_FILE = "route-index-v2.json"  # v2: entries carry the summary
 ROUTER_FILE = "route-router.json"
 
 
@@ -101,38 +100,14 @@ def _card_entry(path: Path, rel: str) -> CardEntry | None:
 
 
 def card_index(config: Paths) -> list[CardEntry]:
-    """Every card's routing fields; unchanged files come from the cache (mtime, size)."""
-    folder = config.root / config.cards_dir
-    cached = cache.read(config.root, INDEX_FILE) or {}
-    old = cached.get("cards", {}) if isinstance(cached.get("cards"), dict) else {}
-    fresh: dict[str, dict] = {}
-    changed = False
+    """Every card's routing fields, read from the files (kb.route.index keeps them warm)."""
+    from kb.route.index import card_files
+
     entries = []
-    paths = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml")) if folder.is_dir() else []
-    for path in paths:
-        rel = path.relative_to(config.root).as_posix()
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        key = [stat.st_mtime_ns, stat.st_size]
-        item = old.get(rel)
-        if isinstance(item, dict) and item.get("stat") == key and isinstance(item.get("entry"), dict):
-            try:
-                entry = CardEntry(**item["entry"])
-            except TypeError:
-                entry = None
-        else:
-            entry = None
-        if entry is None:
-            changed = True
-            entry = _card_entry(path, rel)
-            if entry is None:
-                continue
-        fresh[rel] = {"stat": key, "entry": entry.__dict__}
-        entries.append(entry)
-    if changed or set(fresh) != set(old):
-        cache.write(config.root, INDEX_FILE, {"cards": fresh})
+    for rel, _ in card_files(config.root, config.cards_dir) or []:
+        entry = _card_entry(config.root / rel, rel)
+        if entry is not None:
+            entries.append(entry)
     return entries
 
 
@@ -325,8 +300,105 @@ def nearest_alert_names(query: str, alerts: dict[str, str], n: int = 3) -> list[
     return [(name, alerts[name]) for distance, name in scored[:n] if distance <= limit]
 
 
-def route(config: Paths, query: str) -> RouteAnswer:
-    """The answer for QUERY: an exact alert, a labelled search result, or an honest 'not found'."""
+def route(config: Paths, query: str, limit: int | None = None) -> RouteAnswer:
+    """The answer for QUERY: an exact alert, a labelled search result, or an honest 'not found'.
+    With `limit`, only the best `limit` matches of a search (the same ones, in the same order)."""
+    query = query.strip()
+    # 1. an exact alert name on a routing line: no card file is read
+    if ALERT_NAME.fullmatch(query):
+        exact = _exact_on_router(routing_table(config), query)
+        if exact is not None:
+            return exact
+    from kb.route.index import open_index
+
+    index = open_index(config)
+    if index is None:  # the cards folder cannot be listed: from the files, as they are
+        return route_from_files(config, query)
+    try:
+        return _route_indexed(config, index, query, limit)
+    finally:
+        index.close()
+
+
+def _exact_on_router(lines: list[RoutingLine], query: str) -> RouteAnswer | None:
+    for line in lines:
+        if query in line.text and _alert_in(line.text, query):
+            match = Match(line.card_id, math.inf, line.page, line.line, line.text, line.path, True)
+            return RouteAnswer("alert", [match], [], [])
+    return None
+
+
+def _route_indexed(config: Paths, index, query: str, limit: int | None) -> RouteAnswer:
+    """Steps 2 to 5 of route_from_files, from the warm index: the same answers."""
+    if looks_like_alert(query):
+        card_id = index.card_naming(query)
+        if card_id is not None:
+            page, number, text, path = index.where(card_id)
+            return RouteAnswer("alert", [Match(card_id, math.inf, page, number, text, path, True)], [], [])
+        nearest = nearest_alert_names(query, index.known_alerts())
+        defined = alert_in_rule_files(config, query)
+        if defined is not None:
+            return RouteAnswer("unknown-alert", [], [], nearest, defined[0], defined[1])
+        return RouteAnswer("unknown-alert", [], [], nearest)
+    named = alert_tokens(query)
+    if named:
+        leads = {name: index.alert_card(name) for name in named}
+        unknown = [name for name in named if leads[name] is None]
+        if unknown:
+            alerts = index.known_alerts()
+            defined = alert_in_rule_files(config, unknown[0])
+            nearest = nearest_alert_names(unknown[0], alerts)
+            if defined is not None:
+                return RouteAnswer("unknown-alert", [], [], nearest, defined[0], defined[1], unknown[0])
+            return RouteAnswer("unknown-alert", [], [], nearest, alert=unknown[0])
+        cards = set(leads.values())
+        if len(cards) == 1:
+            (card_id,) = cards
+            assert card_id is not None
+            page, number, text, path = index.where(card_id) or (
+                None,
+                None,
+                None,
+                f"{config.cards_dir}/{card_id}.yaml",
+            )
+            return RouteAnswer("alert", [Match(card_id, math.inf, page, number, text, path, True)], [], [])
+    wanted = search_terms(query)
+    count = index.count() or 1
+    scores: dict[int, float] = {}
+    for term in set(wanted):  # the order route_from_files sums in: the same floating-point sums
+        docs = index.postings(term)
+        if not docs:
+            continue
+        weight = math.log(1 + count / len(docs))
+        for num in docs:
+            scores[num] = scores.get(num, 0) + weight
+    exact_ids = index.cards_with_alert_lower(query.lower())
+    exact_nums = index.nums_of(exact_ids)
+    for num in exact_nums:
+        scores[num] = scores.get(num, 0) + 1000
+    if not scores:
+        texts = [line.text for line in routing_table(config)]
+        return RouteAnswer("none", [], difflib.get_close_matches(query, texts, n=3, cutoff=0.0), [])
+    if limit is not None and len(scores) > limit:
+        cutoff = sorted(scores.values(), reverse=True)[limit - 1]
+        chosen = [num for num, score in scores.items() if score >= cutoff]
+    else:
+        chosen = list(scores)
+    ids = index.card_ids(chosen)
+    ranked = sorted(chosen, key=lambda num: (-scores[num], ids[num]))
+    if limit is not None:
+        ranked = ranked[:limit]
+    matches = []
+    for num in ranked:
+        card_id = ids[num]
+        page, number, text, path = index.where(card_id)
+        matches.append(Match(card_id, scores[num], page, number, text, path, num in exact_nums))
+    return RouteAnswer("search", matches, [], [])
+
+
+def route_from_files(config: Paths, query: str) -> RouteAnswer:
+    """The answer for QUERY computed from the files alone: what `route` answers from its
+    warm index (and the oracle its tests compare it with)."""
     lines = routing_table(config)
     query = query.strip()
     # 1. an exact alert name on a routing line: no card file is read

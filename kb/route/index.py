@@ -1,0 +1,495 @@
+"""The warm card index: what `kb route` (words, and alerts the router does not name) and
+`kb access CARD` read, so that neither parses every card of a 100,000-card KB.
+
+One SQLite file in kb's cache folder (kb.cache.store.cache_dir) holds, per card file, its
+stat, its id, its alerts and the set of its search terms; per routing line (single-card lines
+of the router and its sub-routers), its text and card; per card id (a "document": its router
+lines and its files together), its bag of terms; and per term, the documents holding it.
+
+Never trusted blindly: every use lists the cards folder and stats every card file (the cost
+is that listing: about 3 microseconds a file) and every router page, and compares a digest
+of those stats with the one the index was built from. A file whose stat changed is read
+again and only the documents it touches are re-derived; a router page that changed
+re-derives the router part. A file modified within the last 2 seconds is recorded with no
+stat, so it is read again next time (a same-size edit in the same clock tick cannot hide).
+A damaged, foreign or older-format file is rebuilt; an index that cannot be written (a
+read-only cache) is built in memory for the one run. The index can make kb faster, never
+give a different answer: tests compare it with the computation from the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from kb import __version__
+from kb.cache import store as cache
+from kb.config.mkdocs import Paths
+
+FORMAT = "1"
+DB_NAME = "card-index-v1.sqlite"
+RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
+
+SCHEMA = """
+CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT);
+CREATE TABLE files(rel TEXT PRIMARY KEY, key TEXT, card_id TEXT, terms TEXT NOT NULL, alerts TEXT NOT NULL);
+CREATE INDEX files_card ON files(card_id, rel);
+CREATE TABLE file_alerts(alert TEXT NOT NULL, lower TEXT NOT NULL, rel TEXT NOT NULL);
+CREATE INDEX file_alerts_alert ON file_alerts(alert, rel);
+CREATE INDEX file_alerts_lower ON file_alerts(lower);
+CREATE INDEX file_alerts_rel ON file_alerts(rel);
+CREATE TABLE lines(ord INTEGER PRIMARY KEY, page TEXT, line INTEGER, text TEXT, card_id TEXT, path TEXT);
+CREATE INDEX lines_card ON lines(card_id, ord);
+CREATE TABLE router_alerts(alert TEXT NOT NULL, ord INTEGER NOT NULL, card_id TEXT NOT NULL);
+CREATE INDEX router_alerts_alert ON router_alerts(alert, ord);
+CREATE TABLE docs(num INTEGER PRIMARY KEY, card_id TEXT UNIQUE NOT NULL, bag TEXT NOT NULL);
+CREATE TABLE postings(term TEXT PRIMARY KEY, docs BLOB NOT NULL) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The routing fields of one card file, as `kb route` reads them (raw YAML values)."""
+
+    card_id: str
+    title: str
+    alerts: tuple[str, ...]
+    symptoms: tuple[str, ...]
+    summary: str
+
+
+def entry_of(data: dict) -> Entry:
+    found = data.get("triggers")
+    triggers: dict = found if isinstance(found, dict) else {}
+    as_list = lambda v: tuple(str(x) for x in v) if isinstance(v, list) else ()
+    return Entry(
+        str(data.get("id") or ""),
+        str(data.get("title") or ""),
+        as_list(triggers.get("alerts")),
+        as_list(triggers.get("symptoms")),
+        str(data.get("summary") or ""),
+    )
+
+
+def read_entry(path: str) -> Entry | None:
+    """The entry of the card file at `path`, or None when it cannot be read or is no mapping."""
+    from kb.core import safefile, yamlio  # a YAML parser only when a file changed
+
+    try:
+        data = yamlio.load_mapping(safefile.read_bytes(path, yamlio.MAX_BYTES))
+    except (OSError, yamlio.YamlProblem):
+        return None
+    entry = entry_of(data)
+    return entry if entry.card_id else replace(entry, card_id=Path(path).stem)
+
+
+# -- the card files and their stats -------------------------------------------------------------
+def stat_key(st: os.stat_result, racy: int) -> str | None:
+    if st.st_mtime_ns >= racy:
+        return None  # modified just now: read it again next time
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+def card_files(root: Path, cards_dir: str) -> list[tuple[str, str | None]] | None:
+    """(path relative to the KB, stat key) of every card file the loader reads, sorted; None
+    when the folder cannot be listed. The names are the loader's (kb.load.rulefiles.yaml_names),
+    a link out of the KB is left out as the loader leaves it out, and a link inside is keyed by
+    its target."""
+    from kb.core.paths import is_outside
+
+    folder = os.path.normpath(cards_dir).replace(os.sep, "/")
+    if is_outside(root, folder):
+        return []
+    base = os.path.join(root, folder)
+    racy = time.time_ns() - RACY_NS
+    found = []
+    try:
+        with os.scandir(base) as listing:
+            entries = [e for e in listing if e.name.endswith((".yaml", ".yml"))]
+    except FileNotFoundError:
+        return []
+    except OSError:
+        return None
+    entries.sort(key=lambda e: e.name)
+    for entry in entries:
+        rel = f"{folder}/{entry.name}"
+        try:
+            if entry.is_symlink():
+                if is_outside(root, rel):
+                    continue
+                key = stat_key(os.stat(entry.path), racy)
+            else:
+                key = stat_key(entry.stat(follow_symlinks=False), racy)
+        except OSError:
+            key = None  # unreadable now: the loader reports it; read again next time
+        found.append((rel, key))
+    return found
+
+
+def digest_of(items: Iterable[tuple[str, str | None]]) -> str:
+    return hashlib.blake2b("\n".join(f"{rel}\0{key}" for rel, key in items).encode(), digest_size=16).hexdigest()
+
+
+def router_state(root: Path, config: Paths, pages: dict[str, str | None]) -> bool:
+    """Whether every router page recorded still has its stat."""
+    racy = time.time_ns() - RACY_NS
+    for page, key in pages.items():
+        if key is None:
+            return False
+        try:
+            if stat_key(os.stat(os.path.join(root, page)), racy) != key:
+                return False
+        except OSError:
+            return False
+    return bool(pages)
+
+
+# -- terms --------------------------------------------------------------------------------------
+def entry_terms(entry: Entry) -> set[str]:
+    from kb.route.search import _index_terms
+
+    return set(_index_terms(" ".join([entry.title, entry.summary, *entry.alerts, *entry.symptoms])))
+
+
+def line_terms(text: str) -> set[str]:
+    from kb.route.search import _index_terms
+
+    return set(_index_terms(text))
+
+
+# -- the index ----------------------------------------------------------------------------------
+class CardIndex:
+    """An open, validated index: every answer it gives is the one the files give now."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def close(self) -> None:
+        self.db.close()
+
+    # what kb route reads
+    def count(self) -> int:
+        return int(self.meta("count") or 0)
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def where(self, card_id: str) -> tuple[str | None, int | None, str | None, str] | None:
+        """The first routing line naming the card (page, line, text, card path), else its first file."""
+        row = self.db.execute(
+            "SELECT page, line, text, path FROM lines WHERE card_id = ? ORDER BY ord LIMIT 1", (card_id,)
+        ).fetchone()
+        if row:
+            return row[0], row[1], row[2], row[3]
+        row = self.db.execute("SELECT rel FROM files WHERE card_id = ? ORDER BY rel LIMIT 1", (card_id,)).fetchone()
+        return (None, None, None, row[0]) if row else None
+
+    def card_naming(self, alert: str) -> str | None:
+        """The id of the first card file (in path order) whose triggers name the alert."""
+        row = self.db.execute(
+            "SELECT f.card_id FROM file_alerts a JOIN files f ON f.rel = a.rel"
+            " WHERE a.alert = ? ORDER BY a.rel LIMIT 1",
+            (alert,),
+        ).fetchone()
+        return row[0] if row else None
+
+    def alert_card(self, alert: str) -> str | None:
+        """The card an alert leads to: the first router line naming it in backticks, else the first card file."""
+        row = self.db.execute(
+            "SELECT card_id FROM router_alerts WHERE alert = ? ORDER BY ord LIMIT 1", (alert,)
+        ).fetchone()
+        return row[0] if row else self.card_naming(alert)
+
+    def known_alerts(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for alert, card_id in self.db.execute("SELECT alert, card_id FROM router_alerts ORDER BY ord"):
+            found.setdefault(alert, card_id)
+        rows = self.db.execute(
+            "SELECT a.alert, f.card_id FROM file_alerts a JOIN files f ON f.rel = a.rel ORDER BY a.rel"
+        )
+        for alert, card_id in rows:
+            found.setdefault(alert, card_id)
+        return found
+
+    def cards_with_alert_lower(self, lower: str) -> set[str]:
+        rows = self.db.execute(
+            "SELECT f.card_id FROM file_alerts a JOIN files f ON f.rel = a.rel WHERE a.lower = ?", (lower,)
+        )
+        return {row[0] for row in rows}
+
+    def postings(self, term: str) -> array:
+        row = self.db.execute("SELECT docs FROM postings WHERE term = ?", (term,)).fetchone()
+        found = array("I")
+        if row:
+            found.frombytes(row[0])
+        return found
+
+    def nums_of(self, card_ids: Iterable[str]) -> set[int]:
+        found = set()
+        for card_id in card_ids:
+            row = self.db.execute("SELECT num FROM docs WHERE card_id = ?", (card_id,)).fetchone()
+            if row:
+                found.add(row[0])
+        return found
+
+    def card_ids(self, nums: Iterable[int]) -> dict[int, str]:
+        wanted = list(nums)
+        found: dict[int, str] = {}
+        if len(wanted) > 5000:
+            for num, card_id in self.db.execute("SELECT num, card_id FROM docs"):
+                found[num] = card_id
+            return found
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self.db.execute(f"SELECT num, card_id FROM docs WHERE num IN ({marks})", chunk).fetchall())
+        return found
+
+    # what kb access reads
+    def files_of(self, card_id: str) -> list[str]:
+        """The card files whose raw id is `card_id`, then every file whose id could not be read."""
+        rows = self.db.execute(
+            "SELECT rel FROM files WHERE card_id = ? OR card_id IS NULL ORDER BY rel", (card_id,)
+        ).fetchall()
+        return [row[0] for row in rows]
+
+
+def _connect(path: Path | str) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    db.execute("PRAGMA trusted_schema = OFF")
+    return db
+
+
+def _config_key(config: Paths) -> str:
+    return json.dumps([FORMAT, __version__, str(config.root.resolve()), config.cards_dir, config.router])
+
+
+def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] | None = None) -> CardIndex | None:
+    """The index of this KB, brought up to date with its files; None when the cards folder
+    cannot be listed (the caller computes from the files). `known` gives entries already read
+    this run (by kb check): path -> (stat key at the read, entry)."""
+    files = card_files(config.root, config.cards_dir)
+    if files is None:
+        return None
+    digest = digest_of(files)
+    folder = cache.cache_dir(config.root)
+    path = folder / DB_NAME
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        db = _connect(path)
+        index = _validated(db, config, files, digest, known)
+        if index is not None:
+            return index
+        db.close()
+    except (sqlite3.Error, OSError, ValueError):
+        pass
+    # damaged, foreign or not writable: build a fresh file beside it and swap it in, else in memory
+    try:
+        fresh = folder / f"{DB_NAME}.{os.getpid()}.tmp"
+        fresh.unlink(missing_ok=True)
+        db = _connect(fresh)
+        _build(db, config, files, digest, known)
+        db.close()
+        os.replace(fresh, path)
+        db = _connect(path)
+        index = _validated(db, config, files, digest, known)
+        if index is not None:
+            return index
+        db.close()
+    except (sqlite3.Error, OSError, ValueError):
+        pass
+    db = _connect(":memory:")
+    _build(db, config, files, digest, known)
+    return CardIndex(db)
+
+
+def _validated(db, config: Paths, files, digest: str, known) -> CardIndex | None:
+    """The index in `db` if it is this KB's and current (updated in place when a few files
+    changed), else None."""
+    meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
+    if meta.get("config") != _config_key(config) or meta.get("complete") != "1":
+        return None
+    pages = json.loads(meta.get("router_pages") or "{}")
+    if meta.get("digest") == digest and router_state(config.root, config, pages):
+        return CardIndex(db)
+    db.execute("BEGIN IMMEDIATE")  # one updater at a time; readers keep their snapshot
+    try:
+        meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
+        if meta.get("config") != _config_key(config) or meta.get("complete") != "1":
+            db.execute("ROLLBACK")
+            return None
+        _update(db, config, files, digest, known, json.loads(meta.get("router_pages") or "{}"))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return CardIndex(db)
+
+
+def _build(db, config: Paths, files, digest: str, known) -> None:
+    db.executescript(SCHEMA)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO meta VALUES ('config', ?)", (_config_key(config),))
+    _update(db, config, files, digest, known, {})
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('complete', '1')")
+    db.execute("COMMIT")
+
+
+def _routing_lines(config: Paths) -> tuple[list[tuple[str, int, str, str, str]], dict[str, str | None]]:
+    from kb.load.router import load_router
+
+    racy = time.time_ns() - RACY_NS
+    router = load_router(config.root, config.router, config.cards_dir.strip("/"), config.references_dir.strip("/"))
+    pages: dict[str, str | None] = {}
+    for page in router.pages:
+        try:
+            pages[page.path] = stat_key(os.stat(config.root / page.path), racy)
+        except OSError:
+            pages[page.path] = None
+    if not router.pages:
+        pages[config.router] = None  # no router yet: look again next time
+    lines = [
+        (line.page, line.line, line.text, link.card_id, link.resolved)
+        for line in router.routing_lines()
+        if len(line.cards) == 1
+        for link in line.cards
+        if link.card_id is not None and link.resolved is not None
+    ]
+    return lines, pages
+
+
+def _update(db, config: Paths, files, digest: str, known, pages: dict) -> None:
+    """Bring the tables in `db` (inside a write transaction) to the files' state."""
+    from kb.route.search import ROUTER_ALERT
+
+    affected: set[str] = set()
+    full = False
+    if not router_state(config.root, config, pages):
+        lines, pages = _routing_lines(config)
+        db.execute("DELETE FROM lines")
+        db.execute("DELETE FROM router_alerts")
+        db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?)", [(i, *row) for i, row in enumerate(lines)])
+        db.executemany(
+            "INSERT INTO router_alerts VALUES (?, ?, ?)",
+            [(name, i, row[3]) for i, row in enumerate(lines) for name in ROUTER_ALERT.findall(row[2])],
+        )
+        full = True
+    old = dict(db.execute("SELECT rel, key FROM files").fetchall())
+    old_ids = None
+    current = dict(files)
+    known = known or {}
+    changed = [rel for rel, key in files if key is None or old.get(rel, "\0") != key]
+    removed = [rel for rel in old if rel not in current]
+    if changed or removed:
+        old_ids = dict(db.execute("SELECT rel, card_id FROM files").fetchall()) if not full else {}
+    for rel in removed:
+        if old_ids is not None and old_ids.get(rel):
+            affected.add(old_ids[rel])
+        db.execute("DELETE FROM files WHERE rel = ?", (rel,))
+        db.execute("DELETE FROM file_alerts WHERE rel = ?", (rel,))
+    rows, alert_rows = [], []
+    for rel in changed:
+        key = current[rel]
+        got = known.get(rel)
+        if got is not None and got[0] is not None and got[0] == key:
+            entry = got[1]
+        else:
+            entry = read_entry(os.path.join(config.root, rel))
+        if old_ids is not None and old_ids.get(rel):
+            affected.add(old_ids[rel])
+        if entry is None:
+            rows.append((rel, key, None, "", "[]"))
+        else:
+            affected.add(entry.card_id)
+            rows.append((rel, key, entry.card_id, " ".join(sorted(entry_terms(entry))), json.dumps(entry.alerts)))
+            alert_rows += [(alert, alert.lower(), rel) for alert in entry.alerts]
+    if changed:
+        marks = [(rel,) for rel in changed]
+        db.executemany("DELETE FROM file_alerts WHERE rel = ?", marks)
+        db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO file_alerts VALUES (?, ?, ?)", alert_rows)
+    if full:
+        _derive_all(db)
+    elif affected:
+        _derive(db, affected)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('digest', ?)", (digest,))
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('router_pages', ?)", (json.dumps(pages),))
+    count = db.execute("SELECT COUNT(*) FROM docs").fetchone()[0]
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('count', ?)", (str(count),))
+
+
+def _derive_all(db) -> None:
+    """Every document's bag and every posting, from the files' terms and the routing lines."""
+    bags: dict[str, set[str]] = {}
+    for card_id, text in db.execute("SELECT card_id, text FROM lines ORDER BY ord"):
+        bags.setdefault(card_id, set()).update(line_terms(text))
+    for card_id, terms in db.execute("SELECT card_id, terms FROM files WHERE card_id IS NOT NULL ORDER BY rel"):
+        bag = bags.setdefault(card_id, set())
+        if terms:
+            bag.update(terms.split(" "))
+    db.execute("DELETE FROM docs")
+    db.execute("DELETE FROM postings")
+    postings: dict[str, array] = {}
+    rows = []
+    for num, card_id in enumerate(sorted(bags)):
+        bag = bags[card_id]
+        rows.append((num, card_id, " ".join(sorted(bag))))
+        for term in bag:
+            found = postings.get(term)
+            if found is None:
+                found = postings[term] = array("I")
+            found.append(num)
+    db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows)
+    db.executemany("INSERT INTO postings VALUES (?, ?)", ((t, a.tobytes()) for t, a in postings.items()))
+
+
+def _derive(db, affected: set[str]) -> None:
+    """The bags and postings of the documents whose sources changed."""
+    for card_id in sorted(affected):
+        bag: set[str] = set()
+        sources = 0
+        for (text,) in db.execute("SELECT text FROM lines WHERE card_id = ?", (card_id,)):
+            bag.update(line_terms(text))
+            sources += 1
+        for (terms,) in db.execute("SELECT terms FROM files WHERE card_id = ?", (card_id,)):
+            sources += 1
+            if terms:
+                bag.update(terms.split(" "))
+        row = db.execute("SELECT num, bag FROM docs WHERE card_id = ?", (card_id,)).fetchone()
+        old = set(row[1].split(" ")) if row and row[1] else set()
+        if row is None and not sources:
+            continue
+        if row is None:
+            num = (db.execute("SELECT MAX(num) FROM docs").fetchone()[0] or 0) + 1
+            db.execute("INSERT INTO docs VALUES (?, ?, ?)", (num, card_id, " ".join(sorted(bag))))
+        else:
+            num = row[0]
+            if not sources:
+                db.execute("DELETE FROM docs WHERE num = ?", (num,))
+                bag = set()
+            else:
+                db.execute("UPDATE docs SET bag = ? WHERE num = ?", (" ".join(sorted(bag)), num))
+        for term in old ^ bag:
+            found = array("I")
+            got = db.execute("SELECT docs FROM postings WHERE term = ?", (term,)).fetchone()
+            if got:
+                found.frombytes(got[0])
+            members = set(found)
+            if term in bag:
+                members.add(num)
+            else:
+                members.discard(num)
+            if members:
+                db.execute(
+                    "INSERT OR REPLACE INTO postings VALUES (?, ?)", (term, array("I", sorted(members)).tobytes())
+                )
+            else:
+                db.execute("DELETE FROM postings WHERE term = ?", (term,))
