@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from kb.analysis.paging import PagingModel, at_moment, describe_shift
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.core.text import neutral
 from kb.load.knowledge_base import KnowledgeBase
-from kb.load.loader import load_kb
+from kb.load.loader import links_outside, load_document, load_kb
+from kb.model import Card, Oncall
 
 MARKS = {"executable": "ok", "blocked": "blocked", "blocked at night": "night", "no rotation": "-"}
 
@@ -34,6 +36,35 @@ def paging_of(kb: KnowledgeBase, today: dt.date | None = None) -> PagingModel:
 
 def model_of(kb: KnowledgeBase) -> AccessModel:
     return paging_of(kb).access
+
+
+def card_kb(root: Path, card_id: str) -> KnowledgeBase | None:
+    """What `kb access CARD` reads, without the rest of the KB: the settings, oncall.yaml and
+    the card files that can hold `card_id` (kb.route.index: those whose id says so, and any
+    whose id it could not read), in the loader's order, read by the loader. None when the
+    index cannot say; then the caller loads the whole KB."""
+    from kb.config.mkdocs import read_paths
+    from kb.config.settings import load_config
+    from kb.route.index import open_index
+
+    config = load_config(root)
+    paths = read_paths(root)
+    norm = lambda folder: os.path.normpath(folder).replace(os.sep, "/")
+    if norm(paths.cards_dir) != norm(config.settings.cards_dir):
+        return None  # an invalid setting: the index and the loader would read different folders
+    index = open_index(paths)
+    if index is None:
+        return None
+    try:
+        rels = index.files_of(card_id)
+    finally:
+        index.close()
+    kb = KnowledgeBase(config)
+    kb.cards = [load_document(kb, rel, Card) for rel in rels]
+    oncall = norm(config.settings.oncall)
+    if os.path.lexists(root / oncall) and not links_outside(root, [oncall]):
+        kb.oncall = load_document(kb, oncall, Oncall)
+    return kb
 
 
 def parse_at(text: str) -> dt.datetime:
@@ -342,7 +373,9 @@ def run(
         raise CommandError("--format is text or json")
     if at is not None and (card or person or rotation):
         raise CommandError("--at shows every rotation at one minute; it takes no CARD, --person or --rotation")
-    kb = load_kb(kb_root(root))
+    base = kb_root(root)
+    # one card's access needs oncall.yaml and that card, not 100,000 cards loaded and validated
+    kb = (card_kb(base, card) if card and not person and at is None else None) or load_kb(base)
     try:
         if at is not None:
             data, render = on_call(kb, at), render_on_call
