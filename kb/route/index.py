@@ -313,14 +313,19 @@ def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] 
 
 def _validated(db, config: Paths, files, digest: str, known) -> CardIndex | None:
     """The index in `db` if it is this KB's and current (updated in place when a few files
-    changed), else None."""
+    changed), else None. The index returned is read inside one transaction: a concurrent
+    update cannot mix into its answers."""
+    db.execute("BEGIN")
     meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
     if meta.get("config") != _config_key(config) or meta.get("complete") != "1":
+        db.execute("ROLLBACK")
         return None
+    settled = all(key is not None for _, key in files)  # a file just modified is read again, whatever the digest
     pages = json.loads(meta.get("router_pages") or "{}")
-    if meta.get("digest") == digest and router_state(config.root, config, pages):
+    if settled and meta.get("digest") == digest and router_state(config.root, config, pages):
         return CardIndex(db)
-    db.execute("BEGIN IMMEDIATE")  # one updater at a time; readers keep their snapshot
+    db.execute("ROLLBACK")
+    db.execute("BEGIN IMMEDIATE")  # one updater at a time
     try:
         meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
         if meta.get("config") != _config_key(config) or meta.get("complete") != "1":
@@ -331,6 +336,7 @@ def _validated(db, config: Paths, files, digest: str, known) -> CardIndex | None
     except BaseException:
         db.execute("ROLLBACK")
         raise
+    db.execute("BEGIN")
     return CardIndex(db)
 
 
@@ -493,3 +499,47 @@ def _derive(db, affected: set[str]) -> None:
                 )
             else:
                 db.execute("DELETE FROM postings WHERE term = ?", (term,))
+
+
+def index_is_built(config: Paths) -> bool:
+    """Whether a complete index for this KB is in the cache (current or not)."""
+    path = cache.cache_dir(config.root) / DB_NAME
+    if not path.is_file():
+        return False
+    try:
+        db = _connect(path)
+        try:
+            meta = dict(db.execute("SELECT k, v FROM meta").fetchall())
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return meta.get("config") == _config_key(config) and meta.get("complete") == "1"
+
+
+def refresh_after_check(root: Path, cards: list, records: dict, started_ns: int, changed: int) -> None:
+    """After `kb check` loaded the cards: build the index from what it read when there is none
+    (or many files changed), so the first `kb route` or `kb access` after a cold check does
+    not read every card again. `records` are the check's per-file records (kb.load.records):
+    a card's entry is taken from its validated model only when the stat the check read it at
+    is older than the check itself by the racy margin; anything else the index reads itself."""
+    from kb.config.mkdocs import read_paths
+
+    config = read_paths(root)
+    if index_is_built(config) and changed <= 200:
+        return  # up to date or a few files behind: route and access bring it up to date on use
+    racy = started_ns - RACY_NS
+    known: dict[str, tuple[str | None, Entry | None]] = {}
+    for doc in cards:
+        record = records.get(doc.path)
+        card = doc.model
+        if card is None or record is None or not record.stat or record.stat[0] >= racy:
+            continue
+        mtime, size, ino = record.stat
+        known[doc.path] = (
+            f"{mtime}:{size}:{ino}",
+            Entry(card.id, card.title, tuple(card.triggers.alerts), tuple(card.triggers.symptoms), card.summary),
+        )
+    index = open_index(config, known)
+    if index is not None:
+        index.close()
