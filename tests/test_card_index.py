@@ -12,7 +12,7 @@ import pytest
 from conftest import SNAPSHOT_KB, copy_kb
 from test_access import make_kb
 
-from kb.commands import access, check
+from kb.commands import access, check, fast_path
 from kb.config.mkdocs import read_paths
 from kb.load.loader import load_kb
 from kb.route import index as card_index
@@ -127,12 +127,36 @@ def _full_answer(root: Path, card: str) -> dict:
     return access.explain_card(load_kb(root), card)
 
 
-def test_kb_access_card_changes_with_the_card_oncall_and_memberships(tmp_path: Path, call) -> None:
+def _settle(root: Path, step: list[int] = [0]) -> None:  # noqa: B006 - a counter across calls
+    """Every file's mtime moved into the past (each time to another second): no file counts as
+    modified just now, so answers are kept, and every edit still changes a stat."""
+    step[0] += 10
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        _touch_old(path, step[0])
+
+
+def test_kb_access_card_changes_with_the_card_oncall_and_memberships(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = make_kb(tmp_path / "kb")
+    verb = access.run
+    computed = []
+    monkeypatch.setattr(access, "run", lambda *a: computed.append(a) or verb(*a))
 
     def answer() -> dict:
-        data = json.loads(call(access.run, "prompt-regression", output_format="json", root=root).stdout)
-        assert data == _full_answer(root, "prompt-regression")  # what loading the whole KB says
+        """Through the fast path, twice: the second is the kept answer, and both are what
+        loading the whole KB says."""
+        _settle(root)
+        before = len(computed)
+        outputs = []
+        for _ in range(2):
+            capsys.readouterr()
+            assert fast_path.dispatch(["access", "prompt-regression", "-f", "json", "--root", str(root)]) == 0
+            outputs.append(capsys.readouterr().out)
+        assert len(computed) == before + 1, "the second answer is the kept one"
+        assert outputs[0] == outputs[1]
+        data = json.loads(outputs[0])
+        assert data == _full_answer(root, "prompt-regression")
         return data
 
     assert answer()["verdict"] == "blocked"

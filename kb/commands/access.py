@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +39,28 @@ def model_of(kb: KnowledgeBase) -> AccessModel:
     return paging_of(kb).access
 
 
-def card_kb(root: Path, card_id: str) -> KnowledgeBase | None:
-    """What `kb access CARD` reads, without the rest of the KB: the settings, oncall.yaml and
-    the card files that can hold `card_id` (kb.route.index: those whose id says so, and any
-    whose id it could not read), in the loader's order, read by the loader. None when the
-    index cannot say; then the caller loads the whole KB."""
-    from kb.config.mkdocs import read_paths
-    from kb.config.settings import load_config
-    from kb.route.index import open_index
+@dataclass
+class WarmCard:
+    """One card's access question read from the warm card index: the KB with oncall.yaml and
+    the card files that can hold the id, the index (open), those files with their stats, and
+    the stats of the other files read, taken before reading them."""
 
+    kb: KnowledgeBase
+    index: Any
+    candidates: list[tuple[str, str | None]]
+    deps: list[tuple[str, str | None]]
+
+
+def card_kb(root: Path, card_id: str) -> WarmCard | None:
+    """What `kb access CARD` reads, without the rest of the KB: the settings, oncall.yaml, its
+    membership exports and the card files that can hold `card_id` (kb.route.index: those whose
+    id says so, and any whose id it could not read), in the loader's order, read by the
+    loader. None when the index cannot say; then the caller loads the whole KB."""
+    from kb.config.mkdocs import CONFIG_FILE, read_paths
+    from kb.config.settings import load_config
+    from kb.route.index import dependency_keys, open_index
+
+    deps = dependency_keys(root, [CONFIG_FILE])
     config = load_config(root)
     paths = read_paths(root)
     norm = lambda folder: os.path.normpath(folder).replace(os.sep, "/")
@@ -55,16 +69,17 @@ def card_kb(root: Path, card_id: str) -> KnowledgeBase | None:
     index = open_index(paths)
     if index is None:
         return None
-    try:
-        rels = index.files_of(card_id)
-    finally:
-        index.close()
-    kb = KnowledgeBase(config)
-    kb.cards = [load_document(kb, rel, Card) for rel in rels]
+    candidates = index.candidates(card_id)
     oncall = norm(config.settings.oncall)
+    deps += dependency_keys(root, [oncall])
+    kb = KnowledgeBase(config)
+    kb.cards = [load_document(kb, rel, Card) for rel, _ in candidates]
     if os.path.lexists(root / oncall) and not links_outside(root, [oncall]):
         kb.oncall = load_document(kb, oncall, Oncall)
-    return kb
+    if kb.oncall is not None and kb.oncall.model is not None:
+        sources = {g.members_from.partition("#")[0] for g in kb.oncall.model.groups.values() if g.members_from}
+        deps += dependency_keys(root, sorted(sources))
+    return WarmCard(kb, index, candidates, deps)
 
 
 def parse_at(text: str) -> dt.datetime:
@@ -375,7 +390,24 @@ def run(
         raise CommandError("--at shows every rotation at one minute; it takes no CARD, --person or --rotation")
     base = kb_root(root)
     # one card's access needs oncall.yaml and that card, not 100,000 cards loaded and validated
-    kb = (card_kb(base, card) if card and not person and at is None else None) or load_kb(base)
+    warm = card_kb(base, card) if card and not person and at is None else None
+    try:
+        return _answer(base, warm.kb if warm else load_kb(base), card, person, rotation, output_format, at, warm)
+    finally:
+        if warm is not None:
+            warm.index.close()
+
+
+def _answer(
+    base: Path,
+    kb: KnowledgeBase,
+    card: str | None,
+    person: str | None,
+    rotation: str | None,
+    output_format: str,
+    at: str | None,
+    warm: WarmCard | None,
+) -> int:
     try:
         if at is not None:
             data, render = on_call(kb, at), render_on_call
@@ -387,8 +419,13 @@ def run(
             data, render = matrix(kb), render_matrix
     except AccessError as exc:
         raise CommandError(str(exc), 1) from None
-    if output_format == "json":
-        echo(json.dumps(data, indent=2))
-    else:
-        echo(render(neutral(data)), nl=False)  # no value can start a line or drive the terminal
+    # no value can start a line or drive the terminal
+    output = json.dumps(data, indent=2) + "\n" if output_format == "json" else render(neutral(data))
+    if warm is not None and card is not None:
+        from kb.route.index import answer_key
+
+        key = answer_key(["access", card, rotation, output_format], warm.candidates)
+        if key is not None:
+            warm.index.keep_answer(key, warm.deps, output)
+    echo(output, nl=False)
     return 0

@@ -33,8 +33,9 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "1"
-DB_NAME = "card-index-v1.sqlite"
+FORMAT = "2"
+DB_NAME = "card-index-v2.sqlite"  # v2: answers
+ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
 
 SCHEMA = """
@@ -51,6 +52,7 @@ CREATE TABLE router_alerts(alert TEXT NOT NULL, ord INTEGER NOT NULL, card_id TE
 CREATE INDEX router_alerts_alert ON router_alerts(alert, ord);
 CREATE TABLE docs(num INTEGER PRIMARY KEY, card_id TEXT UNIQUE NOT NULL, bag TEXT NOT NULL);
 CREATE TABLE postings(term TEXT PRIMARY KEY, docs BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE answers(key TEXT PRIMARY KEY, deps TEXT NOT NULL, output TEXT NOT NULL, at INTEGER NOT NULL);
 """
 
 
@@ -131,6 +133,57 @@ def card_files(root: Path, cards_dir: str) -> list[tuple[str, str | None]] | Non
             key = None  # unreadable now: the loader reports it; read again next time
         found.append((rel, key))
     return found
+
+
+def dependency_keys(root: Path, rels: list[str]) -> list[tuple[str, str | None]]:
+    """(path, stat key) of files an answer read; "missing" for one that is not there, None
+    for one modified just now."""
+    racy = time.time_ns() - RACY_NS
+    found: list[tuple[str, str | None]] = []
+    for rel in rels:
+        try:
+            found.append((rel, stat_key(os.stat(os.path.join(root, rel)), racy)))
+        except FileNotFoundError:
+            found.append((rel, "missing"))
+        except OSError:
+            found.append((rel, None))
+    return found
+
+
+def code_stamp() -> str:
+    """kb's version and the stat of its source files: an answer kept by other code is not used."""
+    package = Path(__file__).resolve().parents[1]
+    parts = [__version__]
+    for folder, dirs, names in os.walk(package):
+        dirs.sort()
+        for name in sorted(names):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(folder, name))
+                parts.append(f"{folder}/{name}:{st.st_mtime_ns}:{st.st_size}")
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def answer_key(question: list, candidates: list[tuple[str, str | None]]) -> str | None:
+    """The key of an answer about these card files; None when one was modified just now."""
+    if any(stat is None for _, stat in candidates):
+        return None
+    return hashlib.blake2b(json.dumps([code_stamp(), question, candidates]).encode(), digest_size=16).hexdigest()
+
+
+def cached_answer(root: Path, question: list, card_id: str) -> str | None:
+    """The answer to `question` about card `card_id` kept before (CardIndex.keep_answer), when
+    the card files that can hold the id and every other file it read still have the stat they
+    were read at. Reads no YAML: for kb.commands.fast_path."""
+    from kb.config.mkdocs import read_paths
+
+    index = open_index(read_paths(root))
+    if index is None:
+        return None
+    try:
+        key = answer_key(question, index.candidates(card_id))
+        return index.answer(key, root) if key is not None else None
+    finally:
+        index.close()
 
 
 def digest_of(items: Iterable[tuple[str, str | None]]) -> str:
@@ -254,6 +307,48 @@ class CardIndex:
         return found
 
     # what kb access reads
+    def candidates(self, card_id: str) -> list[tuple[str, str | None]]:
+        """(path, stat key) of the card files whose raw id is `card_id`, and of every file whose
+        id could not be read, in path order: the files that can hold that card."""
+        rows = self.db.execute(
+            "SELECT rel, key FROM files WHERE card_id = ? OR card_id IS NULL ORDER BY rel", (card_id,)
+        ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    def answer(self, key: str, root: Path) -> str | None:
+        """A kept answer whose inputs outside the cards (mkdocs.yml, oncall.yaml, membership
+        exports) all still have the stat they were read at."""
+        row = self.db.execute("SELECT deps, output FROM answers WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            deps = json.loads(row[0])
+            if not isinstance(deps, list) or dependency_keys(root, [rel for rel, _ in deps]) != [
+                tuple(dep) for dep in deps
+            ]:
+                return None
+        except (ValueError, TypeError):
+            return None
+        return row[1] if isinstance(row[1], str) else None
+
+    def keep_answer(self, key: str, deps: list[tuple[str, str | None]], output: str) -> None:
+        if any(stat is None for _, stat in deps):
+            return  # a file modified just now: its stat cannot vouch for what was read
+        self.db.execute("COMMIT")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(
+                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", (key, json.dumps(deps), output, time.time_ns())
+            )
+            self.db.execute(
+                "DELETE FROM answers WHERE key NOT IN (SELECT key FROM answers ORDER BY at DESC LIMIT ?)",
+                (ANSWERS_KEPT,),
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            self.db.execute("ROLLBACK") if self.db.in_transaction else None
+        self.db.execute("BEGIN")
+
     def files_of(self, card_id: str) -> list[str]:
         """The card files whose raw id is `card_id`, then every file whose id could not be read."""
         rows = self.db.execute(
