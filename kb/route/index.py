@@ -33,8 +33,8 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "2"
-DB_NAME = "card-index-v2.sqlite"  # v2: answers
+FORMAT = "3"
+DB_NAME = "card-index-v3.sqlite"  # v2: answers; v3: no bag per document
 ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
 
@@ -50,7 +50,7 @@ CREATE TABLE lines(ord INTEGER PRIMARY KEY, page TEXT, line INTEGER, text TEXT, 
 CREATE INDEX lines_card ON lines(card_id, ord);
 CREATE TABLE router_alerts(alert TEXT NOT NULL, ord INTEGER NOT NULL, card_id TEXT NOT NULL);
 CREATE INDEX router_alerts_alert ON router_alerts(alert, ord);
-CREATE TABLE docs(num INTEGER PRIMARY KEY, card_id TEXT UNIQUE NOT NULL, bag TEXT NOT NULL);
+CREATE TABLE docs(num INTEGER PRIMARY KEY, card_id TEXT UNIQUE NOT NULL);
 CREATE TABLE postings(term TEXT PRIMARY KEY, docs BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE answers(key TEXT PRIMARY KEY, deps TEXT NOT NULL, output TEXT NOT NULL, at INTEGER NOT NULL);
 """
@@ -484,100 +484,128 @@ def _update(db, config: Paths, files, digest: str, known, pages: dict) -> None:
         )
         full = True
     old = dict(db.execute("SELECT rel, key FROM files").fetchall())
-    old_ids = None
     current = dict(files)
     known = known or {}
     changed = [rel for rel, key in files if key is None or old.get(rel, "\0") != key]
     removed = [rel for rel in old if rel not in current]
-    if changed or removed:
-        old_ids = dict(db.execute("SELECT rel, card_id FROM files").fetchall()) if not full else {}
-    for rel in removed:
-        if old_ids is not None and old_ids.get(rel):
-            affected.add(old_ids[rel])
-        db.execute("DELETE FROM files WHERE rel = ?", (rel,))
-        db.execute("DELETE FROM file_alerts WHERE rel = ?", (rel,))
-    rows, alert_rows = [], []
-    for rel in changed:
-        key = current[rel]
+    del old
+
+    def entry(rel: str) -> Entry | None:
         got = known.get(rel)
-        if got is not None and got[0] is not None and got[0] == key:
-            entry = got[1]
-        else:
-            entry = read_entry(os.path.join(config.root, rel))
-        if old_ids is not None and old_ids.get(rel):
-            affected.add(old_ids[rel])
-        if entry is None:
-            rows.append((rel, key, None, "", "[]"))
-        else:
-            affected.add(entry.card_id)
-            rows.append((rel, key, entry.card_id, " ".join(sorted(entry_terms(entry))), json.dumps(entry.alerts)))
-            alert_rows += [(alert, alert.lower(), rel) for alert in entry.alerts]
-    if changed:
-        marks = [(rel,) for rel in changed]
-        db.executemany("DELETE FROM file_alerts WHERE rel = ?", marks)
-        db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
-        db.executemany("INSERT INTO file_alerts VALUES (?, ?, ?)", alert_rows)
+        if got is not None and got[0] is not None and got[0] == current[rel]:
+            return got[1]
+        return read_entry(os.path.join(config.root, rel))
+
+    if full:  # every document is derived again: the files a chunk at a time, in little memory
+        _remove_files(db, removed)
+        for start in range(0, len(changed), 2000):
+            _write_files(db, current, {rel: entry(rel) for rel in changed[start : start + 2000]})
+    else:  # a few files: the documents they touch, from their terms before and after
+        read = {rel: entry(rel) for rel in changed}
+        for rel in (*changed, *removed):
+            row = db.execute("SELECT card_id FROM files WHERE rel = ?", (rel,)).fetchone()
+            if row and row[0]:
+                affected.add(row[0])
+        affected.update(found.card_id for found in read.values() if found is not None)
+        bags_before = {card_id: _bag(db, card_id) for card_id in affected}
+        _remove_files(db, removed)
+        _write_files(db, current, read)
     if full:
         _derive_all(db)
     elif affected:
-        _derive(db, affected)
+        _derive(db, bags_before)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('digest', ?)", (digest,))
     db.execute("INSERT OR REPLACE INTO meta VALUES ('router_pages', ?)", (json.dumps(pages),))
     count = db.execute("SELECT COUNT(*) FROM docs").fetchone()[0]
     db.execute("INSERT OR REPLACE INTO meta VALUES ('count', ?)", (str(count),))
 
 
-def _derive_all(db) -> None:
-    """Every document's bag and every posting, from the files' terms and the routing lines."""
-    bags: dict[str, set[str]] = {}
-    for card_id, text in db.execute("SELECT card_id, text FROM lines ORDER BY ord"):
-        bags.setdefault(card_id, set()).update(line_terms(text))
-    for card_id, terms in db.execute("SELECT card_id, terms FROM files WHERE card_id IS NOT NULL ORDER BY rel"):
-        bag = bags.setdefault(card_id, set())
+def _remove_files(db, removed: list[str]) -> None:
+    db.executemany("DELETE FROM files WHERE rel = ?", ((rel,) for rel in removed))
+    db.executemany("DELETE FROM file_alerts WHERE rel = ?", ((rel,) for rel in removed))
+
+
+def _write_files(db, current: dict[str, str | None], read: dict[str, Entry | None]) -> None:
+    db.executemany("DELETE FROM file_alerts WHERE rel = ?", ((rel,) for rel in read))
+    db.executemany(
+        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+        (
+            (rel, current[rel], None, "", "[]")
+            if entry is None
+            else (rel, current[rel], entry.card_id, " ".join(sorted(entry_terms(entry))), json.dumps(entry.alerts))
+            for rel, entry in read.items()
+        ),
+    )
+    db.executemany(
+        "INSERT INTO file_alerts VALUES (?, ?, ?)",
+        ((alert, alert.lower(), rel) for rel, entry in read.items() if entry is not None for alert in entry.alerts),
+    )
+
+
+def _bag(db, card_id: str) -> set[str]:
+    """The terms of a document: its routing lines' and its card files'."""
+    bag: set[str] = set()
+    for (text,) in db.execute("SELECT text FROM lines WHERE card_id = ?", (card_id,)):
+        bag.update(line_terms(text))
+    for (terms,) in db.execute("SELECT terms FROM files WHERE card_id = ?", (card_id,)):
         if terms:
             bag.update(terms.split(" "))
+    return bag
+
+
+def _sources(db, card_id: str) -> int:
+    lines = db.execute("SELECT COUNT(*) FROM lines WHERE card_id = ?", (card_id,)).fetchone()[0]
+    return lines + db.execute("SELECT COUNT(*) FROM files WHERE card_id = ?", (card_id,)).fetchone()[0]
+
+
+def _derive_all(db) -> None:
+    """Every document and every posting, from the files' terms and the routing lines, one
+    source at a time (a term's list holds each document once)."""
     db.execute("DELETE FROM docs")
     db.execute("DELETE FROM postings")
+    ids = db.execute(
+        "SELECT card_id FROM lines UNION SELECT card_id FROM files WHERE card_id IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    db.executemany("INSERT INTO docs VALUES (?, ?)", ((num, row[0]) for num, row in enumerate(ids)))
+    numbers = {row[0]: num for num, row in enumerate(ids)}
+    del ids
     postings: dict[str, array] = {}
-    rows = []
-    for num, card_id in enumerate(sorted(bags)):
-        bag = bags[card_id]
-        rows.append((num, card_id, " ".join(sorted(bag))))
-        for term in bag:
+
+    def add(num: int, terms: Iterable[str]) -> None:
+        for term in terms:
             found = postings.get(term)
             if found is None:
                 found = postings[term] = array("I")
-            found.append(num)
-    db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows)
+            if not found or found[-1] != num:  # sources come in document order: one entry per document
+                found.append(num)
+
+    sources = db.execute(
+        "SELECT card_id, text, NULL FROM lines UNION ALL SELECT card_id, NULL, terms FROM files"
+        " WHERE card_id IS NOT NULL ORDER BY 1"
+    )
+    for card_id, text, terms in sources:
+        num = numbers[card_id]
+        add(num, line_terms(text) if text is not None else (terms.split(" ") if terms else ()))
     db.executemany("INSERT INTO postings VALUES (?, ?)", ((t, a.tobytes()) for t, a in postings.items()))
 
 
-def _derive(db, affected: set[str]) -> None:
-    """The bags and postings of the documents whose sources changed."""
-    for card_id in sorted(affected):
-        bag: set[str] = set()
-        sources = 0
-        for (text,) in db.execute("SELECT text FROM lines WHERE card_id = ?", (card_id,)):
-            bag.update(line_terms(text))
-            sources += 1
-        for (terms,) in db.execute("SELECT terms FROM files WHERE card_id = ?", (card_id,)):
-            sources += 1
-            if terms:
-                bag.update(terms.split(" "))
-        row = db.execute("SELECT num, bag FROM docs WHERE card_id = ?", (card_id,)).fetchone()
-        old = set(row[1].split(" ")) if row and row[1] else set()
-        if row is None and not sources:
+def _derive(db, bags_before: dict[str, set[str]]) -> None:
+    """The documents and postings of the card ids whose sources changed."""
+    for card_id in sorted(bags_before):
+        old = bags_before[card_id]
+        row = db.execute("SELECT num FROM docs WHERE card_id = ?", (card_id,)).fetchone()
+        alive = _sources(db, card_id) > 0
+        bag = _bag(db, card_id) if alive else set()
+        if row is None and not alive:
             continue
         if row is None:
             num = (db.execute("SELECT MAX(num) FROM docs").fetchone()[0] or 0) + 1
-            db.execute("INSERT INTO docs VALUES (?, ?, ?)", (num, card_id, " ".join(sorted(bag))))
+            db.execute("INSERT INTO docs VALUES (?, ?)", (num, card_id))
+            old = set()  # a new document is in no posting yet
         else:
             num = row[0]
-            if not sources:
+            if not alive:
                 db.execute("DELETE FROM docs WHERE num = ?", (num,))
-                bag = set()
-            else:
-                db.execute("UPDATE docs SET bag = ? WHERE num = ?", (" ".join(sorted(bag)), num))
         for term in old ^ bag:
             found = array("I")
             got = db.execute("SELECT docs FROM postings WHERE term = ?", (term,)).fetchone()
