@@ -222,3 +222,26 @@ def test_the_index_leaves_out_a_card_linked_from_outside_the_kb(tmp_path: Path) 
     outside.write_text((root / "cards" / "budget-cap-review.yaml").read_text().replace("budget", "xylophone"))
     (root / "cards" / "linked.yaml").symlink_to(outside)
     assert route(read_paths(root), "xylophone").kind == "none"  # never read, as the loader never reads it
+
+
+def test_nearest_alert_names_are_those_of_the_full_table() -> None:
+    """The banded, bounded search for the nearest alert names gives the same names, in the same
+    order, as measuring every name fully (random names over a small alphabet: many ties)."""
+    import random
+
+    from kb.route.search import levenshtein, levenshtein_within, nearest_alert_names
+
+    def measured_fully(query: str, alerts: dict[str, str]) -> list[tuple[str, str]]:
+        scored = sorted((levenshtein(query.lower(), name.lower()), name) for name in alerts)
+        return [(name, alerts[name]) for distance, name in scored[:3] if distance <= max(3, len(query) // 2)]
+
+    rng = random.Random(20)
+    word = lambda most: "".join(rng.choice("abAB1_") for _ in range(rng.randint(0, most)))
+    for _ in range(400):
+        query = word(9)
+        alerts = {word(10): f"card-{i}" for i in range(rng.randint(0, 30))}
+        assert nearest_alert_names(query, alerts) == measured_fully(query, alerts), (query, alerts)
+        other = next(iter(alerts), "")
+        for bound in range(5):
+            full = levenshtein(query, other)
+            assert levenshtein_within(query, other, bound) == (full if full <= bound else bound + 1)
