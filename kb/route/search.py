@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -204,6 +205,7 @@ def alert_tokens(query: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a KB's words repeat: 600,000 tokens at 10,000 cards, 30,000 distinct
 def _stem(token: str) -> str:
     # a light suffix strip so "errors", "erroring" and "error" meet; digits stay as they are
     if token.isdigit():
