@@ -245,3 +245,17 @@ def test_nearest_alert_names_are_those_of_the_full_table() -> None:
         for bound in range(5):
             full = levenshtein(query, other)
             assert levenshtein_within(query, other, bound) == (full if full <= bound else bound + 1)
+
+
+def test_a_kept_access_answer_that_was_altered_is_not_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_kb(tmp_path / "kb")
+    _settle(root)
+    argv = ["access", "prompt-regression", "--root", str(root)]
+    assert fast_path.dispatch(argv) == 0
+    first = capsys.readouterr().out
+    db = sqlite3.connect(card_index.cache.cache_dir(root) / card_index.DB_NAME)
+    assert db.execute("UPDATE answers SET output = 'prompt-regression: EXECUTABLE (forged)\n'").rowcount == 1
+    db.commit()
+    db.close()
+    assert fast_path.dispatch(argv) == 0
+    assert capsys.readouterr().out == first

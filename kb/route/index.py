@@ -33,8 +33,8 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "3"
-DB_NAME = "card-index-v3.sqlite"  # v2: answers; v3: no bag per document
+FORMAT = "4"
+DB_NAME = "card-index-v4.sqlite"  # v2: answers; v3: no bag per document; v4: sealed answers
 ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
 
@@ -52,7 +52,7 @@ CREATE TABLE router_alerts(alert TEXT NOT NULL, ord INTEGER NOT NULL, card_id TE
 CREATE INDEX router_alerts_alert ON router_alerts(alert, ord);
 CREATE TABLE docs(num INTEGER PRIMARY KEY, card_id TEXT UNIQUE NOT NULL);
 CREATE TABLE postings(term TEXT PRIMARY KEY, docs BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE answers(key TEXT PRIMARY KEY, deps TEXT NOT NULL, output TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE answers(key TEXT PRIMARY KEY, deps TEXT NOT NULL, output TEXT NOT NULL, at INTEGER NOT NULL, seal TEXT);
 """
 
 
@@ -137,7 +137,7 @@ def scan_cards(root: Path, cards_dir: str) -> CardScan | None:
     base = os.path.join(root, folder)
     try:
         names = sorted(name for name in os.listdir(base) if name.endswith((".yaml", ".yml")))
-        fd = os.open(base, os.O_RDONLY)
+        fd = os.open(base, os.O_RDONLY) if os.stat in os.supports_dir_fd else None
     except FileNotFoundError:
         return CardScan(folder, [], array("q"), racy)
     except OSError:
@@ -148,17 +148,19 @@ def scan_cards(root: Path, cards_dir: str) -> CardScan | None:
     try:
         for name in names:
             try:
-                st = stat(name, dir_fd=fd, follow_symlinks=False)
+                where = name if fd is not None else os.path.join(base, name)  # no dir_fd on Windows
+                st = stat(where, dir_fd=fd, follow_symlinks=False)
                 if st.st_mode & 0o170000 == 0o120000:  # a symbolic link
                     if is_outside(root, f"{folder}/{name}"):
                         outside.add(name)
                         continue
-                    st = stat(name, dir_fd=fd)
+                    st = stat(where, dir_fd=fd)
                 numbers.extend((st.st_mtime_ns, st.st_size, st.st_ino))
             except OSError:
                 numbers.extend((-1, -1, -1))  # unreadable now: the loader reports it; read again next time
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
     if outside:
         names = [name for name in names if name not in outside]
     return CardScan(folder, names, numbers, racy)
@@ -350,9 +352,9 @@ class CardIndex:
     def answer(self, key: str, root: Path) -> str | None:
         """A kept answer whose inputs outside the cards (mkdocs.yml, oncall.yaml, membership
         exports) all still have the stat they were read at."""
-        row = self.db.execute("SELECT deps, output FROM answers WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
+        row = self.db.execute("SELECT deps, output, seal FROM answers WHERE key = ?", (key,)).fetchone()
+        if row is None or not isinstance(row[1], str) or row[2] != _seal(key, row[0], row[1]):
+            return None  # a flipped bit in a kept answer is a miss, never a different answer
         try:
             deps = json.loads(row[0])
             if not isinstance(deps, list) or dependency_keys(root, [rel for rel, _ in deps]) != [
@@ -370,7 +372,8 @@ class CardIndex:
         try:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", (key, json.dumps(deps), output, time.time_ns())
+                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
+                (key, json.dumps(deps), output, time.time_ns(), _seal(key, json.dumps(deps), output)),
             )
             self.db.execute(
                 "DELETE FROM answers WHERE key NOT IN (SELECT key FROM answers ORDER BY at DESC LIMIT ?)",
@@ -387,6 +390,10 @@ class CardIndex:
             "SELECT rel FROM files WHERE card_id = ? OR card_id IS NULL ORDER BY rel", (card_id,)
         ).fetchall()
         return [row[0] for row in rows]
+
+
+def _seal(key: str, deps: str, output: str) -> str:
+    return hashlib.blake2b(f"{key}\0{deps}\0{output}".encode(), digest_size=16).hexdigest()
 
 
 def _connect(path: Path | str) -> sqlite3.Connection:
