@@ -240,15 +240,15 @@ def router_state(root: Path, config: Paths, pages: dict[str, str | None]) -> boo
 
 # -- terms --------------------------------------------------------------------------------------
 def entry_terms(entry: Entry) -> set[str]:
-    from kb.route.search import _index_terms
+    from kb.route.terms import index_terms
 
-    return set(_index_terms(" ".join([entry.title, entry.summary, *entry.alerts, *entry.symptoms])))
+    return set(index_terms(" ".join([entry.title, entry.summary, *entry.alerts, *entry.symptoms])))
 
 
 def line_terms(text: str) -> set[str]:
-    from kb.route.search import _index_terms
+    from kb.route.terms import index_terms
 
-    return set(_index_terms(text))
+    return set(index_terms(text))
 
 
 # -- the index ----------------------------------------------------------------------------------
@@ -508,7 +508,7 @@ def _routing_lines(config: Paths) -> tuple[list[tuple[str, int, str, str, str]],
 def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
     """Bring the tables in `db` (inside a write transaction) to the files' state."""
     files = scan.files()
-    from kb.route.search import ROUTER_ALERT
+    from kb.route.terms import ROUTER_ALERT
 
     affected: set[str] = set()
     full = False

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -20,46 +19,11 @@ from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 from kb.core import safefile, yamlio
 from kb.load.router import load_router
+from kb.route.terms import ROUTER_ALERT, STOP, TOKEN, tokens  # noqa: F401 - also kb.route.search's names
+from kb.route.terms import index_terms as _index_terms
+from kb.route.terms import stem as _stem
 
-TOKEN = re.compile(r"[a-z0-9]+")
-STOP = {
-    "a",
-    "an",
-    "the",
-    "is",
-    "are",
-    "of",
-    "to",
-    "in",
-    "on",
-    "for",
-    "and",
-    "or",
-    "my",
-    "our",
-    "it",
-    "its",
-    "after",
-    "with",
-    "from",
-    "by",
-    "at",
-    "be",
-    "was",
-    "were",
-    "has",
-    "have",
-    "than",
-    "more",
-    "all",
-}
 ROUTER_FILE = "route-router.json"
-
-
-def tokens(text: str) -> list[str]:
-    # split camel case so "AgentSpendRateHigh" also matches "spend rate"
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
-    return [t for t in TOKEN.findall(spaced.lower()) if t not in STOP]
 
 
 @dataclass
@@ -164,7 +128,6 @@ def _alert_in(line: str, alert: str) -> bool:
 
 
 ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-ROUTER_ALERT = re.compile(r"`([A-Za-z_:][A-Za-z0-9_:]*)`")
 # words a paged engineer types that the cards say differently: a provider's name for "provider",
 # an HTTP status for its class. Small and domain-specific on purpose: kb is for teams running AI agents.
 SYNONYMS = {
@@ -205,17 +168,6 @@ def alert_tokens(query: str) -> list[str]:
     return found
 
 
-@functools.lru_cache(maxsize=1 << 16)  # a KB's words repeat: 600,000 tokens at 10,000 cards, 30,000 distinct
-def _stem(token: str) -> str:
-    # a light suffix strip so "errors", "erroring" and "error" meet; digits stay as they are
-    if token.isdigit():
-        return token
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(token) > len(suffix) + 3 and token.endswith(suffix):
-            return token[: -len(suffix)]
-    return token
-
-
 def search_terms(text: str) -> list[str]:
     """Tokens of a query with stems, synonyms and HTTP status classes (503 -> 5xx)."""
     out = []
@@ -225,10 +177,6 @@ def search_terms(text: str) -> list[str]:
         if re.fullmatch(r"[1-5][0-9][0-9]", token):
             out.append(token[0] + "xx")
     return out
-
-
-def _index_terms(text: str) -> list[str]:
-    return [_stem(t) for t in tokens(text)]
 
 
 def levenshtein(a: str, b: str) -> int:
