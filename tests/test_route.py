@@ -83,10 +83,10 @@ def test_route_index_cache_is_never_trusted_blindly(snapshot_kb: Path, tmp_path:
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
     first = call(route.run, "budget cap ticket", root=snapshot_kb).stdout
     assert "budget-cap-review" in first
-    damaged = list((tmp_path / "cache").rglob("route-index*.json"))
+    damaged = list((tmp_path / "cache").rglob("card-index-*.sqlite"))
     assert damaged, "the first route wrote its index: the damage below must hit it"
     for cached in damaged:
-        cached.write_text("{not json")
+        cached.write_bytes(b"{not a database" * 100)
     assert call(route.run, "budget cap ticket", root=snapshot_kb).stdout == first
     card = snapshot_kb / "cards" / "rollback-drill.yaml"
     card.write_text(card.read_text().replace("title: Monthly prompt rollback drill", "title: Monthly marimba drill"))

@@ -10,8 +10,15 @@ with an alert and with words, `kb access CARD`, and with --site `mkdocs build`, 
 adds a copy of each KB with that fraction of its cards and postmortems carrying a finding
 and times its cold check. Prints a Markdown table of medians, ratios to the floor, the CPU
 seconds (user + system, helpers included: on a shared machine the ratio of CPU time is the
-steadier one) and each command's peak memory (max RSS, from wait4: the largest single
-process, kb or its helper).
+steadier one) and each command's peak memory: max RSS from wait4 (the largest single
+process, kb or its helper) and, sampled every 20 ms from /proc, kb's RSS plus the private
+memory of its helpers (promtool, the load helper) at the same instant.
+
+    python tooling/bench.py --curve [--workdir DIR]
+
+is the per-file cost curve: the cold check at 1,000, 10,000, 30,000 and 100,000 cards, each
+size's CPU per card and its ratio to the 10,000-card cost (issue #20: within 1.2x), and its
+peak memory, kb and helpers together (issue #20: under 1 GiB at 100,000).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,12 +48,63 @@ for f in sorted(files):
 """
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(child) for child in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _memory_kib(pid: int, private: bool) -> int:
+    """A process's RSS, or its private memory only (a forked helper shares its parent's pages)."""
+    fields = ("Private_Clean:", "Private_Dirty:") if private else ("Rss:",)
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            return sum(int(line.split()[1]) for line in handle if line.startswith(fields))
+    except (OSError, ValueError):
+        return 0
+
+
+class TreePeak(threading.Thread):
+    """The peak of kb's RSS plus its helpers' private memory, sampled every 20 ms (Linux)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            total, stack, seen = _memory_kib(self.pid, False), _children(self.pid), set()
+            while stack:
+                child = stack.pop()
+                if child not in seen:
+                    seen.add(child)
+                    total += _memory_kib(child, True)
+                    stack += _children(child)
+            self.peak = max(self.peak, total)
+            self.done.wait(0.02)
+
+
+TREE_PEAKS: list[int] = []  # MiB, one per run(), for the rows that report kb and its helpers together
+
+
 def run(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, int]:
     """Wall seconds, CPU seconds (user + system, with the children it waited for), peak RSS
     in MiB and the exit code of one whole process."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sampler = TreePeak(proc.pid)
+    if os.path.exists("/proc/self/smaps_rollup"):
+        sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
+    sampler.done.set()
+    if sampler.is_alive():
+        sampler.join()
+    TREE_PEAKS.append(sampler.peak // 1024)
     elapsed = time.perf_counter() - started
     # wait4's rusage covers the process and the children it reaped (kb's load helper)
     cpu = usage.ru_utime + usage.ru_stime
@@ -113,6 +172,20 @@ def bench_size(
     ):
         run(cmd, root, env)
         rows.append((label, *median_of(runs, cmd, root, env)))
+    # the first route and access after a card changed (no kb check in between): the warm
+    # index reads that one card again and re-derives what it touches
+    edited = root / "cards" / f"card-{n + 1:05d}.yaml"
+    original = edited.read_text()
+    for label, cmd in (
+        (f"kb route {' '.join(words)}, first after one card edited", [*kb, "route", *words]),
+        (f"kb access card-{n:05d}, first after one card edited", [*kb, "access", f"card-{n:05d}"]),
+    ):
+
+        def edit_other(edited=edited, original=original) -> None:
+            edited.write_text(original.replace("summary: >", f"summary: >\n  Edited {time.time_ns()}.", 1))
+
+        rows.append((label, *median_of(runs, cmd, root, env, before=edit_other)))
+    edited.write_text(original)
     if findings:
         copy = workdir / f"kb-{cards}-findings"
         if not copy.exists():
@@ -142,6 +215,27 @@ def bench_size(
     return [(cards, name, s, s / wall, c, c / cpu, memory) for name, s, c, memory in rows]
 
 
+CURVE: list[tuple[int, float, int]] = []  # (cards, CPU s of the cold check, kb + helpers MiB)
+
+
+def curve_row(row: tuple, tree_peak: int, rows: list) -> None:
+    """One line of the per-file cost curve, printed as soon as its size is measured."""
+    cards, _, _, _, cpu, cpu_ratio, memory = row
+    CURVE.append((cards, cpu, tree_peak))
+    if len(CURVE) == 1:
+        print(
+            "| cards | kb check cold CPU s | CPU per card | x the 10,000-card cost | CPU x floor | peak MiB "
+            "(largest process) | peak MiB (kb + helpers) |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        )
+    reference = next((c / n for n, c, _ in CURVE if n == 10000), None)
+    per_card = cpu / cards
+    ratio = f"{per_card / reference:.2f}" if reference else "-"
+    print(
+        f"| {cards:,} | {cpu:.2f} | {per_card * 1000:.2f} ms | {ratio} | {cpu_ratio:.2f} | {memory} | {tree_peak} |",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cards", type=int, nargs="+", default=[1000, 10000])
@@ -151,7 +245,10 @@ def main() -> None:
     parser.add_argument("--reference", action="store_true", help="also yamllint and check-jsonschema")
     parser.add_argument("--findings", type=float, default=0.0, help="also a copy with this fraction of files wrong")
     parser.add_argument("--cold-only", action="store_true", help="only the floor and the cold check (a cost curve)")
+    parser.add_argument("--curve", action="store_true", help="the per-file cost curve: 1k, 10k, 30k and 100k, cold")
     args = parser.parse_args()
+    if args.curve:
+        args.cards, args.cold_only = [1000, 10000, 30000, 100000], True
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-"))
     # an installed kb has bytecode; an editable checkout run with PYTHONDONTWRITEBYTECODE
     # would compile every module in every timed process
@@ -159,6 +256,10 @@ def main() -> None:
     rows = []
     for cards in args.cards:
         rows += bench_size(cards, args.runs, workdir, args.site, args.reference, args.findings, args.cold_only)
+        if args.curve:
+            curve_row(rows[-1], TREE_PEAKS[-1], rows)
+    if args.curve:
+        return
     print(
         "| cards | command | median s | x floor | CPU s | CPU x floor | peak MiB |\n"
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,9 @@ from kb.analysis.paging import PagingModel, at_moment, describe_shift
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.core.text import neutral
 from kb.load.knowledge_base import KnowledgeBase
-from kb.load.loader import load_kb
+from kb.load.loader import links_outside, load_document, load_kb
 from kb.load.secrets import REDACTED, scan
+from kb.model import Card, Oncall
 
 MARKS = {"executable": "ok", "blocked": "blocked", "blocked at night": "night", "no rotation": "-"}
 
@@ -35,6 +38,49 @@ def paging_of(kb: KnowledgeBase, today: dt.date | None = None) -> PagingModel:
 
 def model_of(kb: KnowledgeBase) -> AccessModel:
     return paging_of(kb).access
+
+
+@dataclass
+class WarmCard:
+    """One card's access question read from the warm card index: the KB with oncall.yaml and
+    the card files that can hold the id, the index (open), those files with their stats, and
+    the stats of the other files read, taken before reading them."""
+
+    kb: KnowledgeBase
+    index: Any
+    candidates: list[tuple[str, str | None]]
+    deps: list[tuple[str, str | None]]
+
+
+def card_kb(root: Path, card_id: str) -> WarmCard | None:
+    """What `kb access CARD` reads, without the rest of the KB: the settings, oncall.yaml, its
+    membership exports and the card files that can hold `card_id` (kb.route.index: those whose
+    id says so, and any whose id it could not read), in the loader's order, read by the
+    loader. None when the index cannot say; then the caller loads the whole KB."""
+    from kb.config.mkdocs import CONFIG_FILE, read_paths
+    from kb.config.settings import load_config
+    from kb.route.index import dependency_keys, open_index
+
+    deps = dependency_keys(root, [CONFIG_FILE])
+    config = load_config(root)
+    paths = read_paths(root)
+    norm = lambda folder: os.path.normpath(folder).replace(os.sep, "/")
+    if norm(paths.cards_dir) != norm(config.settings.cards_dir):
+        return None  # an invalid setting: the index and the loader would read different folders
+    index = open_index(paths)
+    if index is None:
+        return None
+    candidates = index.candidates(card_id)
+    oncall = norm(config.settings.oncall)
+    deps += dependency_keys(root, [oncall])
+    kb = KnowledgeBase(config)
+    kb.cards = [load_document(kb, rel, Card) for rel, _ in candidates]
+    if os.path.lexists(root / oncall) and not links_outside(root, [oncall]):
+        kb.oncall = load_document(kb, oncall, Oncall)
+    if kb.oncall is not None and kb.oncall.model is not None:
+        sources = {g.members_from.partition("#")[0] for g in kb.oncall.model.groups.values() if g.members_from}
+        deps += dependency_keys(root, sorted(sources))
+    return WarmCard(kb, index, candidates, deps)
 
 
 def parse_at(text: str) -> dt.datetime:
@@ -355,7 +401,26 @@ def run(
         at = "now"
     if at is not None and (card or person):
         raise CommandError("--at and --now show the rotations at one minute; they take no CARD or --person")
-    kb = load_kb(kb_root(root))
+    base = kb_root(root)
+    # one card's access needs oncall.yaml and that card, not 100,000 cards loaded and validated
+    warm = card_kb(base, card) if card and not person and at is None else None
+    try:
+        return _answer(base, warm.kb if warm else load_kb(base), card, person, rotation, output_format, at, warm)
+    finally:
+        if warm is not None:
+            warm.index.close()
+
+
+def _answer(
+    base: Path,
+    kb: KnowledgeBase,
+    card: str | None,
+    person: str | None,
+    rotation: str | None,
+    output_format: str,
+    at: str | None,
+    warm: WarmCard | None,
+) -> int:
     try:
         if at is not None:
             data, render = on_call(kb, at, rotation), render_on_call
@@ -367,10 +432,16 @@ def run(
             data, render = matrix(kb), render_matrix
     except AccessError as exc:
         raise CommandError(str(exc), 1) from None
-    if output_format == "json":
-        echo(_without_secrets(json.dumps(data, indent=2)))
-    else:
-        echo(_without_secrets(render(neutral(data))), nl=False)  # no value can start a line or drive the terminal
+    # no value can start a line or drive the terminal; no credential quoted from an export is shown
+    output = json.dumps(data, indent=2) + "\n" if output_format == "json" else render(neutral(data))
+    output = _without_secrets(output)
+    if warm is not None and card is not None:
+        from kb.route.index import answer_key
+
+        key = answer_key(["access", card, rotation, output_format], warm.candidates)
+        if key is not None:
+            warm.index.keep_answer(key, warm.deps, output)
+    echo(output, nl=False)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from kb.config.settings import load_config
 from kb.core.atomic import write_atomic
 from kb.emit.promtool import start_hand_written
 from kb.load.loader import load_kb
+from kb.route.index import refresh_after_check
 from kb.rules.alerting.emit_promql_invalid import PromqlInvalid
 from kb.rules.context import RuleContext
 
@@ -69,6 +71,7 @@ def check_once(
     cache_key: str | None = None,
 ) -> CheckResult:
     """One check from the files (with the per-file records when `cache_key` is given)."""
+    started_ns = time.time_ns()
     config = load_config(root)
     session = incremental.start(root, cache_key) if cache_key is not None and not only and not changed_since else None
     active, _ = configure_rules(config, select, ignore)
@@ -109,6 +112,8 @@ def check_once(
             [doc.path for doc in kb.postmortems],
         )
         result.inputs = session.inputs()
+        # the warm card index kb route and kb access read, from the cards this check read
+        refresh_after_check(root, kb.cards, session.records, started_ns, len(session.changed))
     return result
 
 

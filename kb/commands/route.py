@@ -17,7 +17,7 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
         raise CommandError("--format is text or json")
     base = kb_root(root)
     config = read_paths(base)
-    answer = route(config, query)
+    answer = route(config, query, limit=5)  # the five it prints: not a Match for each of 100,000 cards
     matches, closest = answer.matches, answer.closest
     if output_format == "json":
         echo(

@@ -8,6 +8,7 @@ call and rebuilt for the files that changed.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 import re
@@ -18,47 +19,11 @@ from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 from kb.core import safefile, yamlio
 from kb.load.router import load_router
+from kb.route.terms import ROUTER_ALERT, STOP, TOKEN, tokens  # noqa: F401 - also kb.route.search's names
+from kb.route.terms import index_terms as _index_terms
+from kb.route.terms import stem as _stem
 
-TOKEN = re.compile(r"[a-z0-9]+")
-STOP = {
-    "a",
-    "an",
-    "the",
-    "is",
-    "are",
-    "of",
-    "to",
-    "in",
-    "on",
-    "for",
-    "and",
-    "or",
-    "my",
-    "our",
-    "it",
-    "its",
-    "after",
-    "with",
-    "from",
-    "by",
-    "at",
-    "be",
-    "was",
-    "were",
-    "has",
-    "have",
-    "than",
-    "more",
-    "all",
-}
-INDEX_FILE = "route-index-v2.json"  # v2: entries carry the summary
 ROUTER_FILE = "route-router.json"
-
-
-def tokens(text: str) -> list[str]:
-    # split camel case so "AgentSpendRateHigh" also matches "spend rate"
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
-    return [t for t in TOKEN.findall(spaced.lower()) if t not in STOP]
 
 
 @dataclass
@@ -101,38 +66,14 @@ def _card_entry(path: Path, rel: str) -> CardEntry | None:
 
 
 def card_index(config: Paths) -> list[CardEntry]:
-    """Every card's routing fields; unchanged files come from the cache (mtime, size)."""
-    folder = config.root / config.cards_dir
-    cached = cache.read(config.root, INDEX_FILE) or {}
-    old = cached.get("cards", {}) if isinstance(cached.get("cards"), dict) else {}
-    fresh: dict[str, dict] = {}
-    changed = False
+    """Every card's routing fields, read from the files (kb.route.index keeps them warm)."""
+    from kb.route.index import card_files
+
     entries = []
-    paths = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml")) if folder.is_dir() else []
-    for path in paths:
-        rel = path.relative_to(config.root).as_posix()
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        key = [stat.st_mtime_ns, stat.st_size]
-        item = old.get(rel)
-        if isinstance(item, dict) and item.get("stat") == key and isinstance(item.get("entry"), dict):
-            try:
-                entry = CardEntry(**item["entry"])
-            except TypeError:
-                entry = None
-        else:
-            entry = None
-        if entry is None:
-            changed = True
-            entry = _card_entry(path, rel)
-            if entry is None:
-                continue
-        fresh[rel] = {"stat": key, "entry": entry.__dict__}
-        entries.append(entry)
-    if changed or set(fresh) != set(old):
-        cache.write(config.root, INDEX_FILE, {"cards": fresh})
+    for rel, _ in card_files(config.root, config.cards_dir) or []:
+        entry = _card_entry(config.root / rel, rel)
+        if entry is not None:
+            entries.append(entry)
     return entries
 
 
@@ -187,7 +128,6 @@ def _alert_in(line: str, alert: str) -> bool:
 
 
 ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-ROUTER_ALERT = re.compile(r"`([A-Za-z_:][A-Za-z0-9_:]*)`")
 # words a paged engineer types that the cards say differently: a provider's name for "provider",
 # an HTTP status for its class. Small and domain-specific on purpose: kb is for teams running AI agents.
 SYNONYMS = {
@@ -228,16 +168,6 @@ def alert_tokens(query: str) -> list[str]:
     return found
 
 
-def _stem(token: str) -> str:
-    # a light suffix strip so "errors", "erroring" and "error" meet; digits stay as they are
-    if token.isdigit():
-        return token
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(token) > len(suffix) + 3 and token.endswith(suffix):
-            return token[: -len(suffix)]
-    return token
-
-
 def search_terms(text: str) -> list[str]:
     """Tokens of a query with stems, synonyms and HTTP status classes (503 -> 5xx)."""
     out = []
@@ -247,10 +177,6 @@ def search_terms(text: str) -> list[str]:
         if re.fullmatch(r"[1-5][0-9][0-9]", token):
             out.append(token[0] + "xx")
     return out
-
-
-def _index_terms(text: str) -> list[str]:
-    return [_stem(t) for t in tokens(text)]
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -319,14 +245,152 @@ def known_alerts(lines: list[RoutingLine], entries: list[CardEntry]) -> dict[str
     return found
 
 
+def levenshtein_within(a: str, b: str, bound: int) -> int:
+    """levenshtein(a, b) when it is at most `bound`, else bound + 1: only the band of cells
+    within `bound` of the diagonal is computed, and a row over the bound stops it."""
+    over = bound + 1
+    if abs(len(a) - len(b)) > bound:
+        return over
+    previous = [j if j <= bound else over for j in range(len(b) + 1)]
+    for i in range(1, len(a) + 1):
+        lo, hi = max(1, i - bound), min(len(b), i + bound)
+        current = [over] * (len(b) + 1)
+        current[0] = i if i <= bound else over
+        ca = a[i - 1]
+        smallest = current[0]
+        for j in range(lo, hi + 1):
+            cost = previous[j - 1] + (ca != b[j - 1])
+            if previous[j] + 1 < cost:
+                cost = previous[j] + 1
+            if current[j - 1] + 1 < cost:
+                cost = current[j - 1] + 1
+            current[j] = cost if cost < over else over
+            if cost < smallest:
+                smallest = cost
+        if smallest > bound:
+            return over
+        previous = current
+    return previous[len(b)]
+
+
 def nearest_alert_names(query: str, alerts: dict[str, str], n: int = 3) -> list[tuple[str, str]]:
-    scored = sorted((levenshtein(query.lower(), name.lower()), name) for name in alerts)
-    limit = max(3, len(query) // 2)
-    return [(name, alerts[name]) for distance, name in scored[:n] if distance <= limit]
+    """The n alert names nearest to the query by edit distance (then by name), within half its
+    length. A name is measured only as far as it could still be among the n nearest so far:
+    100,000 alert names cost a fraction of a second, not a Levenshtein table each."""
+    wanted = query.lower()
+    bound = max(3, len(query) // 2)
+    best: list[tuple[int, str]] = []
+    for name in alerts:
+        distance = levenshtein_within(wanted, name.lower(), bound)
+        if distance > bound:
+            continue
+        bisect.insort(best, (distance, name))
+        if len(best) > n:
+            best.pop()
+        if len(best) == n:
+            bound = best[-1][0]  # a name further than the n-th nearest cannot enter; an equal one may
+    return [(name, alerts[name]) for _, name in best]
 
 
-def route(config: Paths, query: str) -> RouteAnswer:
-    """The answer for QUERY: an exact alert, a labelled search result, or an honest 'not found'."""
+def route(config: Paths, query: str, limit: int | None = None) -> RouteAnswer:
+    """The answer for QUERY: an exact alert, a labelled search result, or an honest 'not found'.
+    With `limit`, only the best `limit` matches of a search (the same ones, in the same order)."""
+    query = query.strip()
+    # 1. an exact alert name on a routing line: no card file is read
+    if ALERT_NAME.fullmatch(query):
+        exact = _exact_on_router(routing_table(config), query)
+        if exact is not None:
+            return exact
+    from kb.route.index import open_index
+
+    index = open_index(config)
+    if index is None:  # the cards folder cannot be listed: from the files, as they are
+        return route_from_files(config, query)
+    try:
+        return _route_indexed(config, index, query, limit)
+    finally:
+        index.close()
+
+
+def _exact_on_router(lines: list[RoutingLine], query: str) -> RouteAnswer | None:
+    for line in lines:
+        if query in line.text and _alert_in(line.text, query):
+            match = Match(line.card_id, math.inf, line.page, line.line, line.text, line.path, True)
+            return RouteAnswer("alert", [match], [], [])
+    return None
+
+
+def _route_indexed(config: Paths, index, query: str, limit: int | None) -> RouteAnswer:
+    """Steps 2 to 5 of route_from_files, from the warm index: the same answers."""
+    if looks_like_alert(query):
+        card_id = index.card_naming(query)
+        if card_id is not None:
+            page, number, text, path = index.where(card_id)
+            return RouteAnswer("alert", [Match(card_id, math.inf, page, number, text, path, True)], [], [])
+        nearest = nearest_alert_names(query, index.known_alerts())
+        defined = alert_in_rule_files(config, query)
+        if defined is not None:
+            return RouteAnswer("unknown-alert", [], [], nearest, defined[0], defined[1])
+        return RouteAnswer("unknown-alert", [], [], nearest)
+    named = alert_tokens(query)
+    if named:
+        leads = {name: index.alert_card(name) for name in named}
+        unknown = [name for name in named if leads[name] is None]
+        if unknown:
+            alerts = index.known_alerts()
+            defined = alert_in_rule_files(config, unknown[0])
+            nearest = nearest_alert_names(unknown[0], alerts)
+            if defined is not None:
+                return RouteAnswer("unknown-alert", [], [], nearest, defined[0], defined[1], unknown[0])
+            return RouteAnswer("unknown-alert", [], [], nearest, alert=unknown[0])
+        cards = set(leads.values())
+        if len(cards) == 1:
+            (card_id,) = cards
+            assert card_id is not None
+            page, number, text, path = index.where(card_id) or (
+                None,
+                None,
+                None,
+                f"{config.cards_dir}/{card_id}.yaml",
+            )
+            return RouteAnswer("alert", [Match(card_id, math.inf, page, number, text, path, True)], [], [])
+    wanted = search_terms(query)
+    count = index.count() or 1
+    scores: dict[int, float] = {}
+    for term in set(wanted):  # the order route_from_files sums in: the same floating-point sums
+        docs = index.postings(term)
+        if not docs:
+            continue
+        weight = math.log(1 + count / len(docs))
+        for num in docs:
+            scores[num] = scores.get(num, 0) + weight
+    exact_ids = index.cards_with_alert_lower(query.lower())
+    exact_nums = index.nums_of(exact_ids)
+    for num in exact_nums:
+        scores[num] = scores.get(num, 0) + 1000
+    if not scores:
+        texts = [line.text for line in routing_table(config)]
+        return RouteAnswer("none", [], difflib.get_close_matches(query, texts, n=3, cutoff=0.0), [])
+    if limit is not None and len(scores) > limit:
+        cutoff = sorted(scores.values(), reverse=True)[limit - 1]
+        chosen = [num for num, score in scores.items() if score >= cutoff]
+    else:
+        chosen = list(scores)
+    ids = index.card_ids(chosen)
+    ranked = sorted(chosen, key=lambda num: (-scores[num], ids[num]))
+    if limit is not None:
+        ranked = ranked[:limit]
+    matches = []
+    for num in ranked:
+        card_id = ids[num]
+        page, number, text, path = index.where(card_id)
+        matches.append(Match(card_id, scores[num], page, number, text, path, num in exact_nums))
+    return RouteAnswer("search", matches, [], [])
+
+
+def route_from_files(config: Paths, query: str) -> RouteAnswer:
+    """The answer for QUERY computed from the files alone: what `route` answers from its
+    warm index (and the oracle its tests compare it with)."""
     lines = routing_table(config)
     query = query.strip()
     # 1. an exact alert name on a routing line: no card file is read
