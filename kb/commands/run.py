@@ -44,6 +44,7 @@ from kb.edit import run_log
 from kb.edit.stamps import StampProblem, stamp_card
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.loader import load_kb
+from kb.load.runs import integrity_problem
 from kb.model import Card
 from kb.model.common import PRIORITY_ACTIONS
 
@@ -172,6 +173,8 @@ class Session:
             log = run_log.read(path, self.rel(path))
         except run_log.RunLogProblem as exc:
             raise CommandError(str(exc), 1) from None
+        if problem := integrity_problem(log):  # KB802's check: edited evidence is neither shown nor extended
+            raise CommandError(safe(problem), 1)
         events = log.events
         if not events or events[0].event != "start":
             raise CommandError(f"{self.rel(path)} does not begin with a start event; kb check {self.rel(path)}", 1)
