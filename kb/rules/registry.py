@@ -69,6 +69,7 @@ from kb.rules.postmortems.postmortem_timestamps_out_of_order import TimestampsOu
 from kb.rules.postmortems.postmortem_unknown_root_cause import UnknownRootCause
 from kb.rules.router.card_copies_reference import CardCopiesReference
 from kb.rules.router.router_alert_not_on_router import AlertNotOnRouter
+from kb.rules.router.router_alert_routed_twice import AlertRoutedTwice
 from kb.rules.router.router_budget import RouterBudget
 from kb.rules.router.router_card_routed_twice import CardRoutedTwice
 from kb.rules.router.router_card_unreachable import CardUnreachable
@@ -149,6 +150,7 @@ RULES: tuple[type[Rule], ...] = (
     CardUnreachable,
     CardRoutedTwice,
     AlertNotOnRouter,
+    AlertRoutedTwice,
     CardCopiesReference,
     EmitOutOfDate,
     PromqlInvalid,
