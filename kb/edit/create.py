@@ -84,10 +84,13 @@ def parse_timestamp(text: str, flag: str = "--started-at") -> dt.datetime | dt.d
 
 
 def from_alert(kb: KnowledgeBase, alert: str) -> tuple[list[str], str]:
-    """The card an alert routes to, and its priority."""
-    for doc in kb.cards:
-        if doc.model is not None and alert in doc.model.triggers.alerts:
-            return [doc.model.id], doc.model.priority
+    """The card an alert routes to, and its priority; two cards listing it is no answer (KB530)."""
+    found = [doc.model for doc in kb.cards if doc.model is not None and alert in doc.model.triggers.alerts]
+    if len(found) > 1:
+        names = ", ".join(sorted(card.id for card in found))
+        raise NewProblem(f"alert {alert} is listed by {len(found)} cards ({names}); pick with --card (kb check: KB530)")
+    if found:
+        return [found[0].id], found[0].priority
     raise NewProblem(f"no card lists alert {alert} in triggers.alerts (kb route {alert} shows the closest)")
 
 
