@@ -123,7 +123,14 @@ def options_key(**options) -> str:
 def cached_check(root: Path, run, **options):
     """The result of `run()` for this KB, or the cached one when no input changed since."""
     config = load_config(root)
-    key = options_key(**options, today=config.today().isoformat())
+    # mkdocs.yml's !ENV values come from the environment, not the file: the resolved config is part of the key
+    key = options_key(
+        **options,
+        today=config.today().isoformat(),
+        site_url=config.site_url,
+        settings=config.settings.model_dump_json(),
+        markdown_extensions=config.markdown_extensions,
+    )
     hit, previous, seen = lookup(root, config.settings, key)
     if hit is not None:
         rules = all_rules()

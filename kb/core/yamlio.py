@@ -15,6 +15,7 @@ that have something to report.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -217,10 +218,33 @@ def _check_depth(text: str) -> None:
 
 
 class _Builder:
-    def __init__(self, lenient_tags: bool = False) -> None:
+    def __init__(self, lenient_tags: bool = False, env_tag: bool = False) -> None:
         self.count = 0
         # mkdocs.yml carries !ENV and !!python/name tags that are MkDocs' business, not ours
         self.lenient_tags = lenient_tags
+        self.env_tag = env_tag  # mkdocs.yml only: !ENV resolves from the environment, as MkDocs does
+
+    def env(self, node: Node, depth: int) -> Any:
+        """MkDocs' `!ENV` (its pyyaml_env_tag): `!ENV NAME` or `!ENV [NAME, ..., default]`; the
+        value of the first variable set, read as a plain YAML value, else the last item of a
+        list of two or more (built as YAML), else null."""
+        default = None
+        if isinstance(node, ScalarNode):
+            names = [node.value]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+            if len(children) > 1:
+                default = self.build(children[-1], depth + 1)
+                children = children[:-1]
+            if not all(isinstance(child, ScalarNode) for child in children):
+                raise YamlProblem("!ENV names environment variables: plain values, not lists", node_span(node))
+            names = [child.value for child in children]
+        else:
+            raise YamlProblem("!ENV takes a variable name or a list of names and a default", node_span(node))
+        for name in names:
+            if name in os.environ:
+                return resolve_plain(os.environ[name])
+        return default
 
     def build(self, node: Node, depth: int = 0) -> Any:
         if type(node) is ScalarNode and node.tag == PLAIN:  # the common case first, cheaply
@@ -239,6 +263,8 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             raise YamlProblem(f"collections nested more than {MAX_DEPTH} deep", node_span(node))
+        if self.env_tag and node.tag == "!ENV":
+            return self.env(node, depth)
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, MappingNode):
@@ -296,19 +322,22 @@ class _Builder:
         return YamlProblem(f"YAML tag {tag} is not allowed: kb files are plain data", node_span(node))
 
 
-def load(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False) -> Any:
-    """The plain value of a YAML file's bytes; raises YamlProblem with a position."""
+def load(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False, env_tag: bool = False) -> Any:
+    """The plain value of a YAML file's bytes; raises YamlProblem with a position. `env_tag`
+    resolves MkDocs' `!ENV` (for mkdocs.yml)."""
     text = decode(data, max_bytes)
     if text.count("[") + text.count("{") > MAX_DEPTH:  # only then can flow nesting be that deep
         _check_depth(text)
     node = compose(text)
     if node is None:
         return None
-    return _Builder(lenient_tags).build(node)
+    return _Builder(lenient_tags, env_tag).build(node)
 
 
-def load_mapping(data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False) -> dict[str, Any]:
-    value = load(data, max_bytes, lenient_tags)
+def load_mapping(
+    data: bytes, max_bytes: int = MAX_BYTES, lenient_tags: bool = False, env_tag: bool = False
+) -> dict[str, Any]:
+    value = load(data, max_bytes, lenient_tags, env_tag)
     if value is None:
         raise YamlProblem("file is empty; expected a mapping of fields", Span(1, 1, 1, 1))
     if not isinstance(value, dict):

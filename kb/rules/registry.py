@@ -6,6 +6,7 @@ from __future__ import annotations
 from kb.rules.alerting.card_trigger_alert_undefined import TriggerAlertUndefined
 from kb.rules.alerting.emit_out_of_date import EmitOutOfDate
 from kb.rules.alerting.emit_promql_invalid import PromqlInvalid
+from kb.rules.alerting.emit_relative_runbook_url import RelativeRunbookUrl
 from kb.rules.alerting.emit_replay_fails import ReplayFails
 from kb.rules.alerting.rules_alert_priority_mismatch import AlertPriorityMismatch
 from kb.rules.alerting.rules_alert_without_card import AlertWithoutCard
@@ -153,6 +154,7 @@ RULES: tuple[type[Rule], ...] = (
     AlertRoutedTwice,
     CardCopiesReference,
     EmitOutOfDate,
+    RelativeRunbookUrl,
     PromqlInvalid,
     ReplayFails,
     AlertPriorityMismatch,
