@@ -46,19 +46,38 @@ def _extension(name: str, options: dict[str, Any]) -> Any:
     return module.makeExtension(**options)
 
 
+PROBE = "# a {: #b }\n\n```\n# c\n```\n\n- [d](e)\n\n    f\n"  # headings, code, a list: what kb reads
+
+
 def build(markdown_extensions: list[Any] | None, overrides: dict[str, dict[str, Any]] | None = None) -> Any:
     """A markdown.Markdown with MkDocs' builtins and the KB's extensions; `overrides` replaces
     an extension's options (anchors pass toc options they have made safe to use). An
-    extension that is not installed or refuses its options is left out: the site build
-    reports it, and kb reads the page with the rest."""
+    extension that is not installed, or that fails with the options kb can read (a
+    `!!python/name:` option is a name here, not the object MkDocs imports), is left out: the
+    site build reports a broken one, and kb reads the page with the rest."""
     import markdown
 
     extensions = []
     for name, options in entries(markdown_extensions):
         if overrides and name in overrides:
             options = overrides[name]
+        elif name == "toc":
+            options = {k: v for k, v in options.items() if k in ("separator", "baselevel", "toc_depth")}
         try:
             extensions.append(_extension(name, options))
         except Exception:  # noqa: BLE001 - any failure of a third-party extension: read without it
             continue
-    return markdown.Markdown(extensions=extensions)
+    try:
+        md = markdown.Markdown(extensions=extensions)
+        md.convert(PROBE)
+    except Exception:  # noqa: BLE001 - one extension fails on real text: keep those that do not
+        working = []
+        for extension in extensions:
+            try:
+                markdown.Markdown(extensions=[extension]).convert(PROBE)
+                working.append(extension)
+            except Exception:  # noqa: BLE001
+                continue
+        md = markdown.Markdown(extensions=working)
+    md.reset()
+    return md
