@@ -135,6 +135,8 @@ def _requests(text: str, name: str) -> list[tuple[str, Any]]:
         raise TraceProblem(f"{name}: the file is empty")
     try:
         return [(name, json.loads(stripped))]
+    except RecursionError:
+        raise TraceProblem(f"{name}: JSON nested too deeply: not an OTLP/JSON export") from None
     except json.JSONDecodeError as whole:
         lines = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
         if len(lines) < 2:
@@ -145,6 +147,8 @@ def _requests(text: str, name: str) -> list[tuple[str, Any]]:
     for number, line in lines:  # JSON Lines: the Collector's file exporter, one request per line
         try:
             found.append((f"{name}:{number}", json.loads(line)))
+        except RecursionError:
+            raise TraceProblem(f"{name}:{number}: JSON nested too deeply: not an OTLP/JSON export") from None
         except json.JSONDecodeError as exc:
             raise TraceProblem(
                 f"{name}:{number}:{exc.colno}: line {number} is not valid JSON ({exc.msg}); "
