@@ -235,6 +235,13 @@ def new_card(
 ) -> Created:
     if problem := card_id_problem(card_id):
         raise NewProblem(f"--id {problem}; e.g. {slugify(card_id, 'new-card')}")
+    for doc in kb.cards:  # an alert pages to one card (KB530): a second card for it is refused, not written
+        taken = [a for a in alerts if doc.model is not None and a in doc.model.triggers.alerts]
+        if taken:
+            raise NewProblem(
+                f"alert {taken[0]} is already listed by card {doc.model.id} ({doc.path}): an alert pages to one "
+                "card; change that card, or give this one its own alert"
+            )
     plan = plan_branch(kb.root, f"card/{card_id}") if branch else None
     context = {
         "id": card_id,
