@@ -57,7 +57,12 @@ class AlertRoutedTwice(Rule):
         known = set(listed) | {alert.name for rule_file in ctx.rule_files for alert in rule_file.alerts}
         named: dict[str, list] = {}
         for line in ctx.router().routing_lines():
-            words = set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", LINK.sub(" ", line.text)))
+            text = LINK.sub(" ", line.text)
+            # a name in backticks, or one that looks like an alert (AgentRunCrashed, job:up); a
+            # plain word ("Watchdog lost a run") is prose even when some alert has that name
+            words = set(re.findall(r"`([A-Za-z_:][A-Za-z0-9_:]*)`", text)) | {
+                word for word in re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", text) if re.search(r"[A-Z_:]", word[1:])
+            }
             for alert in sorted(words & known):
                 named.setdefault(alert, []).append(line)
         for alert, lines in named.items():
