@@ -23,6 +23,7 @@ def entries(markdown_extensions: list[Any] | None) -> list[tuple[str, dict[str, 
     options win, as in MkDocs)."""
     found: dict[str, dict[str, Any]] = {name: {} for name in MKDOCS_BUILTINS}
     for entry in markdown_extensions or []:
+        options: Any
         if isinstance(entry, str):
             name, options = entry, {}
         elif isinstance(entry, dict) and len(entry) == 1:

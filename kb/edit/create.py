@@ -236,7 +236,9 @@ def new_card(
     if problem := card_id_problem(card_id):
         raise NewProblem(f"--id {problem}; e.g. {slugify(card_id, 'new-card')}")
     for doc in kb.cards:  # an alert pages to one card (KB530): a second card for it is refused, not written
-        taken = [a for a in alerts if doc.model is not None and a in doc.model.triggers.alerts]
+        if doc.model is None:
+            continue
+        taken = [a for a in alerts if a in doc.model.triggers.alerts]
         if taken:
             raise NewProblem(
                 f"alert {taken[0]} is already listed by card {doc.model.id} ({doc.path}): an alert pages to one "
