@@ -135,11 +135,12 @@ def test_new_postmortem(snapshot_kb: Path) -> None:
 
 def test_new_card(snapshot_kb: Path) -> None:
     args = ["new", "card", "--title", "Smoke card", "--rotation", "sre-primary", "--priority", "P3", "--owner", "sre"]
-    result = run_kb(*args, "--alert", "QueueStalled", "--alert", "PublishQueueStalled", cwd=snapshot_kb)
+    # alerts no card lists yet: an alert another card lists is refused (one card per alert, KB530)
+    result = run_kb(*args, "--alert", "SmokeQueueStalled", "--alert", "SmokePublishStalled", cwd=snapshot_kb)
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load((snapshot_kb / "cards" / "smoke-card.yaml").read_text())["triggers"]["alerts"] == [
-        "QueueStalled",
-        "PublishQueueStalled",
+        "SmokeQueueStalled",
+        "SmokePublishStalled",
     ]
     again = run_kb(*args, cwd=snapshot_kb)
     assert again.returncode == 1 and "nothing was overwritten" in again.stderr

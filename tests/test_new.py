@@ -259,24 +259,34 @@ def test_new_card_never_overwrites(repo: Path, new_card) -> None:
 
 
 def test_new_card_passes_the_schema_and_reports_todos(repo: Path, new_card, kb_check) -> None:
+    taken = new_card(
+        repo, title="Queue again", rotation="sre-primary", priority="P3", owner="o", alert=["QueueStalled"]
+    )
+    assert taken.returncode == 1 and "alert QueueStalled is already listed by card queue-stuck" in taken.stderr
+    assert not (repo / "cards" / "queue-again.yaml").exists()  # an alert pages to one card (KB530)
+    (repo / "rules" / "search.rules.yml").write_text(
+        "groups:\n  - name: search\n    rules:\n      - alert: EmbeddingsIndexStale\n        expr: up == 0\n"
+        "        labels: {priority: P3}\n"
+        "        annotations: {runbook_url: https://kb.test/cards/embeddings-index-is-stale/}\n"
+    )
     result = new_card(
         repo,
         title="Embeddings index is stale",
         rotation="sre-primary",
         priority="P3",
         owner="search-team",
-        alert=["QueueStalled"],
+        alert=["EmbeddingsIndexStale"],
     )
     assert result.returncode == 0, result.stderr
     assert "created cards/embeddings-index-is-stale.yaml" in result.stdout
     router = (repo / "router.md").read_text().splitlines()
     assert (
-        router[-1]
-        == "- `QueueStalled`: TODO describe the situation → [embeddings-index-is-stale](cards/embeddings-index-is-stale.yaml)"
+        router[-1] == "- `EmbeddingsIndexStale`: TODO describe the situation → "
+        "[embeddings-index-is-stale](cards/embeddings-index-is-stale.yaml)"
     )
     check = kb_check(repo)
     assert check.returncode == 0, check.stdout
-    assert "router.md:4:19: warning KB150" in check.stdout and "KB204" in check.stdout
+    assert "router.md:4:27: warning KB150" in check.stdout and "KB204" in check.stdout
     undefined = new_card(
         repo,
         title="Vector store lag",

@@ -72,6 +72,9 @@ SHIFT_CODES = ("KB311", "KB312", "KB313", "KB314", "KB315", "KB316", "KB317")
 def test_pagerduty_final_schedule_override_and_unknown_user(base_kb: Path) -> None:
     found = check(make_kb(base_kb, ics_vendors.pagerduty()), *SHIFT_CODES)
     assert found == [
+        # the export's first shift starts at 06:00 on the pinned today: the night before is a gap (finding 14)
+        "oncall.yaml:18 KB315 rotation sre-primary covers 24x7 but its schedule pages nobody for 360 minutes in "
+        "1 gaps: 2026-10-20T00:00:00+00:00 to 2026-10-20T06:00:00+00:00",
         "schedules/sre-primary.ics:151 KB313 rotation sre-primary, shift 2026-10-28T18:00:00+00:00 to "
         "2026-10-29T06:00:00+00:00: carol is paged but does not hold queue:pause:dispatch, which card "
         "queue-stuck step 'resume' requires; request: ask sre lead",
@@ -102,7 +105,7 @@ def test_grafana_layers_in_two_timezones_across_dst_with_override_and_cancellati
     # Berlin left summer time on Oct 25, New York on Nov 1: that week bob's 02:00 New York end
     # is 07:00 in Berlin, an hour before alice starts; and the EXDATE and cancelled nights are empty
     assert len(gaps) == 1
-    assert "pages nobody for 1860 minutes in 9 gaps" in gaps[0]
+    assert "pages nobody for 2220 minutes in 10 gaps" in gaps[0]  # 360 of them before the first shift, today
     assert "2026-10-25T02:00:00-04:00 to 2026-10-25T08:00:00+01:00" in gaps[0]
     assert gaps[0].startswith("oncall.yaml:18 KB315")
     overrides = [f for f in found if " KB313 " in f]
@@ -170,10 +173,11 @@ def test_incident_io_unknown_attendee_is_named(base_kb: Path) -> None:
 def test_datadog_drift_and_week_across_dst(base_kb: Path) -> None:
     found = check(make_kb(base_kb, ics_vendors.datadog()), *SHIFT_CODES)
     assert [f.split(" rotation")[0] for f in found] == [
+        "oncall.yaml:18 KB315",  # the export's first shift starts after the start of the pinned today
         "schedules/sre-primary.ics:66 KB313",
         "schedules/sre-primary.ics:66 KB316",
     ]
-    assert "shift 2026-11-02T09:00:00-05:00 to 2026-11-09T09:00:00-05:00" in found[0]
+    assert "shift 2026-11-02T09:00:00-05:00 to 2026-11-09T09:00:00-05:00" in found[1]
 
 
 def test_export_ending_soon_is_stale(base_kb: Path) -> None:

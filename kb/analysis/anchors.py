@@ -1,7 +1,8 @@
 """Heading anchors of a Markdown page, computed the way the site's table of contents does.
 
 MkDocs renders headings with Python-Markdown's `toc` extension, so kb asks that same
-extension (with the toc options from mkdocs.yml) instead of re-implementing slugify:
+extension (with the toc options from mkdocs.yml), alongside the extensions MkDocs always
+enables and the KB's own (kb.core.markdown_render), instead of re-implementing slugify:
 what `kb check` accepts is exactly what the browser can scroll to.
 """
 
@@ -12,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kb.core import safefile
+from kb.core import markdown_render, safefile
 
 
 def _toc_config(markdown_extensions: list[Any]) -> tuple[dict[str, Any], bool]:
@@ -46,11 +47,9 @@ def _collect(tokens: list[dict[str, Any]], into: list[str]) -> None:
 
 
 def anchors_of_text(text: str, markdown_extensions: list[Any] | None = None) -> list[str]:
-    import markdown  # deferred: only KBs with references pay for it
-
-    toc_config, attr_list = _toc_config(markdown_extensions or [])
-    extensions: list[Any] = ["toc"] + (["attr_list"] if attr_list else [])
-    md = markdown.Markdown(extensions=extensions, extension_configs={"toc": toc_config})
+    toc_config, _attr_list = _toc_config(markdown_extensions or [])
+    # MkDocs' builtins (fenced_code: a `## line` in a code block is no heading) and the KB's extensions
+    md = markdown_render.build(markdown_extensions, overrides={"toc": toc_config})
     md.convert(text)
     found: list[str] = []
     _collect(md.toc_tokens, found)

@@ -142,10 +142,40 @@ def _listed(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+BATON_IDS = {
+    "resources": ("id",),
+    "users": ("id",),
+    "direct_user_grants": ("resource_id", "entitlement_slug", "principal_id"),
+    "grant_inheritance_mappings": (
+        "inherited_resource_id",
+        "inherited_entitlement_slug",
+        "principal_resource_id",
+        "principal_entitlement_slug",
+    ),
+}
+
+
+def _baton_ids_are_text(data: dict) -> None:
+    """Every id a Baton file links by is text (or absent): a list or an object there is no id,
+    and kb would otherwise match nothing, or fail to index it."""
+    for section, keys in BATON_IDS.items():
+        items = data.get(section) or []
+        if not isinstance(items, list):
+            raise MembershipProblem(f"'{section}' should be a list, got {type(items).__name__}")
+        for index, item in enumerate(items):
+            for key in keys if isinstance(item, dict) else ():
+                value = item.get(key)
+                if value is not None and not isinstance(value, str):
+                    raise MembershipProblem(
+                        f"{section}[{index}].{key} is {type(value).__name__}, not text: not a Baton export"
+                    )
+
+
 def _baton(data: dict, group: str, fragment: str | None) -> list[Member]:
     if "grants" in data and "direct_user_grants" not in data:
         raise MembershipProblem("this is the old baton-file layout ('grants'); re-export it with 'direct_user_grants'")
     resource = fragment or group
+    _baton_ids_are_text(data)
     resources = {r.get("id") for r in data.get("resources") or [] if isinstance(r, dict)}
     if resource not in resources:
         raise MembershipProblem(
@@ -194,6 +224,8 @@ def parse_members(raw: bytes, group: str, fragment: str | None) -> tuple[str, li
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise MembershipProblem(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise MembershipProblem("not a membership export: JSON nested too deeply") from None
     if isinstance(data, list):
         return "github", _github(data)
     if isinstance(data, dict):

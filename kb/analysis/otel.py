@@ -76,6 +76,10 @@ class TraceExport:
 LAST_NANOS = 253_402_214_400 * 10**9  # 9999-12-31T00:00:00Z: later times cannot be a datetime with an offset
 
 
+FIRST_NANOS = 946_684_800 * 10**9  # 2000-01-01T00:00:00Z: earlier times are a unit mistake, not an incident
+UNITS = (("microseconds", 946_684_800 * 10**6), ("milliseconds", 946_684_800 * 10**3))  # 2000 in each unit
+
+
 def from_unix_nanos(value: int) -> dt.datetime:
     """UTC, with its offset, to the microsecond (Python's resolution)."""
     return dt.datetime.fromtimestamp(value // 1000 / 1_000_000, tz=dt.UTC)
@@ -131,6 +135,8 @@ def _requests(text: str, name: str) -> list[tuple[str, Any]]:
         raise TraceProblem(f"{name}: the file is empty")
     try:
         return [(name, json.loads(stripped))]
+    except RecursionError:
+        raise TraceProblem(f"{name}: JSON nested too deeply: not an OTLP/JSON export") from None
     except json.JSONDecodeError as whole:
         lines = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
         if len(lines) < 2:
@@ -141,6 +147,8 @@ def _requests(text: str, name: str) -> list[tuple[str, Any]]:
     for number, line in lines:  # JSON Lines: the Collector's file exporter, one request per line
         try:
             found.append((f"{name}:{number}", json.loads(line)))
+        except RecursionError:
+            raise TraceProblem(f"{name}:{number}: JSON nested too deeply: not an OTLP/JSON export") from None
         except json.JSONDecodeError as exc:
             raise TraceProblem(
                 f"{name}:{number}:{exc.colno}: line {number} is not valid JSON ({exc.msg}); "
@@ -235,6 +243,12 @@ def _nanos(value: Any, where: str, span: str) -> int:
         raise TraceProblem(f"{where}: span '{span}' has no valid time in Unix nanoseconds ({value!r})") from None
     if number <= 0 or number >= LAST_NANOS:  # OTLP's fixed64 allows times Python cannot hold (year 10000+)
         raise TraceProblem(f"{where}: span '{span}' has time {number}: not a real timestamp")
+    if number < FIRST_NANOS:  # no agent traced in the 1970s: the unit is wrong, and 1970 ids would be wrong
+        unit = next((name for name, low in UNITS if number >= low), "seconds or less")
+        raise TraceProblem(
+            f"{where}: span '{span}' has time {number}, before 2000 as Unix nanoseconds "
+            f"({from_unix_nanos(number).date()}): it looks like {unit}; OTLP/JSON times are Unix nanoseconds"
+        )
     return number
 
 

@@ -222,12 +222,13 @@ class PagingModel:
     # -- approvals -----------------------------------------------------------------------------
     def reachable(self, rotation: str, start: int, end: int) -> list[str]:
         """Humans paged throughout [start, end) on the rotation or along its escalations; a
-        rotation without a schedule reaches all its members, as oncall.yaml declares them."""
+        rotation without a schedule reaches its members as oncall.yaml declares them: all of
+        them (coverage 24x7), or those inside their business hours (coverage business)."""
         found: list[str] = []
         for name in self.access.escalation_chain(rotation):
             schedule = self.rotations.get(name)
             if schedule is None:
-                people = list(self.oncall.rotations[name].members)
+                people = self.declared_on_call(name, start, end)
             else:
                 people = _throughout(schedule.overlapping(start, end), start, end)
             for person in people:
@@ -235,6 +236,48 @@ class PagingModel:
                 if holder is not None and holder.kind == "human" and person not in found:
                     found.append(person)
         return found
+
+    def declared_on_call(self, rotation: str, start: int, end: int) -> list[str]:
+        """The members oncall.yaml puts on call throughout [start, end), schedules aside."""
+        declared = self.oncall.rotations[rotation]
+        if declared.coverage == "24x7":
+            return list(declared.members)
+        people = self.oncall.people
+        return [m for m in declared.members if m in people and self.clock.inside(start, end, people[m].timezone)]
+
+    def approval_gap(self, rotation: str, approval: str) -> int | None:
+        """A moment (epoch seconds) of the coming week when oncall.yaml pages the rotation
+        but nobody it reaches along its escalations may give `approval` (each rotation by its
+        declared coverage, each approving group by its hours); None when someone can at every
+        moment the rotation is paged. Exact: between two consecutive openings or closings of
+        anyone's business hours, nobody's reach changes, so each stretch is judged once."""
+        chain = self.access.escalation_chain(rotation)
+        people = self.oncall.people
+        zones = {people[m].timezone for name in chain for m in self.oncall.rotations[name].members if m in people}
+        end = self.begin + 8 * 86400  # a week, whatever weekday today is, and a day of slack
+        points = {self.begin, end}
+        for zone in zones:
+            local = dt.datetime.fromtimestamp(self.begin, self.clock.zone(zone)).date()
+            for n in range(-1, 10):
+                window = self.clock.window(local + dt.timedelta(days=n), self.clock.zone(zone))
+                points.update(t for t in window or () if self.begin < t < end)
+        moments = sorted(points)
+        for start, stop in zip(moments, moments[1:], strict=False):
+            if not self.declared_on_call(rotation, start, stop):
+                continue  # the rotation is not paged then: nothing waits for an approval
+            reachable = [
+                m
+                for name in chain
+                for m in self.declared_on_call(name, start, stop)
+                if m in people and people[m].kind == "human"
+            ]
+            if approval == "second-person":
+                if len(set(reachable)) >= 2:
+                    continue
+            elif any(self.can_approve(m, approval, start, stop) for m in reachable):
+                continue
+            return start
+        return None
 
     def can_approve(self, person: str, approval: str, start: int, end: int) -> bool:
         holder = self.oncall.people[person]

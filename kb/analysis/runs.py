@@ -13,6 +13,7 @@ Drill timings come from the log's own timestamps, measured from the `start` even
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kb.analysis.access import AccessModel
@@ -105,12 +106,13 @@ def needs_approval(step: Step) -> bool:
 
 
 def approval_problem(
-    access: AccessModel | None, card: Card, step: Step, actor: str, approver: str, not_by: set[str]
+    access: AccessModel | None, card: Card, step: Step, actor: str, approver: str, not_by: Mapping[str, str]
 ) -> str | None:
     """Why `actor` may not record `approver`'s approval of `step`, or None when it is valid
     (FORMAT.md: `approver` is a person who may approve, not the actor): the recorder is a
     human of oncall.yaml, never an agent; the approver is someone else, whom KB309's rule
-    lets give the step's approval, and not a person running the run or the step (`not_by`)."""
+    lets give the step's approval, and not a person running the run or the step (`not_by`: who,
+    and what they did)."""
     if access is None:
         return "oncall.yaml does not load, so nobody can be shown to be allowed to approve"
     people = access.oncall.people
@@ -124,7 +126,7 @@ def approval_problem(
     if approver == actor:
         return f"'{approver}' cannot record their own approval: the approver is not the one recording it"
     if approver in not_by:
-        return f"'{approver}' is running this run; an approval must come from someone else"
+        return f"'{approver}' {not_by[approver]}; an approval must come from someone else"
     kind = step.approval or "second-person"
     if kind == "none":
         kind = "second-person"
@@ -135,12 +137,26 @@ def approval_problem(
     return None
 
 
-def runners(state: RunState, step_id: str | None = None) -> set[str]:
-    """Who runs the run (its starter) and, for a step, who settled it."""
-    found = {state.runner} if state.runner else set()
-    if step_id and step_id in state.steps and state.steps[step_id].actor:
-        found.add(state.steps[step_id].actor or "")
+def runners(state: RunState, step_id: str | None = None) -> dict[str, str]:
+    """Who runs the run (its starter) and, for a step, who settled it: each with what they did."""
+    found: dict[str, str] = {}
+    step = state.steps.get(step_id or "")
+    if step is not None and step.actor:
+        found[step.actor] = f"settled step {step.step.id} ({step.status}) themselves"
+    if state.runner:
+        found[state.runner] = "is running this run"
     return found
+
+
+def settle_problem(step: StepState, actor: str) -> str | None:
+    """Why `actor` may not settle (done, skipped, failed) `step`: they approved it, and the
+    approval is a second person looking before the step runs, not the one who runs it."""
+    if any(approval.approver == actor for approval in step.approvals):
+        return (
+            f"{actor} approved step '{step.step.id}'; the approver cannot also settle it "
+            "(the approval is a second person's look): someone else records it"
+        )
+    return None
 
 
 def is_change(permission: str) -> bool:

@@ -575,6 +575,10 @@ def _expand_recurring(calendar, recurring, zone, begin, horizon, already, recurr
             days = min(days * 2, 32) if len(window) < 5000 else days
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the library's way to reject a bad rule
         raise ScheduleProblem(f"its recurrence rules cannot be expanded: {exc}") from None
+    except OverflowError:  # DTEND:99991231T235959Z: past the last date Python can add a day to
+        raise ScheduleProblem(
+            f"a shift runs past the year {dt.MAXYEAR - 1} (DTEND 9999?): no export pages that far; export a real window"
+        ) from None
     return found
 
 

@@ -160,7 +160,15 @@ def cached_check(root: Path, run, **options):
     """The result of `run()` for this KB, or the cached one when no input changed since."""
     config = load_config(root)
     inputs = rule_inputs(root, config, options.get("select") or [], options.get("ignore") or [])
-    key = options_key(**options, today=config.today().isoformat(), rules=inputs)
+    # mkdocs.yml's !ENV values come from the environment, not the file: the resolved config is part of the key
+    key = options_key(
+        **options,
+        today=config.today().isoformat(),
+        rules=inputs,
+        site_url=config.site_url,
+        settings=config.settings.model_dump_json(),
+        markdown_extensions=config.markdown_extensions,
+    )
     hit, previous, seen = lookup(root, config.settings, key)
     if hit is not None:
         rules = all_rules()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kb.analysis.runs import last_drill_date
+from kb.analysis.runs import last_drill_date, states
 from kb.commands.common import CommandError, echo, kb_root, verb
 from kb.core.ids import card_id_problem
 from kb.edit.stamps import StampProblem, stamp_card
 from kb.load.loader import load_kb
+from kb.load.runs import integrity_problem
 
 FIELDS = {"verified": "last_verified", "drilled": "last_drilled"}
 
@@ -28,6 +29,9 @@ def run(what: str, card_id: str, root: Path | None = None) -> int:
             raise CommandError(problem, 1)
         if card_id not in kb.card_by_id():
             raise CommandError(f"no card {card_id}", 1)
+        for state in states(kb):  # a drill log that was edited is no evidence (KB802): restore it first
+            if state.start is not None and state.start.card == card_id and (problem := integrity_problem(state.log)):
+                raise CommandError(problem, 1)
         drilled = last_drill_date(kb, card_id)
         if drilled is None:
             raise CommandError(

@@ -54,6 +54,24 @@ def ask(missing: dict[str, str], values: dict[str, object], checks: dict[str, Ch
             echo(f"{missing[name]} {problem}; try again", err=True)
 
 
+def _alert_problems(alerts: list[str]) -> None:
+    """Refuse an --alert that KB110 would find in the written file (AlertName: a Prometheus
+    alert name), before anything is written."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from kb.model.common import AlertName
+
+    for name in alerts:
+        try:
+            TypeAdapter(AlertName).validate_python(name)
+        except ValidationError as exc:
+            why = exc.errors(include_url=False)[0]["msg"]
+            raise CommandError(
+                f"--alert '{name}' is not an alert name ({why}): a Prometheus alert name is letters, digits, "
+                "_ and :, not starting with a digit"
+            ) from None
+
+
 def _priority_problem(value: str) -> str | None:
     return None if value.strip().upper() in PRIORITIES else f"must be P1, P2 or P3, not '{value}'"
 
@@ -106,6 +124,7 @@ def postmortem(
     from_run: Path | None = None,
 ) -> int:
     kb = load_kb(kb_root(root))
+    _alert_problems([alert] if alert is not None else [])
     if trace_id is not None and from_trace is None:
         raise CommandError("--trace-id chooses a trace in --from-trace FILE; give the file")
     prefill = None
@@ -178,6 +197,7 @@ def card(
     root: Path | None = None,
 ) -> int:
     kb = load_kb(kb_root(root))
+    _alert_problems(list(alert or []))
     values: dict[str, object] = {"title": title, "rotation": rotation, "priority": priority, "owner": owner}
     ask(
         {"title": "Title", "rotation": "Rotation", "priority": "Priority (P1, P2, P3)", "owner": "Owner team"},

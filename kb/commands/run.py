@@ -39,6 +39,7 @@ from kb.analysis.runs import (
     needs_approval,
     run_state,
     runners,
+    settle_problem,
     without_outcome,
 )
 from kb.commands.common import CommandError, kb_root, verb
@@ -47,6 +48,7 @@ from kb.edit import run_log
 from kb.edit.stamps import StampProblem, stamp_card
 from kb.load.knowledge_base import KnowledgeBase
 from kb.load.loader import load_kb
+from kb.load.runs import integrity_problem
 from kb.load.secrets import REDACTED, scan
 from kb.model import Card
 from kb.model.common import PRIORITY_ACTIONS
@@ -177,6 +179,8 @@ class Session:
             log = run_log.read(path, self.rel(path))
         except run_log.RunLogProblem as exc:
             raise CommandError(str(exc), 1) from None
+        if problem := integrity_problem(log):  # KB802's check: edited evidence is neither shown nor extended
+            raise CommandError(safe(problem), 1)
         events = log.events
         if not events or events[0].event != "start":
             raise CommandError(f"{self.rel(path)} does not begin with a start event; kb check {self.rel(path)}", 1)
@@ -221,7 +225,12 @@ class Session:
     def refuse_approval(self, state: RunState, step: StepState, approver: str) -> str | None:
         return approval_problem(self.access, self.card, step.step, self.actor, approver, runners(state, step.step.id))
 
+    def refuse_settle(self, step: StepState) -> str | None:
+        return settle_problem(step, self.actor)
+
     def refuse_done(self, step: StepState) -> str | None:
+        if problem := self.refuse_settle(step):
+            return problem
         if needs_approval(step.step) and not step.approvals:
             allowed = self.access.approvers(self.card.rotation, step.step.approval or "") if self.access else []
             return (
@@ -366,11 +375,13 @@ def _one_event(session: Session, action: Action, drill: bool, run_id: str | None
             out.print(Text(f"step {step.step.id} was already done at {step.settled_at}; not recorded again"))
             return 0 if same else 1
         if problem := session.refuse_done(step):
-            raise CommandError(problem, 1)
+            raise CommandError(safe(problem), 1)
         session.append(path, event="done", step=step.step.id, evidence=action.evidence)
     elif what in ("skipped", "failed"):
         if not (action.why or "").strip():
             raise CommandError(f"--{what} needs --why TEXT")
+        if problem := session.refuse_settle(step):
+            raise CommandError(safe(problem), 1)
         session.append(path, event=what, step=step.step.id, why=action.why)
     elif what == "approve":
         if not action.approver:
@@ -572,6 +583,9 @@ class Walk:
             s.append(self.path, event="done", step=step.step.id, evidence=evidence)
             self.say(f"done: {step.step.id}", "green")
         elif choice in ("s", "f"):
+            if problem := s.refuse_settle(step):
+                self.say(problem, "red")
+                return None
             why = self.ask("why: ")
             if not why:
                 self.say("nothing recorded: say why", "red")
@@ -581,7 +595,7 @@ class Walk:
             self.say(f"{kind}: {step.step.id}", "yellow")
         elif choice == "a":
             allowed = s.access.approvers(s.card.rotation, step.step.approval or "second-person") if s.access else []
-            others = [name for name in allowed if name not in runners(state, step.step.id) | {s.actor}]
+            others = [name for name in allowed if name not in {*runners(state, step.step.id), s.actor}]
             self.say(f"who may approve: {', '.join(others) or 'nobody'}")
             approver = self.ask("approved by (their name in oncall.yaml): ")
             if problem := s.refuse_approval(state, step, approver):

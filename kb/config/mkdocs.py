@@ -53,8 +53,9 @@ def plugin_entry(plugins: Any) -> tuple[int | str | None, Any]:
 
 
 def read_raw(root: Path) -> dict[str, Any]:
-    """mkdocs.yml as plain data; raises yamlio.YamlProblem or OSError."""
-    return yamlio.load_mapping(safefile.read_bytes(root / CONFIG_FILE, yamlio.MAX_BYTES), lenient_tags=True)
+    """mkdocs.yml as plain data, `!ENV` resolved as MkDocs resolves it; raises yamlio.YamlProblem or OSError."""
+    data = safefile.read_bytes(root / CONFIG_FILE, yamlio.MAX_BYTES)
+    return yamlio.load_mapping(data, lenient_tags=True, env_tag=True)
 
 
 def normalise_site_url(value: Any) -> str:

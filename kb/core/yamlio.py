@@ -15,6 +15,7 @@ that have something to report.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -229,7 +230,11 @@ def rewritten_span(item: Rewritten) -> Span:
 
 class _Builder:
     def __init__(
-        self, lenient_tags: bool = False, merge_keys: bool = False, rewritten: list[Rewritten] | None = None
+        self,
+        lenient_tags: bool = False,
+        merge_keys: bool = False,
+        rewritten: list[Rewritten] | None = None,
+        env_tag: bool = False,
     ) -> None:
         self.count = 0
         # mkdocs.yml carries !ENV and !!python/name tags that are MkDocs' business, not ours
@@ -238,6 +243,29 @@ class _Builder:
         # as Prometheus does. kb's own files are YAML 1.2 data, where `<<` is an ordinary key.
         self.merge_keys = merge_keys
         self.rewritten = rewritten
+        self.env_tag = env_tag  # mkdocs.yml only: !ENV resolves from the environment, as MkDocs does
+
+    def env(self, node: Node, depth: int) -> Any:
+        """MkDocs' `!ENV` (its pyyaml_env_tag): `!ENV NAME` or `!ENV [NAME, ..., default]`; the
+        value of the first variable set, read as a plain YAML value, else the last item of a
+        list of two or more (built as YAML), else null."""
+        default = None
+        if isinstance(node, ScalarNode):
+            names = [node.value]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+            if len(children) > 1:
+                default = self.build(children[-1], depth + 1)
+                children = children[:-1]
+            if not all(isinstance(child, ScalarNode) for child in children):
+                raise YamlProblem("!ENV names environment variables: plain values, not lists", node_span(node))
+            names = [child.value for child in children]
+        else:
+            raise YamlProblem("!ENV takes a variable name or a list of names and a default", node_span(node))
+        for name in names:
+            if name in os.environ:
+                return resolve_plain(os.environ[name])
+        return default
 
     def build(self, node: Node, depth: int = 0) -> Any:
         if type(node) is ScalarNode and node.tag == PLAIN:  # the common case first, cheaply
@@ -259,6 +287,8 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             raise YamlProblem(f"collections nested more than {MAX_DEPTH} deep", node_span(node))
+        if self.env_tag and node.tag == "!ENV":
+            return self.env(node, depth)
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, MappingNode):
@@ -349,17 +379,19 @@ def load(
     lenient_tags: bool = False,
     merge_keys: bool = False,
     rewritten: list[Rewritten] | None = None,
+    env_tag: bool = False,
 ) -> Any:
     """The plain value of a YAML file's bytes; raises YamlProblem with a position. `merge_keys`
     applies `<<` merge keys, as the Go YAML library of Prometheus and Alertmanager does. With
-    `rewritten`, every string whose file text is not the string itself is added to it."""
+    `rewritten`, every string whose file text is not the string itself is added to it.
+    `env_tag` resolves MkDocs' `!ENV` (for mkdocs.yml)."""
     text = decode(data, max_bytes)
     if text.count("[") + text.count("{") > MAX_DEPTH:  # only then can flow nesting be that deep
         _check_depth(text)
     node = compose(text)
     if node is None:
         return None
-    return _Builder(lenient_tags, merge_keys, rewritten).build(node)
+    return _Builder(lenient_tags, merge_keys, rewritten, env_tag).build(node)
 
 
 def load_mapping(
@@ -368,8 +400,9 @@ def load_mapping(
     lenient_tags: bool = False,
     merge_keys: bool = False,
     rewritten: list[Rewritten] | None = None,
+    env_tag: bool = False,
 ) -> dict[str, Any]:
-    value = load(data, max_bytes, lenient_tags, merge_keys, rewritten)
+    value = load(data, max_bytes, lenient_tags, merge_keys, rewritten, env_tag)
     if value is None:
         raise YamlProblem("file is empty; expected a mapping of fields", Span(1, 1, 1, 1))
     if not isinstance(value, dict):

@@ -85,10 +85,13 @@ def parse_timestamp(text: str, flag: str = "--started-at") -> dt.datetime | dt.d
 
 
 def from_alert(kb: KnowledgeBase, alert: str) -> tuple[list[str], str]:
-    """The card an alert routes to, and its priority."""
-    for doc in kb.cards:
-        if doc.model is not None and alert in doc.model.triggers.alerts:
-            return [doc.model.id], doc.model.priority
+    """The card an alert routes to, and its priority; two cards listing it is no answer (KB530)."""
+    found = [doc.model for doc in kb.cards if doc.model is not None and alert in doc.model.triggers.alerts]
+    if len(found) > 1:
+        names = ", ".join(sorted(card.id for card in found))
+        raise NewProblem(f"alert {alert} is listed by {len(found)} cards ({names}); pick with --card (kb check: KB530)")
+    if found:
+        return [found[0].id], found[0].priority
     raise NewProblem(f"no card lists alert {alert} in triggers.alerts (kb route {alert} shows the closest)")
 
 
@@ -240,6 +243,15 @@ def new_card(
 ) -> Created:
     if problem := card_id_problem(card_id):
         raise NewProblem(f"--id {problem}; e.g. {slugify(card_id, 'new-card')}")
+    for doc in kb.cards:  # an alert pages to one card (KB530): a second card for it is refused, not written
+        if doc.model is None:
+            continue
+        taken = [a for a in alerts if a in doc.model.triggers.alerts]
+        if taken:
+            raise NewProblem(
+                f"alert {taken[0]} is already listed by card {doc.model.id} ({doc.path}): an alert pages to one "
+                "card; change that card, or give this one its own alert"
+            )
     plan = plan_branch(kb.root, f"card/{card_id}") if branch else None
     context = {
         "id": card_id,

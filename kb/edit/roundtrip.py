@@ -116,7 +116,8 @@ def set_values(path: Path, updates: list[tuple[tuple, Any]]) -> bool:
     if new_text == text:
         return False
     _verify_only_touched(text, new_text, touched_lines, path)
-    write_atomic(path, new_text.replace("\n", newline))
+    bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""  # decode drops it; the file keeps it
+    write_atomic(path, bom + new_text.replace("\n", newline))
     return True
 
 

@@ -28,7 +28,7 @@ from kb.core.atomic import write_atomic
 from kb.core.ids import card_id_problem
 from kb.core.locking import kb_lock
 from kb.core.paths import inside
-from kb.load.runs import RunLog, line_digest, parse_log
+from kb.load.runs import RunLog, integrity_problem, line_digest, parse_log
 from kb.model.run import RunEvent
 
 FIELD_ORDER = ("seq", "at", "run", "card", "actor", "event", "drill", "step", "approver", "item", "verdict")
@@ -178,13 +178,16 @@ def append(path: Path, fields: dict[str, Any], moment: dt.datetime | None = None
             raw = raw[: raw.rfind(b"\n") + 1]
             os.ftruncate(fd, len(raw))
             dropped = True
-        lines = raw.split(b"\n")[:-1]  # only the first and the last line are read: appends stay fast
-        first_log, _ = parse_log(path.name, lines[0] + b"\n" if lines else b"")
-        last_log, _ = parse_log(path.name, lines[-1] + b"\n" if lines else b"")
-        if not lines or first_log.lines[0].event is None or first_log.lines[0].event.event != "start":
+        lines = raw.split(b"\n")[:-1]
+        # the whole log is read and its chain checked under the lock: a line is never chained
+        # onto a log whose earlier lines were edited (KB802), which would launder the edit
+        log, _ = parse_log(path.name, raw)
+        if not lines or log.lines[0].event is None or log.lines[0].event.event != "start":
             raise RunLogProblem(f"{path.name}: the first line is not a readable start event; kb check {path.name}")
-        first = first_log.lines[0].event
-        last = last_log.lines[0]
+        if problem := integrity_problem(log):
+            raise RunLogProblem(problem)
+        first = log.lines[0].event
+        last = log.lines[-1]
         if last.event is not None and last.event.event == "end":
             raise RunLogProblem(f"{path.name}: the run has ended; nothing can be added after its end")
         line_fields = {

@@ -9,16 +9,16 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from kb.core import safefile
+from kb.config.mkdocs import read_raw
+from kb.core import markdown_render, safefile, yamlio
 from kb.core.diagnostics import Span
 from kb.core.paths import confine, inside
 from kb.core.safefile import is_regular, kind_of
 
 LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-FENCE = re.compile(r"^\s*(```|~~~)")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
 
 
@@ -104,34 +104,60 @@ def _classify(link: Link, page_dir: str, root: Path, cards_prefix: str, referenc
         link.kind = "missing"
 
 
-def parse_page(root: Path, rel: str, cards_dir: str, references_dir: str) -> RouterPage:
+def _rendered(
+    text: str, candidates: list[tuple[int, re.Match[str]]], markdown_extensions: list[Any] | None
+) -> set[int]:
+    """Which candidate links Markdown renders as links (the indexes into `candidates`): each
+    candidate's target is swapped for a marker and the page rendered as the site renders it,
+    so a link in an HTML comment, a fenced or indented code block or inline code is no link."""
+    if not candidates:
+        return set()
+    lines = text.splitlines(keepends=True)
+    by_line: dict[int, list[tuple[int, re.Match[str]]]] = {}
+    for index, (number, match) in enumerate(candidates):
+        by_line.setdefault(number, []).append((index, match))
+    for number, found in by_line.items():
+        line = lines[number - 1]
+        for index, match in reversed(found):  # from the right: earlier offsets stay valid
+            line = line[: match.start(2)] + f"kbroutelink{index}x" + line[match.end(2) :]
+        lines[number - 1] = line
+    html = markdown_render.build(markdown_extensions).convert("".join(lines))
+    return {int(found) for found in re.findall(r'href="kbroutelink([0-9]+)x"', html)}
+
+
+def parse_page(
+    root: Path, rel: str, cards_dir: str, references_dir: str, markdown_extensions: list[Any] | None = None
+) -> RouterPage:
     text = safefile.read_text(confine(root, rel))
     page_dir = posixpath.dirname(rel)
     cards_prefix, references_prefix = cards_dir.rstrip("/") + "/", references_dir.rstrip("/") + "/"
-    lines: list[RouteLine] = []
     nonblank = 0
-    in_fence = False
+    candidates: list[tuple[int, re.Match[str]]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         nonblank += 1
-        if FENCE.match(raw):
-            in_fence = not in_fence
+        if "](" in raw and LIST_ITEM.match(raw):
+            candidates += [(number, match) for match in LINK.finditer(raw)]
+    rendered = _rendered(text, candidates, markdown_extensions)
+    lines: dict[int, RouteLine] = {}
+    raw_lines = text.splitlines()
+    for index, (number, match) in enumerate(candidates):
+        if index not in rendered:
             continue
-        if in_fence or "](" not in raw or not LIST_ITEM.match(raw):
-            continue
-        links = []
-        for match in LINK.finditer(raw):
-            link = Link(match.group(1), match.group(2), number, match.start() + 1, match.end() + 1)
-            _classify(link, page_dir, root, cards_prefix, references_prefix)
-            links.append(link)
-        if links:
-            lines.append(RouteLine(rel, number, raw.strip(), links))
-    return RouterPage(rel, nonblank, lines)
+        link = Link(match.group(1), match.group(2), number, match.start() + 1, match.end() + 1)
+        _classify(link, page_dir, root, cards_prefix, references_prefix)
+        lines.setdefault(number, RouteLine(rel, number, raw_lines[number - 1].strip(), [])).links.append(link)
+    return RouterPage(rel, nonblank, list(lines.values()))
 
 
-def load_router(root: Path, router: str, cards_dir: str, references_dir: str) -> Router:
-    """The router page and every sub-router reachable from it (each page read once)."""
+def load_router(
+    root: Path, router: str, cards_dir: str, references_dir: str, markdown_extensions: list[Any] | None = None
+) -> Router:
+    """The router page and every sub-router reachable from it (each page read once), read with
+    the KB's Markdown extensions (from mkdocs.yml when not given)."""
+    if markdown_extensions is None:
+        markdown_extensions = _configured_extensions(root)
     result = Router(router)
     if not is_regular(root / router) or inside(root, router) is None:
         result.missing = True  # a link out, a FIFO or a device is not a router (KB102, KB103 say why)
@@ -142,7 +168,7 @@ def load_router(root: Path, router: str, cards_dir: str, references_dir: str) ->
         if inside(root, rel) is None:
             continue  # a link out of the KB is never read (KB102)
         try:
-            page = parse_page(root, rel, cards_dir, references_dir)
+            page = parse_page(root, rel, cards_dir, references_dir, markdown_extensions)
         except (OSError, ValueError):
             continue  # not a regular file, too large, or gone: never read
         result.pages.append(page)
@@ -160,9 +186,19 @@ class _PathSettings(Protocol):
     references_dir: str
 
 
-def router_for(root: Path, settings: _PathSettings) -> Router:
+def router_for(root: Path, settings: _PathSettings, markdown_extensions: list[Any] | None = None) -> Router:
     """The router of a KB, from its settings (or kb.config.mkdocs.Paths)."""
-    return load_router(root, settings.router, settings.cards_dir.strip("/"), settings.references_dir.strip("/"))
+    return load_router(
+        root, settings.router, settings.cards_dir.strip("/"), settings.references_dir.strip("/"), markdown_extensions
+    )
+
+
+def _configured_extensions(root: Path) -> list[Any]:
+    try:
+        extensions = read_raw(root).get("markdown_extensions")
+    except (yamlio.YamlProblem, OSError):
+        return []  # kb check reports mkdocs.yml; the router is read with MkDocs' builtins
+    return extensions if isinstance(extensions, list) else []
 
 
 def published_text_files(

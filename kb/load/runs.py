@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,36 @@ def line_span(raw: bytes, number: int, key: str | None = None) -> Span:
         if at >= 0:
             return Span(number, at + 1, number, at + len(key) + 3)
     return Span(number, 1, number, max(len(text), 1) + 1)
+
+
+def chain_breaks(log: RunLog) -> Iterator[tuple[RunLine, str, str]]:
+    """Where the log's hash chain breaks (KB802's check, and what kb run, kb card drilled and
+    --from-run refuse a log for): (line, message, the key at fault). Each line's `seq` is its
+    index from 0 and its `prev` the SHA-256 of the line before it (null on the first)."""
+    previous = None
+    for index, line in enumerate(log.lines):
+        event = line.event
+        if event is not None:
+            if event.seq != index:
+                yield line, f"seq is {event.seq}, but this is line {index} (from 0)", "seq"
+            expected = previous.digest if previous is not None else None
+            if event.prev != expected:
+                what = "null on the first line" if expected is None else f"the SHA-256 of line {index}"
+                yield line, f"prev is not {what}: an earlier line was changed or removed", "prev"
+        previous = line
+
+
+def integrity_problem(log: RunLog) -> str | None:
+    """Why the log is not evidence (a line that is not an event, a broken hash chain), or None."""
+    for line in log.lines:
+        if line.event is None and not (log.torn and line is log.lines[-1]):
+            return f"{log.path} fails its integrity check: line {line.number} is not a run event; kb check {log.path}"
+    for line, message, _key in chain_breaks(log):
+        return (
+            f"{log.path} fails its integrity check at line {line.number} ({message}); restore it from git "
+            f"(kb check {log.path})"
+        )
+    return None
 
 
 def parse_log(rel: str, raw: bytes) -> tuple[RunLog, list[Finding]]:

@@ -118,7 +118,7 @@ class RuleContext:
 
     def router(self) -> Router:
         if self._router is None:
-            self._router = router_for(self.kb.root, self.kb.settings)
+            self._router = router_for(self.kb.root, self.kb.settings, self.kb.config.markdown_extensions)
         return self._router
 
     def emitted(self) -> Emitted:

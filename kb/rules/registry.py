@@ -6,6 +6,7 @@ from __future__ import annotations
 from kb.rules.alerting.card_trigger_alert_undefined import TriggerAlertUndefined
 from kb.rules.alerting.emit_out_of_date import EmitOutOfDate
 from kb.rules.alerting.emit_promql_invalid import PromqlInvalid
+from kb.rules.alerting.emit_relative_runbook_url import RelativeRunbookUrl
 from kb.rules.alerting.emit_replay_fails import ReplayFails
 from kb.rules.alerting.rules_alert_priority_mismatch import AlertPriorityMismatch
 from kb.rules.alerting.rules_alert_without_card import AlertWithoutCard
@@ -71,6 +72,7 @@ from kb.rules.postmortems.postmortem_timestamps_out_of_order import TimestampsOu
 from kb.rules.postmortems.postmortem_unknown_root_cause import UnknownRootCause
 from kb.rules.router.card_copies_reference import CardCopiesReference
 from kb.rules.router.router_alert_not_on_router import AlertNotOnRouter
+from kb.rules.router.router_alert_routed_twice import AlertRoutedTwice
 from kb.rules.router.router_budget import RouterBudget
 from kb.rules.router.router_card_routed_twice import CardRoutedTwice
 from kb.rules.router.router_card_unreachable import CardUnreachable
@@ -153,8 +155,10 @@ RULES: tuple[type[Rule], ...] = (
     CardUnreachable,
     CardRoutedTwice,
     AlertNotOnRouter,
+    AlertRoutedTwice,
     CardCopiesReference,
     EmitOutOfDate,
+    RelativeRunbookUrl,
     PromqlInvalid,
     ReplayFails,
     AlertPriorityMismatch,

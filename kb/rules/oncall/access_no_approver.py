@@ -1,3 +1,5 @@
+import datetime as dt
+
 from kb.analysis.access import card_access
 from kb.core.diagnostics import Finding, Level
 from kb.rules.base import DocumentRule
@@ -9,7 +11,9 @@ class NoApprover(DocumentRule):
     Why: `approval: incident-commander` means someone paged (the rotation, then its
     escalations) must be able to approve. Who can is declared on groups with
     `approves: [incident-commander]`; `second-person` needs two humans reachable. Without
-    one, the step waits for someone who will never be paged.
+    one, the step waits for someone who will never be paged. Reachable means at every hour
+    the card's rotation is paged: approvers on a `coverage: business` rotation, or in a group
+    with `hours: business`, leave a 24x7 rotation's nights without an approver.
 
     Bad:
 
@@ -55,9 +59,21 @@ class NoApprover(DocumentRule):
         for field, index, step in card.all_steps():
             if step.approval in (None, "none"):
                 continue
-            if access.approvers(card.rotation, step.approval):
-                continue
             chain = " -> ".join(access.escalation_chain(card.rotation))
+            approvers = access.approvers(card.rotation, step.approval)
+            if approvers:
+                paging = ctx.paging()
+                gap = paging.approval_gap(card.rotation, step.approval) if paging is not None else None
+                if gap is not None:
+                    when = dt.datetime.fromtimestamp(gap, dt.UTC).strftime("%a %H:%M UTC")
+                    yield Finding(
+                        doc.path,
+                        f"step '{step.id}' needs {step.approval} approval, but when {card.rotation} is paged "
+                        f"outside business hours (e.g. {when}) no one reachable ({chain}) can give it: "
+                        f"its approvers ({', '.join(approvers)}) are on call, or approve, only in business hours",
+                        loc=(field, index, "approval"),
+                    )
+                continue
             how = (
                 "two humans"
                 if step.approval == "second-person"

@@ -8,7 +8,8 @@ class CoverageGap(Rule):
 
     Why: `coverage: 24x7` promises someone is paged at every minute. A gap in the paging
     tool's schedule (a deleted layer, an override that ends early) pages nobody. Checked from
-    the export's first shift (or today) to its last (or the expansion horizon).
+    the start of today (UTC) to the export's last shift (or the expansion horizon): days before
+    the export's first shift are a gap too.
 
     Bad:
 
@@ -51,8 +52,9 @@ class CoverageGap(Rule):
                     loc=("rotations", name, "schedule"),
                 )
                 continue
-            # from the export's first shift (before it, the export says nothing) to its last
-            found = gaps(shifts, max(paging.begin, shifts[0].start), max(s.end for s in shifts))
+            # from the start of today (a 24x7 rotation is paged now: an export whose first shift
+            # is days away leaves those days with nobody) to the export's last shift
+            found = gaps(shifts, paging.begin, max(s.end for s in shifts))
             shown = "; ".join(span(*gap) for gap in found[:5])
             if found:
                 minutes = sum(b - a for a, b, _, _ in found) // 60

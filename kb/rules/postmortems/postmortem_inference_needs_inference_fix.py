@@ -10,7 +10,8 @@ class InferenceNeedsInferenceLevelFix(DocumentRule):
     Why: when the agent's plan was wrong, rewording a runbook does not stop the next wrong
     plan. At least one reinforcement must act on the inference: an `eval` that catches the
     wrong conclusion, a `gate` on the agent's actions, or a card change that narrows the
-    agent's authority (`card: {narrows_authority: true}`). Checked from `review` on.
+    agent's authority (`card: {narrows_authority: true}`). A reinforcement declined as
+    `wont_do` fixes nothing, so it does not count. Checked from `review` on.
 
     Bad:
 
@@ -43,7 +44,8 @@ class InferenceNeedsInferenceLevelFix(DocumentRule):
         if pm is None or pm.status == "draft" or pm.model_inference is None or not pm.model_inference.involved:
             return
         if any(
-            r.kind in INFERENCE_LEVEL or (r.card is not None and r.card.narrows_authority) for r in pm.reinforcements
+            r.status != "wont_do" and (r.kind in INFERENCE_LEVEL or (r.card is not None and r.card.narrows_authority))
+            for r in pm.reinforcements
         ):
             return
         yield Finding(

@@ -1,4 +1,5 @@
 from kb.core.diagnostics import Level
+from kb.load.runs import chain_breaks
 from kb.rules.base import Rule
 
 
@@ -33,14 +34,5 @@ class RunHashChainBroken(Rule):
 
     def check(self, ctx, options):
         for log in ctx.kb.runs:
-            previous = None
-            for index, line in enumerate(log.lines):
-                event = line.event
-                if event is not None:
-                    if event.seq != index:
-                        yield log.finding(line, f"seq is {event.seq}, but this is line {index} (from 0)", "seq")
-                    expected = previous.digest if previous is not None else None
-                    if event.prev != expected:
-                        what = "null on the first line" if expected is None else f"the SHA-256 of line {index}"
-                        yield log.finding(line, f"prev is not {what}: an earlier line was changed or removed", "prev")
-                previous = line
+            for line, message, key in chain_breaks(log):
+                yield log.finding(line, message, key)
