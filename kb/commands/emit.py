@@ -22,7 +22,7 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
         with kb_lock(kb_root(root), "emit"):
             return _run(False, False, kb_root(root))
     except LockProblem as exc:
-        raise CommandError(f"{exc.filename}: {exc.strerror}", 1) from None
+        raise CommandError(f"{exc.filename}: {exc.strerror}", 2) from None  # the environment is at fault
 
 
 def _run(dry_run: bool, check_only: bool, root: Path) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sqlite3
 import time
 from array import array
@@ -417,6 +418,9 @@ def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] 
     path = folder / DB_NAME
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+            # a link (to /dev/zero, to someone's file) or a FIFO in its place: never opened, replaced below
+            raise OSError(f"{path}: not a regular file")
         db = _connect(path)
         index = _validated(db, config, scan, known)
         if index is not None:

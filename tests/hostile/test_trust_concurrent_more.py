@@ -81,8 +81,10 @@ def test_new_card_with_and_without_branch_keep_both_router_lines(tmp_path: Path,
         for number in range(rounds):
             plain, branched = f"plain-{number}", f"branched-{number}"
             _race(
-                lambda p=plain: new.card(p, p, "sre-primary", "P2", "team", ["PlainAlert"], None, False, root),
-                lambda b=branched: new.card(b, b, "sre-primary", "P2", "team", ["BranchAlert"], None, True, root),
+                lambda p=plain: new.card(p, p, "sre-primary", "P2", "team", [f"PlainAlert{p[6:]}"], None, False, root),
+                lambda b=branched: new.card(
+                    b, b, "sre-primary", "P2", "team", [f"BranchAlert{b[9:]}"], None, True, root
+                ),
             )
             capsys.readouterr()
             text = (root / "router.md").read_text()

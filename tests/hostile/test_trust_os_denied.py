@@ -207,7 +207,7 @@ def test_eacces_on_an_unreadable_mkdocs_yml_is_path_and_exit_2(place: Path):
 
 READ_ONLY_WRITERS = {
     "new-card": (NEW_CARD, "cards/denied.yaml"),
-    "emit": (["emit"], "rules/"),
+    "emit": (["emit"], ".kb-locks"),  # kb emit takes its lock before it writes rules/
     "followups-done": (["followups", "done", "PM-2026-001", "R1"], ".kb-locks"),
     "card-verified": (["card", "verified", "queue-stuck"], ".kb-locks"),  # the first write: its lock
     "check-output": (["check", "--select", "KB1", "-o", "out.txt"], "out.txt"),
