@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import sqlite3
+import stat
 import time
 from array import array
 from collections.abc import Iterable
