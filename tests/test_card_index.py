@@ -87,7 +87,8 @@ def test_a_file_modified_just_now_is_read_again_even_with_its_old_stat(snapshot_
     """Same size, same mtime (a coarse clock), new words: a file modified within the racy
     margin has no stat in the index, so the next use reads it whatever its stat says."""
     card = snapshot_kb / "cards" / "rollback-drill.yaml"
-    route(read_paths(snapshot_kb), "drill")  # the index records the fresh copy without stats
+    os.utime(card)  # modified just now
+    route(read_paths(snapshot_kb), "drill")  # the index records the fresh file without its stat
     before = card.stat()
     card.write_text(card.read_text().replace("Monthly prompt rollback drill", "Monthly prompt marimba drill!"[:29]))
     os.utime(card, ns=(before.st_atime_ns, before.st_mtime_ns))

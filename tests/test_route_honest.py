@@ -109,3 +109,32 @@ def test_an_unknown_alert_among_other_words_is_never_answered_with_a_card(query:
 def test_a_known_alert_among_other_words_routes_to_its_card(capsys) -> None:
     assert route_command.run("[FIRING:1] AgentSpendRateHigh", root=FIXTURE) == 0
     assert "card: cards/token-spend-runaway.yaml" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("word", ["wrong", "yaml", "run"])
+def test_a_plain_word_on_a_routing_line_is_a_search_not_an_alert(
+    kb: Path, capsys: pytest.CaptureFixture[str], word: str
+) -> None:
+    """Outside review: `kb route wrong` (a word on a line; "yaml" only in the link target) was
+    printed as an exact alert match, and `--format json run` said kind "alert"."""
+    route_command.run(word, root=kb)
+    out = capsys.readouterr().out
+    assert "search result" in out or not out
+    route_command.run(word, output_format="json", root=kb)
+    assert json.loads(capsys.readouterr().out)["kind"] != "alert"
+
+
+def test_a_routed_card_whose_file_is_gone_is_no_answer(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (kb / "cards" / "run-crashed-midway.yaml").unlink()
+    assert route_command.run("AgentRunCrashed", root=kb) == 1
+    captured = capsys.readouterr()
+    assert "card:" not in captured.out
+    assert "cards/run-crashed-midway.yaml does not exist" in captured.err
+
+
+def test_an_alert_routed_to_two_cards_is_no_answer(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    router = kb / "router.md"
+    router.write_text(router.read_text() + "\n- `AgentRunCrashed` again → [queue-stuck](cards/queue-stuck.yaml)\n")
+    assert route_command.run("AgentRunCrashed", root=kb) == 1
+    err = capsys.readouterr().err
+    assert "to 2 cards" in err and "run-crashed-midway" in err and "queue-stuck" in err

@@ -19,6 +19,16 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
     config = read_paths(base)
     answer = route(config, query, limit=5)  # the five it prints: not a Match for each of 100,000 cards
     matches, closest = answer.matches, answer.closest
+    gone = [m for m in matches[:5] if not (base / m.path).is_file()]
+    if answer.kind == "alert" and gone:
+        # a router line still names a card whose file was removed or renamed: no card to open
+        echo(one_line(f"{gone[0].line_page}:{gone[0].line_number}: {gone[0].line_text}"), err=True)
+        echo(
+            one_line(f"routes to {gone[0].card_id}, but {gone[0].path} does not exist; run kb check, fix the router"),
+            err=True,
+        )
+        return 1
+    matches = [m for m in matches if m not in gone]
     if output_format == "json":
         echo(
             json.dumps(
@@ -41,6 +51,12 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
             )
         )
         return 0 if answer.kind == "alert" or (answer.kind == "search" and matches) else 1
+    if answer.kind == "ambiguous-alert":
+        sent = answer.matches
+        echo(f"the router sends the alert '{answer.alert}' to {len(sent)} cards; it must name one (KB530):", err=True)
+        for m in sent:
+            echo(one_line(f"  {m.line_page}:{m.line_number}: {m.line_text}"), err=True)
+        return 1
     if answer.kind == "unknown-alert":
         # a paged engineer with a truncated or unknown alert name must not get a card that looks like the answer
         echo(f"no router line or card names the alert '{answer.alert or query}'.", err=True)

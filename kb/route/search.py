@@ -127,6 +127,17 @@ def _alert_in(line: str, alert: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_:]){re.escape(alert)}(?![A-Za-z0-9_:])", line) is not None
 
 
+LINK_TARGET = re.compile(r"\]\([^)]*\)")
+
+
+def names_alert(line: str, query: str) -> bool:
+    """Whether a routing line names the alert `query`: in backticks, or as a word that looks like
+    an alert name (KB530 reads lines the same way). A plain word that happens to be on the line
+    ("wrong", "yaml" in the link target) is a search, never an exact match."""
+    visible = LINK_TARGET.sub("]", line)  # the link target is not text on the line
+    return f"`{query}`" in visible or (looks_like_alert(query) and _alert_in(visible, query))
+
+
 ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 # words a paged engineer types that the cards say differently: a provider's name for "provider",
 # an HTTP status for its class. Small and domain-specific on purpose: kb is for teams running AI agents.
@@ -195,7 +206,7 @@ class RouteAnswer:
 
     kind: "alert" (a router line or card names the alert exactly), "search" (ranked words: a
     search result, never presented as a match), "unknown-alert" (an alert name nothing names),
-    "none" (no word matched)."""
+    "ambiguous-alert" (routing lines send the alert to several cards), "none" (no word matched)."""
 
     kind: str
     matches: list[Match]
@@ -313,11 +324,15 @@ def route(config: Paths, query: str, limit: int | None = None) -> RouteAnswer:
 
 
 def _exact_on_router(lines: list[RoutingLine], query: str) -> RouteAnswer | None:
+    found: dict[str, Match] = {}
     for line in lines:
-        if query in line.text and _alert_in(line.text, query):
-            match = Match(line.card_id, math.inf, line.page, line.line, line.text, line.path, True)
-            return RouteAnswer("alert", [match], [], [])
-    return None
+        if query in line.text and names_alert(line.text, query):
+            found.setdefault(
+                line.card_id, Match(line.card_id, math.inf, line.page, line.line, line.text, line.path, True)
+            )
+    if len(found) > 1:  # the router maps a situation to one card (KB530): two is no answer
+        return RouteAnswer("ambiguous-alert", list(found.values()), [], [], alert=query)
+    return RouteAnswer("alert", list(found.values()), [], []) if found else None
 
 
 def _route_indexed(config: Paths, index, query: str, limit: int | None) -> RouteAnswer:
@@ -395,10 +410,9 @@ def route_from_files(config: Paths, query: str) -> RouteAnswer:
     query = query.strip()
     # 1. an exact alert name on a routing line: no card file is read
     if ALERT_NAME.fullmatch(query):
-        for line in lines:
-            if query in line.text and _alert_in(line.text, query):
-                match = Match(line.card_id, math.inf, line.page, line.line, line.text, line.path, True)
-                return RouteAnswer("alert", [match], [], [])
+        exact = _exact_on_router(lines, query)
+        if exact is not None:
+            return exact
     entries = card_index(config)
     where: dict[str, tuple] = {}
     for line in lines:
