@@ -211,6 +211,8 @@ def finish_interrupted(folder: Path) -> None:
         journal = folder / name
         try:
             pairs = json.loads(read_bytes(journal, 16 << 20))
+            if not isinstance(pairs, list) or not all(_journalled(folder, pair) for pair in pairs):
+                continue  # not a set kb wrote here (planted, or from another tree): never acted on
             for tmp, target in pairs:
                 if tmp is None:
                     _complete(None, target)  # a removal the set committed to
@@ -219,6 +221,46 @@ def finish_interrupted(folder: Path) -> None:
             os.unlink(journal)
         except (OSError, ValueError, TypeError):
             continue  # left for the next writer; its temps are kept while the journal names them
+
+
+def _journal_scope(folder: Path) -> str:
+    """The tree a journal in `folder` may change: the work tree of the repository whose
+    `kb-tmp` folder it is in, else `folder` and what is below it (write_set puts a journal
+    beside its temps: in the git folder's kb-tmp, or in the folder of the files it writes)."""
+    real = os.path.realpath(folder)
+    if os.path.basename(real) == "kb-tmp":
+        git_dir = os.path.dirname(real)
+        if os.path.basename(git_dir) == ".git":
+            return os.path.dirname(git_dir)
+        try:  # a linked worktree's git folder names the worktree's .git file in `gitdir`
+            pointer = read_head(Path(git_dir) / "gitdir", 4096).decode("utf-8").strip()
+            return os.path.dirname(os.path.realpath(pointer))
+        except (OSError, UnicodeDecodeError):
+            return real
+    return real
+
+
+def _journalled(folder: Path, pair: object) -> bool:
+    """A step kb itself could have journalled in `folder`: its temp is a kb temp in that folder,
+    and its target is inside the tree that folder serves. A journal is a file anyone can leave
+    in a work tree (a commit, an archive): its paths are never trusted further than that."""
+    if not isinstance(pair, list) or len(pair) != 2:
+        return False
+    tmp, target = pair
+    if not isinstance(target, str) or (tmp is not None and not isinstance(tmp, str)):
+        return False
+    scope = _journal_scope(folder)
+    where = os.path.realpath(os.path.dirname(target))
+    if not os.path.isabs(target) or not (where == scope or where.startswith(scope + os.sep)):
+        return False
+    if tmp is None:
+        return True
+    name = os.path.basename(tmp)
+    return (
+        os.path.realpath(os.path.dirname(tmp)) == os.path.realpath(folder)
+        and name.startswith(".")
+        and name.endswith(SUFFIX)
+    )
 
 
 def _link_unnamed(fd: int, path: Path, exclusive: bool) -> bool:

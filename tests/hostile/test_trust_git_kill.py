@@ -28,7 +28,7 @@ ENV = {
     "GIT_COMMITTER_EMAIL": "kb@test",
     "KB_NO_CACHE": "1",
 }
-ROUNDS = int(os.environ.get("KB_KILL_ROUNDS", "15"))
+ROUNDS = int(os.environ.get("KB_KILL_ROUNDS", "6"))  # with the kills after each git step below; 60 on demand
 
 
 def _git(root: Path, *args: str) -> str:
