@@ -144,3 +144,14 @@ def test_serve_rebuilds_when_a_card_changes(site_kb: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_build_never_replaces_a_folder_kb_did_not_build(site_kb: Path, capsys) -> None:
+    """Outside review: a folder with a hand-written index.html was removed whole by --out."""
+    web = site_kb.parent / "webproj"
+    (web / "src").mkdir(parents=True)
+    (web / "index.html").write_text("<html>my homepage</html>\n")
+    (web / "notes.txt").write_text("precious\n")
+    assert run("build", root=site_kb, out=web, search="builtin") != 0
+    assert "is not a site kb built" in capsys.readouterr().err
+    assert (web / "notes.txt").read_text() == "precious\n" and (web / "src").is_dir()

@@ -37,7 +37,7 @@ from kb.site.escape import sanitize_html
 from kb.site.html import TocSettings
 from kb.site.pages import DEFAULTS, Page, build_pages
 from kb.site.search import SEARCH_JS, PagefindProblem, run_pagefind
-from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS
+from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS, SITE_MARKER
 
 GENERATORS: dict[str, list[str]] = {
     "mkdocs": ["-m", "mkdocs", "build"],
@@ -423,8 +423,12 @@ def build(
     if search not in SEARCHES:
         raise BuildProblem(f"unknown search '{search}': choose one of {', '.join(SEARCHES)}")
     site_dir = site_dir.resolve()
-    if site_dir.exists() and any(site_dir.iterdir()) and not (site_dir / "index.html").is_file():
-        raise BuildProblem(f"{site_dir}: exists and is not a built site; kb will not replace it")
+    marker = site_dir / SITE_MARKER
+    if site_dir.exists() and any(site_dir.iterdir()) and not (marker.is_file() and not marker.is_symlink()):
+        # an index.html alone proves nothing: a hand-written homepage has one (outside review)
+        raise BuildProblem(
+            f"{site_dir}: exists and is not a site kb built (no {SITE_MARKER} in it); kb will not replace it"
+        )
     root = (kb if isinstance(kb, Path) else kb.root).resolve()
     if generator not in PLUGIN_GENERATORS and isinstance(kb, Path):
         kb = load_kb(root)  # MkDocs' and ProperDocs' kb plugin loads it itself: not twice
@@ -454,6 +458,7 @@ def build(
                     raise BuildProblem(str(exc)) from None
                 if result.returncode != 0:
                     return result
+            (staging / "site" / SITE_MARKER).write_text("built by kb\n", encoding="utf-8")
             if site_dir.exists():
                 shutil.rmtree(site_dir)
             site_dir.parent.mkdir(parents=True, exist_ok=True)

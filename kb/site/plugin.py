@@ -22,7 +22,7 @@ from kb.config.mkdocs import normalise_site_url
 from kb.config.settings import Config, Settings
 from kb.load.published import published_secrets
 from kb.rules import secret_allowlist
-from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS
+from kb.site.theme import CSS, DEFAULT_NAV, REQUIRED_EXTENSIONS, SITE_MARKER
 
 
 class KbPlugin(BasePlugin):
@@ -94,7 +94,9 @@ class KbPlugin(BasePlugin):
         return server
 
     def on_post_build(self, config) -> None:
-        """With `search: pagefind`, the built site is indexed (after every rebuild under serve)."""
+        """The site is marked as kb's (so `kb site build --out` may replace it), and with
+        `search: pagefind` indexed (after every rebuild under serve)."""
+        (Path(config.site_dir) / SITE_MARKER).write_text("built by kb\n", encoding="utf-8")
         if self.settings.search != "pagefind":
             return
         from mkdocs.exceptions import PluginError

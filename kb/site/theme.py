@@ -13,3 +13,7 @@ DEFAULT_NAV = [
     {"Dashboard": "dashboard.md"},
     {"Check rules": "rules/index.md"},
 ]
+
+# Written into every site kb builds (the plugin and `kb site build`): `kb site build --out DIR`
+# replaces DIR only when it holds this, never a folder that merely has an index.html.
+SITE_MARKER = ".kb-site"
