@@ -232,6 +232,9 @@ def _member_detail(access: AccessModel, member: str, permission: str, hours: str
 
 
 def explain_card(kb: KnowledgeBase, card_id: str, rotation: str | None = None) -> dict[str, Any]:
+    holders = sorted(doc.path for doc in kb.cards if doc.model is not None and doc.model.id == card_id)
+    if len(holders) > 1:  # two files, two answers: naming one would be a guess
+        raise AccessError(f"card id '{card_id}' is used by {', '.join(holders)}; give each card its own id (KB121)")
     access = model_of(kb)
     cards = {card.id: card for card in _cards(kb)}
     if card_id not in cards:
@@ -435,7 +438,7 @@ def _answer(
     # no value can start a line or drive the terminal; no credential quoted from an export is shown
     output = json.dumps(data, indent=2) + "\n" if output_format == "json" else render(neutral(data))
     output = _without_secrets(output)
-    if warm is not None and card is not None:
+    if warm is not None and card is not None and _keepable(base):
         from kb.route.index import answer_key
 
         key = answer_key(["access", card, rotation, output_format], warm.candidates)
@@ -443,6 +446,12 @@ def _answer(
             warm.index.keep_answer(key, warm.deps, output)
     echo(output, nl=False)
     return 0
+
+
+def _keepable(base: Path) -> bool:
+    from kb.route.index import answers_keepable
+
+    return answers_keepable(base)
 
 
 def _without_secrets(output: str) -> str:

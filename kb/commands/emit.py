@@ -27,6 +27,15 @@ def run(dry_run: bool = False, check_only: bool = False, root: Path | None = Non
 
 def _run(dry_run: bool, check_only: bool, root: Path) -> int:
     kb = load_kb(root)
+    if kb.config.problems:
+        # a setting kb could not read falls back to its default (site_url, rules_dir...):
+        # emitting with it would rewrite live alert rules with wrong runbook URLs or folders
+        first = kb.config.problems[0]
+        where = f"{first.path}:{first.span.line}:{first.span.column}" if first.span else first.path
+        raise CommandError(
+            f"{where}: {first.message}; kb emit writes nothing until mkdocs.yml reads cleanly (see kb check)",
+            1,
+        )
     emitted = emitter.build(kb)
     allowlist = secret_allowlist()
     try:

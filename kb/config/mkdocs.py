@@ -3,6 +3,7 @@ path defaults. `kb route` needs only these, so it starts without importing pydan
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,14 +74,24 @@ class Paths:
     rules_dir: str = PATH_DEFAULTS["rules_dir"]
 
 
+class UnreadableConfig(OSError):
+    """mkdocs.yml is not YAML kb can read: every command that would answer from its settings refuses."""
+
+
 def read_paths(root: Path) -> Paths:
     """The few settings routing needs, with the defaults; invalid values fall back to them
     (kb check reports them). An mkdocs.yml that cannot be read (no permission, a FIFO) is an
     OSError: the defaults could be the wrong folders, and a wrong answer is worse than none."""
     try:
         raw = read_raw(root)
-    except yamlio.YamlProblem:
-        raw = {}
+    except yamlio.YamlProblem as problem:
+        # the defaults could be the wrong folders and site_url: refuse, as for an unreadable file
+        span = problem.span
+        raise UnreadableConfig(
+            errno.EINVAL,
+            f"line {span.line}, column {span.column}: {problem.message} (kb check shows it)",
+            str(root / CONFIG_FILE),
+        ) from None
     _, options = plugin_entry(raw.get("plugins"))
     options = options if isinstance(options, dict) else {}
 

@@ -209,13 +209,34 @@ def answer_key(question: list, candidates: list[tuple[str, str | None]]) -> str 
     return hashlib.blake2b(json.dumps([code_stamp(), question, candidates]).encode(), digest_size=16).hexdigest()
 
 
+def answers_keepable(root: Path) -> bool:
+    """Whether an answer may be kept and reused: not under KB_NO_CACHE, and not when mkdocs.yml
+    takes settings from the environment (`!ENV`), which no file stat can see change (outside
+    review: KB_ONCALL=other.yaml kept getting the answer for oncall.yaml)."""
+    if os.environ.get("KB_NO_CACHE"):
+        return False
+    try:
+        from kb.core.safefile import read_head
+
+        return b"!ENV" not in read_head(root / "mkdocs.yml", 1 << 20)
+    except OSError:
+        return False
+
+
 def cached_answer(root: Path, question: list, card_id: str) -> str | None:
     """The answer to `question` about card `card_id` kept before (CardIndex.keep_answer), when
     the card files that can hold the id and every other file it read still have the stat they
     were read at. Reads no YAML: for kb.commands.fast_path."""
     from kb.config.mkdocs import read_paths
 
-    index = open_index(read_paths(root))
+    if not answers_keepable(root):
+        return None
+
+    try:
+        paths = read_paths(root)
+    except OSError:
+        return None  # the command itself says why mkdocs.yml cannot be read
+    index = open_index(paths)
     if index is None:
         return None
     try:
@@ -691,7 +712,10 @@ def refresh_after_check(root: Path, cards: list, records: dict, started_ns: int,
     is older than the check itself by the racy margin; anything else the index reads itself."""
     from kb.config.mkdocs import read_paths
 
-    config = read_paths(root)
+    try:
+        config = read_paths(root)
+    except OSError:
+        return  # kb check reports mkdocs.yml; route and access refuse until it reads
     if index_is_built(config) and changed <= 200:
         return  # up to date or a few files behind: route and access bring it up to date on use
     racy = started_ns - RACY_NS
