@@ -204,13 +204,12 @@ def test_kb_access_finds_a_card_by_its_id_not_its_file_name(tmp_path: Path, call
     assert "no card 'prompt-regression'" in call(access.run, "prompt-regression", root=root).stderr
     data = json.loads(call(access.run, "other-id", output_format="json", root=root).stdout)
     assert data == _full_answer(root, "other-id")
-    # two files with one id: the answer loading the whole KB gives (the last in path order)
+    # two files with one id: no answer (two answers), through the index as loading the whole KB
     (root / "cards" / "zz-copy.yaml").write_text(
         moved.read_text().replace("requires: [traces:read:agent-workspace]", "requires: [vault:unseal]")
     )
-    data = json.loads(call(access.run, "other-id", output_format="json", root=root).stdout)
-    assert data == _full_answer(root, "other-id")
-    assert data["steps"][0]["permissions"][0]["permission"] == "vault:unseal"
+    ran = call(access.run, "other-id", output_format="json", root=root)
+    assert ran.returncode == 1 and "cards/renamed.yaml, cards/zz-copy.yaml" in ran.stderr
     # a file the index cannot read (broken YAML) is never taken for a missing card silently
     (root / "cards" / "zz-copy.yaml").write_text("id: other-id\nsteps: [\n")
     data = json.loads(call(access.run, "other-id", output_format="json", root=root).stdout)

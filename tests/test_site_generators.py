@@ -321,7 +321,7 @@ def test_build_refuses_to_replace_a_folder_that_is_not_a_site(tmp_path: Path) ->
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
     result = kb_site_build(root, "zensical", precious)
-    assert result.returncode == 2 and "not a built site" in result.stderr
+    assert result.returncode == 2 and "is not a site kb built" in result.stderr
     assert (precious / "notes.txt").read_text() == "keep me"
     result = kb_site_build(root, "hugo", tmp_path / "site")
     assert result.returncode == 2 and "'hugo' is not one of" in result.stderr

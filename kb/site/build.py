@@ -423,17 +423,17 @@ def build(
     if search not in SEARCHES:
         raise BuildProblem(f"unknown search '{search}': choose one of {', '.join(SEARCHES)}")
     site_dir = site_dir.resolve()
+    root = (kb if isinstance(kb, Path) else kb.root).resolve()
+    if site_dir == root or root.is_relative_to(site_dir):
+        raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
     marker = site_dir / SITE_MARKER
     if site_dir.exists() and any(site_dir.iterdir()) and not (marker.is_file() and not marker.is_symlink()):
         # an index.html alone proves nothing: a hand-written homepage has one (outside review)
         raise BuildProblem(
             f"{site_dir}: exists and is not a site kb built (no {SITE_MARKER} in it); kb will not replace it"
         )
-    root = (kb if isinstance(kb, Path) else kb.root).resolve()
     if generator not in PLUGIN_GENERATORS and isinstance(kb, Path):
         kb = load_kb(root)  # MkDocs' and ProperDocs' kb plugin loads it itself: not twice
-    if site_dir == root or root.is_relative_to(site_dir):
-        raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
     with tempfile.TemporaryDirectory(prefix="kb-site-") as folder:
         staging = Path(folder)
         staged = stage(kb, staging, generator, search)
