@@ -35,3 +35,12 @@ def test_emit_writes_nothing(tmp_path: Path, call) -> None:
     ran = call(emit.run, root=root)
     assert ran.returncode == 1 and "duplicate key 'a'" in ran.stderr
     assert files() == before
+
+
+def test_check_reports_the_file_and_guesses_nothing_else(tmp_path: Path, call) -> None:
+    from kb.commands import check
+
+    ran = call(check.run, root=_broken(tmp_path))
+    assert ran.returncode == 1
+    found = [line for line in ran.stdout.splitlines() if line.startswith(("mkdocs.yml", "cards", "rules", "post"))]
+    assert len(found) == 1 and "KB101 duplicate key 'a'" in found[0] and "nothing else was checked" in found[0]

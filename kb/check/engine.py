@@ -18,6 +18,7 @@ from kb.core.paths import path_problem
 from kb.load.knowledge_base import Document
 from kb.load.secrets import REDACTED, scan
 from kb.rules import DocumentRule, Rule, all_rules, find_rule
+from kb.rules.base import LoadRule
 from kb.rules.context import RuleContext
 from kb.rules.files.suppression_unused import UnusedSuppression
 
@@ -253,6 +254,10 @@ def run_check(
     active, problems = configure_rules(kb.config, select, ignore)
     for problem in problems:
         kb.add_finding(problem)
+    if kb.config.unreadable:
+        # with every setting a default (site_url, folders, severities), other findings would be
+        # guesses: only the rule that reports mkdocs.yml runs (outside review)
+        active = [e for e in active if issubclass(e.rule, LoadRule) and e.rule.reports is LoadProblem.CONFIG]
     findings: list[tuple[ActiveRule, Finding]] = []
     document_rules = [entry for entry in active if issubclass(entry.rule, DocumentRule)]
     for entry in active:

@@ -137,6 +137,8 @@ class Config:
     plugin_loc: tuple = ("plugins",)  # YAML path of the kb entry's options, for diagnostics
     docs_dir: str = "docs"  # MkDocs' docs_dir as written (MkDocs refuses a missing one before any plugin runs)
     docs_dir_written: bool = False
+    # mkdocs.yml is not YAML kb can read: every setting is a default, so no other check can be trusted
+    unreadable: bool = False
 
     def today(self) -> dt.date:
         return self.settings.today or dt.date.today()
@@ -147,7 +149,9 @@ def load_config(root: Path) -> Config:
     try:
         raw = read_raw(root)
     except yamlio.YamlProblem as problem:
-        config.problems.append(Finding(CONFIG_FILE, problem.message, span=problem.span, problem=LoadProblem.CONFIG))
+        message = f"{problem.message}; nothing else was checked: every other check reads mkdocs.yml's settings"
+        config.problems.append(Finding(CONFIG_FILE, message, span=problem.span, problem=LoadProblem.CONFIG))
+        config.unreadable = True
         return config
     except OSError as exc:
         config.problems.append(Finding(CONFIG_FILE, f"cannot read: {exc.strerror}", problem=LoadProblem.CONFIG))
