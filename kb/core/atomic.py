@@ -13,6 +13,8 @@ temp file is used, in the same place and with the same clean-up.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -169,7 +171,7 @@ def write_set(root: Path, files: Mapping[str, bytes | str | None], journal_folde
                 journal_folder = next(tmp.parent for tmp, _ in pairs if tmp is not None)
         journal_folder.mkdir(parents=True, exist_ok=True)
         journal = journal_folder / f".kb-set.{os.getpid()}.{secrets.token_hex(4)}{JOURNAL}"
-        record = json.dumps([[str(tmp) if tmp else None, str(target)] for tmp, target in pairs])
+        record = _sealed(root, [[str(tmp) if tmp else None, str(target)] for tmp, target in pairs])
         write_atomic(journal, record, exclusive=True)  # the commit point
     except BaseException as exc:
         for written_tmp, _ in pairs:
@@ -210,8 +212,8 @@ def finish_interrupted(folder: Path) -> None:
             continue
         journal = folder / name
         try:
-            pairs = json.loads(read_bytes(journal, 16 << 20))
-            if not isinstance(pairs, list) or not all(_journalled(folder, pair) for pair in pairs):
+            pairs = _opened(read_bytes(journal, 16 << 20))
+            if pairs is None or not all(_journalled(folder, pair) for pair in pairs):
                 continue  # not a set kb wrote here (planted, or from another tree): never acted on
             for tmp, target in pairs:
                 if tmp is None:
@@ -221,6 +223,64 @@ def finish_interrupted(folder: Path) -> None:
             os.unlink(journal)
         except (OSError, ValueError, TypeError):
             continue  # left for the next writer; its temps are kept while the journal names them
+
+
+def _journal_key() -> bytes:
+    """This user's key for sealing journals (0600, outside every KB): a journal anyone can
+    commit or ship in an archive carries no valid seal, so it is never acted on."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    path = os.path.join(base, "kb", "journal.key")
+    try:
+        with open(path, "rb") as handle:
+            key = handle.read(64)
+        if len(key) == 32:
+            return key
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        handle_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:  # another kb made it first: use theirs
+        with open(path, "rb") as handle:
+            return handle.read(64)
+    with os.fdopen(handle_fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+def _sealed(root: Path, pairs: list) -> str:
+    body = json.dumps({"root": os.path.realpath(root), "pairs": pairs}, sort_keys=True)
+    try:
+        seal = hmac.new(_journal_key(), body.encode(), hashlib.sha256).hexdigest()
+    except OSError:  # no home to keep a key in: the set is still written now, only not finished after a kill
+        seal = ""
+    return json.dumps({"body": body, "seal": seal})
+
+
+def _opened(raw: bytes) -> list | None:
+    """The steps of a journal this user's kb sealed, each target inside the KB it was written
+    for; None for anything else."""
+    record = json.loads(raw)
+    if not isinstance(record, dict) or not isinstance(record.get("body"), str):
+        return None
+    body = record["body"]
+    try:
+        key = _journal_key()
+    except OSError:
+        return None
+    if not hmac.compare_digest(str(record.get("seal")), hmac.new(key, body.encode(), hashlib.sha256).hexdigest()):
+        return None
+    data = json.loads(body)
+    root, pairs = data.get("root"), data.get("pairs")
+    if not isinstance(root, str) or not isinstance(pairs, list):
+        return None
+    for pair in pairs:
+        target = pair[1] if isinstance(pair, list) and len(pair) == 2 else None
+        where = os.path.realpath(os.path.dirname(target)) if isinstance(target, str) else ""
+        if not (where == root or where.startswith(root + os.sep)):
+            return None
+    return pairs
 
 
 def _journal_scope(folder: Path) -> str:

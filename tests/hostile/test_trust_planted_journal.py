@@ -42,3 +42,21 @@ def test_a_committed_journal_in_cards_touches_nothing_outside(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert victim.read_text() == "precious\n"
     assert not (outside / "planted.sh").exists()
+
+
+def test_a_committed_journal_naming_the_kbs_own_card_is_never_run(tmp_path: Path) -> None:
+    """Outside review: journals inside the KB (several guesses at its path) deleted a card or
+    replaced it with the attacker's content on an ordinary `kb card verified`."""
+    root = copy_kb(BASE_KB, tmp_path / "kb")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    victim, replaced = root / "cards" / "draft-a.txt", root / "cards" / "draft-b.txt"
+    victim.write_text("a draft\n")
+    replaced.write_text("another draft\n")
+    before = {p: p.read_bytes() for p in (victim, replaced)}
+    temp = root / "cards" / ".x.1.ab.kbtmp"
+    temp.write_text("title: pwned\n")
+    journal = root / "cards" / ".kb-set.4000000.deadbeef.journal"
+    journal.write_text(json.dumps([[None, str(victim)], [str(temp), str(replaced)]]))
+    result = run_kb("card", "verified", "queue-stuck", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert {p: p.read_bytes() for p in (victim, replaced)} == before
