@@ -155,3 +155,15 @@ def test_build_never_replaces_a_folder_kb_did_not_build(site_kb: Path, capsys) -
     assert run("build", root=site_kb, out=web, search="builtin") != 0
     assert "is not a site kb built" in capsys.readouterr().err
     assert (web / "notes.txt").read_text() == "precious\n" and (web / "src").is_dir()
+
+
+def test_build_never_follows_a_site_link_or_builds_into_a_kb_folder(site_kb: Path, capsys) -> None:
+    """Outside review: a committed `site -> cards` (with a planted .kb-site) had the cards replaced."""
+    (site_kb / "cards" / ".kb-site").write_text("built by kb\n")
+    (site_kb / "site").symlink_to("cards")
+    before = sorted(p.name for p in (site_kb / "cards").iterdir())
+    assert run("build", root=site_kb, search="builtin") != 0
+    assert "symbolic link" in capsys.readouterr().err
+    assert run("build", root=site_kb, out=site_kb / "cards", search="builtin") != 0
+    assert "cards/ folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (site_kb / "cards").iterdir()) == before

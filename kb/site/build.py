@@ -412,6 +412,10 @@ def _mdx_configs(extensions: Any) -> dict[str, Any]:
     return configs
 
 
+# folders of a knowledge base a site must never be built into (kb site build replaces its --out)
+KB_FOLDERS = ("cards", "postmortems", "references", "rules", "runs", "schedules", "memberships", "docs", "templates")
+
+
 def build(
     kb: KnowledgeBase | Path, generator: str, site_dir: Path, *, strict: bool = False, search: str = "builtin"
 ) -> subprocess.CompletedProcess:
@@ -422,10 +426,16 @@ def build(
         raise BuildProblem(f"unknown generator '{generator}': choose one of {', '.join(GENERATORS)}")
     if search not in SEARCHES:
         raise BuildProblem(f"unknown search '{search}': choose one of {', '.join(SEARCHES)}")
+    if site_dir.is_symlink():  # a committed `site -> cards` would have kb replace what it points at
+        raise BuildProblem(f"{site_dir}: is a symbolic link; kb builds a site only into a real folder")
     site_dir = site_dir.resolve()
     root = (kb if isinstance(kb, Path) else kb.root).resolve()
     if site_dir == root or root.is_relative_to(site_dir):
         raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
+    for name in KB_FOLDERS:
+        folder = root / name
+        if site_dir == folder or site_dir.is_relative_to(folder) or folder.is_relative_to(site_dir):
+            raise BuildProblem(f"{site_dir}: is the knowledge base's {name}/ folder or inside it; choose another --out")
     marker = site_dir / SITE_MARKER
     if site_dir.exists() and any(site_dir.iterdir()) and not (marker.is_file() and not marker.is_symlink()):
         # an index.html alone proves nothing: a hand-written homepage has one (outside review)
