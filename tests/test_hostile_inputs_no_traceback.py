@@ -88,3 +88,13 @@ def test_a_trace_nested_100000_deep_is_refused(base_kb: Path, tmp_path: Path, ca
     trace.write_text('{"resourceSpans":' + DEEP + "}")
     ran = call(new_verb.postmortem, title="t", priority="P2", from_trace=trace, root=base_kb)
     assert ran.returncode == 1 and "nested too deeply" in ran.stderr
+
+
+def test_an_integer_of_5000_digits_is_a_diagnostic(base_kb: Path, call) -> None:
+    """Outside review: `priority: 999...` (5,000 digits) was an internal error in every command."""
+    card = base_kb / "cards" / "queue-stuck.yaml"
+    card.write_text(card.read_text().replace("priority: P2", "priority: " + "9" * 5000, 1))
+    assert "9" * 5000 in card.read_text()
+    ran = call(check_verb.run, root=base_kb)
+    assert ran.returncode == 1 and "internal error" not in ran.stderr
+    assert "cards/queue-stuck.yaml:" in ran.stdout

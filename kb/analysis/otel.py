@@ -137,11 +137,12 @@ def _requests(text: str, name: str) -> list[tuple[str, Any]]:
         return [(name, json.loads(stripped))]
     except RecursionError:
         raise TraceProblem(f"{name}: JSON nested too deeply: not an OTLP/JSON export") from None
-    except json.JSONDecodeError as whole:
+    except ValueError as whole:  # JSONDecodeError, or an integer of over 4,300 digits
         lines = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
         if len(lines) < 2:
             raise TraceProblem(
-                f"{name}:{whole.lineno}:{whole.colno}: not valid JSON ({whole.msg}); truncated or not OTLP/JSON"
+                f"{name}:{getattr(whole, 'lineno', 1)}:{getattr(whole, 'colno', 1)}: not valid JSON "
+                f"({getattr(whole, 'msg', whole)}); truncated or not OTLP/JSON"
             ) from None
     found = []
     for number, line in lines:  # JSON Lines: the Collector's file exporter, one request per line
@@ -149,9 +150,10 @@ def _requests(text: str, name: str) -> list[tuple[str, Any]]:
             found.append((f"{name}:{number}", json.loads(line)))
         except RecursionError:
             raise TraceProblem(f"{name}:{number}: JSON nested too deeply: not an OTLP/JSON export") from None
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, or an integer of over 4,300 digits
             raise TraceProblem(
-                f"{name}:{number}:{exc.colno}: line {number} is not valid JSON ({exc.msg}); "
+                f"{name}:{number}:{getattr(exc, 'colno', 1)}: line {number} is not valid JSON "
+                f"({getattr(exc, 'msg', exc)}); "
                 "the file is truncated or not OTLP/JSON Lines"
             ) from None
     return found

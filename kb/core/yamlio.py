@@ -101,7 +101,9 @@ def resolve_plain(text: str) -> Any:
     if text in _FALSE:
         return False
     first = text[0]
-    if first.isdigit() or first in "+-.":
+    if (first.isdigit() or first in "+-.") and len(text) <= 64:
+        # a longer "number" is kept as text: no field of kb's takes one, and Python refuses to
+        # convert (or print) an integer of over 4,300 digits (outside review: an internal error)
         if _INT.match(text):
             return int(text)
         if _OCT.match(text):
