@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kb.commands.common import echo, kb_root, verb
+from kb.commands.common import CommandError, echo, kb_root, verb
+from kb.core.paths import OutsideKB, confine
 from kb.model.schema import SCHEMA_DIR, stale_schemas, write_schemas
 
 
 @verb
 def run(check_only: bool = False, root: Path | None = None) -> int:
-    folder = kb_root(root) / SCHEMA_DIR
+    base = kb_root(root)
+    try:
+        # a schemas/ link out of the KB would have kb write there (outside review)
+        folder = confine(base, SCHEMA_DIR)  # (a link in it is replaced by the rename, never written through)
+    except OutsideKB as exc:
+        raise CommandError(f"{exc}: kb schema writes only inside the knowledge base", 2) from None
     if check_only:
         stale = stale_schemas(folder)
         for name in stale:

@@ -60,3 +60,13 @@ def test_a_committed_journal_naming_the_kbs_own_card_is_never_run(tmp_path: Path
     result = run_kb("card", "verified", "queue-stuck", cwd=root)
     assert result.returncode == 0, result.stderr
     assert {p: p.read_bytes() for p in (victim, replaced)} == before
+
+
+def test_kb_schema_never_writes_through_a_schemas_link(tmp_path: Path) -> None:
+    root = copy_kb(BASE_KB, tmp_path / "kb")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "schemas").symlink_to(outside)
+    result = run_kb("schema", cwd=root)
+    assert result.returncode == 2 and "outside the knowledge base" in result.stderr
+    assert list(outside.iterdir()) == []
