@@ -138,3 +138,12 @@ def test_an_alert_routed_to_two_cards_is_no_answer(kb: Path, capsys: pytest.Capt
     assert route_command.run("AgentRunCrashed", root=kb) == 1
     err = capsys.readouterr().err
     assert "to 2 cards" in err and "run-crashed-midway" in err and "queue-stuck" in err
+
+
+def test_a_routed_card_linked_from_outside_is_no_answer(kb: Path, tmp_path: Path, capsys) -> None:
+    card = kb / "cards" / "run-crashed-midway.yaml"
+    moved = tmp_path / "moved.yaml"
+    card.rename(moved)
+    card.symlink_to(moved)
+    assert route_command.run("AgentRunCrashed", root=kb) == 1
+    assert "links out of the KB" in capsys.readouterr().err
