@@ -45,3 +45,19 @@ def test_a_card_id_two_files_hold_is_no_answer(tmp_path: Path, capsys) -> None:
     (root / "cards" / "aa-copy.yaml").write_text(source)
     assert access.run("queue-stuck", root=root) == 1
     assert "is used by cards/aa-copy.yaml, cards/queue-stuck.yaml" in capsys.readouterr().err
+
+
+def test_rotation_is_never_silently_ignored(tmp_path: Path, call) -> None:
+    root = copy_kb(BASE_KB, tmp_path / "kb")
+    ran = call(access.run, rotation="nope", root=root)
+    assert ran.returncode == 2 and "--rotation applies to a CARD" in ran.stderr
+    ran = call(access.run, person="alice", rotation="sre-primary", root=root)
+    assert ran.returncode == 2
+
+
+def test_followups_refuse_an_owner_nobody_is(tmp_path: Path, call) -> None:
+    from kb.commands import followups
+
+    root = copy_kb(BASE_KB, tmp_path / "kb")
+    ran = call(followups.run, owner="sre-primray", root=root)
+    assert ran.returncode == 2 and "sre-primray" in ran.stderr

@@ -404,6 +404,9 @@ def run(
         at = "now"
     if at is not None and (card or person):
         raise CommandError("--at and --now show the rotations at one minute; they take no CARD or --person")
+    if rotation is not None and at is None and not card:
+        # the matrix and --person cover every rotation: an ignored --rotation is a wrong answer
+        raise CommandError("--rotation applies to a CARD or to --at/--now")
     base = kb_root(root)
     # one card's access needs oncall.yaml and that card, not 100,000 cards loaded and validated
     warm = card_kb(base, card) if card and not person and at is None else None

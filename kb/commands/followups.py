@@ -72,6 +72,13 @@ def run(
     items = sorted(followups(kb, today, STATUSES[status]), key=SORTS[sort])
     declined = sorted(followups(kb, today, ("wont_do",)), key=SORTS[sort])
     if owner:
+        # a typo'd owner in a scheduled `--fail-overdue` job would pass for ever: fail closed
+        known = {i.owner for i in followups(kb, today, STATUSES["all"])}
+        if kb.oncall is not None and kb.oncall.model is not None:
+            model = kb.oncall.model
+            known |= set(model.people) | set(model.groups) | set(model.rotations)
+        if owner not in known:
+            raise CommandError(f"no follow-up, person, group or rotation is named '{owner}'", 2)
         items = [i for i in items if i.owner == owner]
         declined = [i for i in declined if i.owner == owner]
     if output_format == "json":
