@@ -32,13 +32,18 @@ import yaml
 from kb.core import safefile
 from kb.core.atomic import temp_folder, write_set
 from kb.core.durations import format_seconds, seconds
+from kb.core.ids import PM_ID
 from kb.core.paths import OutsideKB, confine
 from kb.emit.labels import derived_labels
 from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.rulefiles import (
+    ALERTS_FOLDER,
     EMIT_FOLDER,
+    EVALS_FOLDER,
+    GATES_FOLDER,
     JSONL_HEADER_ID,
     MARKER,
+    TESTS_FOLDER,
     emitted_names,
     is_legacy_name,
     is_owned,
@@ -325,17 +330,20 @@ def owned_on_disk(kb: KnowledgeBase) -> list[str]:
         found += [e.name for e in os.scandir(base) if is_legacy_name(e.name) and is_owned(base / e.name)]
     except OSError:
         return []
-    folder = base / EMIT_FOLDER
-    if folder.is_dir() and not folder.is_symlink():
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = [
-                d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
-            ]
-            rel = os.path.relpath(dirpath, base).replace(os.sep, "/")
-            for name in filenames:
-                if not name.startswith(".") and name.endswith((".yml", ".yaml", ".jsonl")):
-                    if is_owned(Path(dirpath) / name):
-                        found.append(f"{rel}/{name}")
+    # only the names kb emit gives: rules/kb/<kind>/<postmortem id>.<ext> (outside review: a
+    # copy saved as rules/kb/alerts/team-custom.yml or in a subfolder was removed as kb's)
+    kinds = ((ALERTS_FOLDER, ".yml"), (TESTS_FOLDER, ".yml"), (GATES_FOLDER, ".yml"), (EVALS_FOLDER, ".jsonl"))
+    for kind_folder, ext in kinds:
+        folder = base / kind_folder
+        if not folder.is_dir() or folder.is_symlink() or (base / EMIT_FOLDER).is_symlink():
+            continue
+        try:
+            names = [e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(ext) and PM_ID.fullmatch(name[: -len(ext)]) and is_owned(folder / name):
+                found.append(f"{kind_folder}/{name}")
     return sorted(found)
 
 
