@@ -109,3 +109,16 @@ def test_links_in_kbs_folder(tmp_path: Path, call) -> None:
     result = call(emit.run, root=root)
     assert result.returncode == 1 and "outside" in result.stderr
     assert list(outside.iterdir()) == []
+
+
+def test_emit_removes_only_the_names_it_gives(tmp_path: Path) -> None:
+    """Outside review: copies of an emitted file saved under other names were removed as kb's."""
+    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
+    emit.run(root=root)
+    alerts = root / "rules" / "kb" / "alerts"
+    source = next(alerts.glob("PM-*.yml"))
+    (alerts / "team-custom.yml").write_bytes(source.read_bytes())
+    (alerts / "sub").mkdir()
+    (alerts / "sub" / source.name).write_bytes(source.read_bytes())
+    emit.run(root=root)
+    assert (alerts / "team-custom.yml").is_file() and (alerts / "sub" / source.name).is_file()
