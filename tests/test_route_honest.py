@@ -147,3 +147,25 @@ def test_a_routed_card_linked_from_outside_is_no_answer(kb: Path, tmp_path: Path
     card.symlink_to(moved)
     assert route_command.run("AgentRunCrashed", root=kb) == 1
     assert "links out of the KB" in capsys.readouterr().err
+
+
+def test_a_router_edit_that_puts_its_mtime_back_is_seen(kb: Path, capsys) -> None:
+    """Outside review: two alerts swapped in router.md, same size, mtime put back (cp -p,
+    rsync): kb route kept answering from its cached table, KB_NO_CACHE=1 too."""
+    import os
+
+    router = kb / "router.md"
+    for path in kb.rglob("*"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    route_command.run("AgentRunCrashed", root=kb)
+    first = capsys.readouterr().out
+    before = router.stat()
+    text = router.read_text()
+    swapped = text.replace("AgentRunCrashed", "XXTMPXX").replace("AgentSpendRateHigh", "AgentRunCrashed")
+    swapped = swapped.replace("XXTMPXX", "AgentSpendRateHigh")
+    assert swapped != text and len(swapped) == len(text)
+    with router.open("r+") as handle:  # in place: same inode, then the old mtime back
+        handle.write(swapped)
+    os.utime(router, ns=(before.st_atime_ns, before.st_mtime_ns))
+    route_command.run("AgentRunCrashed", root=kb)
+    assert capsys.readouterr().out != first

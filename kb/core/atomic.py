@@ -20,6 +20,7 @@ import os
 import secrets
 import stat
 from collections.abc import Mapping
+from typing import Any
 from pathlib import Path
 
 from kb.core.paths import confine
@@ -249,7 +250,7 @@ def _journal_key() -> bytes:
     return key
 
 
-def _sealed(root: Path, pairs: list) -> str:
+def _sealed(root: Path, pairs: list[Any]) -> str:
     body = json.dumps({"root": os.path.realpath(root), "pairs": pairs}, sort_keys=True)
     try:
         seal = hmac.new(_journal_key(), body.encode(), hashlib.sha256).hexdigest()
@@ -258,7 +259,7 @@ def _sealed(root: Path, pairs: list) -> str:
     return json.dumps({"body": body, "seal": seal})
 
 
-def _opened(raw: bytes) -> list | None:
+def _opened(raw: bytes) -> list[Any] | None:
     """The steps of a journal this user's kb sealed, each target inside the KB it was written
     for; None for anything else."""
     record = json.loads(raw)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import bisect
 import difflib
 import math
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,13 +88,19 @@ class RoutingLine:
     path: str
 
 
+def _page_key(st: os.stat_result) -> list[int]:
+    """What a router page's stat must still be for the cached table to stand: mtime, size, inode
+    and ctime (an edit that puts the mtime back, as `cp -p` or rsync do, still moves the ctime)."""
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+
+
 def routing_table(config: Paths) -> list[RoutingLine]:
     """The router's one-card lines; from the cache while every router page's stat matches."""
-    cached = cache.read(config.root, ROUTER_FILE)
+    cached = None if os.environ.get("KB_NO_CACHE") else cache.read(config.root, ROUTER_FILE)
     if cached and cached.get("router") == config.router and isinstance(cached.get("pages"), dict):
         try:
             fresh = all(
-                list(((st := (config.root / page).stat()).st_mtime_ns, st.st_size)) == key
+                key is not None and _page_key((config.root / page).stat()) == key
                 for page, key in cached["pages"].items()
             )
             if fresh:
@@ -110,7 +118,8 @@ def routing_table(config: Paths) -> list[RoutingLine]:
     pages = {}
     for page in router.pages:
         st = (config.root / page.path).stat()
-        pages[page.path] = [st.st_mtime_ns, st.st_size]
+        # a page modified within the last 2 s gets no key: read again next time (racy stat)
+        pages[page.path] = _page_key(st) if st.st_mtime_ns < time.time_ns() - 2_000_000_000 else None
     cache.write(
         config.root,
         ROUTER_FILE,

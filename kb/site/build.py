@@ -433,8 +433,8 @@ def build(
     if site_dir == root or root.is_relative_to(site_dir):
         raise BuildProblem(f"{site_dir}: would replace the knowledge base itself")
     for name in KB_FOLDERS:
-        folder = root / name
-        if site_dir == folder or site_dir.is_relative_to(folder) or folder.is_relative_to(site_dir):
+        kb_folder = root / name
+        if site_dir == kb_folder or site_dir.is_relative_to(kb_folder) or kb_folder.is_relative_to(site_dir):
             raise BuildProblem(f"{site_dir}: is the knowledge base's {name}/ folder or inside it; choose another --out")
     marker = site_dir / SITE_MARKER
     if site_dir.exists() and any(site_dir.iterdir()) and not (marker.is_file() and not marker.is_symlink()):
