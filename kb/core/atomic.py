@@ -20,8 +20,8 @@ import os
 import secrets
 import stat
 from collections.abc import Mapping
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from kb.core.paths import confine
 from kb.core.safefile import NotRegularFile, kind_of, read_bytes, read_head
