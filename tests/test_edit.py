@@ -110,7 +110,7 @@ def test_followups_listing_sorting_and_fail_overdue(snapshot_kb: Path, call) -> 
     assert result.returncode == 1
     assert "PM-2026-012 R1   gate   due 2026-12-15  OVERDUE 5d" in result.stdout
     assert "3 open follow-ups, 3 overdue." in result.stdout
-    assert json.loads(call(followups.run, owner="nobody", output_format="json", root=snapshot_kb).stdout) == []
+    assert call(followups.run, owner="nobody", output_format="json", root=snapshot_kb).returncode == 2  # fail closed
     assert call(followups.run, "owner", output_format="xml", root=snapshot_kb).returncode == 2
     assert call(followups.run, "size", root=snapshot_kb).returncode == 2
 

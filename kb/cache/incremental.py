@@ -35,7 +35,7 @@ from kb.load.records import Record, RuleFileRecord
 from kb.load.rulefiles import AlertRule, RuleFile
 
 STATE_FILE = "check-state.marshal"
-FORMAT = 7  # 6: emitted files one per postmortem (alerts carry their file; each file its postmortem); 7: replay suites
+FORMAT = 8  # 6: emitted files one per postmortem; 7: replay suites; 8: stats carry the ctime
 
 
 @dataclass

@@ -71,7 +71,8 @@ def _stat(path: Path | str) -> list[int] | None:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_mtime_ns, st.st_size, st.st_ino]
+    # ctime too: an edit that puts the mtime back (cp -p, rsync -t) still moves it (outside review)
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
 def _digest(path: str) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from kb.core.diagnostics import Finding
 from kb.load.rulefiles import RuleFile
 
-Stat = list[int]  # [mtime_ns, size, inode]
+Stat = list[int]  # [mtime_ns, size, inode, ctime_ns]
 
 
 @dataclass
@@ -65,7 +65,8 @@ def file_stat(path: str | os.PathLike[str]) -> Stat | None:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_mtime_ns, st.st_size, st.st_ino]
+    # ctime too: an edit that puts the mtime back (cp -p, rsync -t) still moves it (outside review)
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
 def file_digest(raw: bytes) -> str:

@@ -34,7 +34,7 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "4"
+FORMAT = "5"  # 5: file keys carry the ctime
 DB_NAME = "card-index-v4.sqlite"  # v2: answers; v3: no bag per document; v4: sealed answers
 ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
@@ -97,7 +97,13 @@ def read_entry(path: str) -> Entry | None:
 def stat_key(st: os.stat_result, racy: int) -> str | None:
     if st.st_mtime_ns >= racy:
         return None  # modified just now: read it again next time
-    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+    return f"{st.st_mtime_ns}:{st.st_size}:{_identity(st)}"
+
+
+def _identity(st: os.stat_result) -> int:
+    """The inode and the ctime in one signed 64-bit number: an edit that puts the mtime back
+    (cp -p, rsync -t) still moves the ctime (outside review: a kept answer stood)."""
+    return hash((st.st_ino, st.st_ctime_ns))
 
 
 class CardScan:
@@ -156,7 +162,7 @@ def scan_cards(root: Path, cards_dir: str) -> CardScan | None:
                         outside.add(name)
                         continue
                     st = stat(where, dir_fd=fd)
-                numbers.extend((st.st_mtime_ns, st.st_size, st.st_ino))
+                numbers.extend((st.st_mtime_ns, st.st_size, _identity(st)))
             except OSError:
                 numbers.extend((-1, -1, -1))  # unreadable now: the loader reports it; read again next time
     finally:
@@ -725,9 +731,9 @@ def refresh_after_check(root: Path, cards: list, records: dict, started_ns: int,
         card = doc.model
         if card is None or record is None or not record.stat or record.stat[0] >= racy:
             continue
-        mtime, size, ino = record.stat
+        mtime, size, ino, ctime = record.stat
         known[doc.path] = (
-            f"{mtime}:{size}:{ino}",
+            f"{mtime}:{size}:{hash((ino, ctime))}",  # as _identity keys it
             Entry(card.id, card.title, tuple(card.triggers.alerts), tuple(card.triggers.symptoms), card.summary),
         )
     index = open_index(config, known)

@@ -63,7 +63,7 @@ COMMANDS = {  # name -> (verb, positional arguments, options, allowed exit codes
     "emit-check": (emit.run, [], {"check_only": True}, {0}),
     "route": (route.run, ["AgentRunCrashed"], {}, {0}),
     "followups": (followups.run, [], {}, {0}),
-    "access": (access.run, [], {"rotation": "sre-primary"}, {0}),
+    "access": (access.run, ["queue-stuck"], {"rotation": "sre-primary"}, {0}),
 }
 # What a refusal must name, when a command cannot work in that state.
 NEEDS = {
