@@ -169,3 +169,14 @@ def test_a_router_edit_that_puts_its_mtime_back_is_seen(kb: Path, capsys) -> Non
     os.utime(router, ns=(before.st_atime_ns, before.st_mtime_ns))
     route_command.run("AgentRunCrashed", root=kb)
     assert capsys.readouterr().out != first
+
+
+def test_a_card_id_two_files_hold_is_no_answer_for_route_or_show(kb: Path, capsys) -> None:
+    from kb.commands import show
+
+    source = (kb / "cards" / "run-crashed-midway.yaml").read_text()
+    (kb / "cards" / "run-crashed-midway-v2.yaml").write_text(source)
+    assert route_command.run("AgentRunCrashed", root=kb) == 1
+    assert "is used by cards/run-crashed-midway-v2.yaml, cards/run-crashed-midway.yaml" in capsys.readouterr().err
+    assert show.run("run-crashed-midway", root=kb) == 1
+    assert "KB121" in capsys.readouterr().err

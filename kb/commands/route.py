@@ -40,6 +40,10 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
         )
         return 1
     matches = [m for m in matches if m not in gone]
+    if answer.kind == "alert" and matches:
+        from kb.commands.show import refuse_ambiguous
+
+        refuse_ambiguous(config, matches[0].card_id)  # two files, one id: no card to open (KB121)
     if output_format == "json":
         echo(
             json.dumps(

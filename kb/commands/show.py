@@ -32,9 +32,20 @@ def load_card(root: Path, card_id: str) -> tuple[Paths, Any]:
     except OSError as exc:  # the environment, not the card: exit 2, naming the file and what happened
         raise CommandError(f"{path.relative_to(root).as_posix()}: {safefile.describe(exc)}") from None
     try:
-        return config, Card.model_validate(yamlio.load_mapping(raw))
+        card = Card.model_validate(yamlio.load_mapping(raw))
     except Exception:  # noqa: BLE001 - any problem is kb check's to explain, with positions
         raise CommandError(f"{path.relative_to(root).as_posix()} does not load; run kb check on it", 1) from None
+    refuse_ambiguous(config, card_id)
+    return config, card
+
+
+def refuse_ambiguous(config: Paths, card_id: str) -> None:
+    """Two files holding one card id are two answers: showing one would be a guess (KB121)."""
+    from kb.route.index import card_holders
+
+    holders = card_holders(config, card_id)
+    if len(holders) > 1:
+        raise CommandError(f"card id '{card_id}' is used by {', '.join(holders)}; give each card its own id (KB121)", 1)
 
 
 @verb

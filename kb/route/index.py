@@ -215,6 +215,18 @@ def answer_key(question: list, candidates: list[tuple[str, str | None]]) -> str 
     return hashlib.blake2b(json.dumps([code_stamp(), question, candidates]).encode(), digest_size=16).hexdigest()
 
 
+def card_holders(config: Paths, card_id: str) -> list[str]:
+    """The card files that hold `card_id` (from the warm index, brought up to date); [] when the
+    cards folder cannot be listed."""
+    index = open_index(config)
+    if index is None:
+        return []
+    try:
+        return index.holders(card_id)
+    finally:
+        index.close()
+
+
 def answers_keepable(root: Path) -> bool:
     """Whether an answer may be kept and reused: not under KB_NO_CACHE, and not when mkdocs.yml
     takes settings from the environment (`!ENV`), which no file stat can see change (outside
@@ -411,6 +423,11 @@ class CardIndex:
         except sqlite3.Error:
             self.db.execute("ROLLBACK") if self.db.in_transaction else None
         self.db.execute("BEGIN")
+
+    def holders(self, card_id: str) -> list[str]:
+        """The card files whose id is `card_id`, in path order (two or more: KB121)."""
+        rows = self.db.execute("SELECT rel FROM files WHERE card_id = ? ORDER BY rel", (card_id,)).fetchall()
+        return [row[0] for row in rows]
 
     def files_of(self, card_id: str) -> list[str]:
         """The card files whose raw id is `card_id`, then every file whose id could not be read."""
