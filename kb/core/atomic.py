@@ -209,7 +209,7 @@ def finish_interrupted(folder: Path) -> None:
         return
     for name in names:
         parts = name[: -len(JOURNAL)].split(".")
-        if len(parts) != 4 or not parts[2].isdigit() or _alive(int(parts[2])):
+        if len(parts) != 4 or not parts[2].isdigit() or process_alive(int(parts[2])):
             continue
         journal = folder / name
         try:
@@ -438,7 +438,7 @@ def sweep_stale_temps(directory: Path) -> list[Path]:
         return removed
     for name in names:
         parts = name[: -len(SUFFIX)].rsplit(".", 2)
-        if len(parts) != 3 or not parts[1].isdigit() or _alive(int(parts[1])):
+        if len(parts) != 3 or not parts[1].isdigit() or process_alive(int(parts[1])):
             continue
         try:
             os.unlink(directory / name)
@@ -448,7 +448,8 @@ def sweep_stale_temps(directory: Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (a writer that may still finish what it started)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

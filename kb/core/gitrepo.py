@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kb.core import safefile
-from kb.core.atomic import write_atomic
+from kb.core.atomic import process_alive, write_atomic
 from kb.core.paths import confine
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def finish_interrupted_branches(root: Path) -> list[str]:
     notes = []
     for name in names:
         pid = name.split(".", 1)[0]
-        if not name.endswith(".json") or not pid.isdigit() or _alive(int(pid)):
+        if not name.endswith(".json") or not pid.isdigit() or process_alive(int(pid)):
             continue
         journal = Path(str(folder)) / name
         try:
@@ -327,16 +327,6 @@ def _git_dir_of(root: Path) -> Path | None:
     folder = lock_folder(root)
     found = _GIT_DIRS[key] = folder.parent if folder.name == "kb-locks" else None
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _appended(text: bytes, line: bytes) -> bytes:
