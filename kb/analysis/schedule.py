@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from kb import __version__
+from kb.analysis import schedule_events
 from kb.analysis.identities import Identities
 from kb.core import safefile
 from kb.core.atomic import write_atomic
@@ -47,6 +48,7 @@ MAX_OCCURRENCES = 500_000  # per file: 57 years of hourly shifts
 MAX_EVENTS = 50_000  # VEVENTs per file: 5.7 years of hourly shifts; icalendar needs ~4 KB and ~120 µs each
 MAX_EXPANSION = 1_000_000  # occurrences a layer has from its DTSTART to the horizon (the library walks them all)
 MIN_STEP_MINUTES = 15  # a layer repeating more often pages nobody for a shift
+FAST_EVENTS = True  # schedule_events.split for large exports (False: icalendar's whole parse, the reference)
 CACHE_FROM = 500  # occurrences: smaller exports parse in milliseconds, not worth a cache file
 MAX_BYTES = 20_000_000  # a year of hourly shifts in one file is 1.6 MB
 UTC = dt.UTC
@@ -315,31 +317,19 @@ def _categories(event) -> list[str]:
     return found
 
 
-def _occurrence(event, zone: dt.tzinfo | None, line: int, start_time=None, end_time=None) -> Occurrence | None:
-    """An event as a shift, or None if it is cancelled or covers no minute. `start_time` and
-    `end_time` are an expanded occurrence's (recurring-ical-events'), else the event's own."""
-    if str(event.get("STATUS", "")).upper() == "CANCELLED":
-        return None
-    start_value = event.get("DTSTART")
-    if start_value is None:
-        raise ScheduleProblem(f"line {line}: an event without DTSTART")
-    if start_time is not None:
-        start = _aware(start_time, zone, "DTSTART", line)
-        end = _aware(end_time, zone, "DTEND", line)
-    else:
-        start = _aware(start_value.dt, zone, "DTSTART", line)
-        end_value = event.get("DTEND")
-        if end_value is not None:
-            end = _aware(end_value.dt, zone, "DTEND", line)
-        elif event.get("DURATION") is not None:
-            end = start + event.get("DURATION").dt
-        else:
-            end = start + (dt.timedelta(days=1) if not isinstance(start_value.dt, dt.datetime) else dt.timedelta(0))
-    if end <= start:
-        return None  # an instant covers no minute
+class _Facts(NamedTuple):
+    """What an event says besides its times: the same for every occurrence of a layer."""
+
+    summary: str
+    emails: tuple[str, ...]
+    override: bool
+    level: int
+    priority: int
+
+
+def _facts(event) -> _Facts:
     summary = " ".join(str(event.get("SUMMARY", "")).split())
     level_match = LEVEL.match(summary)
-    level = int(level_match.group(1)) if level_match else 0
     try:
         priority = int(event.get("PRIORITY", 0))
     except (TypeError, ValueError):
@@ -350,17 +340,53 @@ def _occurrence(event, zone: dt.tzinfo | None, line: int, start_time=None, end_t
         # Grafana OnCall marks its layers LOCATION:primary and LOCATION:overrides (grafana/oncall#2778)
         or str(event.get("LOCATION", "")).strip().lower() == "overrides"
     )
+    return _Facts(
+        summary,
+        _emails(event),
+        override,
+        int(level_match.group(1)) if level_match else 0,
+        10 - priority if 1 <= priority <= 9 else 0,
+    )
+
+
+def _cancelled(event) -> bool:
+    return str(event.get("STATUS", "")).upper() == "CANCELLED"
+
+
+def _occurrence(
+    event, zone: dt.tzinfo | None, line: int, start_time=None, end_time=None, facts: _Facts | None = None
+) -> Occurrence | None:
+    """An event as a shift, or None if it is cancelled or covers no minute. `start_time` and
+    `end_time` are an expanded occurrence's (recurring-ical-events'), else the event's own;
+    `facts` the event's, when the caller already read them (an expanded layer's are read once)."""
+    if start_time is not None:
+        start = _aware(start_time, zone, "DTSTART", line)
+        end = _aware(end_time, zone, "DTEND", line)
+    else:
+        if _cancelled(event):
+            return None
+        start_value = event.get("DTSTART")
+        if start_value is None:
+            raise ScheduleProblem(f"line {line}: an event without DTSTART")
+        start = _aware(start_value.dt, zone, "DTSTART", line)
+        end_value = event.get("DTEND")
+        if end_value is not None:
+            end = _aware(end_value.dt, zone, "DTEND", line)
+        elif event.get("DURATION") is not None:
+            end = start + event.get("DURATION").dt
+        else:
+            end = start + (dt.timedelta(days=1) if not isinstance(start_value.dt, dt.datetime) else dt.timedelta(0))
+    if end <= start:
+        return None  # an instant covers no minute
+    if facts is None:
+        facts = _facts(event)
     return Occurrence(
         int(start.timestamp()),
         int(end.timestamp()),
         _offset_seconds(start, "DTSTART", line),
         _offset_seconds(end, "DTEND", line),
         line,
-        summary,
-        _emails(event),
-        override,
-        level,
-        10 - priority if 1 <= priority <= 9 else 0,
+        *facts,
         getattr(start.tzinfo, "key", "") or "",
     )
 
@@ -474,13 +500,19 @@ def _parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]
     lines = _event_lines(text)
     if len(lines) > MAX_EVENTS:  # icalendar holds every component in memory: bounded before parsing
         raise ScheduleProblem(f"{len(lines):,} events, more than {MAX_EVENTS:,}; export a shorter window")
-    try:
-        calendar = icalendar.Calendar.from_ical(text)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise ScheduleProblem(f"not an iCalendar file: {exc}") from None
-    if getattr(calendar, "name", "") != "VCALENDAR":
-        raise ScheduleProblem("not an iCalendar file: it does not start with BEGIN:VCALENDAR")
-    events = calendar.walk("VEVENT")
+    split = schedule_events.split(text, len(lines)) if FAST_EVENTS else None
+    if split is not None and any(isinstance(e, schedule_events.OneOff) and _backwards(e, None, 0) for e in split[1]):
+        split = None  # DTEND before DTSTART: recurring-ical-events' reading of it (swapped) holds
+    if split is not None:
+        calendar, events = split  # the same events, the one-off ones read without a component each
+    else:
+        try:
+            calendar = icalendar.Calendar.from_ical(text)
+        except (ValueError, IndexError, KeyError) as exc:
+            raise ScheduleProblem(f"not an iCalendar file: {exc}") from None
+        if getattr(calendar, "name", "") != "VCALENDAR":
+            raise ScheduleProblem("not an iCalendar file: it does not start with BEGIN:VCALENDAR")
+        events = calendar.walk("VEVENT")
     if len(lines) != len(events):
         raise ScheduleProblem("its VEVENT blocks could not be matched to lines (a folded BEGIN:VEVENT?)")
     zone = _calendar_zone(calendar) if calendar.get("X-WR-TIMEZONE") else None
@@ -555,6 +587,7 @@ def _expand_recurring(calendar, recurring, zone, begin, horizon, already, recurr
         c for c in calendar.subcomponents if c.name != "VEVENT" or str(c.get("UID", "")) in recurring
     ]
     found: list[Occurrence] = []
+    sources: dict[int, tuple[Any, int, bool, list[_Facts]]] = {}  # id -> (component kept alive, line, cancelled, facts)
     left, days = begin, 1
     try:
         query = recurring_ical_events.of(calendar)
@@ -562,7 +595,19 @@ def _expand_recurring(calendar, recurring, zone, begin, horizon, already, recurr
             right = min(left + dt.timedelta(days=days), horizon + dt.timedelta(seconds=1))
             window = _expanded(query, left, right)
             for event, start_time, end_time in window:
-                occurrence = _occurrence(event, zone, int(event.get(LINE, 0)), start_time, end_time)
+                # an expanded layer's occurrences share their source component: what it says
+                # besides its times is read once per component, not once per occurrence
+                known = sources.get(id(event))
+                if known is None:
+                    cancelled = _cancelled(event)
+                    if not cancelled and event.get("DTSTART") is None:
+                        raise ScheduleProblem(f"line {int(event.get(LINE, 0))}: an event without DTSTART")
+                    known = sources[id(event)] = (event, int(event.get(LINE, 0)), cancelled, [])
+                if known[2]:
+                    continue
+                if not known[3]:
+                    known[3].append(_facts(event))
+                occurrence = _occurrence(event, zone, known[1], start_time, end_time, known[3][0])
                 if occurrence is None or (left != begin and occurrence.start < left.timestamp()):
                     continue
                 if occurrence.end > begin.timestamp():

@@ -1,0 +1,196 @@
+"""A large export's one-off events, read with icalendar's own parts but without a component each.
+
+`icalendar.Calendar.from_ical` costs about 110 µs per VEVENT, most of it per-property machinery
+(a parser dispatch, a factory lookup, a case-insensitive dictionary insert) around the two calls
+that do the work: the content-line tokenizer (`Contentline.parts`) and the value types
+(`TypesFactory.for_property(...).from_ical`). A PagerDuty export of a year of hourly shifts is
+8,760 VEVENTs whose lines mostly repeat (BEGIN/END, SUMMARY, ATTENDEE, DTSTAMP): here each
+distinct line is tokenized once and each distinct value parsed once, by those same library
+calls, and only the properties kb reads are parsed at all.
+
+Only events that are plainly one shift are read this way: directly inside the VCALENDAR, no
+subcomponent, no RRULE, RDATE, EXDATE, RECURRENCE-ID or CATEGORIES, a UID no other event has,
+each property kb reads given once (ATTENDEE any number of times), every value parsed without
+error, and no X-WR-TIMEZONE on the calendar. Every other event, and everything else in the
+file (VTIMEZONEs first of all), is parsed by `icalendar.Calendar.from_ical` as before; the
+one-off events' values are parsed after it, so a TZID sees the file's VTIMEZONEs as the
+library's own parse would. When anything is unusual, `split` answers None and the caller
+parses the whole file with the library: the answer is the same, only slower.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# what kb reads of a one-off event (schedule._occurrence and _parse_calendar's checks)
+READ = frozenset({"DTSTART", "DTEND", "DURATION", "SUMMARY", "ATTENDEE", "UID", "STATUS", "PRIORITY", "LOCATION"})
+# what makes an event the library's: a series or a part of one, or parsed specially by icalendar
+LIBRARY = frozenset({"RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "CATEGORIES", "EXRULE"})
+DATETIMES = ("DTSTART", "DTEND", "RECURRENCE-ID", "DUE", "RDATE", "EXDATE")  # icalendar's TZID-aware names
+FAST_FROM = 200  # VEVENTs: below, the library's parse takes milliseconds and this is not worth it
+
+
+class OneOff(dict):
+    """A one-off event's properties kb reads, NAME -> icalendar property value (a list for several
+    ATTENDEEs), as a parsed component would hold them. (A component is a dict too: this is not.)"""
+
+
+class _Event:
+    __slots__ = ("index", "lines", "simple", "uid")
+
+    def __init__(self, index: int):
+        self.index = index  # among the file's VEVENTs, in file order
+        self.lines: list[tuple[str, Any, str, Any]] = []  # (NAME, params, value, content line)
+        self.simple = True
+        self.uid = ""
+
+
+def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
+    """(the calendar as icalendar parses it without the one-off events, every VEVENT in file
+    order: a OneOff for a one-off event, the library's component
+    for any other) or None when the library must parse the whole file."""
+    import icalendar
+    from icalendar.parser import Contentlines
+    from icalendar.prop import vBroken
+
+    if event_count < FAST_FROM:
+        return None
+    try:
+        content = Contentlines.from_ical(text)
+    except ValueError:
+        return None
+    parts: dict[str, tuple[str, Any, str]] = {}
+    events: list[_Event] = []
+    stack: list[str] = []
+    current: _Event | None = None
+    for line in content:
+        if not line:
+            continue
+        found = parts.get(line)
+        if found is None:
+            try:
+                name, params, value = line.parts()
+            except ValueError:
+                return None  # the library decides what a line it cannot split means
+            found = parts[line] = (name.upper(), params, value)
+        name, params, value = found
+        if name == "BEGIN":
+            what = value.upper()
+            if what == "VEVENT":
+                if stack != ["VCALENDAR"]:
+                    return None  # a VEVENT inside another component: the library's walk decides
+                current = _Event(len(events))
+                events.append(current)
+            elif current is not None:
+                current.simple = False  # a VALARM or the like: the event is the library's
+            stack.append(what)
+        elif name == "END":
+            if not stack or stack[-1] != value.upper():
+                return None  # unbalanced: the library's error message is the one to give
+            stack.pop()
+            if value.upper() == "VEVENT":
+                current = None
+        elif current is not None:
+            current.lines.append((name, params, value, line))
+            if name in LIBRARY:
+                current.simple = False
+    if stack or len(events) != event_count:
+        return None
+    types = icalendar.Calendar.types_factory
+    values: dict[Any, Any] = {}
+
+    def parsed(name: str, params, value: str, line) -> Any:
+        """The property as icalendar's parser builds it (ComponentIcalParser.handle_property)."""
+        # a value without parameters is shared by every line holding it (DTEND of one hourly shift
+        # is DTSTART of the next): the same factory, the same text, the same value
+        key = ("DTSTART" if name == "DTEND" else name, value) if not params else line
+        found = values.get(key)
+        if found is None:
+            factory = types.for_property(name, params.value)
+            from_line = getattr(factory, "get_value_from_content_line", None)
+            if from_line is not None:
+                value = from_line(line)
+            tzid = params.get("TZID") if params and name in DATETIMES else None
+            found = factory(factory.from_ical(value, tzid) if tzid else factory.from_ical(value))
+            found.params = params
+            values[key] = found
+        return found
+
+    uids: dict[str, int] = {}
+    for event in events:
+        uid = ""
+        for name, params, value, line in event.lines:
+            if name == "UID":
+                try:
+                    uid = str(parsed(name, params, value, line))
+                except (ValueError, TypeError):
+                    return None
+        uids[uid] = uids.get(uid, 0) + 1
+        event.uid = uid
+    for event in events:
+        if not event.simple:
+            continue
+        if uids[event.uid] > 1:
+            event.simple = False  # the library decides which copy holds
+            continue
+        seen = [name for name, _params, _value, _line in event.lines if name in READ and name != "ATTENDEE"]
+        if len(seen) != len(set(seen)):
+            event.simple = False  # a property given twice: the library's list is what kb must see
+    # everything but the one-off events, in file order, is the text the library parses
+    library = [e for e in events if not e.simple]
+    rest = _with_events(content, parts, {e.index for e in library})
+    try:
+        calendar = icalendar.Calendar.from_ical("\r\n".join(rest) + "\r\n")
+    except (ValueError, IndexError, KeyError):
+        return None
+    if getattr(calendar, "name", "") != "VCALENDAR" or calendar.get("X-WR-TIMEZONE") is not None:
+        return None  # X-WR-TIMEZONE moves every time (x_wr_timezone.to_standard): the library's path
+    walked = calendar.walk("VEVENT")
+    if len(walked) != len(library):
+        return None
+    found: list[Any] = [None] * len(events)
+    for event, component in zip(library, walked, strict=True):
+        found[event.index] = component
+    for event in events:
+        if not event.simple:
+            continue
+        props = OneOff()
+        for name, params, value, line in event.lines:
+            if name not in READ:
+                continue
+            try:
+                prop = parsed(name, params, value, line)
+            except (ValueError, TypeError):
+                return None  # icalendar would keep it as vBroken: the library's path says what that means
+            if isinstance(prop, vBroken):
+                return None
+            if name == "ATTENDEE" and name in props:
+                held = props[name]
+                props[name] = [*held, prop] if isinstance(held, list) else [held, prop]
+            else:
+                props[name] = prop
+        found[event.index] = props
+    return calendar, found
+
+
+def _with_events(content, parts: dict, keep: set[int]) -> list[str]:
+    """The content lines without the one-off events (those not in `keep`)."""
+    rest: list[str] = []
+    index, inside, kept = -1, False, False
+    depth = 0
+    for line in content:
+        if not line:
+            continue
+        name, _params, value = parts[line]
+        if name == "BEGIN":
+            depth += 1
+            if depth == 2 and value.upper() == "VEVENT":
+                index += 1
+                inside, kept = True, index in keep
+        if not inside or kept:
+            rest.append(line)
+        if name == "END":
+            if depth == 2 and inside:
+                inside = False
+            depth -= 1
+    return rest
