@@ -24,31 +24,40 @@ from typing import Any
 
 # what kb reads of a one-off event (schedule._occurrence and _parse_calendar's checks)
 READ = frozenset({"DTSTART", "DTEND", "DURATION", "SUMMARY", "ATTENDEE", "UID", "STATUS", "PRIORITY", "LOCATION"})
+SAID = frozenset({"SUMMARY", "ATTENDEE", "PRIORITY", "LOCATION"})  # what schedule._facts reads
 # what makes an event the library's: a series or a part of one, or parsed specially by icalendar
 LIBRARY = frozenset({"RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "CATEGORIES", "EXRULE"})
+STRUCTURE = frozenset({"BEGIN", "END"})
 DATETIMES = ("DTSTART", "DTEND", "RECURRENCE-ID", "DUE", "RDATE", "EXDATE")  # icalendar's TZID-aware names
 FAST_FROM = 200  # VEVENTs: below, the library's parse takes milliseconds and this is not worth it
 
 
 class OneOff(dict):
     """A one-off event's properties kb reads, NAME -> icalendar property value (a list for several
-    ATTENDEEs), as a parsed component would hold them. (A component is a dict too: this is not.)"""
+    ATTENDEEs), as a parsed component would hold them. (A component is a dict too: this is not.)
+    `said` is the content lines of what it says about who is paged (SUMMARY, ATTENDEE, PRIORITY,
+    LOCATION), in file order: events with the same lines say the same (the hourly shifts of one
+    person), and kb reads that once per distinct `said`."""
+
+    said: tuple[str, ...] = ()
+    uid = ""  # str() of its UID, as kb compares UIDs
 
 
 class _Event:
-    __slots__ = ("index", "lines", "simple", "uid")
+    __slots__ = ("index", "read", "simple", "uid", "names")
 
     def __init__(self, index: int):
         self.index = index  # among the file's VEVENTs, in file order
-        self.lines: list[tuple[str, Any, str, Any]] = []  # (NAME, params, value, content line)
+        self.read: list[tuple[str, Any, str, Any]] = []  # (NAME, params, value, content line) kb reads
         self.simple = True
-        self.uid = ""
+        self.uid: tuple[str, Any, str, Any] | None = None  # its UID line
+        self.names: set[str] = set()  # of what kb reads, but ATTENDEE
 
 
 def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
     """(the calendar as icalendar parses it without the one-off events, every VEVENT in file
-    order: a OneOff for a one-off event, the library's component
-    for any other) or None when the library must parse the whole file."""
+    order: a OneOff for a one-off event, the library's component for any other) or None when
+    the library must parse the whole file."""
     import icalendar
     from icalendar.parser import Contentlines
     from icalendar.prop import vBroken
@@ -59,7 +68,7 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
         content = Contentlines.from_ical(text)
     except ValueError:
         return None
-    parts: dict[str, tuple[str, Any, str]] = {}
+    parts: dict[str, tuple[str, Any, str, Any]] = {}  # content line -> (NAME, params, value, line)
     events: list[_Event] = []
     stack: list[str] = []
     current: _Event | None = None
@@ -72,10 +81,23 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
                 name, params, value = line.parts()
             except ValueError:
                 return None  # the library decides what a line it cannot split means
-            found = parts[line] = (name.upper(), params, value)
-        name, params, value = found
-        if name == "BEGIN":
-            what = value.upper()
+            found = parts[line] = (name.upper(), params, value, line)
+        name = found[0]
+        if current is not None and name not in STRUCTURE:
+            if stack[-1] != "VEVENT":
+                continue  # a VALARM's property: the event is the library's already
+            if name in READ:
+                current.read.append(found)
+                if name == "UID":
+                    current.uid = found
+                if name != "ATTENDEE":
+                    if name in current.names:
+                        current.simple = False  # given twice: the library's list is what kb must see
+                    current.names.add(name)
+            elif name in LIBRARY:
+                current.simple = False
+        elif name == "BEGIN":
+            what = found[2].upper()
             if what == "VEVENT":
                 if stack != ["VCALENDAR"]:
                     return None  # a VEVENT inside another component: the library's walk decides
@@ -85,15 +107,12 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
                 current.simple = False  # a VALARM or the like: the event is the library's
             stack.append(what)
         elif name == "END":
-            if not stack or stack[-1] != value.upper():
+            what = found[2].upper()
+            if not stack or stack[-1] != what:
                 return None  # unbalanced: the library's error message is the one to give
             stack.pop()
-            if value.upper() == "VEVENT":
+            if what == "VEVENT":
                 current = None
-        elif current is not None:
-            current.lines.append((name, params, value, line))
-            if name in LIBRARY:
-                current.simple = False
     if stack or len(events) != event_count:
         return None
     types = icalendar.Calendar.types_factory
@@ -118,24 +137,15 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
 
     uids: dict[str, int] = {}
     for event in events:
-        uid = ""
-        for name, params, value, line in event.lines:
-            if name == "UID":
-                try:
-                    uid = str(parsed(name, params, value, line))
-                except (ValueError, TypeError):
-                    return None
+        try:
+            uid = str(parsed(*event.uid)) if event.uid is not None else ""
+        except (ValueError, TypeError):
+            return None
         uids[uid] = uids.get(uid, 0) + 1
-        event.uid = uid
+        event.uid = uid  # type: ignore[assignment]
     for event in events:
-        if not event.simple:
-            continue
-        if uids[event.uid] > 1:
+        if event.simple and uids[event.uid] > 1:  # type: ignore[index]
             event.simple = False  # the library decides which copy holds
-            continue
-        seen = [name for name, _params, _value, _line in event.lines if name in READ and name != "ATTENDEE"]
-        if len(seen) != len(set(seen)):
-            event.simple = False  # a property given twice: the library's list is what kb must see
     # everything but the one-off events, in file order, is the text the library parses
     library = [e for e in events if not e.simple]
     rest = _with_events(content, parts, {e.index for e in library})
@@ -155,9 +165,10 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
         if not event.simple:
             continue
         props = OneOff()
-        for name, params, value, line in event.lines:
-            if name not in READ:
-                continue
+        said = []
+        for name, params, value, line in event.read:
+            if name in SAID:
+                said.append(line)
             try:
                 prop = parsed(name, params, value, line)
             except (ValueError, TypeError):
@@ -169,6 +180,8 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
                 props[name] = [*held, prop] if isinstance(held, list) else [held, prop]
             else:
                 props[name] = prop
+        props.said = tuple(said)
+        props.uid = event.uid  # type: ignore[assignment]
         found[event.index] = props
     return calendar, found
 
@@ -181,7 +194,7 @@ def _with_events(content, parts: dict, keep: set[int]) -> list[str]:
     for line in content:
         if not line:
             continue
-        name, _params, value = parts[line]
+        name, _params, value, _line = parts[line]
         if name == "BEGIN":
             depth += 1
             if depth == 2 and value.upper() == "VEVENT":
