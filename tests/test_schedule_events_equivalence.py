@@ -185,3 +185,25 @@ def test_fast_events_on_a_year_of_hourly_shifts(shape: str, monkeypatch) -> None
     fast = read(raw, True, monkeypatch)
     assert isinstance(fast, tuple) and len(fast[0]) == 720
     assert fast == read(raw, False, monkeypatch)
+
+
+def test_the_collector_is_paused_only_during_a_parse() -> None:
+    """parse_calendar pauses the cyclic collector (a speed-up) and gives it back as it found it,
+    after an answer and after a problem alike."""
+    import gc
+
+    good = random_calendar(random.Random(3))
+    bad = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20261020T000000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    assert gc.isenabled()
+    for raw in (good, bad):
+        try:
+            parse_calendar(raw, TODAY)
+        except ScheduleProblem:
+            pass
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_calendar(good, TODAY)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -20,11 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from kb.analysis.access import DAY_NAMES, AccessModel, Hours, describe_hours
 from kb.analysis.identities import Identities
 from kb.analysis.membership import Memberships, read_memberships
-from kb.analysis.schedule import Mapper, Schedule, Shift, read_schedules, resolve, span
+from kb.analysis.schedule import Mapper, Schedule, Shift, paused_collector, read_schedules, resolve, span
 from kb.config.settings import BusinessHours
 from kb.core.diagnostics import Span
 from kb.model import Card, Oncall, Step
@@ -44,8 +45,10 @@ class Need:
     request: str | None
 
 
-@dataclass(frozen=True)
-class Missing:
+class Missing(NamedTuple):
+    """One (shift, person, permission) the person paged lacks then (a tuple: a year of hourly
+    shifts with someone who holds a permission only in business hours is thousands of them)."""
+
     rotation: str
     shift: Shift
     person: str
@@ -163,14 +166,15 @@ class PagingModel:
         that do not look at schedules never pay for them)."""
         mapper = Mapper(self.identities)
         found = {}
-        files = read_schedules(
-            self.root, [r.schedule for r in self.oncall.rotations.values() if r.schedule], self.today
-        )
-        for name, rotation in self.oncall.rotations.items():
-            if rotation.schedule:
-                schedule = files[rotation.schedule]
-                shifts = resolve(schedule.occurrences, mapper) if schedule.problem is None else []
-                found[name] = RotationSchedule(name, schedule, shifts, [s.start for s in shifts])
+        with paused_collector():  # hundreds of thousands of tuples, no cycle among them
+            files = read_schedules(
+                self.root, [r.schedule for r in self.oncall.rotations.values() if r.schedule], self.today
+            )
+            for name, rotation in self.oncall.rotations.items():
+                if rotation.schedule:
+                    schedule = files[rotation.schedule]
+                    shifts = resolve(schedule.occurrences, mapper) if schedule.problem is None else []
+                    found[name] = RotationSchedule(name, schedule, shifts, [s.start for s in shifts])
         return found
 
     # -- what a person lacks for the cards of a rotation ------------------------------------------
@@ -202,20 +206,28 @@ class PagingModel:
         if schedule is None:
             return
         business = describe_business(self.clock.hours)
+        # per person, once: what they lack, their timezone and how that reads (a shift of the same
+        # person needs only its own business-hours answer, and only when something depends on it)
+        people: dict[str, tuple[list[Need], str, str]] = {}
+        inside = self.clock.inside
         for shift in schedule.shifts if shifts is None else shifts:
             for person in shift.people:
-                needs = self.needs(rotation, person)
+                known = people.get(person)
+                if known is None:
+                    needs = self.needs(rotation, person)
+                    timezone = self.oncall.people[person].timezone if needs else ""
+                    known = people[person] = (needs, timezone, f"{business[:-1]}, {timezone})")
+                needs, timezone, hours = known
                 if not needs:
                     continue
-                timezone = self.oncall.people[person].timezone
-                inside: bool | None = None
+                within: bool | None = None
                 for need in needs:
                     if need.hours == "business":
-                        if inside is None:
-                            inside = self.clock.inside(shift.start, shift.end, timezone)
-                        if inside:
+                        if within is None:
+                            within = inside(shift.start, shift.end, timezone)
+                        if within:
                             continue
-                        yield Missing(rotation, shift, person, need, f"{business[:-1]}, {timezone})")
+                        yield Missing(rotation, shift, person, need, hours)
                     else:
                         yield Missing(rotation, shift, person, need, "never")
 
