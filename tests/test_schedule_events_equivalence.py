@@ -194,16 +194,20 @@ def test_the_collector_is_paused_only_during_a_parse() -> None:
 
     good = random_calendar(random.Random(3))
     bad = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20261020T000000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    assert gc.isenabled()
-    for raw in (good, bad):
-        try:
-            parse_calendar(raw, TODAY)
-        except ScheduleProblem:
-            pass
-        assert gc.isenabled()
-    gc.disable()
+    before = gc.isenabled()
     try:
+        gc.enable()
+        for raw in (good, bad):
+            try:
+                parse_calendar(raw, TODAY)
+            except ScheduleProblem:
+                pass
+            assert gc.isenabled()
+        gc.disable()
         parse_calendar(good, TODAY)
         assert not gc.isenabled()
     finally:
-        gc.enable()
+        if before:
+            gc.enable()
+        else:
+            gc.disable()
