@@ -1,6 +1,7 @@
 """Benchmark the per-shift checks (issue #18) on a year of hourly shifts.
 
     python tooling/bench_schedules.py --rotations 10 20 40 [--workdir DIR]
+    python tooling/bench_schedules.py --stages   # one year file's first run, stage by stage
 
 For each size, a knowledge base with that many 24x7 rotations of five people, two cards per
 rotation, and one schedule per rotation holding a year of hourly shifts (8,760 each): half in
@@ -149,15 +150,106 @@ def measure(root: Path, cache: Path) -> dict[str, float]:
     return timings
 
 
+def stages(templates: dict[str, bytes]) -> None:
+    """Where one year file's first-run CPU goes, per shape: the libraries' floor and kb's own."""
+    import gc
+
+    def cpu(work, repeat: int = 3) -> float:
+        best = float("inf")
+        for _ in range(repeat):
+            gc.collect()
+            began = time.process_time()
+            work()
+            best = min(best, time.process_time() - began)
+        return best
+
+    print("| shape | stage | CPU s per year file | µs per shift |")
+    print("| --- | --- | --- | --- |")
+    for shape, template in templates.items():
+        _stages(shape, template.replace(b"ROTATION", b"r0"), cpu)
+
+
+def _stages(shape: str, raw: bytes, cpu) -> None:
+    import hashlib
+    import marshal
+
+    import icalendar
+    import recurring_ical_events
+    from icalendar.parser import Contentlines
+
+    from kb.analysis import schedule as schedule_module
+    from kb.analysis.schedule import Mapper, parse_calendar, resolve
+
+    today = START.date()
+    text = raw.decode()
+    rows = {"icalendar Calendar.from_ical (whole parse)": cpu(lambda: icalendar.Calendar.from_ical(text))}
+    if shape == "pagerduty":
+        lines = Contentlines.from_ical(text)
+        distinct = list(dict.fromkeys(line for line in lines if line))
+        parts = [line.parts() for line in distinct]
+        types = icalendar.Calendar.types_factory
+        wanted = [(n.upper(), p, v) for n, p, v in parts if n.upper() in ("DTSTART", "DTEND", "UID")]
+        values = list({(n == "UID", v): (n, p, v) for n, p, v in wanted}.values())
+        rows["floor: icalendar unfolding (Contentlines.from_ical)"] = cpu(lambda: Contentlines.from_ical(text))
+        rows["floor: icalendar tokenizer, each distinct line once"] = cpu(lambda: [x.parts() for x in distinct])
+        rows["floor: icalendar value types, each distinct value once"] = cpu(
+            lambda: [types.for_property(n, None)(types.for_property(n, None).from_ical(v)) for n, _p, v in values]
+        )
+    else:
+        calendar = icalendar.Calendar.from_ical(text)
+        begin = dt.datetime.combine(today, dt.time(), dt.UTC)
+        query = recurring_ical_events.of(calendar)
+        rows["floor: recurring-ical-events expansion (its occurrences, no copies)"] = cpu(
+            lambda: query._occurrences_between(begin, begin + dt.timedelta(days=400))
+        )
+        rows["recurring-ical-events between() (a component copy per occurrence)"] = cpu(
+            lambda: query.between(begin, begin + dt.timedelta(days=400)), 1
+        )
+    occurrences, open_ended = parse_calendar(raw, today)
+    rows["kb parse_calendar (all of the above that it uses, and kb's own reading)"] = cpu(
+        lambda: parse_calendar(raw, today)
+    )
+    saved = schedule_module.FAST_EVENTS
+    schedule_module.FAST_EVENTS = False
+    rows["kb parse_calendar through Calendar.from_ical (the reference path)"] = cpu(
+        lambda: parse_calendar(raw, today), 1
+    )
+    schedule_module.FAST_EVENTS = saved
+    payload = marshal.dumps((open_ended, [tuple(o) for o in occurrences]))
+    rows["cache write (marshal, SHA-256; the file write not included)"] = cpu(
+        lambda: hashlib.sha256(marshal.dumps((open_ended, [tuple(o) for o in occurrences]))).digest()
+    )
+    rows["cache read (SHA-256, marshal, occurrences)"] = cpu(
+        lambda: (
+            list(map(schedule_module.Occurrence._make, marshal.loads(payload)[1])) and hashlib.sha256(payload).digest()
+        )
+    )
+
+    class Everyone:  # maps every name to itself: resolution's own cost, not the identity lookup's
+        def person(self, email):
+            return email
+
+        def first(self, names):
+            return names[0] if names else None
+
+    rows["kb resolve (who is paged, shift by shift)"] = cpu(lambda: resolve(occurrences, Mapper(Everyone())))
+    for stage, seconds in rows.items():
+        print(f"| {shape} | {stage} | {seconds:.3f} | {seconds / len(occurrences) * 1e6:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rotations", type=int, nargs="+", default=[10, 20, 40])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--stages", action="store_true", help="only split one year file's first run into stages")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kb-bench-schedules-"))
     started = time.perf_counter()
     templates = {"pagerduty": pagerduty_template(), "grafana": grafana_template()}
     print(f"templates written by icalendar in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if args.stages:
+        stages(templates)
+        return
     print("| rotations | shifts | baseline s (cpu) | cold +s (cpu) | warm +s (cpu) | warm cpu µs/shift | findings |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for rotations in args.rotations:
