@@ -40,17 +40,17 @@ class OneOff(dict):
     person), and kb reads that once per distinct `said`."""
 
     said: tuple[str, ...] = ()
-    uid = ""  # str() of its UID, as kb compares UIDs
 
 
 class _Event:
-    __slots__ = ("index", "read", "simple", "uid", "names")
+    __slots__ = ("index", "read", "simple", "uid_line", "uid", "names")
 
     def __init__(self, index: int):
         self.index = index  # among the file's VEVENTs, in file order
         self.read: list[tuple[str, Any, str, Any]] = []  # (NAME, params, value, content line) kb reads
         self.simple = True
-        self.uid: tuple[str, Any, str, Any] | None = None  # its UID line
+        self.uid_line: tuple[str, Any, str, Any] | None = None
+        self.uid = ""  # str() of its UID, as kb compares them
         self.names: set[str] = set()  # of what kb reads, but ATTENDEE
 
 
@@ -89,7 +89,7 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
             if name in READ:
                 current.read.append(found)
                 if name == "UID":
-                    current.uid = found
+                    current.uid_line = found
                 if name != "ATTENDEE":
                     if name in current.names:
                         current.simple = False  # given twice: the library's list is what kb must see
@@ -125,7 +125,7 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
         key = ("DTSTART" if name == "DTEND" else name, value) if not params else line
         found = values.get(key)
         if found is None:
-            factory = types.for_property(name, params.value)
+            factory: Any = types.for_property(name, params.value)
             from_line = getattr(factory, "get_value_from_content_line", None)
             if from_line is not None:
                 value = from_line(line)
@@ -138,13 +138,12 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
     uids: dict[str, int] = {}
     for event in events:
         try:
-            uid = str(parsed(*event.uid)) if event.uid is not None else ""
+            event.uid = str(parsed(*event.uid_line)) if event.uid_line is not None else ""
         except (ValueError, TypeError):
             return None
-        uids[uid] = uids.get(uid, 0) + 1
-        event.uid = uid  # type: ignore[assignment]
+        uids[event.uid] = uids.get(event.uid, 0) + 1
     for event in events:
-        if event.simple and uids[event.uid] > 1:  # type: ignore[index]
+        if event.simple and uids[event.uid] > 1:
             event.simple = False  # the library decides which copy holds
     # everything but the one-off events, in file order, is the text the library parses
     library = [e for e in events if not e.simple]
@@ -158,9 +157,9 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
     walked = calendar.walk("VEVENT")
     if len(walked) != len(library):
         return None
-    found: list[Any] = [None] * len(events)
+    ordered: list[Any] = [None] * len(events)
     for event, component in zip(library, walked, strict=True):
-        found[event.index] = component
+        ordered[event.index] = component
     for event in events:
         if not event.simple:
             continue
@@ -181,9 +180,8 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
             else:
                 props[name] = prop
         props.said = tuple(said)
-        props.uid = event.uid  # type: ignore[assignment]
-        found[event.index] = props
-    return calendar, found
+        ordered[event.index] = props
+    return calendar, ordered
 
 
 def _with_events(content, parts: dict, keep: set[int]) -> list[str]:
