@@ -239,7 +239,7 @@ def test_parse_cache_gives_the_same_answer_and_survives_damage(base_kb: Path, mo
     first = read_schedule(root, "schedules/sre-primary.ics", dt.date(2026, 10, 20))
     [entry] = list((tmp_path / "cache" / "schedules").iterdir())
     calls = []
-    monkeypatch.setattr(schedule_module, "parse_calendar", lambda *a: calls.append(a) or ([], False))
+    monkeypatch.setattr(schedule_module, "parse_calendar_kept", lambda *a: calls.append(a) or ([], False, False))
     again = read_schedule(root, "schedules/sre-primary.ics", dt.date(2026, 10, 20))
     assert again.occurrences == first.occurrences and not calls  # from the cache
     entry.write_bytes(b"\x00garbage")

@@ -105,6 +105,9 @@ class Shift(NamedTuple):
     unmapped: tuple[str, ...]  # what the events said where it named nobody
 
 
+Parsed = tuple[list[Occurrence], bool, bool]  # occurrences, open-ended, one-off events only
+
+
 @dataclass
 class Schedule:
     path: str
@@ -154,7 +157,12 @@ def _cache_file(key: str) -> Path | None:
     return base / "schedules" / f"{key}.marshal"
 
 
-def _from_cache(path: Path | None) -> tuple[list[Occurrence], bool] | None:
+def _from_cache(path: Path | None, today: dt.date) -> Parsed | None:
+    """The answer kept for these bytes, if it is today's answer: kept today, or kept an earlier day
+    for a file of one-off events only, whose answer today is that day's without the occurrences
+    that ended before today (what parse_calendar drops: the same filter on the same sorted list).
+    A file with a recurring layer is expanded from its day to a horizon that moves with it:
+    only that day's answer is its answer."""
     if path is None:
         return None
     try:
@@ -162,18 +170,23 @@ def _from_cache(path: Path | None) -> tuple[list[Occurrence], bool] | None:
         digest, payload = sealed[:32], sealed[32:]
         if hashlib.sha256(payload).digest() != digest:
             return None  # damaged or foreign: marshal must never see it (a flipped byte is a wrong shift)
-        data = marshal.loads(payload)
-        open_ended, rows = data
-        return list(map(Occurrence._make, rows)), bool(open_ended)
+        day, one_off_only, open_ended, rows = marshal.loads(payload)
+        if day != today.isoformat():
+            if not one_off_only or not isinstance(day, str) or day > today.isoformat():
+                return None
+            floor = int(dt.datetime.combine(today, dt.time(), UTC).timestamp())
+            rows = [row for row in rows if row[1] > floor]
+        return list(map(Occurrence._make, rows)), bool(open_ended), bool(one_off_only)
     except (OSError, EOFError, ValueError, TypeError):
         return None  # missing or damaged: parse again
 
 
-def _to_cache(path: Path | None, occurrences: list[Occurrence], open_ended: bool) -> None:
+def _to_cache(path: Path | None, today: dt.date, parsed: Parsed) -> None:
     if path is None:
         return
+    occurrences, open_ended, one_off_only = parsed
     try:
-        payload = marshal.dumps((open_ended, [tuple(o) for o in occurrences]))
+        payload = marshal.dumps((today.isoformat(), one_off_only, open_ended, [tuple(o) for o in occurrences]))
         write_atomic(path, hashlib.sha256(payload).digest() + payload, compare=False)
     except OSError:
         pass  # a read-only home costs speed, never correctness
@@ -195,12 +208,14 @@ def read_schedules(root: Path, rels: list[str], today: dt.date) -> dict[str, Sch
         raw, schedule.problem = safefile.read_named(root, rel, MAX_BYTES)
         if raw is None:
             continue
+        # the day is not in the key: the answer kept says its day (_from_cache), and a file of
+        # one-off events (the usual final-schedule export) is not parsed again each morning
         key = hashlib.blake2b(
-            raw + f"\0{today.isoformat()}\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),
+            raw + f"\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),
             digest_size=20,
         ).hexdigest()
         cache = _cache_file(key)
-        cached = _from_cache(cache)
+        cached = _from_cache(cache, today)
         if cached is None:
             misses.append((rel, raw, cache))
         else:
@@ -210,13 +225,13 @@ def read_schedules(root: Path, rels: list[str], today: dt.date) -> dict[str, Sch
             found[rel].problem = f"{rel}: {parsed}"
             continue
         if len(parsed[0]) >= CACHE_FROM:
-            _to_cache(cache, *parsed)
+            _to_cache(cache, today, parsed)
         _fill(found[rel], parsed)
     return found
 
 
-def _fill(schedule: Schedule, parsed: tuple[list[Occurrence], bool]) -> None:
-    schedule.occurrences, schedule.open_ended = parsed
+def _fill(schedule: Schedule, parsed: Parsed) -> None:
+    schedule.occurrences, schedule.open_ended, _one_off_only = parsed
     if schedule.occurrences and not schedule.open_ended:
         schedule.window_end = max(o.end for o in schedule.occurrences)
 
@@ -225,15 +240,15 @@ PARSE_WORKERS = 2
 PARALLEL_FROM = 2_000_000  # bytes of uncached schedules: below, forking costs more than it saves
 
 
-def _parse_one(job: tuple[bytes, dt.date]) -> tuple[list[Occurrence], bool] | str:
+def _parse_one(job: tuple[bytes, dt.date]) -> Parsed | str:
     """One file: its occurrences, or what is wrong with it (a ScheduleProblem's text)."""
     try:
-        return parse_calendar(*job)
+        return parse_calendar_kept(*job)
     except ScheduleProblem as exc:
         return str(exc)
 
 
-def _parse_all(jobs: list[tuple[bytes, dt.date]]) -> list[tuple[list[Occurrence], bool] | str]:
+def _parse_all(jobs: list[tuple[bytes, dt.date]]) -> list[Parsed | str]:
     """Every job's answer, in order: by forked workers when several large files are pending and
     kb may fork (kb.load.parallel.helper_allowed: not on Windows, one core, other threads running
     or KB_JOBS=1), else here. A worker that fails or dies means kb parses here: never another
@@ -252,7 +267,7 @@ def _parse_all(jobs: list[tuple[bytes, dt.date]]) -> list[tuple[list[Occurrence]
             answers = list(pool.map(_parse_one, jobs))
     except Exception:  # noqa: BLE001 - a broken pool (a worker killed, no semaphores) is no answer
         return [_parse_one(job) for job in jobs]
-    return [a if isinstance(a, str) else (list(map(Occurrence._make, a[0])), a[1]) for a in answers]
+    return [a if isinstance(a, str) else (list(map(Occurrence._make, a[0])), a[1], a[2]) for a in answers]
 
 
 def _event_lines(text: str) -> list[int]:
@@ -479,6 +494,13 @@ def _expanded(query, left: dt.datetime, right: dt.datetime):
 def parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
     """Every occurrence from the start of `today` (UTC) on, and whether a layer repeats forever.
     Whatever the file holds, the answer is that or a ScheduleProblem, never another exception."""
+    occurrences, open_ended, _one_off_only = parse_calendar_kept(raw, today)
+    return occurrences, open_ended
+
+
+def parse_calendar_kept(raw: bytes, today: dt.date) -> Parsed:
+    """parse_calendar's answer, and whether the file holds one-off events only (no layer that
+    recurring-ical-events expands): the cache may then keep it for later days."""
     with paused_collector():
         return _parse_calendar_or_problem(raw, today)
 
@@ -498,7 +520,7 @@ def paused_collector() -> Iterator[None]:
             gc.enable()
 
 
-def _parse_calendar_or_problem(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
+def _parse_calendar_or_problem(raw: bytes, today: dt.date) -> Parsed:
     try:
         return _parse_calendar(raw, today)
     except ScheduleProblem:
@@ -533,7 +555,7 @@ def _read_events(text: str, lines: list[int], icalendar) -> tuple[Any, list[Any]
     return calendar, calendar.walk("VEVENT")
 
 
-def _parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]:
+def _parse_calendar(raw: bytes, today: dt.date) -> Parsed:
     import icalendar  # imported here: a KB without schedules never pays for them
     import recurring_ical_events
     import x_wr_timezone  # type: ignore[import-untyped]  # recurring-ical-events' dependency: X-WR-TIMEZONE as RFC 5545
@@ -612,7 +634,7 @@ def _parse_calendar(raw: bytes, today: dt.date) -> tuple[list[Occurrence], bool]
     if len(singles) < len(events):
         found += _expand_recurring(calendar, recurring, zone, begin, horizon, len(found), recurring_ical_events)
     found.sort(key=lambda o: (o.start, o.line))
-    return found, open_ended
+    return found, open_ended, len(singles) == len(events)
 
 
 def _expand_recurring(calendar, recurring, zone, begin, horizon, already, recurring_ical_events) -> list[Occurrence]:
