@@ -141,12 +141,16 @@ def _versions() -> str:
 
 
 def _code_stamp() -> str:
-    """This module's own source: a reading rule changed in development (same version) is a new key."""
-    try:
-        stat = os.stat(__file__)
-    except OSError:
-        return "?"
-    return f"{stat.st_mtime_ns}/{stat.st_size}"
+    """The reading code's own source (this module and schedule_events): a reading rule changed in
+    development (same version) is a new key."""
+    stamps = []
+    for source in (__file__, schedule_events.__file__):
+        try:
+            stat = os.stat(source)
+        except OSError:
+            return "?"
+        stamps.append(f"{stat.st_mtime_ns}/{stat.st_size}")
+    return "/".join(stamps)
 
 
 def _cache_file(key: str) -> Path | None:
