@@ -393,6 +393,13 @@ def _throughout(shifts: list[Shift], start: int, end: int) -> list[str]:
     return [p for p in order if p in people]
 
 
+def capped(groups: list, limit: int, size=len) -> tuple[list, int]:
+    """The first `limit` groups of a rotation's folded findings, and how many shifts the others
+    hold (`size` of each): a year of hourly shifts is thousands of events, and the rest is
+    counted in one finding, as KB313 does."""
+    return groups[:limit], sum(size(group) for group in groups[limit:])
+
+
 def describe_business(hours: BusinessHours) -> str:
     return f"in business hours ({describe_hours(hours)})"
 

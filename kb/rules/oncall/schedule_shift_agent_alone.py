@@ -1,6 +1,14 @@
-from kb.analysis.paging import describe_shift, ics_span
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.analysis.paging import capped, describe_shift, ics_span
 from kb.core.diagnostics import Finding, Level
 from kb.rules.base import Rule
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_rotation: int = Field(50, ge=1, description="Findings per rotation before the rest are counted in one.")
 
 
 class ShiftAgentAlone(Rule):
@@ -38,6 +46,7 @@ class ShiftAgentAlone(Rule):
     code = "KB322"
     name = "schedule/shift-agent-alone"
     level = Level.ERROR
+    Options = Options
 
     def check(self, ctx, options):
         paging = ctx.paging()
@@ -47,7 +56,15 @@ class ShiftAgentAlone(Rule):
             folded = {}
             for shift, card, section, index, step in paging.agents_alone(name):
                 folded.setdefault((shift.line, card.id, section, index), []).append((shift, step))
-            for (line, card_id, _section, _index), items in folded.items():
+            shown, rest = capped(list(folded.items()), options.max_per_rotation, lambda pair: len(pair[1]))
+            if rest:
+                yield Finding(
+                    ctx.oncall.path,
+                    f"rotation {name}: {rest} more shifts where only an agent is paged for a step a human must take"
+                    " (raise max_per_rotation to list them)",
+                    loc=("rotations", name, "schedule"),
+                )
+            for (line, card_id, _section, _index), items in shown:
                 shift, step = items[0]
                 more = f" (and {len(items) - 1} more shifts of this event)" if len(items) > 1 else ""
                 what = "is irreversible" if step.irreversible else f"needs {step.approval} approval"

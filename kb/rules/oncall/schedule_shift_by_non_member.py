@@ -1,6 +1,14 @@
-from kb.analysis.paging import describe_shift, ics_span
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.analysis.paging import capped, describe_shift, ics_span
 from kb.core.diagnostics import Finding, Level
 from kb.rules.base import Rule
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_rotation: int = Field(50, ge=1, description="Findings per rotation before the rest are counted in one.")
 
 
 class ShiftByNonMember(Rule):
@@ -32,6 +40,7 @@ class ShiftByNonMember(Rule):
     code = "KB316"
     name = "schedule/shift-by-non-member"
     level = Level.WARNING
+    Options = Options
 
     def check(self, ctx, options):
         paging = ctx.paging()
@@ -41,7 +50,15 @@ class ShiftByNonMember(Rule):
             folded = {}
             for shift, person in paging.non_members(name):
                 folded.setdefault((shift.line, person), []).append(shift)
-            for (line, person), shifts in folded.items():
+            shown, rest = capped(list(folded.items()), options.max_per_rotation, lambda pair: len(pair[1]))
+            if rest:
+                yield Finding(
+                    ctx.oncall.path,
+                    f"rotation {name}: {rest} more shifts paged to someone who is not a member"
+                    " (raise max_per_rotation to list them)",
+                    loc=("rotations", name, "schedule"),
+                )
+            for (line, person), shifts in shown:
                 more = f" (and {len(shifts) - 1} more shifts of this event)" if len(shifts) > 1 else ""
                 yield Finding(
                     schedule.schedule.path,

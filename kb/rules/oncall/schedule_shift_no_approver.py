@@ -1,6 +1,14 @@
-from kb.analysis.paging import describe_shift, ics_span
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.analysis.paging import capped, describe_shift, ics_span
 from kb.core.diagnostics import Finding, Level
 from kb.rules.base import Rule
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_rotation: int = Field(50, ge=1, description="Findings per rotation before the rest are counted in one.")
 
 
 class ShiftNoApprover(Rule):
@@ -35,6 +43,7 @@ class ShiftNoApprover(Rule):
     code = "KB314"
     name = "schedule/shift-no-approver"
     level = Level.ERROR
+    Options = Options
 
     def check(self, ctx, options):
         paging = ctx.paging()
@@ -44,7 +53,15 @@ class ShiftNoApprover(Rule):
             folded = {}
             for item in paging.no_approver(name):
                 folded.setdefault((item.shift.line, item.card.id, item.section, item.index), []).append(item)
-            for items in folded.values():
+            shown, rest = capped(list(folded.values()), options.max_per_rotation)
+            if rest:
+                yield Finding(
+                    ctx.oncall.path,
+                    f"rotation {name}: {rest} more shifts with nobody reachable who may approve a card step"
+                    " (raise max_per_rotation to list them)",
+                    loc=("rotations", name, "schedule"),
+                )
+            for items in shown:
                 first = items[0]
                 more = f" (and {len(items) - 1} more shifts of this event)" if len(items) > 1 else ""
                 who = ", ".join(first.reachable) or "nobody"

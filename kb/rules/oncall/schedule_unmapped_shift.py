@@ -1,6 +1,14 @@
-from kb.analysis.paging import describe_shift, ics_span
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.analysis.paging import capped, describe_shift, ics_span
 from kb.core.diagnostics import Finding, Level
 from kb.rules.base import Rule
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_rotation: int = Field(50, ge=1, description="Findings per rotation before the rest are counted in one.")
 
 
 class UnmappedShift(Rule):
@@ -30,6 +38,7 @@ class UnmappedShift(Rule):
     code = "KB312"
     name = "schedule/unmapped-shift"
     level = Level.ERROR
+    Options = Options
 
     def check(self, ctx, options):
         paging = ctx.paging()
@@ -39,7 +48,15 @@ class UnmappedShift(Rule):
             seen = {}
             for shift, text in paging.unmapped(name):
                 seen.setdefault((shift.line, text), []).append(shift)
-            for (line, text), shifts in seen.items():
+            shown, rest = capped(list(seen.items()), options.max_per_rotation, lambda pair: len(pair[1]))
+            if rest:
+                yield Finding(
+                    ctx.oncall.path,
+                    f"rotation {name}: {rest} more shifts that name nobody in oncall.yaml"
+                    " (raise max_per_rotation to list them)",
+                    loc=("rotations", name, "schedule"),
+                )
+            for (line, text), shifts in shown:
                 more = f" (and {len(shifts) - 1} more shifts of this event)" if len(shifts) > 1 else ""
                 yield Finding(
                     schedule.schedule.path,
