@@ -590,7 +590,7 @@ def _parse_calendar(raw: bytes, today: dt.date) -> Parsed:
                 _aware(value.dt, None, name, line)  # a floating time: refused before expansion guesses
         rule = event.get("RRULE")
         uid = str(event.get("UID", ""))
-        if uid not in recurring and _backwards(event, zone, line):
+        if uid not in recurring and not isinstance(event, schedule_events.OneOff) and _backwards(event, zone, line):
             recurring.add(uid)  # DTEND before DTSTART: the library's reading of it (swapped) holds
         if uid not in recurring:
             singles.append((event, line))

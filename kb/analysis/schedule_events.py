@@ -43,7 +43,7 @@ class OneOff(dict):
 
 
 class _Event:
-    __slots__ = ("index", "read", "simple", "uid_line", "uid", "names")
+    __slots__ = ("index", "read", "simple", "uid_line", "uid", "names", "begin", "end")
 
     def __init__(self, index: int):
         self.index = index  # among the file's VEVENTs, in file order
@@ -52,6 +52,7 @@ class _Event:
         self.uid_line: tuple[str, Any, str, Any] | None = None
         self.uid = ""  # str() of its UID, as kb compares them
         self.names: set[str] = set()  # of what kb reads, but ATTENDEE
+        self.begin = self.end = 0  # its BEGIN:VEVENT and END:VEVENT among the content lines
 
 
 def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
@@ -72,7 +73,7 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
     events: list[_Event] = []
     stack: list[str] = []
     current: _Event | None = None
-    for line in content:
+    for position, line in enumerate(content):
         if not line:
             continue
         found = parts.get(line)
@@ -102,6 +103,7 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
                 if stack != ["VCALENDAR"]:
                     return None  # a VEVENT inside another component: the library's walk decides
                 current = _Event(len(events))
+                current.begin = position
                 events.append(current)
             elif current is not None:
                 current.simple = False  # a VALARM or the like: the event is the library's
@@ -111,7 +113,8 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
             if not stack or stack[-1] != what:
                 return None  # unbalanced: the library's error message is the one to give
             stack.pop()
-            if what == "VEVENT":
+            if what == "VEVENT" and current is not None:
+                current.end = position
                 current = None
     if stack or len(events) != event_count:
         return None
@@ -147,7 +150,7 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
             event.simple = False  # the library decides which copy holds
     # everything but the one-off events, in file order, is the text the library parses
     library = [e for e in events if not e.simple]
-    rest = _with_events(content, parts, {e.index for e in library})
+    rest = _without(content, [e for e in events if e.simple])
     try:
         calendar = icalendar.Calendar.from_ical("\r\n".join(rest) + "\r\n")
     except (ValueError, IndexError, KeyError):
@@ -184,24 +187,12 @@ def split(text: str, event_count: int) -> tuple[Any, list[Any]] | None:
     return calendar, ordered
 
 
-def _with_events(content, parts: dict, keep: set[int]) -> list[str]:
-    """The content lines without the one-off events (those not in `keep`)."""
+def _without(content: list, one_offs: list[_Event]) -> list[str]:
+    """The content lines but those of the one-off events, in file order."""
     rest: list[str] = []
-    index, inside, kept = -1, False, False
-    depth = 0
-    for line in content:
-        if not line:
-            continue
-        name, _params, value, _line = parts[line]
-        if name == "BEGIN":
-            depth += 1
-            if depth == 2 and value.upper() == "VEVENT":
-                index += 1
-                inside, kept = True, index in keep
-        if not inside or kept:
-            rest.append(line)
-        if name == "END":
-            if depth == 2 and inside:
-                inside = False
-            depth -= 1
-    return rest
+    cursor = 0
+    for event in one_offs:
+        rest += content[cursor : event.begin]
+        cursor = event.end + 1
+    rest += content[cursor:]
+    return [line for line in rest if line]
