@@ -16,6 +16,7 @@ so is a member the export names that no person of oncall.yaml is.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,15 +219,41 @@ def _baton(data: dict, group: str, fragment: str | None) -> list[Member]:
     return members
 
 
+JSON_SPACE = re.compile(r"[ \t\n\r]*")  # what JSON allows between documents (RFC 8259 section 2)
+
+
+def _json_pages(text: str) -> Any:
+    """The JSON document; or, where `gh api --paginate` wrote one array per page back to back (a
+    GitHub team of more than a page: cli/cli#5347), the arrays joined. Anything else after the
+    first document is the error json.loads gives."""
+    try:
+        return json.loads(text)
+    except ValueError as whole:
+        decoder, pages, index = json.JSONDecoder(), [], 0
+        try:
+            while (index := JSON_SPACE.match(text, index).end()) < len(text):  # type: ignore[union-attr]
+                page, index = decoder.raw_decode(text, index)
+                if not isinstance(page, list):
+                    raise whole from None
+                pages.append(page)
+        except ValueError:
+            raise whole from None
+        if len(pages) < 2:
+            raise
+        return [item for page in pages for item in page]
+
+
 def parse_members(raw: bytes, group: str, fragment: str | None) -> tuple[str, list[Member]]:
     """(kind, members) of an export; MembershipProblem when it is none of the known shapes."""
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = _json_pages(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise MembershipProblem(f"not JSON: {exc}") from None
     except RecursionError:
         raise MembershipProblem("not a membership export: JSON nested too deeply") from None
     if isinstance(data, list):
+        if data and all(isinstance(page, list) for page in data):
+            data = [user for page in data for user in page]  # `gh api --paginate --slurp`: the pages
         return "github", _github(data)
     if isinstance(data, dict):
         schemas = data.get("schemas")
