@@ -159,6 +159,7 @@ class PagingModel:
         self.cards = cards
         self.identities = Identities(self.oncall)
         self._needs: dict[tuple[str, str], list[Need]] = {}
+        self._business_approvers: dict[str, bool] = {}
 
     @cached_property
     def rotations(self) -> dict[str, RotationSchedule]:
@@ -236,11 +237,18 @@ class PagingModel:
         """Humans paged throughout [start, end) on the rotation or along its escalations; a
         rotation without a schedule reaches its members as oncall.yaml declares them: all of
         them (coverage 24x7), or those inside their business hours (coverage business)."""
+        return self._reachable(self.access.escalation_chain(rotation), start, end)
+
+    def _reachable(self, chain: list[str], start: int, end: int, own: Shift | None = None) -> list[str]:
+        """`own`: a shift of the chain's first rotation spanning exactly [start, end) (resolved
+        shifts never overlap: it is the only one there, and its people are those paged throughout)."""
         found: list[str] = []
-        for name in self.access.escalation_chain(rotation):
+        for name in chain:
             schedule = self.rotations.get(name)
             if schedule is None:
                 people = self.declared_on_call(name, start, end)
+            elif own is not None and name == chain[0]:
+                people = list(own.people)
             else:
                 people = _throughout(schedule.overlapping(start, end), start, end)
             for person in people:
@@ -314,10 +322,12 @@ class PagingModel:
         if not steps:
             return
         memo: dict[tuple, tuple[str, ...]] = {}
+        chain = self.access.escalation_chain(rotation)
         for shift in schedule.shifts if shifts is None else shifts:
-            reachable = tuple(self.reachable(rotation, shift.start, shift.end))
+            reachable = tuple(self._reachable(chain, shift.start, shift.end, own=shift))
+            business = self._business_key(reachable, shift)  # once per shift, not once per step
             for card, section, index, step, approval in steps:
-                key = (reachable, approval, self._business_key(reachable, shift))
+                key = (reachable, approval, business)
                 approvers = memo.get(key)
                 if approvers is None:
                     if approval == "second-person":
@@ -329,7 +339,23 @@ class PagingModel:
                     yield NoApprover(rotation, shift, card, section, index, step, reachable)
 
     def _business_key(self, people: tuple[str, ...], shift: Shift) -> tuple[bool, ...]:
-        return tuple(self.clock.inside(shift.start, shift.end, self.oncall.people[p].timezone) for p in people)
+        """Whether each person is inside business hours for the shift, where it can matter: for
+        someone who approves nothing in business hours only, can_approve never asks the clock."""
+        return tuple(
+            self.clock.inside(shift.start, shift.end, self.oncall.people[p].timezone)
+            if self._approves_in_business_hours(p)
+            else True
+            for p in people
+        )
+
+    def _approves_in_business_hours(self, person: str) -> bool:
+        found = self._business_approvers.get(person)
+        if found is None:
+            groups = (self.oncall.groups.get(g) for g in self.oncall.people[person].groups)
+            found = self._business_approvers[person] = any(
+                info is not None and info.approves and info.hours != "24x7" for info in groups
+            )
+        return found
 
     # -- coverage -----------------------------------------------------------------------------
     def non_members(self, rotation: str) -> Iterator[tuple[Shift, str]]:
