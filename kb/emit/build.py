@@ -105,6 +105,9 @@ class ReplaySuite:
 
     group: dict[str, Any]
     tests: list[dict[str, Any]]
+    # the files kb emit writes them to, under rules/ ("" when not known: KB605 then runs copies)
+    rule_file: str = ""
+    test_file: str = ""
 
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter; the same bytes every run
@@ -255,7 +258,7 @@ def build(kb: KnowledgeBase) -> Emitted:
             group = {"name": f"kb:{pm_id}", "rules": rules}
             files[names["alert"]] = HEADER + _dump({"groups": [group]})
             if tests:
-                suites.append(ReplaySuite(group, tests))
+                suites.append(ReplaySuite(group, tests, names["alert"], names["replay"]))
             ids[names["alert"]] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for r in rules]  # type: ignore[index]
         if tests:
             # relative to the test file: promtool resolves rule_files from the test file's folder
