@@ -69,15 +69,20 @@ class CardCopiesReference(DocumentRule):
     def check_document(self, ctx, doc, options):
         from kb.analysis.anchors import anchors_of_file
 
-        sections = self.__dict__.setdefault(
-            "_sections", {}
-        )  # a section read once per check, however many cards link it
+        # a section read once per check, however many cards link it: its shingles, and the
+        # words they are made of
+        sections = self.__dict__.setdefault("_sections", {})
+        files = self.__dict__.setdefault("_files", {})  # reference path -> a regular file to read, or None
         card = doc.model
         if not card.references:
             return
+        words_of: dict[str, list[str]] = {}  # each text of this card, split once for all its references
         for ref in card.references:
-            target = ctx.inside(ref.path)
-            if target is None or not target.is_file() or not ref.section:
+            if ref.path not in files:
+                target = ctx.inside(ref.path)
+                files[ref.path] = target if target is not None and target.is_file() else None
+            target = files[ref.path]
+            if target is None or not ref.section:
                 continue
             key = (ref.path, ref.section)
             if key not in sections:
@@ -86,17 +91,35 @@ class CardCopiesReference(DocumentRule):
                 except OSError:
                     continue
                 body = section_text(text, ref.section, list(anchors_of_file(target, ctx.config.markdown_extensions)))
-                sections[key] = shingles(body, options.min_words)
-            copied = sections[key]
+                found = shingles(body, options.min_words)
+                sections[key] = (found, {word for shingle in found for word in shingle})
+            copied, vocabulary = sections[key]
             if not copied:
                 continue
             for loc, value in _texts(card):
-                if shingles(value, options.min_words) & copied:
+                if value not in words_of:
+                    words_of[value] = WORD.findall(value.lower())
+                if _shares_run(words_of[value], copied, vocabulary, options.min_words):
                     yield Finding(
                         doc.path,
                         f"this text copies {ref.path}#{ref.section}: link the section instead of copying it",
                         loc=loc,
                     )
+
+
+def _shares_run(words: list[str], copied: set[tuple[str, ...]], vocabulary: set[str], size: int) -> bool:
+    """Whether some run of `size` consecutive `words` is one of the section's (`copied`): the
+    same answer as `shingles(text, size) & copied`, looking only inside the stretches of words
+    that all occur in the section (a copied run lies wholly inside one)."""
+    start = 0
+    for end in range(len(words) + 1):
+        if end < len(words) and words[end] in vocabulary:
+            continue
+        for i in range(start, end - size + 1):
+            if tuple(words[i : i + size]) in copied:
+                return True
+        start = end + 1
+    return False
 
 
 def _texts(card):
