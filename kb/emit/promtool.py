@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -40,6 +41,16 @@ def executable() -> str | None:
     return shutil.which("promtool")
 
 
+def environment() -> dict[str, str]:
+    """promtool's environment: kb's, with one Go thread running at a time (GOMAXPROCS=1)
+    unless the user chose otherwise. promtool runs beside kb, which keeps the other core busy;
+    Go's parallel collector then only adds CPU: `promtool test rules` on 1,000 replay files
+    took 7.6 s of CPU instead of 9.0 (about 25 MB more memory), with the same output."""
+    env = dict(os.environ)
+    env.setdefault("GOMAXPROCS", "1")
+    return env
+
+
 class Running:
     """`promtool check rules` started in the background (it runs on another core while kb
     loads the knowledge base); `errors()` waits for it and parses what it reported."""
@@ -57,6 +68,7 @@ class Running:
             try:
                 self.proc = subprocess.Popen(
                     [tool, "check", "rules", "--lint=none", *map(str, files)],
+                    env=environment(),
                     stdin=subprocess.DEVNULL,
                     stdout=self._out,
                     stderr=self._err,
@@ -288,7 +300,12 @@ class RunningTests:
         self._err = tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(
-                [tool, "test", "rules", *names], cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err
+                [tool, "test", "rules", *names],
+                cwd=cwd,
+                env=environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=self._out,
+                stderr=self._err,
             )
         except OSError as exc:
             self._result = ReplayRun(False, [], f"promtool could not be run: {exc}")

@@ -69,8 +69,7 @@ class CardCopiesReference(DocumentRule):
     def check_document(self, ctx, doc, options):
         from kb.analysis.anchors import anchors_of_file
 
-        # a section read once per check, however many cards link it: its shingles, and the
-        # words they are made of
+        # a section read once per check, however many cards link it
         sections = self.__dict__.setdefault("_sections", {})
         files = self.__dict__.setdefault("_files", {})  # reference path -> a regular file to read, or None
         card = doc.model
@@ -91,15 +90,14 @@ class CardCopiesReference(DocumentRule):
                 except OSError:
                     continue
                 body = section_text(text, ref.section, list(anchors_of_file(target, ctx.config.markdown_extensions)))
-                found = shingles(body, options.min_words)
-                sections[key] = (found, {word for shingle in found for word in shingle})
-            copied, vocabulary = sections[key]
+                sections[key] = shingles(body, options.min_words)
+            copied = sections[key]
             if not copied:
                 continue
             for loc, value in _texts(card):
                 if value not in words_of:
                     words_of[value] = WORD.findall(value.lower())
-                if _shares_run(words_of[value], copied, vocabulary, options.min_words):
+                if _shares_run(words_of[value], copied, options.min_words):
                     yield Finding(
                         doc.path,
                         f"this text copies {ref.path}#{ref.section}: link the section instead of copying it",
@@ -107,19 +105,13 @@ class CardCopiesReference(DocumentRule):
                     )
 
 
-def _shares_run(words: list[str], copied: set[tuple[str, ...]], vocabulary: set[str], size: int) -> bool:
+def _shares_run(words: list[str], copied: set[tuple[str, ...]], size: int) -> bool:
     """Whether some run of `size` consecutive `words` is one of the section's (`copied`): the
-    same answer as `shingles(text, size) & copied`, looking only inside the stretches of words
-    that all occur in the section (a copied run lies wholly inside one)."""
-    start = 0
-    for end in range(len(words) + 1):
-        if end < len(words) and words[end] in vocabulary:
-            continue
-        for i in range(start, end - size + 1):
-            if tuple(words[i : i + size]) in copied:
-                return True
-        start = end + 1
-    return False
+    answer of `shingles(text, size) & copied`, with the runs made and looked up in C (zip and
+    isdisjoint, which stops at the first shared run) rather than one Python tuple at a time."""
+    if len(words) < size:
+        return False  # no run that long
+    return not copied.isdisjoint(zip(*(words[i:] for i in range(size))))
 
 
 def _texts(card):
