@@ -25,7 +25,7 @@ DATA = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(DATA)
 def test_the_fast_dumper_writes_the_bytes_of_pyyaml(data) -> None:
     assert _dump(data) == _dump_reference(data)

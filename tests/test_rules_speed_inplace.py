@@ -90,6 +90,28 @@ def test_a_failure_promtool_cannot_name_is_reported_as_the_single_run_reports_it
 
 
 @needs_promtool
+def test_a_run_out_of_time_is_reported_as_the_single_run_reports_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _kb(tmp_path)
+    monkeypatch.setattr(replays, "batch_timeout", lambda count: 0.0)
+    started: list[int] = []
+    real = promtool.RunningTests.__init__
+
+    def counting(self, names, cwd, timeout=120):
+        started.append(len(names))
+        real(self, names, cwd, timeout)
+
+    monkeypatch.setattr(promtool.RunningTests, "__init__", counting)
+    answers = _answers(root)
+    assert [a[4] for a in answers if a[3] == "KB605"] == [
+        "the replays could not be run: promtool test rules did not finish in 0 s"
+    ]
+    assert started[0] == 2 and started[-1] == 2, "the run in place first, the single run last"
+    assert answers == _long_way(root, monkeypatch)
+
+
+@needs_promtool
 def test_a_file_that_changes_while_promtool_reads_it_counts_for_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,7 +177,7 @@ def test_copies_cut_from_the_emitted_files_are_the_dumps_kb_wrote(tmp_path: Path
 WORDS = st.lists(st.sampled_from(["a", "b", "c", "d", "e2", "f-g"]), max_size=40).map(" ".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(section=WORDS, text=WORDS, size=st.integers(1, 6))
 def test_shared_runs_are_found_as_by_intersecting_every_shingle(section: str, text: str, size: int) -> None:
     copied = shingles(section, size)

@@ -292,6 +292,7 @@ class RunningTests:
         self.deadline = time.monotonic() + timeout
         self.proc: subprocess.Popen[bytes] | None = None
         self._result: ReplayRun | None = None
+        self.timed_out = False
         tool = executable()
         if tool is None:
             self._result = ReplayRun(False, [], "promtool is not installed")
@@ -319,6 +320,7 @@ class RunningTests:
             self.proc.wait(timeout=max(0.0, self.deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.close()
+            self.timed_out = True
             self._result = ReplayRun(False, [], f"promtool test rules did not finish in {self.timeout:.0f} s")
             return self._result
         stdout, stderr = _decoded(self._out), _decoded(self._err)
