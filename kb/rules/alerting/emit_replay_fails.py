@@ -1,14 +1,13 @@
 import hashlib
 import json
 import os
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from kb.core.diagnostics import Finding, Level, Span
 from kb.emit import promtool
 from kb.emit.build import ReplaySuite
-from kb.emit.replays import ReplayBatch, write_copies
+from kb.emit.replays import ReplayBatch
 from kb.rules.base import Rule
 
 
@@ -51,11 +50,6 @@ def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | N
     return f"promtool{at} expected {want_text}, got {got_text}"
 
 
-def _suite_files(suites: list[ReplaySuite], folder: Path) -> list[Path]:
-    """One rules file and one test file per postmortem (each test evaluates only its own rules)."""
-    return write_copies(suites, list(range(len(suites))), folder)
-
-
 def suite_key(suite: ReplaySuite, tool: str) -> str:
     """What a suite's verdict depends on: its rules and tests, and the promtool binary."""
     try:
@@ -63,7 +57,7 @@ def suite_key(suite: ReplaySuite, tool: str) -> str:
         identity = f"{os.path.realpath(tool)}\0{st.st_size}\0{st.st_mtime_ns}"
     except OSError:
         identity = tool
-    # the test file also sets evaluation_interval: 1m (_suite_files); "v1" names this layout
+    # the test file also sets evaluation_interval: 1m (kb.emit.replays.copy_texts); "v1" names this layout
     payload = json.dumps(
         ["v1", "1m", identity, suite.group, suite.tests], sort_keys=True, ensure_ascii=False, default=str
     )
