@@ -22,7 +22,7 @@ from test_rule_cases import CASES_DIR, apply_files
 
 from kb.commands import check as check_verb
 from kb.core import yamlio
-from kb.emit import promtool
+from kb.emit import promtool, replays
 from kb.load.loader import links_outside
 from kb.load.secrets import scan, scan_decoded, scan_rewritten
 
@@ -58,33 +58,36 @@ def test_replays_that_passed_are_not_run_again_and_failures_always_are(
     (root / "postmortems" / "PM-2026-002-steps.yaml").write_text(second, encoding="utf-8")
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("KB_NO_CACHE", raising=False)
-    suites_run: list[int] = []
-    real = promtool.run_tests
+    suites_run: list[list[str]] = []  # the alert groups KB605 hands promtool, per check
+    real = replays.ReplayBatch.__init__
 
-    def counting(files, timeout=120):  # the real promtool, counted
-        suites_run.append(len(files) if isinstance(files, list) else 1)
-        return real(files, timeout)
+    def counting(self, kb, emitted, suites):  # the real batch and the real promtool, counted
+        suites_run.append([suite.group["name"] for suite in suites])
+        real(self, kb, emitted, suites)
 
-    monkeypatch.setattr(promtool, "run_tests", counting)
+    monkeypatch.setattr(replays.ReplayBatch, "__init__", counting)
+    both = ["kb:PM-2026-001", "kb:PM-2026-002"]
 
     first = _check(root, capsys)
     replay_lines = [line for line in first.splitlines() if " KB605 " in line]
     assert replay_lines and not any("PM-2026-002" in line for line in replay_lines)
-    assert suites_run == [2]
+    assert suites_run == [both]
     card = root / "cards" / "queue-stuck.yaml"
     card.write_text(card.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
     after_card_edit = _check(root, capsys)
     # a card edit cannot change a replay: the check either reuses KB605's findings or runs the
     # failing suite again, never the one that passed
-    assert suites_run in ([2], [2, 1]), "the passing suite is remembered; the failing one runs again"
+    assert suites_run in ([both], [both, ["kb:PM-2026-001"]]), (
+        "the passing suite is remembered; the failing one runs again"
+    )
     assert after_card_edit == first
     runs_before = len(suites_run)
     assert _check(root, capsys, KB_NO_CACHE="1") == first  # the long way round: both suites
-    assert suites_run[runs_before:] == [2]
+    assert suites_run[runs_before:] == [both]
     pm = root / "postmortems" / "PM-2026-002-steps.yaml"
     pm.write_text(pm.read_text(encoding="utf-8").replace("One agent run", "An agent run"), encoding="utf-8")
     _check(root, capsys)
-    assert suites_run[-1] == 2, "an edited suite is a new suite"
+    assert suites_run[-1] == both, "an edited suite is a new suite"
 
 
 def test_passed_files_reads_only_success_blocks() -> None:

@@ -260,11 +260,17 @@ def run_check(
         active = [e for e in active if issubclass(e.rule, LoadRule) and e.rule.reports is LoadProblem.CONFIG]
     findings: list[tuple[ActiveRule, Finding]] = []
     document_rules = [entry for entry in active if issubclass(entry.rule, DocumentRule)]
-    for entry in active:
-        rule = entry.rule()
-        for finding in rule.check(ctx, entry.options):
-            finding.code = entry.rule.code
-            findings.append((entry, finding))
+    rules = [(entry, entry.rule()) for entry in active]
+    try:
+        for entry, rule in rules:  # slow programs first, on the other core while the rules run
+            rule.start(ctx, entry.options)
+        for entry, rule in rules:
+            for finding in rule.check(ctx, entry.options):
+                finding.code = entry.rule.code
+                findings.append((entry, finding))
+    finally:
+        for _, rule in rules:
+            rule.stop()
     if document_rules:
         by_code = {entry.rule.code: entry for entry in document_rules}
         instances = [(entry, rule) for entry in document_rules if isinstance(rule := entry.rule(), DocumentRule)]

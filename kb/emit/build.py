@@ -105,12 +105,61 @@ class ReplaySuite:
 
     group: dict[str, Any]
     tests: list[dict[str, Any]]
+    # the files kb emit writes them to, under rules/ ("" when not known: KB605 then runs copies)
+    rule_file: str = ""
+    test_file: str = ""
 
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter; the same bytes every run
 
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_NULL, _BOOL = "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool"
+
+
+class _FastDumper(_Dumper):  # type: ignore[valid-type,misc]
+    """The safe dumper with its Python half (the representer, 2 s of 3.7 at 3,333
+    postmortems) cut short for what kb emit dumps: plain dicts, lists, strings, booleans and
+    None become the very nodes SafeRepresenter makes (a dict or list met twice is still an
+    alias), and everything else takes SafeRepresenter's own way. libyaml's emitter is
+    unchanged, so the bytes are (tests/test_rules_speed_dump.py compares both on varied data)."""
+
+    def represent_data(self, data):
+        kind = type(data)
+        if kind is str:
+            return yaml.ScalarNode(_STR, data)
+        if (kind is dict or kind is list) and self.default_flow_style is not None and not self.sort_keys:
+            key = id(data)
+            if key in self.represented_objects:
+                return self.represented_objects[key]
+            self.object_keeper.append(data)
+            if kind is dict:
+                pairs: list = []
+                node = yaml.MappingNode(_MAP, pairs, flow_style=self.default_flow_style)
+                self.represented_objects[key] = node
+                for item_key, item_value in data.items():
+                    pairs.append((self.represent_data(item_key), self.represent_data(item_value)))
+                return node
+            items: list = []
+            node = yaml.SequenceNode(_SEQ, items, flow_style=self.default_flow_style)
+            self.represented_objects[key] = node
+            for item in data:
+                items.append(self.represent_data(item))
+            return node
+        if data is None:
+            return yaml.ScalarNode(_NULL, "null")
+        if kind is bool:
+            return yaml.ScalarNode(_BOOL, "true" if data else "false")
+        return super().represent_data(data)
+
 
 def _dump(data) -> str:
+    return yaml.dump(
+        data, Dumper=_FastDumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096
+    )
+
+
+def _dump_reference(data) -> str:
+    """`_dump` with PyYAML's own representer: what _FastDumper must equal."""
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
 
 
@@ -255,7 +304,7 @@ def build(kb: KnowledgeBase) -> Emitted:
             group = {"name": f"kb:{pm_id}", "rules": rules}
             files[names["alert"]] = HEADER + _dump({"groups": [group]})
             if tests:
-                suites.append(ReplaySuite(group, tests))
+                suites.append(ReplaySuite(group, tests, names["alert"], names["replay"]))
             ids[names["alert"]] = [f"{r['labels']['postmortem']}/{r['labels']['reinforcement']}" for r in rules]  # type: ignore[index]
         if tests:
             # relative to the test file: promtool resolves rule_files from the test file's folder
@@ -353,20 +402,58 @@ def stale_parts(kb: KnowledgeBase, emitted: Emitted) -> list[str]:
     return [n for n in owned_on_disk(kb) if n not in emitted.files]
 
 
-def changes(kb: KnowledgeBase, emitted: Emitted) -> dict[str, tuple[str, str]]:
+class OnDisk:
+    """kb emit's own files under rules/ as one check reads them, each once however many rules
+    ask (KB409, KB601): which are there (owned_on_disk), and their text. A text that is what
+    this emit writes is kept as a mark, not a second copy of the file."""
+
+    def __init__(self, kb: KnowledgeBase, emitted: Emitted):
+        self.kb = kb
+        self.emitted = emitted
+        self._owned: list[str] | None = None
+        self._base: Path | None = None
+        self._texts: dict[str, str | bool | OSError] = {}
+
+    def owned(self) -> list[str]:
+        if self._owned is None:
+            self._owned = owned_on_disk(self.kb)
+        return self._owned
+
+    def read_text(self, name: str) -> str:
+        """The text of rules/<name> (safefile: a regular file, bounded), or its OSError."""
+        if name not in self._texts:
+            try:
+                if self._base is None:
+                    self._base = rules_dir(self.kb)  # once: it resolves every link on the way
+                text = safefile.read_text(self._base / name)
+                self._texts[name] = True if text == self.emitted.files.get(name) else text
+            except OSError as exc:
+                self._texts[name] = exc
+        found = self._texts[name]
+        if found is True:
+            return self.emitted.files[name]
+        if isinstance(found, OSError):
+            raise found
+        assert isinstance(found, str)
+        return found
+
+
+def changes(kb: KnowledgeBase, emitted: Emitted, disk: OnDisk | None = None) -> dict[str, tuple[str, str]]:
     """Files whose content on disk differs: name -> (old, new); new is "" for a file to remove."""
+    disk = disk if disk is not None else OnDisk(kb, emitted)
     out = {}
+    base = rules_dir(kb)  # resolved once: every link on the way, for each of thousands of files, cost 0.3 s
     for name, text in emitted.files.items():
-        path = rules_dir(kb) / name
+        path = base / name
         try:
-            old = safefile.read_text(path) if os.path.lexists(path) else ""
+            old = disk.read_text(name) if os.path.lexists(path) else ""
         except OSError as exc:
             raise EmitProblem(f"{kb.settings.rules_dir}/{name}: {safefile.describe(exc)}") from None
         if old != text:
             out[name] = (old, text)
-    for name in stale_parts(kb, emitted):
+    for name in [n for n in disk.owned() if n not in emitted.files]:  # stale_parts
         try:
-            out[name] = (safefile.read_text(rules_dir(kb) / name), "")
+            out[name] = (disk.read_text(name), "")
         except OSError as exc:
             raise EmitProblem(f"{kb.settings.rules_dir}/{name}: {safefile.describe(exc)}") from None
     return out

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import shutil
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +30,25 @@ class PromtoolError:
     message: str
 
 
+def _decoded(handle) -> str:
+    """What a process wrote to the unnamed file `handle`, decoded as subprocess decodes text
+    (text=True): the locale's encoding, universal newlines."""
+    handle.seek(0)
+    return io.TextIOWrapper(io.BytesIO(handle.read())).read()
+
+
 def executable() -> str | None:
     return shutil.which("promtool")
+
+
+def environment() -> dict[str, str]:
+    """promtool's environment: kb's, with one Go thread running at a time (GOMAXPROCS=1)
+    unless the user chose otherwise. promtool runs beside kb, which keeps the other core busy;
+    Go's parallel collector then only adds CPU: `promtool test rules` on 1,000 replay files
+    took 7.6 s of CPU instead of 9.0 (about 25 MB more memory), with the same output."""
+    env = dict(os.environ)
+    env.setdefault("GOMAXPROCS", "1")
+    return env
 
 
 class Running:
@@ -38,15 +59,24 @@ class Running:
         self.files = files
         self.timeout = timeout
         tool = executable()
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self._errors: list[PromtoolError] | None = None
         if tool is not None and files:
-            self.proc = subprocess.Popen(
-                [tool, "check", "rules", "--lint=none", *map(str, files)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            # output to unnamed files, not pipes: 3,333 files print more than a pipe holds, and
+            # promtool would stall in the background until kb read it
+            self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+            try:
+                self.proc = subprocess.Popen(
+                    [tool, "check", "rules", "--lint=none", *map(str, files)],
+                    env=environment(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=self._out,
+                    stderr=self._err,
+                )
+            except BaseException:
+                self._out.close()
+                self._err.close()
+                raise
 
     def __enter__(self) -> Running:
         return self
@@ -58,7 +88,9 @@ class Running:
         """Never leave promtool running: stop it if nobody collected its answer, and reap it."""
         if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()
-            self.proc.communicate()
+            self.proc.wait()
+            self._out.close()
+            self._err.close()
 
     def errors(self) -> list[PromtoolError]:
         if self.proc is None:
@@ -71,15 +103,17 @@ class Running:
     def _collect(self) -> list[PromtoolError]:
         assert self.proc is not None
         try:
-            out, err = self.proc.communicate(timeout=self.timeout)
+            self.proc.wait(timeout=self.timeout)  # counted from the collection, as it always was
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
+            self.close()
             return [
                 PromtoolError(
                     str(self.files[0]), None, None, None, None, f"promtool did not finish in {self.timeout:.0f} s"
                 )
             ]
+        out, err = _decoded(self._out), _decoded(self._err)
+        self._out.close()
+        self._err.close()
         return [] if self.proc.returncode == 0 else parse(out + "\n" + err, self.files, self.proc.returncode)
 
 
@@ -246,25 +280,77 @@ def parse_test_output(output: str, returncode: int) -> ReplayRun:
     return ReplayRun(False, [], f"promtool test rules exited {returncode}: {tail or 'no output'}")
 
 
+class RunningTests:
+    """`promtool test rules` on `names` (test files in `cwd`), started now: it runs on the
+    other core while kb checks the rest, and `result()` waits for it. Its output goes to
+    unnamed temporary files, never pipes: 3,333 test files print more than a pipe holds, and
+    promtool would stall until kb read it. `timeout` counts from the start, as it did when
+    kb waited at once."""
+
+    def __init__(self, names: list[str], cwd: Path, timeout: float = 120):
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._result: ReplayRun | None = None
+        self.timed_out = False
+        tool = executable()
+        if tool is None:
+            self._result = ReplayRun(False, [], "promtool is not installed")
+            return
+        self._out = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(
+                [tool, "test", "rules", *names],
+                cwd=cwd,
+                env=environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=self._out,
+                stderr=self._err,
+            )
+        except OSError as exc:
+            self._result = ReplayRun(False, [], f"promtool could not be run: {exc}")
+            self._close_files()
+
+    def result(self) -> ReplayRun:
+        if self._result is not None:
+            return self._result
+        assert self.proc is not None
+        try:
+            self.proc.wait(timeout=max(0.0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.close()
+            self.timed_out = True
+            self._result = ReplayRun(False, [], f"promtool test rules did not finish in {self.timeout:.0f} s")
+            return self._result
+        stdout, stderr = _decoded(self._out), _decoded(self._err)
+        self._close_files()
+        run = parse_test_output(stdout + "\n" + stderr, self.proc.returncode)
+        run.passed_files = passed_files(stdout)
+        self._result = run
+        return run
+
+    def _close_files(self) -> None:
+        self._out.close()
+        self._err.close()
+
+    def close(self) -> None:
+        """Never leave promtool running: stop it if nobody collected its answer, and reap it."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            self.proc.wait()
+            self._close_files()
+
+    def __enter__(self) -> RunningTests:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def run_tests(test_file: Path | list[Path], timeout: float = 120) -> ReplayRun:
     """Run `promtool test rules` once on one or more test files in one folder (their
     rule_files resolve beside them)."""
-    tool = executable()
-    if tool is None:
-        return ReplayRun(False, [], "promtool is not installed")
     files = test_file if isinstance(test_file, list) else [test_file]
-    try:
-        proc = subprocess.run(
-            [tool, "test", "rules", *(f.name for f in files)],
-            cwd=files[0].parent,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return ReplayRun(False, [], f"promtool test rules did not finish in {timeout:.0f} s")
-    except OSError as exc:
-        return ReplayRun(False, [], f"promtool could not be run: {exc}")
-    run = parse_test_output(proc.stdout + "\n" + proc.stderr, proc.returncode)
-    run.passed_files = passed_files(proc.stdout)
-    return run
+    with RunningTests([f.name for f in files], files[0].parent, timeout) as running:
+        return running.result()

@@ -51,6 +51,14 @@ class Rule:
     def check(self, ctx: RuleContext, options: Any) -> Iterable[Finding]:
         raise NotImplementedError
 
+    def start(self, ctx: RuleContext, options: Any) -> None:
+        """Begin slow work that needs no other rule (a program such as promtool) before the
+        engine runs the rules, so that it runs on another core meanwhile; `check` collects it
+        and must also work when `start` was never called."""
+
+    def stop(self) -> None:
+        """Release what `start` began and `check` did not collect (the check failed or ended early)."""
+
     @classmethod
     def reads(cls, options: Any) -> list[str]:
         """Files beyond the knowledge base's folders that the rule reads with these options

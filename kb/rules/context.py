@@ -13,7 +13,7 @@ from kb.analysis.access import AccessModel
 from kb.analysis.paging import PagingModel
 from kb.config.settings import Config, Settings
 from kb.core.paths import inside
-from kb.emit.build import Emitted, build
+from kb.emit.build import Emitted, OnDisk, build
 from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.router import Router, published_text_files, router_for
 from kb.model import Card, Oncall, Postmortem
@@ -50,6 +50,7 @@ class RuleContext:
         self._paging: PagingModel | None = None
         self._router: Router | None = None
         self._emitted: Emitted | None = None
+        self._on_disk: OnDisk | None = None
         self._inside: dict[str, Path | None] = {}
 
     def inside(self, rel: str) -> Path | None:
@@ -126,6 +127,12 @@ class RuleContext:
         if self._emitted is None:
             self._emitted = self._emit(self.kb)
         return self._emitted
+
+    def emitted_on_disk(self) -> OnDisk:
+        """kb emit's own files under rules/ as they are now, each read once for this check."""
+        if self._on_disk is None:
+            self._on_disk = OnDisk(self.kb, self.emitted())
+        return self._on_disk
 
     @property
     def emitted_if_built(self) -> Emitted | None:

@@ -37,7 +37,7 @@ class EmitOutOfDate(Rule):
             return  # a postmortem that does not load cannot be emitted; its own diagnostic comes first
         emitted = ctx.emitted()
         try:
-            changed = changes(ctx.kb, emitted)
+            changed = changes(ctx.kb, emitted, ctx.emitted_on_disk())
         except EmitProblem:
             return  # a rules folder kb cannot use (a link out, a special file): KB102 and KB103 say why
         base = ctx.settings.rules_dir.strip("/")

@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict
 
 from kb.core.diagnostics import Finding, Level, Span
 from kb.emit import promtool
+from kb.emit.replays import Identity, in_place_or_copies, still
 from kb.rules.base import Rule
 
 
@@ -48,9 +49,36 @@ class PromqlInvalid(Rule):
     Options = Options
     tools = ("promtool",)
 
-    def check(self, ctx, options):
+    _started = False
+    _running: promtool.Running | None = None
+    _tmp: tempfile.TemporaryDirectory | None = None
+    _generated: list[Path] = []
+    _watched: dict[Path, Identity] = {}
+
+    def start(self, ctx, options):
+        """`promtool check rules` over the emitted rules, started now on the other core: the
+        files under rules/kb/alerts/ that are exactly what kb emit writes (plain files, in real
+        folders) where they are, the others from a private folder."""
+        if self._started:
+            return
+        self._started = True
         from kb.emit.build import rule_parts
 
+        emitted = ctx.emitted()
+        if not emitted.alerts or promtool.executable() is None:
+            return
+        self._tmp = tempfile.TemporaryDirectory(prefix="kb-promtool-")
+        self._generated, self._watched = in_place_or_copies(ctx.kb, emitted, rule_parts(emitted), Path(self._tmp.name))
+        self._running = promtool.Running(self._generated)
+
+    def stop(self):
+        if self._running is not None:
+            self._running.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def check(self, ctx, options):
+        self.start(ctx, options)
         emitted = ctx.emitted()
         # PrometheusRule manifests go to promtool through their spec (_manifests), never as they are
         hand_written = [rf.path for rf in ctx.rule_files if not rf.owned and rf.kind != "PrometheusRule"]
@@ -66,13 +94,19 @@ class PromqlInvalid(Rule):
                 "mkdocs.yml", message, span=Span(1, 1, 1, 2), level=None if options.require_promtool else Level.INFO
             )
             return
-        with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
-            generated_paths = []
-            for name in rule_parts(emitted):  # kb/alerts/<id>.yml, one per postmortem
-                generated_paths.append(Path(tmp) / name)
-                generated_paths[-1].parent.mkdir(parents=True, exist_ok=True)
-                generated_paths[-1].write_text(emitted.files[name], encoding="utf-8")
-            errors = promtool.check_rules(generated_paths) if emitted.alerts else []
+        generated_paths: list[Path] = []
+        errors: list[promtool.PromtoolError] = []
+        if self._running is not None:
+            generated_paths = self._generated
+            errors = list(self._running.errors())
+            if not all(still(path, identity) for path, identity in self._watched.items()):
+                # a file changed while promtool read it: every emitted file from the private folder
+                from kb.emit.build import rule_parts
+
+                assert self._tmp is not None
+                folder = Path(self._tmp.name) / "again"
+                generated_paths, _ = in_place_or_copies(None, emitted, rule_parts(emitted), folder)
+                errors = promtool.check_rules(generated_paths)
         generated_names = {str(p) for p in generated_paths}
         if ctx.promtool_hand_written is not None:  # started when the KB was loaded
             errors += ctx.promtool_hand_written.errors()

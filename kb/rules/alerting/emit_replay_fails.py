@@ -1,14 +1,13 @@
 import hashlib
 import json
 import os
-import tempfile
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from kb.core.diagnostics import Finding, Level, Span
 from kb.emit import promtool
-from kb.emit.build import ReplaySuite, dump_yaml
+from kb.emit.build import ReplaySuite
+from kb.emit.replays import ReplayBatch
 from kb.rules.base import Rule
 
 
@@ -51,18 +50,6 @@ def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | N
     return f"promtool{at} expected {want_text}, got {got_text}"
 
 
-def _suite_files(suites: list[ReplaySuite], folder: Path) -> list[Path]:
-    """One rules file and one test file per postmortem (each test evaluates only its own rules)."""
-    files = []
-    for index, suite in enumerate(suites):
-        rules = folder / f"{index}.rules.yml"
-        rules.write_text(dump_yaml({"groups": [suite.group]}))
-        test_file = folder / f"{index}.test.yml"
-        test_file.write_text(dump_yaml({"rule_files": [rules.name], "evaluation_interval": "1m", "tests": suite.tests}))
-        files.append(test_file)
-    return files
-
-
 def suite_key(suite: ReplaySuite, tool: str) -> str:
     """What a suite's verdict depends on: its rules and tests, and the promtool binary."""
     try:
@@ -70,7 +57,7 @@ def suite_key(suite: ReplaySuite, tool: str) -> str:
         identity = f"{os.path.realpath(tool)}\0{st.st_size}\0{st.st_mtime_ns}"
     except OSError:
         identity = tool
-    # the test file also sets evaluation_interval: 1m (_suite_files); "v1" names this layout
+    # the test file also sets evaluation_interval: 1m (kb.emit.replays.copy_texts); "v1" names this layout
     payload = json.dumps(
         ["v1", "1m", identity, suite.group, suite.tests], sort_keys=True, ensure_ascii=False, default=str
     )
@@ -128,19 +115,18 @@ class ReplayFails(Rule):
     Options = Options
     tools = ("promtool",)
 
-    def check(self, ctx, options):
-        emitted = ctx.emitted()
-        tested = {a.test: a for a in emitted.alerts if a.test}
-        if not tested:
+    _started = False
+    _batch: ReplayBatch | None = None
+    _keys: list[str] = []
+
+    def start(self, ctx, options):
+        """Start promtool on the replays now, on the other core, while the engine runs the
+        other rules; `check` collects its answer."""
+        if self._started:
             return
-        if promtool.executable() is None:
-            if options.require_promtool:
-                yield Finding(
-                    "mkdocs.yml",
-                    f"promtool is not installed, so the replays of {len(tested)} alert(s) were not run "
-                    "(require_promtool: true; Debian/Ubuntu: apt-get install prometheus)",
-                    span=Span(1, 1, 1, 2),
-                )
+        self._started = True
+        emitted = ctx.emitted()
+        if not any(a.test for a in emitted.alerts) or promtool.executable() is None:
             return
         memo = ctx.replays
         tool = promtool.executable() or "promtool"
@@ -154,16 +140,40 @@ class ReplayFails(Rule):
             keys.append(key)
         if not suites:
             return
-        with tempfile.TemporaryDirectory(prefix="kb-replay-") as tmp:
-            files = _suite_files(suites, Path(tmp))
-            # one promtool for all: each test file evaluates only its own postmortem's rules, so
-            # the run grows with the number of alerts, not with its square (1,666 postmortems
-            # in one file took promtool over two minutes)
-            run = promtool.run_tests(files, timeout=120 + 0.1 * len(files))
+        # one promtool for all: each test file evaluates only its own postmortem's rules, so
+        # the run grows with the number of alerts, not with its square (1,666 postmortems
+        # in one file took promtool over two minutes)
+        self._batch = ReplayBatch(ctx.kb, emitted, suites)
+        self._keys = keys
+
+    def stop(self):
+        """Never leave promtool running when the check ends without collecting it."""
+        if self._batch is not None:
+            self._batch.close()
+
+    def check(self, ctx, options):
+        self.start(ctx, options)
+        emitted = ctx.emitted()
+        tested = {a.test: a for a in emitted.alerts if a.test}
+        if not tested:
+            return
+        if promtool.executable() is None:
+            if options.require_promtool:
+                yield Finding(
+                    "mkdocs.yml",
+                    f"promtool is not installed, so the replays of {len(tested)} alert(s) were not run "
+                    "(require_promtool: true; Debian/Ubuntu: apt-get install prometheus)",
+                    span=Span(1, 1, 1, 2),
+                )
+            return
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        run, passed = batch.finish()
+        memo = ctx.replays
         if memo is not None:
-            for test_file, key in zip(files, keys):
-                if test_file.name in run.passed_files:
-                    memo.keep(key)
+            for index in sorted(passed):
+                memo.keep(self._keys[index])
         yield from self._report(run, tested)
 
     def _report(self, run, tested):

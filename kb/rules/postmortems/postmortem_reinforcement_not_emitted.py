@@ -3,7 +3,6 @@ import json
 import yaml
 
 from kb.core.diagnostics import Finding, Level
-from kb.core.safefile import read_text
 from kb.rules.base import Rule
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the emitted files are megabytes
@@ -31,15 +30,16 @@ def emitted_sources(ctx) -> set[str]:
     """`PM/R` of every reinforcement present in the files kb emit wrote (on disk). A file
     that is exactly what kb emit would write now is not parsed again: its reinforcements are
     the ones kb emit put there."""
-    from kb.emit.build import EmitProblem, owned_on_disk, rules_dir
+    from kb.emit.build import EmitProblem, rules_dir
     from kb.load.rulefiles import ALERTS_FOLDER, GATES_FOLDER
 
     found: set[str] = set()
     emitted = None
     try:
-        folder = rules_dir(ctx.kb)
+        rules_dir(ctx.kb)  # a rules folder that leads out of the KB: nothing counts as present
+        disk = ctx.emitted_on_disk()  # read once for this check, and KB601 reads the same
         # rules/kb/{alerts,gates,evals}/<id>.*, and an older kb's kb.rules.yml, gates.yml, evals.jsonl (and parts)
-        for name in owned_on_disk(ctx.kb):
+        for name in disk.owned():
             if name.startswith(f"{ALERTS_FOLDER}/") or (name.startswith("kb.rules.") and ".test." not in name):
                 read = _alert_ids
             elif name.startswith(f"{GATES_FOLDER}/") or name.startswith("gates."):
@@ -48,7 +48,7 @@ def emitted_sources(ctx) -> set[str]:
                 read = _eval_ids
             else:
                 continue  # promtool tests
-            text = read_text(folder / name)
+            text = disk.read_text(name)
             if emitted is None:
                 emitted = ctx.emitted()
             if name in emitted.ids and emitted.files.get(name) == text:

@@ -69,15 +69,19 @@ class CardCopiesReference(DocumentRule):
     def check_document(self, ctx, doc, options):
         from kb.analysis.anchors import anchors_of_file
 
-        sections = self.__dict__.setdefault(
-            "_sections", {}
-        )  # a section read once per check, however many cards link it
+        # a section read once per check, however many cards link it
+        sections = self.__dict__.setdefault("_sections", {})
+        files = self.__dict__.setdefault("_files", {})  # reference path -> a regular file to read, or None
         card = doc.model
         if not card.references:
             return
+        words_of: dict[str, list[str]] = {}  # each text of this card, split once for all its references
         for ref in card.references:
-            target = ctx.inside(ref.path)
-            if target is None or not target.is_file() or not ref.section:
+            if ref.path not in files:
+                target = ctx.inside(ref.path)
+                files[ref.path] = target if target is not None and target.is_file() else None
+            target = files[ref.path]
+            if target is None or not ref.section:
                 continue
             key = (ref.path, ref.section)
             if key not in sections:
@@ -91,12 +95,23 @@ class CardCopiesReference(DocumentRule):
             if not copied:
                 continue
             for loc, value in _texts(card):
-                if shingles(value, options.min_words) & copied:
+                if value not in words_of:
+                    words_of[value] = WORD.findall(value.lower())
+                if _shares_run(words_of[value], copied, options.min_words):
                     yield Finding(
                         doc.path,
                         f"this text copies {ref.path}#{ref.section}: link the section instead of copying it",
                         loc=loc,
                     )
+
+
+def _shares_run(words: list[str], copied: set[tuple[str, ...]], size: int) -> bool:
+    """Whether some run of `size` consecutive `words` is one of the section's (`copied`): the
+    answer of `shingles(text, size) & copied`, with the runs made and looked up in C (zip and
+    isdisjoint, which stops at the first shared run) rather than one Python tuple at a time."""
+    if len(words) < size:
+        return False  # no run that long
+    return not copied.isdisjoint(zip(*(words[i:] for i in range(size))))
 
 
 def _texts(card):
