@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import __version__
-from kb.cache import store
+from kb.cache import delta, store
 from kb.cache.result import RACY_NS, input_files
 from kb.config.settings import Settings, load_config
 from kb.core import safefile
@@ -162,6 +162,9 @@ def finish(
     if emitted is not None:
         state.emitted, state.emitted_from = emitted, list(postmortem_paths)
     store.write_bytes(root, STATE_FILE, marshal.dumps(_encode(state)))
+    # what a later check needs to take a prose-only edit from the last result (kb.cache.delta)
+    documents = tuple(folder.strip("/") + "/" for folder in (settings.cards_dir, settings.postmortems_dir))
+    delta.record_facts(root, session.records, documents)
 
 
 def read_state(root: Path) -> State | None:
