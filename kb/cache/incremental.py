@@ -209,7 +209,7 @@ def _dump(state: State) -> bytes:
 def _load(raw: bytes) -> State | None:
     inflater = zlib.decompressobj()
     plain = inflater.decompress(raw, MAX_PLAIN)
-    if inflater.unconsumed_tail or not inflater.eof:
+    if inflater.unconsumed_tail or inflater.unused_data or not inflater.eof:
         raise ValueError("state too large or truncated")  # a poisoned cache is a cold run, never 10 GB
     stream = io.BytesIO(plain)
     state = _decode(marshal.load(stream))
