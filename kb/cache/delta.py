@@ -28,15 +28,17 @@ import stat as stat_module
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from kb import __version__
 from kb.cache import store
 from kb.check.engine import CheckResult, _document_findings, _place, _without_secrets, configure_rules, help_url
 from kb.config.settings import Config
-from kb.core import safefile
+from kb.core import safefile, yamlio
 from kb.core.diagnostics import Diagnostic, Level, Span
 from kb.core.paths import is_outside, path_problem
 from kb.load.knowledge_base import Document, KnowledgeBase
-from kb.load.loader import _Loader, links_outside, load_document
+from kb.load.loader import _Loader, links_outside
 from kb.load.records import Record, RuleFileRecord, decode_value, file_digest
 from kb.load.rulefiles import yaml_names
 from kb.model import Card, Oncall, Postmortem
@@ -307,6 +309,19 @@ def _old_diagnostics(items: list[dict]) -> list[Diagnostic]:
     ]
 
 
+def _oncall(root: Path, rel: str, max_bytes: int) -> Document[Oncall]:
+    """oncall.yaml's model as the loader builds it, without its secret scan and findings: those
+    stand in the last result, and oncall.yaml is unchanged since (a shared input)."""
+    try:
+        data = yamlio.load_mapping(safefile.read_bytes(root / rel, max_bytes), max_bytes)
+    except (OSError, yamlio.YamlProblem):
+        return Document(rel)
+    try:
+        return Document(rel, model=Oncall.model_validate(data))
+    except ValidationError:
+        return Document(rel)
+
+
 def _changed_findings(
     root: Path, config: Config, targets: list, seen: dict, select: list[str], ignore: list[str]
 ) -> tuple[CheckResult, dict[str, Fact]] | None:
@@ -317,7 +332,7 @@ def _changed_findings(
     kb = KnowledgeBase(config)
     oncall = _folder(settings.oncall)
     if os.path.lexists(root / oncall) and not links_outside(root, [oncall]):
-        kb.oncall = load_document(kb, oncall, Oncall)  # its findings stand in the last result
+        kb.oncall = _oncall(root, oncall, settings.max_file_bytes)
     stopped = [False]
     for name in ("cards", "postmortems", "rule_files", "runs"):
         setattr(kb, name, _Forbidden(stopped))
