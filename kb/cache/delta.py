@@ -169,8 +169,8 @@ class _Forbidden(list):
         self.flag[0] = True
         raise NeedsWholeKB
 
-    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = __reversed__ = _stop  # type: ignore[assignment]
-    index = count = copy = _stop  # type: ignore[assignment]
+    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = __reversed__ = _stop
+    index = count = copy = _stop
 
 
 class _DeltaContext(RuleContext):

@@ -20,7 +20,7 @@ from kb.core.atomic import write_atomic
 def code_stamp() -> list:
     """kb's own source files: a rule edited in development (same version) is a new key."""
     package = Path(__file__).resolve().parents[1]  # kb/, not kb/cache/: every rule module counts
-    stamp = []
+    stamp: list[list] = []
     for path in package.rglob("*.py"):
         try:
             st = os.stat(path)

@@ -25,9 +25,9 @@ class SharedFieldsSet(set):
     def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("this model's fields set is shared with other models: change a copy (model_copy)")
 
-    add = update = discard = remove = pop = clear = _refuse  # type: ignore[assignment]
-    difference_update = intersection_update = symmetric_difference_update = _refuse  # type: ignore[assignment]
-    __ior__ = __iand__ = __isub__ = __ixor__ = _refuse  # type: ignore[assignment]
+    add = update = discard = remove = pop = clear = _refuse
+    difference_update = intersection_update = symmetric_difference_update = _refuse
+    __ior__ = __iand__ = __isub__ = __ixor__ = _refuse
 
     def __copy__(self) -> set[str]:
         return set(self)  # model_copy's copy, which it may update
