@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from kb import __version__
+from kb.cache import delta
 from kb.cache import store as cache
 from kb.check.engine import CheckResult, configure_rules
 from kb.config.mkdocs import read_paths
@@ -114,14 +115,8 @@ def fingerprint(
     return stats, overall.hexdigest()
 
 
-def _code_stamp() -> list:
-    """kb's own source files: a rule edited in development (same version) is a new key."""
-    package = Path(__file__).resolve().parents[1]  # kb/, not kb/cache/: every rule module counts
-    return sorted([p.relative_to(package).as_posix(), *(_stat(p) or [])[:2]] for p in package.rglob("*.py"))
-
-
 def options_key(**options) -> str:
-    data = {**options, "kb": __version__, "code": _code_stamp(), "promtool": promtool.executable() is not None}
+    data = {**options, "kb": __version__, "code": cache.code_stamp(), "promtool": promtool.executable() is not None}
     return hashlib.blake2b(json.dumps(data, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
 
@@ -174,6 +169,14 @@ def cached_check(root: Path, run, **options):
     if hit is not None:
         rules = all_rules()
         return CheckResult(hit[0], hit[1], {code: rules[code] for code in hit[2] if code in rules})
+    if not options.get("only"):
+        chosen, skipped = options.get("select") or [], options.get("ignore") or []
+        found = delta.try_delta(root, config, key, previous, seen, chosen, skipped)
+        if found is not None:
+            result, facts = found
+            store(root, config.settings, key, result, result.router_pages or [], previous, seen)
+            delta.write_facts(root, delta.facts_key(), facts)
+            return result
     result = run(key)
     pages = result.router_pages if result.router_pages is not None else _router_pages(root)
     # What this result was computed from: the digests of the files the run read (never a

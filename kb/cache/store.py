@@ -17,6 +17,20 @@ from kb.core import safefile
 from kb.core.atomic import write_atomic
 
 
+def code_stamp() -> list:
+    """kb's own source files: a rule edited in development (same version) is a new key."""
+    package = Path(__file__).resolve().parents[1]  # kb/, not kb/cache/: every rule module counts
+    stamp: list[list] = []
+    for path in package.rglob("*.py"):
+        try:
+            st = os.stat(path)
+        except OSError:
+            stamp.append([path.relative_to(package).as_posix()])
+            continue
+        stamp.append([path.relative_to(package).as_posix(), st.st_mtime_ns, st.st_size])
+    return sorted(stamp)
+
+
 def cache_dir(root: Path) -> Path:
     configured = os.environ.get("KB_CACHE_DIR")
     base = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kb"

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from kb.model.bulk import Bulk
 from kb.model.common import AlertName, Bool, Date, Id, Permission, PostmortemId, Priority, Strict, Text
 
 Approval = Literal["none", "second-person", "incident-commander"]
@@ -45,7 +46,7 @@ class ReferenceLink(Strict):
     section: str | None = Field(None, description="The heading's anchor as the site renders it.")
 
 
-class Card(Strict):
+class Card(Bulk):
     id: Id = Field(description="Equal to the file's stem.")
     title: Text
     summary: Text

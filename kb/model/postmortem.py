@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from kb.model.bulk import Bulk
 from kb.model.common import (
     AlertName,
     Bool,
@@ -329,7 +330,7 @@ def _postmortem_schema(schema: dict) -> None:
     schema.setdefault("required", []).append("model_inference")
 
 
-class Postmortem(Strict):
+class Postmortem(Bulk):
     model_config = ConfigDict(json_schema_extra=_postmortem_schema)
 
     id: PostmortemId
