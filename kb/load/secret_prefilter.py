@@ -298,7 +298,8 @@ class Prefilter:
         # token runs at C speed: every other byte becomes a space (bytes of non-ASCII
         # characters stay, so a run is never shorter than the characters' run)
         tokens = text.encode("utf-8", "surrogatepass").translate(_ONLY_TOKEN_BYTES)
-        longest = max(map(len, tokens.split()), default=0)
+        words = tokens.split()
+        longest = max(map(len, words), default=0)
         ends: list[int] | None = None
         lines_of: dict[int, set[int]] = {}  # gate index -> nominated line numbers
         # literal gates: each literal looked up once per file, its lines shared by its gates
@@ -337,7 +338,7 @@ class Prefilter:
             if gate.run:
                 if gate.run not in runs:
                     if ascii_only:  # byte offsets are character offsets
-                        runs[gate.run] = [m.start() for m in _byte_runs(gate.run).finditer(tokens)]
+                        runs[gate.run] = _run_starts(tokens, words, gate.run)
                     else:
                         runs[gate.run] = [m.start() for m in _run_pattern(gate.run).finditer(text)]
                 lines_of[i] = {bisect_right(ends, start) + 1 for start in runs[gate.run]}
@@ -412,9 +413,19 @@ _FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _ONLY_TOKEN_BYTES = bytes(c if c in _TOKEN_ASCII or c >= 128 else 32 for c in range(256))
 
 
-@lru_cache(maxsize=64)
-def _byte_runs(length: int) -> re.Pattern[bytes]:
-    return re.compile(b"[^ ]{%d,}" % max(length, 1))
+def _run_starts(tokens: bytes, words: list[bytes], length: int) -> list[int]:
+    """Where each run of at least `length` non-space bytes of `tokens` starts (`words` is
+    tokens.split()): the start of every such word, found from the end of the one before; only
+    spaces and shorter words lie between, and a shorter word cannot hold it. The starts of
+    `[^ ]{length,}` matches without a regex step at every byte."""
+    starts = []
+    at = 0
+    for word in words:
+        if len(word) >= length:
+            at = tokens.find(word, at)
+            starts.append(at)
+            at += len(word)
+    return starts
 
 
 @lru_cache(maxsize=64)
