@@ -280,6 +280,23 @@ class Prefilter:
         return {fold: _Finder([lit for f, lit in self._by_literal if f is fold]) for fold in (False, True)}
 
     @cached_property
+    def _entries(self) -> dict[tuple[bool, str], list[tuple[int, int, tuple[str, ...]]]]:
+        """_by_literal with each gate's token run: (run, gate index, other literals)."""
+        return {key: [(self.gates[i].run, i, rest) for i, rest in found] for key, found in self._by_literal.items()}
+
+    @cached_property
+    def _run_gates(self) -> dict[bool, list[tuple[int, int]]]:
+        """(gate index, run) of the gates a text is judged for by token runs (or every line),
+        for a text whose case folds plainly (True) or not (False): the gates without a literal,
+        and when the text does not fold plainly, the case-insensitive gates too."""
+        return {
+            plain: [
+                (i, gate.run) for i, gate in enumerate(self.gates) if not (gate.literals and (plain or not gate.fold))
+            ]
+            for plain in (True, False)
+        }
+
+    @cached_property
     def _unreadable(self) -> bool:
         return any(g.regex is None for g in self.gates)
 
@@ -306,11 +323,11 @@ class Prefilter:
         found = [(False, self._finders[False].occurrences(text))]
         if plain:
             found.append((True, self._finders[True].occurrences(lowered)))  # else: handled below
+        entries = self._entries
         for fold, occurrences in found:
             haystack = lowered if fold else text
             for literal, starts in occurrences.items():
-                entries = self._by_literal[(fold, literal)]
-                wanted = [(i, rest) for i, rest in entries if self.gates[i].run <= longest]
+                wanted = [(i, rest) for run, i, rest in entries[(fold, literal)] if run <= longest]
                 if not wanted:
                     continue
                 if ends is None:
@@ -328,20 +345,18 @@ class Prefilter:
                         lines_of.setdefault(i, set()).update(n + 1 for n in held)
         # gates without a usable literal: by their token run, or every line
         runs: dict[int, list[int]] = {}
-        for i, gate in enumerate(self.gates):
-            if gate.literals and (plain or not gate.fold):
-                continue
-            if gate.run > longest:
+        for i, run in self._run_gates[plain]:
+            if run > longest:
                 continue
             if ends is None:
                 ends = list(accumulate(map(len, text.splitlines(keepends=True))))
-            if gate.run:
-                if gate.run not in runs:
+            if run:
+                if run not in runs:
                     if ascii_only:  # byte offsets are character offsets
-                        runs[gate.run] = _run_starts(tokens, words, gate.run)
+                        runs[run] = _run_starts(tokens, words, run)
                     else:
-                        runs[gate.run] = [m.start() for m in _run_pattern(gate.run).finditer(text)]
-                lines_of[i] = {bisect_right(ends, start) + 1 for start in runs[gate.run]}
+                        runs[run] = [m.start() for m in _run_pattern(run).finditer(text)]
+                lines_of[i] = {bisect_right(ends, start) + 1 for start in runs[run]}
             else:
                 lines_of[i] = set(range(1, len(lines) + 1))
         nominated: dict[int, list[Gate]] = {}
