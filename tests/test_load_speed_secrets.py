@@ -17,3 +17,13 @@ def test_run_starts_are_the_regex_run_starts() -> None:
         for length in (1, 2, 3, 5, 8, 13):
             expected = [m.start() for m in re.finditer(b"[^ ]{%d,}" % length, tokens)]
             assert _run_starts(tokens, tokens.split(), length) == expected, (text, length)
+
+
+def test_file_type_per_extension_is_detect_secrets_answer() -> None:
+    from detect_secrets.util.filetype import determine_file_type
+
+    from kb.load.secret_prefilter import file_type
+
+    names = ["a.yaml", "b.yml", "dir.v2/c.yaml", "d.md", "e", ".yaml", "f.tar.yml", "g.YAML", "h.jsonl", "i.py"]
+    for name in names * 2:  # the second time from the kept answers
+        assert file_type(name) == determine_file_type(name), name

@@ -21,6 +21,7 @@ own test strings and strings generated from each pattern through both paths.
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from bisect import bisect_right
@@ -450,11 +451,24 @@ def _run_pattern(length: int) -> re.Pattern[str]:
 _PREFILTERS: dict[tuple, tuple[list[Any], Prefilter]] = {}
 
 
+def file_type(filename: str) -> Any:
+    """detect-secrets' determine_file_type, which reads the name's extension only: asked once
+    per extension (it builds its table of extensions on every call, twice per file scanned)."""
+    extension = os.path.splitext(filename)[1]
+    found = _FILE_TYPES.get(extension)
+    if found is None:
+        from detect_secrets.util.filetype import determine_file_type
+
+        found = _FILE_TYPES[extension] = determine_file_type(filename)
+    return found
+
+
+_FILE_TYPES: dict[str, Any] = {}
+
+
 def prefilter_for(plugins: list[Any], filename: str) -> Prefilter:
     """Per set of plugins and file type (the keyword detector's regexes depend on it)."""
-    from detect_secrets.util.filetype import determine_file_type
-
-    key = (tuple(map(id, plugins)), determine_file_type(filename))
+    key = (tuple(map(id, plugins)), file_type(filename))
     if key not in _PREFILTERS:  # plugins are kept with it, so their ids stay theirs
         gates: list[Gate] = []
         for plugin in plugins:
