@@ -99,3 +99,19 @@ def test_router_read_twice_is_the_same_router(tmp_path: Path) -> None:
         "routes/s.md",
         "../cards/b.yaml",
     ]
+
+
+def test_threads_share_the_kept_renderer_safely() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    extensions = ["footnotes", "abbr"]
+    pages = _pages()
+    expected = [_fresh(text, _candidates(text), extensions) for text in pages]
+
+    def render_all(_: int) -> list[set[int]]:
+        return [router._rendered(text, _candidates(text), extensions) for text in pages]
+
+    for _ in range(2):
+        router._RENDERED.clear()
+        with ThreadPoolExecutor(4) as pool:
+            assert all(result == expected for result in pool.map(render_all, range(4)))

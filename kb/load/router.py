@@ -7,6 +7,7 @@ import json
 import os
 import posixpath
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -126,13 +127,14 @@ def _rendered(
     key = _extensions_key(markdown_extensions)
     if key is not None and (marked, key) in _RENDERED:
         return set(_RENDERED[(marked, key)])
-    html = _markdown(markdown_extensions, key).convert(marked)
-    found = frozenset(int(index) for index in re.findall(r'href="kbroutelink([0-9]+)x"', html))
+    with _RENDER_LOCK:  # a kept Markdown is one renderer: one page at a time, whatever the thread
+        html = _markdown(markdown_extensions, key).convert(marked)
+    linked = frozenset(int(index) for index in re.findall(r'href="kbroutelink([0-9]+)x"', html))
     if key is not None:
         if len(_RENDERED) >= _RENDERED_LIMIT:
             _RENDERED.clear()
-        _RENDERED[(marked, key)] = found
-    return set(found)
+        _RENDERED[(marked, key)] = linked
+    return set(linked)
 
 
 # Which candidates a page renders as links is a function of its marked text and the Markdown
@@ -141,6 +143,7 @@ def _rendered(
 _RENDERED: dict[tuple[str, str], frozenset[int]] = {}
 _RENDERED_LIMIT = 4096
 _MARKDOWNS: dict[str, Any] = {}
+_RENDER_LOCK = threading.Lock()
 
 
 def _extensions_key(markdown_extensions: list[Any] | None) -> str | None:
