@@ -27,7 +27,7 @@ import string
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import accumulate, compress
+from itertools import accumulate
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
@@ -298,6 +298,11 @@ class Prefilter:
         }
 
     @cached_property
+    def _shortest_run(self) -> dict[bool, int]:
+        """The shortest token run of the gates judged by runs (see _run_gates), 0 for none."""
+        return {plain: min((run for _, run in gates if run), default=0) for plain, gates in self._run_gates.items()}
+
+    @cached_property
     def _unreadable(self) -> bool:
         return any(g.regex is None for g in self.gates)
 
@@ -346,6 +351,7 @@ class Prefilter:
                         lines_of.setdefault(i, set()).update(n + 1 for n in held)
         # gates without a usable literal: by their token run, or every line
         runs: dict[int, list[int]] = {}
+        long_words: list[bytes] | None = None
         for i, run in self._run_gates[plain]:
             if run > longest:
                 continue
@@ -354,7 +360,10 @@ class Prefilter:
             if run:
                 if run not in runs:
                     if ascii_only:  # byte offsets are character offsets
-                        runs[run] = _run_starts(tokens, words, run)
+                        if long_words is None:  # the few words long enough for any run gate, once
+                            shortest = self._shortest_run[plain]
+                            long_words = [word for word in words if len(word) >= shortest]
+                        runs[run] = _run_starts(tokens, [word for word in long_words if len(word) >= run])
                     else:
                         runs[run] = [m.start() for m in _run_pattern(run).finditer(text)]
                 lines_of[i] = {bisect_right(ends, start) + 1 for start in runs[run]}
@@ -429,14 +438,14 @@ _FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _ONLY_TOKEN_BYTES = bytes(c if c in _TOKEN_ASCII or c >= 128 else 32 for c in range(256))
 
 
-def _run_starts(tokens: bytes, words: list[bytes], length: int) -> list[int]:
-    """Where each run of at least `length` non-space bytes of `tokens` starts (`words` is
-    tokens.split()): the start of every such word, found from the end of the one before; only
-    spaces and shorter words lie between, and a shorter word cannot hold it. The starts of
-    `[^ ]{length,}` matches without a regex step at every byte."""
+def _run_starts(tokens: bytes, long_words: list[bytes]) -> list[int]:
+    """Where each run of at least `length` non-space bytes of `tokens` starts, given its words
+    of at least that length in order (`long_words`): each found from the end of the one before,
+    as only spaces and shorter words lie between, and a shorter word cannot hold it. The
+    starts of `[^ ]{length,}` matches, without a regex step at every byte."""
     starts = []
     at = 0
-    for word in compress(words, map((length - 1).__lt__, map(len, words))):  # the long words, at C speed
+    for word in long_words:
         at = tokens.find(word, at)
         starts.append(at)
         at += len(word)
