@@ -61,8 +61,8 @@ def _fresh(text: str, candidates: list, extensions: list) -> set[int]:
 def test_kept_renderer_finds_the_links_a_fresh_one_finds(extensions: list) -> None:
     pytest.importorskip("pymdownx") if any("pymdownx" in str(e) for e in extensions) else None
     router._RENDERED.clear()
-    pages = _pages()
-    assert len(pages) > 20
+    pages = _pages() if "pymdownx" not in str(extensions) else TRICKY  # a fresh Markdown per page: slower
+    assert len(pages) >= len(TRICKY)
     expected = [_fresh(text, _candidates(text), extensions) for text in pages]
     # twice over every page in turn: a renderer that kept state from one page shows on the next
     for _ in range(2):
