@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import yaml
@@ -27,6 +28,7 @@ from kb.core.diagnostics import SUPPRESSION, Loc, Span
 
 _TAG = "tag:yaml.org,2002:"
 PLAIN = "kb:plain"  # an untagged plain scalar: kb resolves it with YAML 1.2 core rules
+_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
 
 
 class _Resolver:
@@ -35,9 +37,9 @@ class _Resolver:
     untagged scalars are plain; explicit tags (`!!str 7`) come through as written."""
 
     def resolve(self, kind: type[Node], value: object, implicit: tuple[bool, bool]) -> str:
-        if kind is ScalarNode:
-            return PLAIN if implicit[0] else _TAG + "str"
-        return _TAG + ("seq" if kind is SequenceNode else "map")
+        if kind is ScalarNode:  # called by the C composer for every node: constants only
+            return PLAIN if implicit[0] else _STR
+        return _SEQ if kind is SequenceNode else _MAP
 
     def descend_resolver(
         self, current_node: Node | None, current_index: object
@@ -201,8 +203,23 @@ def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
     return message
 
 
+_DEPTH_STEP = [0] * 256
+_DEPTH_STEP[ord("[")] = _DEPTH_STEP[ord("{")] = 1
+_DEPTH_STEP[ord("]")] = _DEPTH_STEP[ord("}")] = -1
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _deepest(text: str) -> int:
+    """The deepest count of `[` and `{` not yet closed by `]` or `}` at any point of `text`,
+    counted as _check_depth counts (quotes and comments included), at C speed."""
+    steps = _NOT_BRACKET.sub("", text).encode("ascii")
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, steps), initial=0))
+
+
 def _check_depth(text: str) -> None:
     """Refuse deeply nested flow collections before the C composer recurses into them."""
+    if _deepest(text) <= MAX_DEPTH:  # the common case: said without a Python step per character
+        return
     depth = 0
     deepest = 0
     for index, char in enumerate(text):
@@ -299,29 +316,39 @@ class _Builder:
             result: dict[Any, Any] = {}
             first_seen: dict[Any, Node] = {}
             merged: list[dict[Any, Any]] = []
+            rewritten = self.rewritten
             for key_node, value_node in node.value:
-                if (
-                    self.merge_keys
-                    and type(key_node) is ScalarNode
-                    and key_node.tag == PLAIN
-                    and key_node.value == "<<"
-                ):
-                    merged += self.merge_sources(value_node, depth)
-                    continue
-                if not isinstance(key_node, ScalarNode):
-                    raise YamlProblem("a mapping key must be a plain value, not a list or mapping", node_span(key_node))
-                key = self.scalar(key_node)
-                if not isinstance(key, (str, int, float, bool)) and key is not None:
-                    raise YamlProblem("unsupported mapping key", node_span(key_node))
-                try:
-                    hash(key)
-                except TypeError:  # pragma: no cover - scalars are hashable
-                    raise YamlProblem("unhashable mapping key", node_span(key_node)) from None
+                if type(key_node) is ScalarNode and key_node.tag == PLAIN:  # most keys: no tag, no checks
+                    if self.merge_keys and key_node.value == "<<":
+                        merged += self.merge_sources(value_node, depth)
+                        continue
+                    key = resolve_plain(key_node.value)  # a str, int, float, bool or None: hashable
+                    if (
+                        rewritten is not None
+                        and type(key) is str
+                        and key_node.end_mark.line != key_node.start_mark.line
+                    ):
+                        rewritten.append((key, key_node))  # a key folded over lines
+                else:
+                    key = self.key(key_node)
                 if key in first_seen:
                     first = first_seen[key].start_mark.line + 1
                     raise YamlProblem(f"duplicate key '{key}' (first set on line {first})", node_span(key_node))
                 first_seen[key] = key_node
-                result[key] = self.build(value_node, depth + 1)
+                if type(value_node) is ScalarNode and value_node.tag == PLAIN:  # a leaf: build's first case, inline
+                    self.count += 1
+                    if self.count > MAX_NODES:
+                        raise self.too_many(value_node)
+                    value = resolve_plain(value_node.value)
+                    if (
+                        rewritten is not None
+                        and type(value) is str
+                        and value_node.start_mark.line != value_node.end_mark.line
+                    ):
+                        rewritten.append((value, value_node))
+                    result[key] = value
+                else:
+                    result[key] = self.build(value_node, depth + 1)
             for source in merged:  # the mapping's own keys win, then the first source naming a key
                 for key, value in source.items():
                     result.setdefault(key, value)
@@ -331,6 +358,25 @@ class _Builder:
                 raise self.bad_tag(node)
             return [self.build(item, depth + 1) for item in node.value]
         raise YamlProblem("unsupported YAML node", node_span(node))  # pragma: no cover
+
+    def key(self, key_node: Node) -> Any:
+        """A mapping key that is not an untagged plain value: a quoted or tagged scalar only."""
+        if not isinstance(key_node, ScalarNode):
+            raise YamlProblem("a mapping key must be a plain value, not a list or mapping", node_span(key_node))
+        key = self.scalar(key_node)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise YamlProblem("unsupported mapping key", node_span(key_node))
+        try:
+            hash(key)
+        except TypeError:  # pragma: no cover - scalars are hashable
+            raise YamlProblem("unhashable mapping key", node_span(key_node)) from None
+        return key
+
+    @staticmethod
+    def too_many(node: Node) -> YamlProblem:
+        return YamlProblem(
+            f"more than {MAX_NODES:,} values once aliases are expanded (an alias bomb?); refused", node_span(node)
+        )
 
     def merge_sources(self, node: Node, depth: int) -> list[dict[Any, Any]]:
         """The mappings a merge key names: one mapping, or a list of mappings (YAML's merge key)."""

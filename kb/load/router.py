@@ -3,9 +3,11 @@ to exactly one card. Parsed line by line; links keep their positions for diagnos
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -121,8 +123,53 @@ def _rendered(
         for index, match in reversed(found):  # from the right: earlier offsets stay valid
             line = line[: match.start(2)] + f"kbroutelink{index}x" + line[match.end(2) :]
         lines[number - 1] = line
-    html = markdown_render.build(markdown_extensions).convert("".join(lines))
-    return {int(found) for found in re.findall(r'href="kbroutelink([0-9]+)x"', html)}
+    marked = "".join(lines)
+    key = _extensions_key(markdown_extensions)
+    if key is not None and (marked, key) in _RENDERED:
+        return set(_RENDERED[(marked, key)])
+    with _RENDER_LOCK:  # a kept Markdown is one renderer: one page at a time, whatever the thread
+        html = _markdown(markdown_extensions, key).convert(marked)
+    linked = frozenset(int(index) for index in re.findall(r'href="kbroutelink([0-9]+)x"', html))
+    if key is not None:
+        if len(_RENDERED) >= _RENDERED_LIMIT:
+            _RENDERED.clear()
+        _RENDERED[(marked, key)] = linked
+    return set(linked)
+
+
+# Which candidates a page renders as links is a function of its marked text and the Markdown
+# extensions alone: a check reads the router twice (the rules, then the routing index), and
+# rendering is most of reading it, so each page is rendered once per process.
+_RENDERED: dict[tuple[str, str], frozenset[int]] = {}
+_RENDERED_LIMIT = 4096
+_MARKDOWNS: dict[str, Any] = {}
+_RENDER_LOCK = threading.Lock()
+
+
+def _extensions_key(markdown_extensions: list[Any] | None) -> str | None:
+    """The extensions' configuration as text, or None when it does not write as JSON."""
+    try:
+        return json.dumps(markdown_render.entries(markdown_extensions), sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
+def _markdown(markdown_extensions: list[Any] | None, key: str | None) -> Any:
+    """A Markdown ready to convert a page. One is kept per configuration when every extension
+    is one of Python-Markdown's own, whose state `reset()` clears; a third-party extension may
+    keep state between pages, so with one a fresh Markdown is built per page, as MkDocs does."""
+    if key is None or not all(_is_markdown_own(name) for name, _ in markdown_render.entries(markdown_extensions)):
+        return markdown_render.build(markdown_extensions)
+    md = _MARKDOWNS.get(key)
+    if md is None:
+        md = _MARKDOWNS[key] = markdown_render.build(markdown_extensions)
+    md.reset()
+    return md
+
+
+def _is_markdown_own(name: str) -> bool:
+    module = name.partition(":")[0]
+    return "." not in module or module.startswith("markdown.extensions.")
 
 
 def parse_page(

@@ -192,6 +192,27 @@ def is_owned(path: Path) -> bool:
                 first = handle.readline(limit).decode("utf-8", errors="replace")
     except OSError:
         return False
+    return _header_says_owned(first, jsonl)
+
+
+def is_owned_content(name: str, raw: bytes) -> bool:
+    """is_owned of a regular file whose whole content `raw` is already read (no second open):
+    the same lines, each read as `readline(limit)` reads it."""
+    jsonl = name.endswith(".jsonl")
+    limit = HEADER_LIMIT if jsonl else FIRST_LINE_LIMIT
+    end = _line_end(raw, 0, limit)
+    first = raw[:end].decode("utf-8", errors="replace")
+    if first.startswith(CONFLICT_START):
+        first = raw[end : _line_end(raw, end, limit)].decode("utf-8", errors="replace")
+    return _header_says_owned(first, jsonl)
+
+
+def _line_end(raw: bytes, start: int, limit: int) -> int:
+    newline = raw.find(b"\n", start, start + limit)
+    return newline + 1 if newline >= 0 else min(len(raw), start + limit)
+
+
+def _header_says_owned(first: str, jsonl: bool) -> bool:
     if jsonl:
         try:
             return json.loads(first).get("id") == JSONL_HEADER_ID

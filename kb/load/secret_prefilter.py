@@ -21,6 +21,7 @@ own test strings and strings generated from each pattern through both paths.
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from bisect import bisect_right
@@ -280,6 +281,28 @@ class Prefilter:
         return {fold: _Finder([lit for f, lit in self._by_literal if f is fold]) for fold in (False, True)}
 
     @cached_property
+    def _entries(self) -> dict[tuple[bool, str], list[tuple[int, int, tuple[str, ...]]]]:
+        """_by_literal with each gate's token run: (run, gate index, other literals)."""
+        return {key: [(self.gates[i].run, i, rest) for i, rest in found] for key, found in self._by_literal.items()}
+
+    @cached_property
+    def _run_gates(self) -> dict[bool, list[tuple[int, int]]]:
+        """(gate index, run) of the gates a text is judged for by token runs (or every line),
+        for a text whose case folds plainly (True) or not (False): the gates without a literal,
+        and when the text does not fold plainly, the case-insensitive gates too."""
+        return {
+            plain: [
+                (i, gate.run) for i, gate in enumerate(self.gates) if not (gate.literals and (plain or not gate.fold))
+            ]
+            for plain in (True, False)
+        }
+
+    @cached_property
+    def _shortest_run(self) -> dict[bool, int]:
+        """The shortest token run of the gates judged by runs (see _run_gates), 0 for none."""
+        return {plain: min((run for _, run in gates if run), default=0) for plain, gates in self._run_gates.items()}
+
+    @cached_property
     def _unreadable(self) -> bool:
         return any(g.regex is None for g in self.gates)
 
@@ -298,18 +321,19 @@ class Prefilter:
         # token runs at C speed: every other byte becomes a space (bytes of non-ASCII
         # characters stay, so a run is never shorter than the characters' run)
         tokens = text.encode("utf-8", "surrogatepass").translate(_ONLY_TOKEN_BYTES)
-        longest = max(map(len, tokens.split()), default=0)
+        words = tokens.split()
+        longest = max(map(len, words), default=0)
         ends: list[int] | None = None
         lines_of: dict[int, set[int]] = {}  # gate index -> nominated line numbers
         # literal gates: each literal looked up once per file, its lines shared by its gates
         found = [(False, self._finders[False].occurrences(text))]
         if plain:
             found.append((True, self._finders[True].occurrences(lowered)))  # else: handled below
+        entries = self._entries
         for fold, occurrences in found:
             haystack = lowered if fold else text
             for literal, starts in occurrences.items():
-                entries = self._by_literal[(fold, literal)]
-                wanted = [(i, rest) for i, rest in entries if self.gates[i].run <= longest]
+                wanted = [(i, rest) for run, i, rest in entries[(fold, literal)] if run <= longest]
                 if not wanted:
                     continue
                 if ends is None:
@@ -327,20 +351,22 @@ class Prefilter:
                         lines_of.setdefault(i, set()).update(n + 1 for n in held)
         # gates without a usable literal: by their token run, or every line
         runs: dict[int, list[int]] = {}
-        for i, gate in enumerate(self.gates):
-            if gate.literals and (plain or not gate.fold):
-                continue
-            if gate.run > longest:
+        long_words: list[bytes] | None = None
+        for i, run in self._run_gates[plain]:
+            if run > longest:
                 continue
             if ends is None:
                 ends = list(accumulate(map(len, text.splitlines(keepends=True))))
-            if gate.run:
-                if gate.run not in runs:
+            if run:
+                if run not in runs:
                     if ascii_only:  # byte offsets are character offsets
-                        runs[gate.run] = [m.start() for m in _byte_runs(gate.run).finditer(tokens)]
+                        if long_words is None:  # the few words long enough for any run gate, once
+                            shortest = self._shortest_run[plain]
+                            long_words = [word for word in words if len(word) >= shortest]
+                        runs[run] = _run_starts(tokens, [word for word in long_words if len(word) >= run])
                     else:
-                        runs[gate.run] = [m.start() for m in _run_pattern(gate.run).finditer(text)]
-                lines_of[i] = {bisect_right(ends, start) + 1 for start in runs[gate.run]}
+                        runs[run] = [m.start() for m in _run_pattern(run).finditer(text)]
+                lines_of[i] = {bisect_right(ends, start) + 1 for start in runs[run]}
             else:
                 lines_of[i] = set(range(1, len(lines) + 1))
         nominated: dict[int, list[Gate]] = {}
@@ -412,9 +438,18 @@ _FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _ONLY_TOKEN_BYTES = bytes(c if c in _TOKEN_ASCII or c >= 128 else 32 for c in range(256))
 
 
-@lru_cache(maxsize=64)
-def _byte_runs(length: int) -> re.Pattern[bytes]:
-    return re.compile(b"[^ ]{%d,}" % max(length, 1))
+def _run_starts(tokens: bytes, long_words: list[bytes]) -> list[int]:
+    """Where each run of at least `length` non-space bytes of `tokens` starts, given its words
+    of at least that length in order (`long_words`): each found from the end of the one before,
+    as only spaces and shorter words lie between, and a shorter word cannot hold it. The
+    starts of `[^ ]{length,}` matches, without a regex step at every byte."""
+    starts = []
+    at = 0
+    for word in long_words:
+        at = tokens.find(word, at)
+        starts.append(at)
+        at += len(word)
+    return starts
 
 
 @lru_cache(maxsize=64)
@@ -425,11 +460,24 @@ def _run_pattern(length: int) -> re.Pattern[str]:
 _PREFILTERS: dict[tuple, tuple[list[Any], Prefilter]] = {}
 
 
+def file_type(filename: str) -> Any:
+    """detect-secrets' determine_file_type, which reads the name's extension only: asked once
+    per extension (it builds its table of extensions on every call, twice per file scanned)."""
+    extension = os.path.splitext(filename)[1]
+    found = _FILE_TYPES.get(extension)
+    if found is None:
+        from detect_secrets.util.filetype import determine_file_type
+
+        found = _FILE_TYPES[extension] = determine_file_type(filename)
+    return found
+
+
+_FILE_TYPES: dict[str, Any] = {}
+
+
 def prefilter_for(plugins: list[Any], filename: str) -> Prefilter:
     """Per set of plugins and file type (the keyword detector's regexes depend on it)."""
-    from detect_secrets.util.filetype import determine_file_type
-
-    key = (tuple(map(id, plugins)), determine_file_type(filename))
+    key = (tuple(map(id, plugins)), file_type(filename))
     if key not in _PREFILTERS:  # plugins are kept with it, so their ids stay theirs
         gates: list[Gate] = []
         for plugin in plugins:
