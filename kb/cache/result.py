@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -42,11 +43,27 @@ def _walk(root: Path, folder: str) -> list[str]:
     base = root / folder
     if not base.is_dir() or is_outside(root, folder):
         return found  # a folder linked out of the KB is never read (KB102), nor walked here (runs -> /tmp)
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")  # once per folder: 13,000 files share one
+        # hidden folders and folders linked inside the KB are read by the loaders: walked too
+        dirnames[:] = _descend(root, dirpath, rel, sorted(dirnames), found)
         found += [f"{rel}/{name}" for name in sorted(filenames)]
     return found
+
+
+def _descend(root: Path, dirpath: str, rel: str, dirnames: list[str], found: list[str]) -> list[str]:
+    """The subfolders to walk: every one, but a link out of the KB (KB102 reports it) or back
+    to a folder above it (a loop) is an input itself (its target's stat), never walked."""
+    kept = []
+    for name in dirnames:
+        full = os.path.join(dirpath, name)
+        if os.path.islink(full):
+            real, here = os.path.realpath(full), os.path.realpath(dirpath)
+            if is_outside(root, f"{rel}/{name}") or here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+                found.append(f"{rel}/{name}")
+                continue
+        kept.append(name)
+    return kept
 
 
 def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
@@ -174,13 +191,52 @@ def cached_check(root: Path, run, **options):
     if hit is not None:
         rules = all_rules()
         return CheckResult(hit[0], hit[1], {code: rules[code] for code in hit[2] if code in rules})
+    # every input's stat BEFORE the run reads it: one that changed during the run is never stored
+    before = stat_inputs(root, input_files(root, config.settings, (previous or {}).get("router_pages") or []))
+    started_ns = file_clock_ns()
     result = run(key)
     pages = result.router_pages if result.router_pages is not None else _router_pages(root)
     # What this result was computed from: the digests of the files the run read (never a
     # later re-read, which could pair new content with an old result), else the lookup's.
     known = {**(seen or {}), **result.inputs}
-    store(root, config.settings, key, result, pages, previous, known)
+    if not changed_during(root, input_files(root, config.settings, pages), before, started_ns):
+        store(root, config.settings, key, result, pages, previous, known)
     return result
+
+
+def file_clock_ns() -> int:
+    """The start of a run on the clock the kernel stamps files with (Linux: the coarse real-time
+    clock, one tick of a few ms): the first tick after the call, waited for, so that a file
+    written after this has an mtime or ctime at or after it, and one written before, earlier."""
+    if not sys.platform.startswith("linux"):
+        return time.time_ns() - 50_000_000  # elsewhere: a margin for a coarse file clock
+    clock = getattr(time, "CLOCK_REALTIME_COARSE", 5)
+    first = time.clock_gettime_ns(clock)
+    while (now := time.clock_gettime_ns(clock)) == first:
+        time.sleep(0.0005)
+    return now
+
+
+def stat_inputs(root: Path, files: list[str]) -> dict[str, list[int] | None]:
+    """The stat (None: absent or unreadable) of each input, taken before a run reads it."""
+    base = str(root)
+    return {rel: _stat(os.path.join(base, rel)) for rel in files}
+
+
+def changed_during(root: Path, files: list[str], before: dict[str, list[int] | None], started_ns: int) -> bool:
+    """Whether an input may have changed while the run read it: its stat is not the one taken
+    before the run, or (a file the run found that was not listed before: a new router page, a
+    cited file) it changed after the run began. A result computed from such a mix is not kept:
+    a save during a cold check would otherwise be stored as checked (outside review)."""
+    base = str(root)
+    for rel in files:
+        now = _stat(os.path.join(base, rel))
+        if rel in before:
+            if now != before[rel]:
+                return True
+        elif now is not None and max(now[0], now[3]) >= started_ns:
+            return True
+    return False
 
 
 def _router_pages(root: Path) -> list[str]:
