@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from kb import __version__
+from kb.analysis.schedule import tz_stamp
 from kb.cache import store as cache
 from kb.check.engine import CheckResult, configure_rules
 from kb.config.mkdocs import read_paths
@@ -139,6 +140,7 @@ def _code_stamp() -> list:
 
 def options_key(**options) -> str:
     data = {**options, "kb": __version__, "code": _code_stamp(), "promtool": promtool.executable() is not None}
+    data["tz"] = tz_stamp()  # schedules' offsets come from the time-zone database (outside review)
     return hashlib.blake2b(json.dumps(data, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
 
