@@ -59,7 +59,9 @@ def test_a_sub_router_page_created_after_the_link_is_read(kb: Path, call, monkey
     for query in ("ZzStorageFull", "storage"):
         call(route.run, query, root=kb)  # warms the router table and the card index
     (kb / "routers").mkdir()
-    (kb / "routers/storage.md").write_text("# Storage\n\n- `ZzStorageFull` → [queue-stuck](../cards/queue-stuck.yaml)\n")
+    (kb / "routers/storage.md").write_text(
+        "# Storage\n\n- `ZzStorageFull` → [queue-stuck](../cards/queue-stuck.yaml)\n"
+    )
     for query in ("ZzStorageFull", "storage full"):
         warm = call(route.run, query, root=kb)
         cold = _cold(call, monkeypatch, route.run, query, root=kb)
@@ -71,7 +73,9 @@ def test_markdown_extensions_are_part_of_the_router_key(kb: Path, call, monkeypa
     config = kb / "mkdocs.yml"
     config.write_text(config.read_text() + "markdown_extensions: [admonition]\n")
     with (kb / "router.md").open("a") as handle:
-        handle.write('\n!!! note "Storage"\n\n    - `ZzAdmonished`: disk full → [queue-stuck](cards/queue-stuck.yaml)\n')
+        handle.write(
+            '\n!!! note "Storage"\n\n    - `ZzAdmonished`: disk full → [queue-stuck](cards/queue-stuck.yaml)\n'
+        )
     first = call(route.run, "ZzAdmonished", root=kb)
     assert "ZzAdmonished" in first.stdout and first.returncode == 0
     config.write_text(config.read_text().replace("markdown_extensions: [admonition]\n", ""))
@@ -136,7 +140,9 @@ def test_env_tag_in_any_spelling_keeps_no_answer(kb: Path, spelling: str) -> Non
 def test_env_tag_spelled_with_an_escape_does_not_keep_an_access_answer(kb: Path, call, monkeypatch) -> None:
     config = kb / "mkdocs.yml"
     config.write_text(
-        config.read_text().replace("today: 2026-11-22", "today: 2026-11-22\n      oncall: !%45NV [KB_ONCALL, oncall.yaml]")
+        config.read_text().replace(
+            "today: 2026-11-22", "today: 2026-11-22\n      oncall: !%45NV [KB_ONCALL, oncall.yaml]"
+        )
     )
     other = kb / "other.yaml"
     shutil.copy(kb / "oncall.yaml", other)
@@ -150,3 +156,19 @@ def test_env_tag_spelled_with_an_escape_does_not_keep_an_access_answer(kb: Path,
     warm = call(access.run, "queue-stuck", root=kb)
     cold = _cold(call, monkeypatch, access.run, "queue-stuck", root=kb)
     assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
+
+
+def test_half_built_indexes_of_killed_runs_are_swept(kb: Path, tmp_path: Path, call) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    call(route.run, "pending jobs", root=kb)
+    (db,) = (tmp_path / "cache").rglob(card_index.DB_NAME)
+    left = [db.parent / f"{card_index.DB_NAME}.{pid}.tmp", db.parent / f"{card_index.DB_NAME}.{pid}.tmp-journal"]
+    for path in left:
+        path.write_bytes(b"half")
+    db.write_bytes(b"damaged")  # the next run builds a fresh index
+    call(route.run, "pending jobs", root=kb)
+    assert not any(path.exists() for path in left)

@@ -123,7 +123,9 @@ def shared_files(root: Path, settings: Settings, router_pages: list[str]) -> lis
     # the documents are records, and rules across documents always run; but a page there that
     # a card cites or the router looked for (rules/notes.md#section) is judged per document: shared
     named = set(router_pages)
-    return [path for path in input_files(root, settings, router_pages) if not path.startswith(documents) or path in named]
+    return [
+        path for path in input_files(root, settings, router_pages) if not path.startswith(documents) or path in named
+    ]
 
 
 def shared_digest(root: Path, settings: Settings, router_pages: list[str]) -> str:

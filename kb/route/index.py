@@ -495,6 +495,7 @@ def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] 
     except (sqlite3.Error, OSError, ValueError):
         pass
     # damaged, foreign or not writable: build a fresh file beside it and swap it in, else in memory
+    _sweep_killed_builds(folder)
     try:
         fresh = folder / f"{DB_NAME}.{os.getpid()}.tmp"
         fresh.unlink(missing_ok=True)
@@ -512,6 +513,25 @@ def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] 
     db = _connect(":memory:")
     _build(db, config, scan, known)
     return CardIndex(db)
+
+
+def _sweep_killed_builds(folder: Path) -> None:
+    """Remove the half-built indexes (and their journals) of runs killed while building one: a
+    `<DB_NAME>.<pid>.tmp` whose process is gone. The index's own journal is SQLite's, never touched."""
+    from kb.core.atomic import process_alive
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        stem = name.removesuffix("-journal")
+        pid = stem[len(DB_NAME) + 1 : -len(".tmp")] if stem.startswith(DB_NAME + ".") and stem.endswith(".tmp") else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            try:
+                os.unlink(folder / name)
+            except OSError:
+                pass  # another run swept it first, or a read-only cache: costs space, never an answer
 
 
 def _validated(db, config: Paths, scan: CardScan, known) -> CardIndex | None:
