@@ -136,3 +136,14 @@ def test_incremental_sees_a_cited_page_under_rules(kb: Path) -> None:
     cold = _cold(kb)
     assert any(code == "KB134" for _, code, _ in cold)
     assert [(d.path, d.code, d.message) for d in warm.diagnostics] == cold
+
+
+def test_folder_link_loops_are_walked_once(kb: Path, call, monkeypatch) -> None:
+    (kb / "references/a").mkdir()
+    (kb / "references/c").mkdir()
+    (kb / "references/a/to-c").symlink_to("../c", target_is_directory=True)
+    (kb / "references/c/to-a").symlink_to("../a", target_is_directory=True)
+    (kb / "references/a/self").symlink_to(".", target_is_directory=True)
+    _same_as_cold(call, monkeypatch, kb)
+    _rename_heading(kb / "references/queues.md")
+    assert "KB134" in _same_as_cold(call, monkeypatch, kb)

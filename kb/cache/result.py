@@ -44,23 +44,25 @@ def _walk(root: Path, folder: str) -> list[str]:
     base = root / folder
     if not base.is_dir() or is_outside(root, folder):
         return found  # a folder linked out of the KB is never read (KB102), nor walked here (runs -> /tmp)
+    visited: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")  # once per folder: 13,000 files share one
+        visited.add(os.path.realpath(dirpath))
         # hidden folders and folders linked inside the KB are read by the loaders: walked too
-        dirnames[:] = _descend(root, dirpath, rel, sorted(dirnames), found)
+        dirnames[:] = _descend(root, dirpath, rel, sorted(dirnames), found, visited)
         found += [f"{rel}/{name}" for name in sorted(filenames)]
     return found
 
 
-def _descend(root: Path, dirpath: str, rel: str, dirnames: list[str], found: list[str]) -> list[str]:
-    """The subfolders to walk: every one, but a link out of the KB (KB102 reports it) or back
-    to a folder above it (a loop) is an input itself (its target's stat), never walked."""
+def _descend(root: Path, dirpath: str, rel: str, dirnames: list[str], found: list[str], visited: set[str]) -> list[str]:
+    """The subfolders to walk: every one, but a link out of the KB (KB102 reports it) or to a
+    folder already walked (a loop, or the same files twice) is an input itself (its target's
+    stat), never walked."""
     kept = []
     for name in dirnames:
         full = os.path.join(dirpath, name)
         if os.path.islink(full):
-            real, here = os.path.realpath(full), os.path.realpath(dirpath)
-            if is_outside(root, f"{rel}/{name}") or here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+            if is_outside(root, f"{rel}/{name}") or os.path.realpath(full) in visited:
                 found.append(f"{rel}/{name}")
                 continue
         kept.append(name)
