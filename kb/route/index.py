@@ -96,7 +96,7 @@ def read_entry(path: str) -> Entry | None:
 
 # -- the card files and their stats -------------------------------------------------------------
 def stat_key(st: os.stat_result, racy: int) -> str | None:
-    if st.st_mtime_ns >= racy or st.st_ctime_ns >= racy:  # cp -p puts the mtime back, never the ctime
+    if st.st_mtime_ns >= racy:
         return None  # modified just now: read it again next time
     return f"{st.st_mtime_ns}:{st.st_size}:{_identity(st)}"
 
@@ -581,7 +581,9 @@ def _routing_lines(config: Paths) -> tuple[list[tuple[str, int, str, str, str]],
     # the pages, the link targets the router looked for (present or not) and mkdocs.yml (markdown_extensions)
     for rel in [*(page.path for page in router.pages), *router.looked_up(), "mkdocs.yml"]:
         try:
-            pages[rel] = stat_key(os.stat(config.root / rel), racy)
+            st = os.stat(config.root / rel)
+            # changed since the parse began, even with its mtime put back (cp -p moves the ctime): no key
+            pages[rel] = stat_key(st, racy) if st.st_ctime_ns < racy else None
         except (FileNotFoundError, NotADirectoryError):
             pages[rel] = "missing"
         except OSError:
