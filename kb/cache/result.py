@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -209,16 +208,14 @@ def cached_check(root: Path, run, **options):
 
 
 def file_clock_ns() -> int:
-    """The start of a run on the clock the kernel stamps files with (Linux: the coarse real-time
-    clock, one tick of a few ms): the first tick after the call, waited for, so that a file
-    written after this has an mtime or ctime at or after it, and one written before, earlier."""
-    if not sys.platform.startswith("linux"):
-        return time.time_ns() - 50_000_000  # elsewhere: a margin for a coarse file clock
-    clock = getattr(time, "CLOCK_REALTIME_COARSE", 5)
-    first = time.clock_gettime_ns(clock)
-    while (now := time.clock_gettime_ns(clock)) == first:
-        time.sleep(0.0005)
-    return now
+    """The start of a run, to compare with the mtime and ctime of files the run found that were
+    not listed before it. The fine real-time clock: a file written before the run began has a
+    time before it, fine-grained or coarse (never a false "changed"). One written after it on a
+    coarse-stamped file system may read up to a tick (a few ms) earlier; a run reads no router
+    page or cited file that early (it loads settings, stats its inputs and reads the cards
+    first), so such a write came before the run read the file, and the run saw it. (The
+    coarse clock itself was tried: file times there run ahead of it, a false "changed".)"""
+    return time.time_ns()
 
 
 def stat_inputs(root: Path, files: list[str]) -> dict[str, list[int] | None]:
