@@ -80,3 +80,12 @@ def test_the_schedule_cache_follows_the_time_zone_database(tmp_path: Path, monke
     cold = _offsets(root)
     assert cold != berlin  # the database answers differently
     assert warm == cold
+
+
+def test_the_check_result_key_follows_the_time_zone_database(tmp_path: Path, tzpath) -> None:
+    from kb.cache.result import options_key
+
+    first = options_key(select=[])
+    (tmp_path / "tz").mkdir()
+    _use_tzpath([str(tmp_path / "tz")])
+    assert options_key(select=[]) != first
