@@ -153,6 +153,38 @@ def _code_stamp() -> str:
     return "/".join(stamps)
 
 
+TZID = re.compile(rb"TZID[=:]\"?([^\";:\r\n]+)")
+
+
+def _stat_text(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return "-"
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+def tz_stamp(raw: bytes = b"") -> str:
+    """Which time-zone database answers: the search path (PYTHONTZPATH), the tzdata package's
+    version, TZ and /etc/localtime, the stat of each zone folder and its version files, and
+    of the zone files `raw` names (TZID): an OS tzdata update or another PYTHONTZPATH gives
+    other offsets, so a cached expansion must not stand (outside review)."""
+    try:
+        tzdata = metadata.version("tzdata")
+    except metadata.PackageNotFoundError:
+        tzdata = "?"
+    parts = [repr(zoneinfo.TZPATH), tzdata, os.environ.get("TZ", ""), _stat_text("/etc/localtime")]
+    names = sorted({found.decode("utf-8", "replace").strip() for found in TZID.findall(raw)})
+    for base in zoneinfo.TZPATH:
+        try:
+            folders = sorted(entry.name for entry in os.scandir(base) if entry.is_dir())
+        except OSError:
+            folders = []
+        for name in ["", "tzdata.zi", "+VERSION", *folders, *names]:
+            parts.append(f"{name}={_stat_text(os.path.join(base, name))}")
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+
 def _cache_file(key: str) -> Path | None:
     if os.environ.get("KB_NO_CACHE"):
         return None
@@ -215,7 +247,9 @@ def read_schedules(root: Path, rels: list[str], today: dt.date) -> dict[str, Sch
         # the day is not in the key: the answer kept says its day (_from_cache), and a file of
         # one-off events (the usual final-schedule export) is not parsed again each morning
         key = hashlib.blake2b(
-            raw + f"\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode(),
+            raw
+            + f"\0{HORIZON_DAYS}\0{__version__}\0{_versions()}\0{_code_stamp()}".encode()
+            + f"\0{tz_stamp(raw)}".encode(),
             digest_size=20,
         ).hexdigest()
         cache = _cache_file(key)

@@ -27,7 +27,7 @@ from typing import Any
 
 from kb import __version__
 from kb.cache import delta, store
-from kb.cache.result import RACY_NS, input_files
+from kb.cache.result import RACY_NS, changed_during, file_clock_ns, input_files, stat_inputs
 from kb.config.settings import Settings, load_config
 from kb.core import safefile
 from kb.core.diagnostics import Finding
@@ -63,6 +63,8 @@ class Session:
     records: dict[str, Record] = field(default_factory=dict)
     rule_files: dict[str, RuleFileRecord] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)  # documents whose content is new since the previous run
+    before: dict[str, Any] = field(default_factory=dict)  # the shared inputs' stats before the run read them
+    started_ns: int = 0
 
     # -- kb.load.records.Recorder
     @property
@@ -122,7 +124,12 @@ def shared_files(root: Path, settings: Settings, router_pages: list[str]) -> lis
         settings.postmortems_dir.strip("/") + "/",
         settings.rules_dir.strip("/") + "/",
     )
-    return [path for path in input_files(root, settings, router_pages) if not path.startswith(documents)]
+    # the documents are records, and rules across documents always run; but a page there that
+    # a card cites or the router looked for (rules/notes.md#section) is judged per document: shared
+    named = set(router_pages)
+    return [
+        path for path in input_files(root, settings, router_pages) if not path.startswith(documents) or path in named
+    ]
 
 
 def shared_digest(root: Path, settings: Settings, router_pages: list[str]) -> str:
@@ -139,12 +146,16 @@ def shared_digest(root: Path, settings: Settings, router_pages: list[str]) -> st
 def start(root: Path, key: str) -> Session:
     """A session for this check, with the previous state when it is usable."""
     previous = read_state(root)
+    settings = load_config(root).settings
+    # the shared inputs' stats before anything reads them: finish keeps nothing if one changed during the run
+    before = stat_inputs(root, shared_files(root, settings, previous.router_pages if previous is not None else []))
+    started_ns = file_clock_ns()
     if previous is None or previous.key != key:
-        return Session(key, None, None)
-    shared = shared_digest(root, load_config(root).settings, previous.router_pages)
+        return Session(key, None, None, before=before, started_ns=started_ns)
+    shared = shared_digest(root, settings, previous.router_pages)
     if previous.shared != shared:
-        return Session(key, None, None)
-    return Session(key, shared, previous)
+        return Session(key, None, None, before=before, started_ns=started_ns)
+    return Session(key, shared, previous, before=before, started_ns=started_ns)
 
 
 def finish(
@@ -161,6 +172,8 @@ def finish(
     for record in records:
         if record.stat is not None and record.stat[0] >= racy:
             record.stat = None  # written just now: a same-size edit in the same clock tick would keep this stat
+    if changed_during(root, shared_files(root, settings, router_pages), session.before, session.started_ns):
+        return  # a shared input changed while the run read it: findings from a mix are never replayed
     shared_now = session.shared or shared_digest(root, settings, router_pages)
     state = State(session.key, shared_now, router_pages, session.records, session.rule_files)
     if emitted is not None:

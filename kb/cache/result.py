@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from kb import __version__
+from kb.analysis.schedule import tz_stamp
 from kb.cache import delta
 from kb.cache import store as cache
 from kb.check.engine import CheckResult, configure_rules
@@ -43,11 +44,29 @@ def _walk(root: Path, folder: str) -> list[str]:
     base = root / folder
     if not base.is_dir() or is_outside(root, folder):
         return found  # a folder linked out of the KB is never read (KB102), nor walked here (runs -> /tmp)
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    visited: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=True):
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")  # once per folder: 13,000 files share one
+        visited.add(os.path.realpath(dirpath))
+        # hidden folders and folders linked inside the KB are read by the loaders: walked too
+        dirnames[:] = _descend(root, dirpath, rel, sorted(dirnames), found, visited)
         found += [f"{rel}/{name}" for name in sorted(filenames)]
     return found
+
+
+def _descend(root: Path, dirpath: str, rel: str, dirnames: list[str], found: list[str], visited: set[str]) -> list[str]:
+    """The subfolders to walk: every one, but a link out of the KB (KB102 reports it) or to a
+    folder already walked (a loop, or the same files twice) is an input itself (its target's
+    stat), never walked."""
+    kept = []
+    for name in dirnames:
+        full = os.path.join(dirpath, name)
+        if os.path.islink(full):
+            if is_outside(root, f"{rel}/{name}") or os.path.realpath(full) in visited:
+                found.append(f"{rel}/{name}")
+                continue
+        kept.append(name)
+    return kept
 
 
 def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
@@ -117,6 +136,7 @@ def fingerprint(
 
 def options_key(**options) -> str:
     data = {**options, "kb": __version__, "code": cache.code_stamp(), "promtool": promtool.executable() is not None}
+    data["tz"] = tz_stamp()  # schedules' offsets come from the time-zone database (outside review)
     return hashlib.blake2b(json.dumps(data, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
 
@@ -169,21 +189,60 @@ def cached_check(root: Path, run, **options):
     if hit is not None:
         rules = all_rules()
         return CheckResult(hit[0], hit[1], {code: rules[code] for code in hit[2] if code in rules})
+    # every input's stat BEFORE the run reads it: one that changed during the run is never stored
+    before = stat_inputs(root, input_files(root, config.settings, (previous or {}).get("router_pages") or []))
+    started_ns = file_clock_ns()
     if not options.get("only"):
         chosen, skipped = options.get("select") or [], options.get("ignore") or []
         found = delta.try_delta(root, config, key, previous, seen, chosen, skipped)
         if found is not None:
             result, facts = found
-            store(root, config.settings, key, result, result.router_pages or [], previous, seen)
-            delta.write_facts(root, delta.facts_key(), facts)
+            delta_pages = result.router_pages or []
+            if not changed_during(root, input_files(root, config.settings, delta_pages), before, started_ns):
+                store(root, config.settings, key, result, delta_pages, previous, seen)
+                delta.write_facts(root, delta.facts_key(), facts)
             return result
     result = run(key)
     pages = result.router_pages if result.router_pages is not None else _router_pages(root)
     # What this result was computed from: the digests of the files the run read (never a
     # later re-read, which could pair new content with an old result), else the lookup's.
     known = {**(seen or {}), **result.inputs}
-    store(root, config.settings, key, result, pages, previous, known)
+    if not changed_during(root, input_files(root, config.settings, pages), before, started_ns):
+        store(root, config.settings, key, result, pages, previous, known)
     return result
+
+
+def file_clock_ns() -> int:
+    """The start of a run, to compare with the mtime and ctime of files the run found that were
+    not listed before it. The fine real-time clock: a file written before the run began has a
+    time before it, fine-grained or coarse (never a false "changed"). One written after it on a
+    coarse-stamped file system may read up to a tick (a few ms) earlier; a run reads no router
+    page or cited file that early (it loads settings, stats its inputs and reads the cards
+    first), so such a write came before the run read the file, and the run saw it. (The
+    coarse clock itself was tried: file times there run ahead of it, a false "changed".)"""
+    return time.time_ns()
+
+
+def stat_inputs(root: Path, files: list[str]) -> dict[str, list[int] | None]:
+    """The stat (None: absent or unreadable) of each input, taken before a run reads it."""
+    base = str(root)
+    return {rel: _stat(os.path.join(base, rel)) for rel in files}
+
+
+def changed_during(root: Path, files: list[str], before: dict[str, list[int] | None], started_ns: int) -> bool:
+    """Whether an input may have changed while the run read it: its stat is not the one taken
+    before the run, or (a file the run found that was not listed before: a new router page, a
+    cited file) it changed after the run began. A result computed from such a mix is not kept:
+    a save during a cold check would otherwise be stored as checked (outside review)."""
+    base = str(root)
+    for rel in files:
+        now = _stat(os.path.join(base, rel))
+        if rel in before:
+            if now != before[rel]:
+                return True
+        elif now is not None and max(now[0], now[3]) >= started_ns:
+            return True
+    return False
 
 
 def _router_pages(root: Path) -> list[str]:

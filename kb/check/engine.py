@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -313,14 +314,17 @@ def run_check(
 def cache_inputs(ctx: RuleContext) -> list[str]:
     """The files rules read beyond the folders the check caches watch: the router pages, and
     the pages cards cite outside references/ (docs/...), whose sections rules judge."""
-    walked = ctx.settings.references_dir.strip("/") + "/"
+    walked = posixpath.normpath(ctx.settings.references_dir.strip("/")) + "/"
     cited = {
-        ref.path
+        posixpath.normpath(ref.path)  # references/../docs/x.md is docs/x.md: not under references/
         for doc in ctx.kb.cards
         if doc.model is not None
         for ref in doc.model.references
-        if not ref.path.startswith(walked) and path_problem(ref.path) is None
+        if path_problem(ref.path) is None
     }
+    # the link targets the router looked for, found or not (a sub-router page created later)
+    cited.update(ctx.router().looked_up())
+    cited = {path for path in cited if not path.startswith(walked)}
     return [*ctx.text_paths(), *sorted(cited - set(ctx.text_paths()))]
 
 

@@ -72,6 +72,22 @@ class Router:
     def routing_lines(self) -> list[RouteLine]:
         return [line for page in self.pages for line in page.lines if line.cards or line.subrouters]
 
+    def looked_up(self) -> list[str]:
+        """Every path reading the router looked at besides its pages: the link targets whose
+        existence decided a link's kind (a sub-router page created later, a linked file
+        deleted), and the router itself when it was not read. Caches validate these too."""
+        pages = {page.path for page in self.pages}
+        found = {
+            link.resolved
+            for page in self.pages
+            for line in page.lines
+            for link in line.links
+            if link.resolved is not None and link.kind != "card" and link.resolved not in pages
+        }
+        if not self.pages:
+            found.add(self.root_page)
+        return sorted(found)
+
     def routes_by_card(self) -> dict[str, list[tuple[RouteLine, Link]]]:
         routes: dict[str, list[tuple[RouteLine, Link]]] = {}
         for line in self.routing_lines():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import stat
 import time
@@ -34,7 +35,7 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "5"  # 5: file keys carry the ctime
+FORMAT = "6"  # 5: file keys carry the ctime; 6: router inputs hold link targets ("missing" too) and mkdocs.yml
 DB_NAME = "card-index-v4.sqlite"  # v2: answers; v3: no bag per document; v4: sealed answers
 ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
@@ -236,9 +237,21 @@ def answers_keepable(root: Path) -> bool:
     try:
         from kb.core.safefile import read_head
 
-        return b"!ENV" not in read_head(root / "mkdocs.yml", 1 << 20)
+        return not _may_read_environment(read_head(root / "mkdocs.yml", 1 << 20), 1 << 20)
     except OSError:
         return False
+
+
+def _may_read_environment(raw: bytes, limit: int) -> bool:
+    """Whether mkdocs.yml may take a value from the environment: a tag that spells ENV once its
+    %-escapes are decoded (`!ENV`, `!%45NV`, `!<!ENV>`), any %TAG directive (a handle `!e!`
+    makes `!e!NV` the same tag), or a file longer than what was read. Decided from every tag's
+    text, not one spelling (outside review: `!%45NV` kept an answer the environment changed)."""
+    from urllib.parse import unquote_to_bytes
+
+    if len(raw) >= limit or b"%TAG" in raw:
+        return True
+    return any(b"ENV" in unquote_to_bytes(tag) for tag in re.findall(rb"![^\s,\[\]{}]*", raw))
 
 
 def cached_answer(root: Path, question: list, card_id: str) -> str | None:
@@ -272,6 +285,9 @@ def router_state(root: Path, config: Paths, pages: dict[str, str | None]) -> boo
             return False
         try:
             if stat_key(os.stat(os.path.join(root, page)), racy) != key:
+                return False
+        except (FileNotFoundError, NotADirectoryError):
+            if key != "missing":  # a link target the router looked for and did not find: still absent
                 return False
         except OSError:
             return False
@@ -448,7 +464,9 @@ def _connect(path: Path | str) -> sqlite3.Connection:
 
 
 def _config_key(config: Paths) -> str:
-    return json.dumps([FORMAT, __version__, str(config.root.resolve()), config.cards_dir, config.router])
+    return json.dumps(
+        [FORMAT, __version__, str(config.root.resolve()), config.cards_dir, config.router, config.references_dir]
+    )
 
 
 def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] | None = None) -> CardIndex | None:
@@ -458,6 +476,10 @@ def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] 
     scan = scan_cards(config.root, config.cards_dir)
     if scan is None:
         return None
+    if os.environ.get("KB_NO_CACHE"):  # no cache is read or written, this index neither: built for the one run
+        db = _connect(":memory:")
+        _build(db, config, scan, known)
+        return CardIndex(db)
     folder = cache.cache_dir(config.root)
     path = folder / DB_NAME
     try:
@@ -473,6 +495,7 @@ def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] 
     except (sqlite3.Error, OSError, ValueError):
         pass
     # damaged, foreign or not writable: build a fresh file beside it and swap it in, else in memory
+    _sweep_killed_builds(folder)
     try:
         fresh = folder / f"{DB_NAME}.{os.getpid()}.tmp"
         fresh.unlink(missing_ok=True)
@@ -490,6 +513,25 @@ def open_index(config: Paths, known: dict[str, tuple[str | None, Entry | None]] 
     db = _connect(":memory:")
     _build(db, config, scan, known)
     return CardIndex(db)
+
+
+def _sweep_killed_builds(folder: Path) -> None:
+    """Remove the half-built indexes (and their journals) of runs killed while building one: a
+    `<DB_NAME>.<pid>.tmp` whose process is gone. The index's own journal is SQLite's, never touched."""
+    from kb.core.atomic import process_alive
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        stem = name.removesuffix("-journal")
+        pid = stem[len(DB_NAME) + 1 : -len(".tmp")] if stem.startswith(DB_NAME + ".") and stem.endswith(".tmp") else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            try:
+                os.unlink(folder / name)
+            except OSError:
+                pass  # another run swept it first, or a read-only cache: costs space, never an answer
 
 
 def _validated(db, config: Paths, scan: CardScan, known) -> CardIndex | None:
@@ -533,14 +575,19 @@ def _build(db, config: Paths, scan: CardScan, known) -> None:
 def _routing_lines(config: Paths) -> tuple[list[tuple[str, int, str, str, str]], dict[str, str | None]]:
     from kb.load.router import load_router
 
-    racy = time.time_ns() - RACY_NS
+    racy = time.time_ns() - RACY_NS  # before the pages are read: a page changed during the parse is racy
     router = load_router(config.root, config.router, config.cards_dir.strip("/"), config.references_dir.strip("/"))
     pages: dict[str, str | None] = {}
-    for page in router.pages:
+    # the pages, the link targets the router looked for (present or not) and mkdocs.yml (markdown_extensions)
+    for rel in [*(page.path for page in router.pages), *router.looked_up(), "mkdocs.yml"]:
         try:
-            pages[page.path] = stat_key(os.stat(config.root / page.path), racy)
+            st = os.stat(config.root / rel)
+            # changed since the parse began, even with its mtime put back (cp -p moves the ctime): no key
+            pages[rel] = stat_key(st, racy) if st.st_ctime_ns < racy else None
+        except (FileNotFoundError, NotADirectoryError):
+            pages[rel] = "missing"
         except OSError:
-            pages[page.path] = None
+            pages[rel] = None
     if not router.pages:
         pages[config.router] = None  # no router yet: look again next time
     lines = [
@@ -739,7 +786,7 @@ def refresh_after_check(root: Path, cards: list, records: dict, started_ns: int,
         config = read_paths(root)
     except OSError:
         return  # kb check reports mkdocs.yml; route and access refuse until it reads
-    if index_is_built(config) and changed <= 200:
+    if os.environ.get("KB_NO_CACHE") or (index_is_built(config) and changed <= 200):
         return  # up to date or a few files behind: route and access bring it up to date on use
     racy = started_ns - RACY_NS
     known: dict[str, tuple[str | None, Entry | None]] = {}

@@ -94,14 +94,36 @@ def _page_key(st: os.stat_result) -> list[int]:
     return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
+ROUTER_FORMAT = 2  # 2: keyed on the settings that change routing; link targets and mkdocs.yml are inputs
+
+
+def _router_settings(config: Paths) -> list:
+    """What the table is computed from besides the files: a change to any is a new table."""
+    return [ROUTER_FORMAT, config.router, config.cards_dir, config.references_dir]
+
+
+def _probe(config: Paths, rel: str, racy: int) -> list[int] | str | None:
+    """A path's stat key taken BEFORE it is trusted; "absent" when nothing is there (a negative
+    lookup is an input too: a sub-router page created later); None when it changed within the
+    2 s before `racy` was taken (mtime or ctime: `cp -p` puts the mtime back, never the ctime)
+    or cannot be stat-ed: such a table is computed again next time."""
+    try:
+        st = (config.root / rel).stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return "absent"
+    except (OSError, ValueError):
+        return None
+    return None if max(st.st_mtime_ns, st.st_ctime_ns) >= racy else _page_key(st)
+
+
 def routing_table(config: Paths) -> list[RoutingLine]:
     """The router's one-card lines; from the cache while every router page's stat matches."""
+    racy = time.time_ns() - 2_000_000_000  # taken before any page is read: a change during the parse is racy
     cached = None if os.environ.get("KB_NO_CACHE") else cache.read(config.root, ROUTER_FILE)
-    if cached and cached.get("router") == config.router and isinstance(cached.get("pages"), dict):
+    if cached and cached.get("settings") == _router_settings(config) and isinstance(cached.get("pages"), dict):
         try:
-            fresh = all(
-                key is not None and _page_key((config.root / page).stat()) == key
-                for page, key in cached["pages"].items()
+            fresh = bool(cached["pages"]) and all(
+                key is not None and _probe(config, page, racy) == key for page, key in cached["pages"].items()
             )
             if fresh:
                 return [RoutingLine(*row) for row in cached["lines"]]
@@ -115,16 +137,19 @@ def routing_table(config: Paths) -> list[RoutingLine]:
         for link in line.cards
         if link.card_id is not None and link.resolved is not None
     ]
-    pages = {}
-    for page in router.pages:
-        st = (config.root / page.path).stat()
-        # a page modified within the last 2 s gets no key: read again next time (racy stat)
-        pages[page.path] = _page_key(st) if st.st_mtime_ns < time.time_ns() - 2_000_000_000 else None
+    if os.environ.get("KB_NO_CACHE"):
+        return table  # neither read nor written
+    # a page modified within the last 2 s (mtime or ctime) gets no key: read again next time
+    # (racy stat; a page replaced while it was parsed has a ctime after the parse began)
+    pages = {rel: _probe(config, rel, racy) for rel in [page.path for page in router.pages] + router.looked_up()}
+    pages["mkdocs.yml"] = _probe(config, "mkdocs.yml", racy)  # markdown_extensions decide which links are links
+    if not router.pages:
+        pages[config.router] = None  # no router read: never a kept empty table
     cache.write(
         config.root,
         ROUTER_FILE,
         {
-            "router": config.router,
+            "settings": _router_settings(config),
             "pages": pages,
             "lines": [[r.page, r.line, r.text, r.card_id, r.path] for r in table],
         },

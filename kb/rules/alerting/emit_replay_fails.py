@@ -54,7 +54,8 @@ def suite_key(suite: ReplaySuite, tool: str) -> str:
     """What a suite's verdict depends on: its rules and tests, and the promtool binary."""
     try:
         st = os.stat(tool)
-        identity = f"{os.path.realpath(tool)}\0{st.st_size}\0{st.st_mtime_ns}"
+        # inode and ctime too: a build swapped in with the same size and mtime is another build
+        identity = f"{os.path.realpath(tool)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}"
     except OSError:
         identity = tool
     # the test file also sets evaluation_interval: 1m (kb.emit.replays.copy_texts); "v1" names this layout
