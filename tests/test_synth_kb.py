@@ -13,7 +13,7 @@ from conftest import REPO
 from kb.commands import check
 
 sys.path.insert(0, str(REPO / "tooling"))
-import synth_kb  # noqa: E402
+import synth_kb
 
 
 def test_small_synthetic_kb_checks_clean_and_is_realistic(tmp_path: Path, call) -> None:
