@@ -34,7 +34,7 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "5"  # 5: file keys carry the ctime
+FORMAT = "6"  # 5: file keys carry the ctime; 6: line_names
 DB_NAME = "card-index-v4.sqlite"  # v2: answers; v3: no bag per document; v4: sealed answers
 ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
@@ -51,6 +51,8 @@ CREATE TABLE lines(ord INTEGER PRIMARY KEY, page TEXT, line INTEGER, text TEXT, 
 CREATE INDEX lines_card ON lines(card_id, ord);
 CREATE TABLE router_alerts(alert TEXT NOT NULL, ord INTEGER NOT NULL, card_id TEXT NOT NULL);
 CREATE INDEX router_alerts_alert ON router_alerts(alert, ord);
+CREATE TABLE line_names(name TEXT NOT NULL, ord INTEGER NOT NULL);
+CREATE INDEX line_names_name ON line_names(name, ord);
 CREATE TABLE docs(num INTEGER PRIMARY KEY, card_id TEXT UNIQUE NOT NULL);
 CREATE TABLE postings(term TEXT PRIMARY KEY, docs BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE answers(key TEXT PRIMARY KEY, deps TEXT NOT NULL, output TEXT NOT NULL, at INTEGER NOT NULL, seal TEXT);
@@ -319,6 +321,21 @@ class CardIndex:
         row = self.db.execute("SELECT rel FROM files WHERE card_id = ? ORDER BY rel LIMIT 1", (card_id,)).fetchone()
         return (None, None, None, row[0]) if row else None
 
+    def lines_naming(self, name: str) -> list[tuple[str, int, str, str, str]]:
+        """(page, line, text, card id, card path) of the routing lines kb.route.terms.line_names
+        finds `name` on, in router order: every line kb.route.search.names_alert can find it
+        on, and maybe a few more."""
+        rows = self.db.execute(
+            "SELECT l.page, l.line, l.text, l.card_id, l.path FROM line_names n JOIN lines l ON l.ord = n.ord"
+            " WHERE n.name = ? ORDER BY n.ord",
+            (name,),
+        )
+        return rows.fetchall()
+
+    def line_texts(self) -> list[str]:
+        """The text of every routing line, in router order."""
+        return [row[0] for row in self.db.execute("SELECT text FROM lines ORDER BY ord")]
+
     def card_naming(self, alert: str) -> str | None:
         """The id of the first card file (in path order) whose triggers name the alert."""
         row = self.db.execute(
@@ -556,7 +573,7 @@ def _routing_lines(config: Paths) -> tuple[list[tuple[str, int, str, str, str]],
 def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
     """Bring the tables in `db` (inside a write transaction) to the files' state."""
     files = scan.files()
-    from kb.route.terms import ROUTER_ALERT
+    from kb.route.terms import ROUTER_ALERT, line_names
 
     affected: set[str] = set()
     full = False
@@ -564,10 +581,15 @@ def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
         lines, pages = _routing_lines(config)
         db.execute("DELETE FROM lines")
         db.execute("DELETE FROM router_alerts")
+        db.execute("DELETE FROM line_names")
         db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?)", [(i, *row) for i, row in enumerate(lines)])
         db.executemany(
             "INSERT INTO router_alerts VALUES (?, ?, ?)",
             [(name, i, row[3]) for i, row in enumerate(lines) for name in ROUTER_ALERT.findall(row[2])],
+        )
+        db.executemany(
+            "INSERT INTO line_names VALUES (?, ?)",
+            [(name, i) for i, row in enumerate(lines) for name in sorted(line_names(row[2]))],
         )
         full = True
     old = dict(db.execute("SELECT rel, key FROM files").fetchall())
