@@ -247,23 +247,37 @@ def cached_answer(root: Path, question: list, card_id: str) -> str | None:
     """The answer to `question` about card `card_id` kept before (CardIndex.keep_answer), when
     the card files that can hold the id and every other file it read still have the stat they
     were read at. Reads no YAML: for kb.commands.fast_path."""
+    found, index = kept_answer(root, question, card_id)
+    if index is not None:
+        index.close()
+    return found
+
+
+def kept_answer(root: Path, question: list, card_id: str) -> tuple[str | None, CardIndex | None]:
+    """cached_answer, and on a miss the index it opened, still open and current, for the caller
+    to compute the answer from (and close): one scan of the cards folder per command, not two."""
     from kb.config.mkdocs import read_paths
 
     if not answers_keepable(root):
-        return None
+        return None, None
 
     try:
         paths = read_paths(root)
     except OSError:
-        return None  # the command itself says why mkdocs.yml cannot be read
+        return None, None  # the command itself says why mkdocs.yml cannot be read
     index = open_index(paths)
     if index is None:
-        return None
+        return None, None
     try:
         key = answer_key(question, index.candidates(card_id))
-        return index.answer(key, root) if key is not None else None
-    finally:
+        found = index.answer(key, root) if key is not None else None
+    except BaseException:
         index.close()
+        raise
+    if found is not None:
+        index.close()
+        return found, None
+    return None, index
 
 
 def router_state(root: Path, config: Paths, pages: dict[str, str | None]) -> bool:
