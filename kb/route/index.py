@@ -34,7 +34,7 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "6"  # 5: file keys carry the ctime; 6: line_names
+FORMAT = "7"  # 5: file keys carry the ctime; 6: line_names; 7: the last scan kept
 DB_NAME = "card-index-v4.sqlite"  # v2: answers; v3: no bag per document; v4: sealed answers
 ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
@@ -55,6 +55,7 @@ CREATE TABLE line_names(name TEXT NOT NULL, ord INTEGER NOT NULL);
 CREATE INDEX line_names_name ON line_names(name, ord);
 CREATE TABLE docs(num INTEGER PRIMARY KEY, card_id TEXT UNIQUE NOT NULL);
 CREATE TABLE postings(term TEXT PRIMARY KEY, docs BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE scan(k TEXT PRIMARY KEY, v BLOB);
 CREATE TABLE answers(key TEXT PRIMARY KEY, deps TEXT NOT NULL, output TEXT NOT NULL, at INTEGER NOT NULL, seal TEXT);
 """
 
@@ -112,23 +113,46 @@ class CardScan:
     """The card files the loader reads and their stats, taken in one pass: what the index is
     checked against. The digest is built from the raw numbers; keys as text only when asked."""
 
+    BLOCK = 1024  # files compared at once by differing()
+
     def __init__(self, folder: str, names: list[str], numbers: array, racy: int):
         self.folder, self.names, self.numbers, self.racy = folder, names, numbers, racy
         # a file modified just now (or unreadable now: -1) has no key: it is read again next time
         mtimes = numbers[0::3]
         self.settled = not mtimes or (min(mtimes) >= 0 and max(mtimes) < racy)
+        joined = "\0".join(names).encode()
+        self.names_digest = hashlib.blake2b(joined, digest_size=16).hexdigest()
         digest = hashlib.blake2b(digest_size=16)
-        digest.update("\0".join(names).encode())
+        digest.update(joined)
         digest.update(numbers.tobytes())
         self.digest = digest.hexdigest()
 
+    def rel(self, i: int) -> str:
+        return f"{self.folder}/{self.names[i]}"
+
+    def key(self, i: int) -> str | None:
+        mtime, size, ino = self.numbers[3 * i : 3 * i + 3]
+        return f"{mtime}:{size}:{ino}" if 0 <= mtime < self.racy else None
+
     def files(self) -> list[tuple[str, str | None]]:
-        found = []
-        numbers = self.numbers
-        for i, name in enumerate(self.names):
-            mtime, size, ino = numbers[3 * i], numbers[3 * i + 1], numbers[3 * i + 2]
-            key = f"{mtime}:{size}:{ino}" if 0 <= mtime < self.racy else None
-            found.append((f"{self.folder}/{name}", key))
+        return [(self.rel(i), self.key(i)) for i in range(len(self.names))]
+
+    def unsettled(self) -> list[int]:
+        """The files that have no key: modified just now, or unreadable now."""
+        if self.settled:
+            return []
+        racy = self.racy
+        return [i for i, mtime in enumerate(self.numbers[0::3]) if not 0 <= mtime < racy]
+
+    def differing(self, before: array) -> list[int]:
+        """The files whose stat differs from `before` (the numbers of an earlier scan of the
+        same names): compared a block at a time in C, file by file only inside a block that differs."""
+        now, block, found = self.numbers, 3 * self.BLOCK, []
+        for start in range(0, len(now), block):
+            if now[start : start + block] != before[start : start + block]:
+                found += [
+                    j // 3 for j in range(start, min(start + block, len(now)), 3) if now[j : j + 3] != before[j : j + 3]
+                ]
         return found
 
 
@@ -586,7 +610,6 @@ def _routing_lines(config: Paths) -> tuple[list[tuple[str, int, str, str, str]],
 
 def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
     """Bring the tables in `db` (inside a write transaction) to the files' state."""
-    files = scan.files()
     from kb.route.terms import ROUTER_ALERT, line_names
 
     affected: set[str] = set()
@@ -606,12 +629,29 @@ def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
             [(name, i) for i, row in enumerate(lines) for name in sorted(line_names(row[2]))],
         )
         full = True
-    old = dict(db.execute("SELECT rel, key FROM files").fetchall())
-    current = dict(files)
     known = known or {}
-    changed = [rel for rel, key in files if key is None or old.get(rel, "\0") != key]
-    removed = [rel for rel in old if rel not in current]
-    del old
+    kept = dict(db.execute("SELECT k, v FROM scan").fetchall())
+    before = kept.get("numbers")
+    if (
+        kept.get("names") == scan.names_digest
+        and isinstance(before, bytes)
+        and len(before) == len(scan.numbers.tobytes())
+    ):
+        # the same files as the scan the tables were brought to: those whose stat differs since,
+        # and those that had no key then or have none now, without a key or a row for the others
+        previous = array("q")
+        previous.frombytes(before)
+        unsettled = json.loads(kept.get("unsettled") or "[]")
+        wanted = sorted({*scan.differing(previous), *scan.unsettled(), *unsettled})
+        current = {scan.rel(i): scan.key(i) for i in wanted}
+        changed, removed = list(current), []
+    else:
+        files = scan.files()
+        old = dict(db.execute("SELECT rel, key FROM files").fetchall())
+        current = dict(files)
+        changed = [rel for rel, key in files if key is None or old.get(rel, "\0") != key]
+        removed = [rel for rel in old if rel not in current]
+        del old, files
 
     def entry(rel: str) -> Entry | None:
         got = known.get(rel)
@@ -637,6 +677,14 @@ def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
         _derive_all(db)
     elif affected:
         _derive(db, bags_before)
+    db.executemany(
+        "INSERT OR REPLACE INTO scan VALUES (?, ?)",
+        [
+            ("names", scan.names_digest),
+            ("numbers", scan.numbers.tobytes()),
+            ("unsettled", json.dumps(scan.unsettled())),
+        ],
+    )
     db.execute("INSERT OR REPLACE INTO meta VALUES ('digest', ?)", (scan.digest,))
     db.execute("INSERT OR REPLACE INTO meta VALUES ('router_pages', ?)", (json.dumps(pages),))
     count = db.execute("SELECT COUNT(*) FROM docs").fetchone()[0]
