@@ -124,7 +124,11 @@ def median_of(runs: int, cmd: list[str], cwd: Path, env: dict, before=None) -> t
 
 
 def kb_command() -> list[str]:
-    exe = shutil.which("kb")
+    """The console script installed beside this interpreter (what a virtual environment puts
+    on PATH), else the one on PATH, else `python -m kb`. A version manager's shim on PATH
+    (pyenv's is a shell script that runs pyenv) would add its own start to every timed command."""
+    beside = Path(sys.executable).with_name("kb")
+    exe = str(beside) if beside.is_file() and os.access(beside, os.X_OK) else shutil.which("kb")
     return [exe] if exe else [sys.executable, "-m", "kb"]
 
 

@@ -468,7 +468,8 @@ def generate(out: Path, cards: int, seed: int = 7) -> None:
 def _drill_logs(out: Path, drilled_cards: list[int]) -> None:
     """The drill logs behind each last_drilled, written by kb's own run log (as `kb run CARD
     --drill` writes them): started, every step done (the irreversible one approved, its
-    worklist item checked), a status update posted, ended mitigated on the day the card says."""
+    worklist item checked), the rollback walked, a status update posted, ended mitigated on the
+    day the card says."""
     import datetime as dt
 
     from kb.edit import run_log
@@ -492,6 +493,8 @@ def _drill_logs(out: Path, drilled_cards: list[int]) -> None:
                 {"event": "item", "step": "step-5", "item": "tenant-a", "verdict": "ok"},
             ]
         events.append({"event": "done", "step": "step-5", "evidence": "applied"})
+        # a drill walks the rollback too: a step with no outcome is not drilled (kb.analysis.runs.drill_complete)
+        events.append({"event": "done", "step": "undo", "evidence": "previous state restored on staging"})
         for minute, event in enumerate(events, start=1):
             run_log.append(path, {**event, "actor": actor}, started + dt.timedelta(minutes=minute))
         ended = {"event": "end", "actor": actor, "outcome": "mitigated"}

@@ -52,11 +52,12 @@ class WarmCard:
     deps: list[tuple[str, str | None]]
 
 
-def card_kb(root: Path, card_id: str) -> WarmCard | None:
+def card_kb(root: Path, card_id: str, index: Any = None) -> WarmCard | None:
     """What `kb access CARD` reads, without the rest of the KB: the settings, oncall.yaml, its
     membership exports and the card files that can hold `card_id` (kb.route.index: those whose
     id says so, and any whose id it could not read), in the loader's order, read by the
-    loader. None when the index cannot say; then the caller loads the whole KB."""
+    loader. None when the index cannot say; then the caller loads the whole KB. `index`: the
+    warm index of this KB already open and current (kb.route.index.kept_answer), else opened here."""
     from kb.config.mkdocs import CONFIG_FILE, read_paths
     from kb.config.settings import load_config
     from kb.route.index import dependency_keys, open_index
@@ -67,7 +68,8 @@ def card_kb(root: Path, card_id: str) -> WarmCard | None:
     norm = lambda folder: os.path.normpath(folder).replace(os.sep, "/")
     if norm(paths.cards_dir) != norm(config.settings.cards_dir):
         return None  # an invalid setting: the index and the loader would read different folders
-    index = open_index(paths)
+    if index is None:
+        index = open_index(paths)
     if index is None:
         return None
     candidates = index.candidates(card_id)
@@ -395,7 +397,17 @@ def run(
     root: Path | None = None,
     at: str | None = None,
     now: bool = False,
+    index: Any = None,
 ) -> int:
+    """`index`: the warm card index already open (kb.commands.fast_path); this closes it."""
+    try:
+        return _run(card, person, rotation, output_format, root, at, now, index)
+    finally:
+        if index is not None:
+            index.close()  # closing twice is harmless
+
+
+def _run(card, person, rotation, output_format: str, root, at, now: bool, index: Any) -> int:
     if output_format not in ("text", "json"):
         raise CommandError("--format is text or json")
     if now and at is not None:
@@ -409,7 +421,7 @@ def run(
         raise CommandError("--rotation applies to a CARD or to --at/--now")
     base = kb_root(root)
     # one card's access needs oncall.yaml and that card, not 100,000 cards loaded and validated
-    warm = card_kb(base, card) if card and not person and at is None else None
+    warm = card_kb(base, card, index) if card and not person and at is None else None
     try:
         return _answer(base, warm.kb if warm else load_kb(base), card, person, rotation, output_format, at, warm)
     finally:

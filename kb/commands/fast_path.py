@@ -14,15 +14,19 @@ def _access(card_id: str, rotation: str | None, output_format: str, root: Path |
     """`kb access CARD`: the answer kept in the warm card index when nothing it read changed
     (no YAML read, no model imported), else the verb itself, which keeps its answer."""
     from kb.commands.common import echo, kb_root, verb
-    from kb.route.index import cached_answer
+    from kb.route.index import kept_answer
+
+    opened = []  # the warm index a miss leaves open: the verb computes from it, no second scan
 
     @verb
     def kept() -> int:
         if output_format in ("text", "json"):
-            found = cached_answer(kb_root(root), ["access", card_id, rotation, output_format], card_id)
+            found, index = kept_answer(kb_root(root), ["access", card_id, rotation, output_format], card_id)
             if found is not None:
                 echo(found, nl=False)
                 return 0
+            if index is not None:
+                opened.append(index)
         return -1
 
     code = kept()
@@ -30,7 +34,7 @@ def _access(card_id: str, rotation: str | None, output_format: str, root: Path |
         return code
     from kb.commands import access
 
-    return access.run(card_id, None, rotation, output_format, root, None)
+    return access.run(card_id, None, rotation, output_format, root, None, False, opened[0] if opened else None)
 
 
 class _Refuse(Exception):

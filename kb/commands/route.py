@@ -43,7 +43,9 @@ def run(query: str, show_card: bool = False, output_format: str = "text", root: 
     if answer.kind == "alert" and matches:
         from kb.commands.show import refuse_ambiguous
 
-        refuse_ambiguous(config, matches[0].card_id)  # two files, one id: no card to open (KB121)
+        # two files, one id: no card to open (KB121); the holders come with the answer, from the same index
+        same = answer.matches[:1] == matches[:1]
+        refuse_ambiguous(config, matches[0].card_id, answer.holders if same else None)
     if output_format == "json":
         echo(
             json.dumps(

@@ -12,7 +12,6 @@ from kb.config.mkdocs import Paths, read_paths
 from kb.core import safefile, yamlio
 from kb.core.ids import card_id_problem
 from kb.core.paths import inside
-from kb.route.card_text import render_card
 from kb.route.search import card_url
 
 
@@ -39,17 +38,21 @@ def load_card(root: Path, card_id: str) -> tuple[Paths, Any]:
     return config, card
 
 
-def refuse_ambiguous(config: Paths, card_id: str) -> None:
-    """Two files holding one card id are two answers: showing one would be a guess (KB121)."""
-    from kb.route.index import card_holders
+def refuse_ambiguous(config: Paths, card_id: str, holders: list[str] | None = None) -> None:
+    """Two files holding one card id are two answers: showing one would be a guess (KB121).
+    `holders`: the files holding the id, when the caller read them from the warm index already."""
+    if holders is None:
+        from kb.route.index import card_holders
 
-    holders = card_holders(config, card_id)
+        holders = card_holders(config, card_id)
     if len(holders) > 1:
         raise CommandError(f"card id '{card_id}' is used by {', '.join(holders)}; give each card its own id (KB121)", 1)
 
 
 @verb
 def run(card_id: str, root: Path | None = None) -> int:
+    from kb.route.card_text import render_card  # the card model (pydantic): not for kb route's import of this module
+
     base = kb_root(root)
     config, card = load_card(base, card_id)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")

@@ -35,7 +35,7 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "6"  # 5: file keys carry the ctime; 6: router inputs hold link targets ("missing" too) and mkdocs.yml
+FORMAT = "8"  # 5: file keys carry the ctime; 6: line_names; 7: the last scan kept; 8: router inputs hold link targets ("missing" too) and mkdocs.yml
 DB_NAME = "card-index-v4.sqlite"  # v2: answers; v3: no bag per document; v4: sealed answers
 ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
@@ -52,8 +52,11 @@ CREATE TABLE lines(ord INTEGER PRIMARY KEY, page TEXT, line INTEGER, text TEXT, 
 CREATE INDEX lines_card ON lines(card_id, ord);
 CREATE TABLE router_alerts(alert TEXT NOT NULL, ord INTEGER NOT NULL, card_id TEXT NOT NULL);
 CREATE INDEX router_alerts_alert ON router_alerts(alert, ord);
+CREATE TABLE line_names(name TEXT NOT NULL, ord INTEGER NOT NULL);
+CREATE INDEX line_names_name ON line_names(name, ord);
 CREATE TABLE docs(num INTEGER PRIMARY KEY, card_id TEXT UNIQUE NOT NULL);
 CREATE TABLE postings(term TEXT PRIMARY KEY, docs BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE scan(k TEXT PRIMARY KEY, v BLOB);
 CREATE TABLE answers(key TEXT PRIMARY KEY, deps TEXT NOT NULL, output TEXT NOT NULL, at INTEGER NOT NULL, seal TEXT);
 """
 
@@ -111,23 +114,46 @@ class CardScan:
     """The card files the loader reads and their stats, taken in one pass: what the index is
     checked against. The digest is built from the raw numbers; keys as text only when asked."""
 
+    BLOCK = 1024  # files compared at once by differing()
+
     def __init__(self, folder: str, names: list[str], numbers: array, racy: int):
         self.folder, self.names, self.numbers, self.racy = folder, names, numbers, racy
         # a file modified just now (or unreadable now: -1) has no key: it is read again next time
         mtimes = numbers[0::3]
         self.settled = not mtimes or (min(mtimes) >= 0 and max(mtimes) < racy)
+        joined = "\0".join(names).encode()
+        self.names_digest = hashlib.blake2b(joined, digest_size=16).hexdigest()
         digest = hashlib.blake2b(digest_size=16)
-        digest.update("\0".join(names).encode())
+        digest.update(joined)
         digest.update(numbers.tobytes())
         self.digest = digest.hexdigest()
 
+    def rel(self, i: int) -> str:
+        return f"{self.folder}/{self.names[i]}"
+
+    def key(self, i: int) -> str | None:
+        mtime, size, ino = self.numbers[3 * i : 3 * i + 3]
+        return f"{mtime}:{size}:{ino}" if 0 <= mtime < self.racy else None
+
     def files(self) -> list[tuple[str, str | None]]:
-        found = []
-        numbers = self.numbers
-        for i, name in enumerate(self.names):
-            mtime, size, ino = numbers[3 * i], numbers[3 * i + 1], numbers[3 * i + 2]
-            key = f"{mtime}:{size}:{ino}" if 0 <= mtime < self.racy else None
-            found.append((f"{self.folder}/{name}", key))
+        return [(self.rel(i), self.key(i)) for i in range(len(self.names))]
+
+    def unsettled(self) -> list[int]:
+        """The files that have no key: modified just now, or unreadable now."""
+        if self.settled:
+            return []
+        racy = self.racy
+        return [i for i, mtime in enumerate(self.numbers[0::3]) if not 0 <= mtime < racy]
+
+    def differing(self, before: array) -> list[int]:
+        """The files whose stat differs from `before` (the numbers of an earlier scan of the
+        same names): compared a block at a time in C, file by file only inside a block that differs."""
+        now, block, found = self.numbers, 3 * self.BLOCK, []
+        for start in range(0, len(now), block):
+            if now[start : start + block] != before[start : start + block]:
+                found += [
+                    j // 3 for j in range(start, min(start + block, len(now)), 3) if now[j : j + 3] != before[j : j + 3]
+                ]
         return found
 
 
@@ -258,23 +284,37 @@ def cached_answer(root: Path, question: list, card_id: str) -> str | None:
     """The answer to `question` about card `card_id` kept before (CardIndex.keep_answer), when
     the card files that can hold the id and every other file it read still have the stat they
     were read at. Reads no YAML: for kb.commands.fast_path."""
+    found, index = kept_answer(root, question, card_id)
+    if index is not None:
+        index.close()
+    return found
+
+
+def kept_answer(root: Path, question: list, card_id: str) -> tuple[str | None, CardIndex | None]:
+    """cached_answer, and on a miss the index it opened, still open and current, for the caller
+    to compute the answer from (and close): one scan of the cards folder per command, not two."""
     from kb.config.mkdocs import read_paths
 
     if not answers_keepable(root):
-        return None
+        return None, None
 
     try:
         paths = read_paths(root)
     except OSError:
-        return None  # the command itself says why mkdocs.yml cannot be read
+        return None, None  # the command itself says why mkdocs.yml cannot be read
     index = open_index(paths)
     if index is None:
-        return None
+        return None, None
     try:
         key = answer_key(question, index.candidates(card_id))
-        return index.answer(key, root) if key is not None else None
-    finally:
+        found = index.answer(key, root) if key is not None else None
+    except BaseException:
         index.close()
+        raise
+    if found is not None:
+        index.close()
+        return found, None
+    return None, index
 
 
 def router_state(root: Path, config: Paths, pages: dict[str, str | None]) -> bool:
@@ -334,6 +374,21 @@ class CardIndex:
             return row[0], row[1], row[2], row[3]
         row = self.db.execute("SELECT rel FROM files WHERE card_id = ? ORDER BY rel LIMIT 1", (card_id,)).fetchone()
         return (None, None, None, row[0]) if row else None
+
+    def lines_naming(self, name: str) -> list[tuple[str, int, str, str, str]]:
+        """(page, line, text, card id, card path) of the routing lines kb.route.terms.line_names
+        finds `name` on, in router order: every line kb.route.search.names_alert can find it
+        on, and maybe a few more."""
+        rows = self.db.execute(
+            "SELECT l.page, l.line, l.text, l.card_id, l.path FROM line_names n JOIN lines l ON l.ord = n.ord"
+            " WHERE n.name = ? ORDER BY n.ord",
+            (name,),
+        )
+        return rows.fetchall()
+
+    def line_texts(self) -> list[str]:
+        """The text of every routing line, in router order."""
+        return [row[0] for row in self.db.execute("SELECT text FROM lines ORDER BY ord")]
 
     def card_naming(self, alert: str) -> str | None:
         """The id of the first card file (in path order) whose triggers name the alert."""
@@ -602,8 +657,7 @@ def _routing_lines(config: Paths) -> tuple[list[tuple[str, int, str, str, str]],
 
 def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
     """Bring the tables in `db` (inside a write transaction) to the files' state."""
-    files = scan.files()
-    from kb.route.terms import ROUTER_ALERT
+    from kb.route.terms import ROUTER_ALERT, line_names
 
     affected: set[str] = set()
     full = False
@@ -611,18 +665,40 @@ def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
         lines, pages = _routing_lines(config)
         db.execute("DELETE FROM lines")
         db.execute("DELETE FROM router_alerts")
+        db.execute("DELETE FROM line_names")
         db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?)", [(i, *row) for i, row in enumerate(lines)])
         db.executemany(
             "INSERT INTO router_alerts VALUES (?, ?, ?)",
             [(name, i, row[3]) for i, row in enumerate(lines) for name in ROUTER_ALERT.findall(row[2])],
         )
+        db.executemany(
+            "INSERT INTO line_names VALUES (?, ?)",
+            [(name, i) for i, row in enumerate(lines) for name in sorted(line_names(row[2]))],
+        )
         full = True
-    old = dict(db.execute("SELECT rel, key FROM files").fetchall())
-    current = dict(files)
     known = known or {}
-    changed = [rel for rel, key in files if key is None or old.get(rel, "\0") != key]
-    removed = [rel for rel in old if rel not in current]
-    del old
+    kept = dict(db.execute("SELECT k, v FROM scan").fetchall())
+    before = kept.get("numbers")
+    if (
+        kept.get("names") == scan.names_digest
+        and isinstance(before, bytes)
+        and len(before) == len(scan.numbers.tobytes())
+    ):
+        # the same files as the scan the tables were brought to: those whose stat differs since,
+        # and those that had no key then or have none now, without a key or a row for the others
+        previous = array("q")
+        previous.frombytes(before)
+        unsettled = json.loads(kept.get("unsettled") or "[]")
+        wanted = sorted({*scan.differing(previous), *scan.unsettled(), *unsettled})
+        current = {scan.rel(i): scan.key(i) for i in wanted}
+        changed, removed = list(current), []
+    else:
+        files = scan.files()
+        old = dict(db.execute("SELECT rel, key FROM files").fetchall())
+        current = dict(files)
+        changed = [rel for rel, key in files if key is None or old.get(rel, "\0") != key]
+        removed = [rel for rel in old if rel not in current]
+        del old, files
 
     def entry(rel: str) -> Entry | None:
         got = known.get(rel)
@@ -648,6 +724,14 @@ def _update(db, config: Paths, scan: CardScan, known, pages: dict) -> None:
         _derive_all(db)
     elif affected:
         _derive(db, bags_before)
+    db.executemany(
+        "INSERT OR REPLACE INTO scan VALUES (?, ?)",
+        [
+            ("names", scan.names_digest),
+            ("numbers", scan.numbers.tobytes()),
+            ("unsettled", json.dumps(scan.unsettled())),
+        ],
+    )
     db.execute("INSERT OR REPLACE INTO meta VALUES ('digest', ?)", (scan.digest,))
     db.execute("INSERT OR REPLACE INTO meta VALUES ('router_pages', ?)", (json.dumps(pages),))
     count = db.execute("SELECT COUNT(*) FROM docs").fetchone()[0]

@@ -21,7 +21,15 @@ from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 from kb.core import safefile, yamlio
 from kb.load.router import load_router
-from kb.route.terms import ROUTER_ALERT, STOP, TOKEN, tokens  # noqa: F401 - also kb.route.search's names
+from kb.route.terms import (  # noqa: F401 - also kb.route.search's names
+    ALERT_NAME,
+    LINK_TARGET,
+    ROUTER_ALERT,
+    STOP,
+    TOKEN,
+    looks_like_alert,
+    tokens,
+)
 from kb.route.terms import index_terms as _index_terms
 from kb.route.terms import stem as _stem
 
@@ -161,9 +169,6 @@ def _alert_in(line: str, alert: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_:]){re.escape(alert)}(?![A-Za-z0-9_:])", line) is not None
 
 
-LINK_TARGET = re.compile(r"\]\([^)]*\)")
-
-
 def names_alert(line: str, query: str) -> bool:
     """Whether a routing line names the alert `query`: in backticks, or as a word that looks like
     an alert name (KB530 reads lines the same way). A plain word that happens to be on the line
@@ -172,7 +177,6 @@ def names_alert(line: str, query: str) -> bool:
     return f"`{query}`" in visible or (looks_like_alert(query) and _alert_in(visible, query))
 
 
-ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 # words a paged engineer types that the cards say differently: a provider's name for "provider",
 # an HTTP status for its class. Small and domain-specific on purpose: kb is for teams running AI agents.
 SYNONYMS = {
@@ -189,14 +193,6 @@ SYNONYMS = {
     "timeouts": ["slow", "time"],
     "oom": ["crash", "crashed"],
 }
-
-
-def looks_like_alert(query: str) -> bool:
-    """One identifier with an upper-case letter inside it, `_` or `:`: what an alert name looks like.
-
-    A plain lower-case word ("budget") is a search; "AgentRunCrash" is an alert name that must
-    match exactly or be reported as unknown, never answered with a guess."""
-    return bool(ALERT_NAME.fullmatch(query)) and (any(c.isupper() for c in query[1:]) or "_" in query or ":" in query)
 
 
 CAMEL_CASE = re.compile(r"[A-Za-z][A-Za-z0-9_:]*[a-z][A-Z][A-Za-z0-9_:]*")
@@ -249,6 +245,9 @@ class RouteAnswer:
     rule_file: str | None = None  # "unknown-alert": the rule file that defines it, when one does
     runbook_url: str | None = None  # and its runbook_url there
     alert: str | None = None  # "unknown-alert": the name nothing names, when the query held more words
+    # "alert": the card files that hold the id of the card it leads to, read from the same warm
+    # index (two or more: no card to open, KB121); None when the answer was not read from it
+    holders: list[str] | None = None
 
 
 def alert_in_rule_files(config: Paths, name: str) -> tuple[str, str | None] | None:
@@ -341,18 +340,20 @@ def route(config: Paths, query: str, limit: int | None = None) -> RouteAnswer:
     """The answer for QUERY: an exact alert, a labelled search result, or an honest 'not found'.
     With `limit`, only the best `limit` matches of a search (the same ones, in the same order)."""
     query = query.strip()
-    # 1. an exact alert name on a routing line: no card file is read
-    if ALERT_NAME.fullmatch(query):
-        exact = _exact_on_router(routing_table(config), query)
-        if exact is not None:
-            return exact
     from kb.route.index import open_index
 
-    index = open_index(config)
+    index = open_index(config)  # current with the router pages and every card file's stat
     if index is None:  # the cards folder cannot be listed: from the files, as they are
         return route_from_files(config, query)
     try:
-        return _route_indexed(config, index, query, limit)
+        answer = None
+        if ALERT_NAME.fullmatch(query):  # 1. an exact alert name on a routing line: the lines that name it
+            answer = _exact_on_router([RoutingLine(*row) for row in index.lines_naming(query)], query)
+        if answer is None:
+            answer = _route_indexed(config, index, query, limit)
+        if answer.kind == "alert" and answer.matches:
+            answer.holders = index.holders(answer.matches[0].card_id)
+        return answer
     finally:
         index.close()
 
@@ -418,7 +419,7 @@ def _route_indexed(config: Paths, index, query: str, limit: int | None) -> Route
     for num in exact_nums:
         scores[num] = scores.get(num, 0) + 1000
     if not scores:
-        texts = [line.text for line in routing_table(config)]
+        texts = index.line_texts()
         return RouteAnswer("none", [], difflib.get_close_matches(query, texts, n=3, cutoff=0.0), [])
     if limit is not None and len(scores) > limit:
         cutoff = sorted(scores.values(), reverse=True)[limit - 1]
