@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import BASE_KB, copy_kb
 
+import kb.load.router as router_module
 from kb.commands import access, route
 from kb.route import index as card_index
 from kb.route import search
@@ -98,7 +99,7 @@ def test_a_page_replaced_while_it_is_parsed_is_read_again(kb: Path, call, monkey
     page = kb / "router.md"
     old = page.stat()
     os.utime(page, ns=(old.st_atime_ns, old.st_mtime_ns - 60_000_000_000))
-    real = search.load_router
+    real = router_module.load_router
 
     def edited_mid_parse(*args, **kwargs):
         router = real(*args, **kwargs)
@@ -111,7 +112,10 @@ def test_a_page_replaced_while_it_is_parsed_is_read_again(kb: Path, call, monkey
         return router
 
     with monkeypatch.context() as m:
+        # both readers of the router: the routing table and the card index (kb route ALERT reads
+        # the lines naming it from the index)
         m.setattr(search, "load_router", edited_mid_parse)
+        m.setattr(router_module, "load_router", edited_mid_parse)
         call(route.run, "QueueStalled", root=kb)
     warm = call(route.run, "QueueStopped", root=kb)
     cold = _cold(call, monkeypatch, route.run, "QueueStopped", root=kb)

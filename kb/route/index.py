@@ -35,7 +35,9 @@ from kb import __version__
 from kb.cache import store as cache
 from kb.config.mkdocs import Paths
 
-FORMAT = "8"  # 5: file keys carry the ctime; 6: line_names; 7: the last scan kept; 8: router inputs hold link targets ("missing" too) and mkdocs.yml
+# 5: file keys carry the ctime; 6: line_names; 7: the last scan kept; 8: router inputs hold
+# link targets ("missing" too) and mkdocs.yml
+FORMAT = "8"
 DB_NAME = "card-index-v4.sqlite"  # v2: answers; v3: no bag per document; v4: sealed answers
 ANSWERS_KEPT = 2000  # the most recent `kb access CARD` answers
 RACY_NS = 2_000_000_000  # as kb.cache.result: a file modified this recently is read again next time
