@@ -27,7 +27,7 @@ from typing import Any
 
 from kb import __version__
 from kb.cache import delta, store
-from kb.cache.result import RACY_NS, changed_during, file_clock_ns, input_files, stat_inputs
+from kb.cache.result import RACY_NS, changed_during, file_clock_ns, input_files, path_kind, stat_inputs
 from kb.config.settings import Settings, load_config
 from kb.core import safefile
 from kb.core.diagnostics import Finding
@@ -138,7 +138,7 @@ def shared_digest(root: Path, settings: Settings, router_pages: list[str]) -> st
         try:
             digest = hashlib.blake2b(safefile.read_bytes(root / rel), digest_size=16).hexdigest()
         except OSError:
-            digest = "-"
+            digest = f"-{path_kind(str(root / rel))}"  # a folder, a link and its target, nothing
         overall.update(f"{rel}\0{digest}\0".encode())
     return overall.hexdigest()
 

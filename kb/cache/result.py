@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat as stat_module
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,7 +28,7 @@ from kb.cache import store as cache
 from kb.check.engine import CheckResult, configure_rules
 from kb.config.mkdocs import read_paths
 from kb.config.settings import load_config
-from kb.core import safefile
+from kb.core import markdown_render, safefile
 from kb.core.diagnostics import Diagnostic, Level, Span
 from kb.core.paths import OutsideKB, confine, is_outside
 from kb.emit import promtool
@@ -81,7 +82,8 @@ def input_files(root: Path, settings, router_pages: list[str]) -> list[str]:
         "memberships",
         settings.runs_dir,
     ):
-        files += _walk(root, folder.strip("/"))
+        # the folder itself too: when it is a link, a file or a loop, nothing is walked
+        files += [folder.strip("/"), *_walk(root, folder.strip("/"))]
     files += [settings.oncall, "mkdocs.yml", settings.router, *router_pages]
     return sorted(set(files))
 
@@ -99,7 +101,23 @@ def _digest(path: str) -> str | None:
     try:
         return hashlib.blake2b(safefile.read_bytes(path), digest_size=16).hexdigest()
     except OSError:
+        return path_kind(path)
+
+
+def path_kind(path: str) -> str | None:
+    """What a path that is not read as a file is: a folder, a link with its target's text, or
+    something else; None when nothing is there. A configured folder that becomes a link out of
+    the KB, a plain file or a link loop changes the answer (KB102, KB103): it changes this too."""
+    try:
+        st = os.lstat(path)
+    except OSError:
         return None
+    if stat_module.S_ISLNK(st.st_mode):
+        try:
+            return "link:" + os.readlink(path)
+        except OSError:
+            return "link"
+    return "dir" if stat_module.S_ISDIR(st.st_mode) else "file" if stat_module.S_ISREG(st.st_mode) else "special"
 
 
 def fingerprint(
@@ -122,7 +140,7 @@ def fingerprint(
         stat = _stat(path)
         entry = old.get(rel)
         if stat is None:
-            digest = None
+            digest = path_kind(path)  # nothing there, or a link that leads nowhere (a loop)
         elif isinstance(entry, list) and len(entry) == 2 and entry[0] == stat:
             digest = entry[1]
         else:
@@ -167,6 +185,7 @@ def rule_inputs(root: Path, config, select: list[str], ignore: list[str]) -> dic
     files = sorted({rel for entry in active for rel in entry.rule.reads(entry.options)})
     tools = sorted({name for entry in active for name in entry.rule.tools})
     return {
+        "docs_dir": path_kind(os.path.join(root, config.docs_dir)),  # KB104 looks at it
         "reads": {rel: _read_digest(root, rel) for rel in files},
         "tools": {name: _tool_stamp(name) for name in tools},
     }
@@ -175,6 +194,9 @@ def rule_inputs(root: Path, config, select: list[str], ignore: list[str]) -> dic
 def cached_check(root: Path, run, **options):
     """The result of `run()` for this KB, or the cached one when no input changed since."""
     config = load_config(root)
+    if markdown_render.reads_files(config.markdown_extensions):
+        # an extension reads files no cache lists, relative to the working folder: never cached
+        return run(None)
     inputs = rule_inputs(root, config, options.get("select") or [], options.get("ignore") or [])
     # mkdocs.yml's !ENV values come from the environment, not the file: the resolved config is part of the key
     key = options_key(

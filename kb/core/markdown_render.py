@@ -37,6 +37,24 @@ def entries(markdown_extensions: list[Any] | None) -> list[tuple[str, dict[str, 
     return list(found.items())
 
 
+# Extensions that read other files while they render (pymdownx.snippets pulls `--8<--` files
+# from a base path relative to the working folder; b64 inlines images). A page's meaning then
+# depends on files no cache lists, so kb caches nothing about it (outside review).
+FILE_READERS = ("pymdownx.snippets", "pymdownx.b64")
+
+
+def reads_files(markdown_extensions: list[Any] | None) -> bool:
+    """Whether rendering may read files other than the page: a known file reader, or an
+    extension that is neither Python-Markdown's own nor PyMdown's (kb cannot tell what it reads)."""
+    for name, _ in entries(markdown_extensions):
+        module = name.partition(":")[0]
+        if module in FILE_READERS:
+            return True
+        if "." in module and not module.startswith(("markdown.extensions.", "pymdownx.")):
+            return True
+    return False
+
+
 def _extension(name: str, options: dict[str, Any]) -> Any:
     module_name, _, class_name = name.partition(":")
     if "." not in module_name:

@@ -7,6 +7,7 @@ import json
 import os
 import posixpath
 import re
+import secrets
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -68,6 +69,7 @@ class Router:
     root_page: str
     pages: list[RouterPage] = field(default_factory=list)
     missing: bool = False
+    reads_other_files: bool = False  # a Markdown extension reads files while rendering (no cache keeps it)
 
     def routing_lines(self) -> list[RouteLine]:
         return [line for page in self.pages for line in page.lines if line.cards or line.subrouters]
@@ -137,7 +139,7 @@ def _rendered(
     for number, found in by_line.items():
         line = lines[number - 1]
         for index, match in reversed(found):  # from the right: earlier offsets stay valid
-            line = line[: match.start(2)] + f"kbroutelink{index}x" + line[match.end(2) :]
+            line = line[: match.start(2)] + f"kbroutelink{_NONCE}n{index}x" + line[match.end(2) :]
         lines[number - 1] = line
     marked = "".join(lines)
     key = _extensions_key(markdown_extensions)
@@ -145,7 +147,8 @@ def _rendered(
         return set(_RENDERED[(marked, key)])
     with _RENDER_LOCK:  # a kept Markdown is one renderer: one page at a time, whatever the thread
         html = _markdown(markdown_extensions, key).convert(marked)
-    linked = frozenset(int(index) for index in re.findall(r'href="kbroutelink([0-9]+)x"', html))
+    # the marker carries a per-process secret: a page's own text cannot forge a rendered link
+    linked = frozenset(int(index) for index in re.findall(rf'href="kbroutelink{_NONCE}n([0-9]+)x"', html))
     if key is not None:
         if len(_RENDERED) >= _RENDERED_LIMIT:
             _RENDERED.clear()
@@ -158,12 +161,16 @@ def _rendered(
 # rendering is most of reading it, so each page is rendered once per process.
 _RENDERED: dict[tuple[str, str], frozenset[int]] = {}
 _RENDERED_LIMIT = 4096
+_NONCE = secrets.token_hex(8)
 _MARKDOWNS: dict[str, Any] = {}
 _RENDER_LOCK = threading.Lock()
 
 
 def _extensions_key(markdown_extensions: list[Any] | None) -> str | None:
-    """The extensions' configuration as text, or None when it does not write as JSON."""
+    """The extensions' configuration as text, or None when it does not write as JSON or an
+    extension reads other files (the same page may then render otherwise: never memoised)."""
+    if markdown_render.reads_files(markdown_extensions):
+        return None
     try:
         return json.dumps(markdown_render.entries(markdown_extensions), sort_keys=True)
     except (TypeError, ValueError):
@@ -222,6 +229,8 @@ def load_router(
     if markdown_extensions is None:
         markdown_extensions = _configured_extensions(root)
     result = Router(router)
+    # a page may pull in other files as it renders (pymdownx.snippets): no cache can keep it
+    result.reads_other_files = markdown_render.reads_files(markdown_extensions)
     if not is_regular(root / router) or inside(root, router) is None:
         result.missing = True  # a link out, a FIFO or a device is not a router (KB102, KB103 say why)
         return result

@@ -645,8 +645,9 @@ def _routing_lines(config: Paths) -> tuple[list[tuple[str, int, str, str, str]],
             pages[rel] = "missing"
         except OSError:
             pages[rel] = None
-    if not router.pages:
-        pages[config.router] = None  # no router yet: look again next time
+    if not router.pages or router.reads_other_files:
+        # no router yet, or an extension that reads files no key lists: look again next time
+        pages[config.router] = None
     lines = [
         (line.page, line.line, line.text, link.card_id, link.resolved)
         for line in router.routing_lines()

@@ -145,8 +145,8 @@ def routing_table(config: Paths) -> list[RoutingLine]:
         for link in line.cards
         if link.card_id is not None and link.resolved is not None
     ]
-    if os.environ.get("KB_NO_CACHE"):
-        return table  # neither read nor written
+    if os.environ.get("KB_NO_CACHE") or router.reads_other_files:
+        return table  # neither read nor written (an extension reads files no key lists)
     # a page modified within the last 2 s (mtime or ctime) gets no key: read again next time
     # (racy stat; a page replaced while it was parsed has a ctime after the parse began)
     pages = {rel: _probe(config, rel, racy) for rel in [page.path for page in router.pages] + router.looked_up()}
