@@ -35,7 +35,7 @@ from kb.cache import store
 from kb.check.engine import CheckResult, _document_findings, _place, _without_secrets, configure_rules, help_url
 from kb.config.settings import Config
 from kb.core import safefile, yamlio
-from kb.core.diagnostics import Diagnostic, Level, Span
+from kb.core.diagnostics import Diagnostic, Span
 from kb.core.paths import is_outside, path_problem
 from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.loader import _Loader, links_outside
@@ -294,19 +294,7 @@ def try_delta(
 
 
 def _old_diagnostics(items: list[dict]) -> list[Diagnostic]:
-    return [
-        Diagnostic(
-            d["path"],
-            Span(*d["span"]),
-            d["code"],
-            d["name"],
-            Level(d["level"]),
-            d["message"],
-            d["help_url"],
-            tuple(d["loc"]),
-        )
-        for d in items
-    ]
+    return [Diagnostic.from_plain(d) for d in items]
 
 
 def _oncall(root: Path, rel: str, max_bytes: int) -> Document[Oncall]:

@@ -29,7 +29,7 @@ from kb.check.engine import CheckResult, configure_rules
 from kb.config.mkdocs import read_paths
 from kb.config.settings import load_config
 from kb.core import markdown_render, safefile
-from kb.core.diagnostics import Diagnostic, Level, Span
+from kb.core.diagnostics import Diagnostic
 from kb.core.paths import OutsideKB, confine, is_outside
 from kb.emit import promtool
 from kb.load.router import router_for
@@ -286,19 +286,7 @@ def lookup(root: Path, settings, options: str):
         stats, digest = fingerprint(root, files, entry)
         if digest != entry.get("digest"):
             return None, entry, stats
-        diagnostics = [
-            Diagnostic(
-                d["path"],
-                Span(*d["span"]),
-                d["code"],
-                d["name"],
-                Level(d["level"]),
-                d["message"],
-                d["help_url"],
-                tuple(d["loc"]),
-            )
-            for d in entry["diagnostics"]
-        ]
+        diagnostics = [Diagnostic.from_plain(d) for d in entry["diagnostics"]]
         if stats != entry.get("files"):  # touched, unchanged: keep the new stats so the next run skips hashing
             cache.write(root, CACHE_FILE, {**entry, "files": stats})
         return (diagnostics, entry["files_checked"], entry["rules"]), entry, stats

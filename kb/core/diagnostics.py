@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 SUPPRESSION = re.compile(r"kb:\s*ignore\[([^\]]*)\]")  # an inline `# kb: ignore[CODE, ...]` comment
 
@@ -122,3 +123,17 @@ class Diagnostic:
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.span.line, self.span.column, self.code, self.message)
+
+    @classmethod
+    def from_plain(cls, d: dict[str, Any]) -> Diagnostic:
+        """The diagnostic a cache kept as `dataclasses.asdict` wrote it."""
+        return cls(
+            d["path"],
+            Span(*d["span"]),
+            d["code"],
+            d["name"],
+            Level(d["level"]),
+            d["message"],
+            d["help_url"],
+            tuple(d["loc"]),
+        )
