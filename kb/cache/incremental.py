@@ -38,7 +38,8 @@ from kb.load.rulefiles import AlertRule, RuleFile
 
 STATE_FILE = "check-state.marshal"
 MAX_PLAIN = 1 << 31  # the uncompressed state (about 5 KB per document)
-FORMAT = 9  # 6: emitted files one per postmortem; 7: replay suites; 8: stats carry the ctime; 9: zlib, streamed
+FORMAT = 10  # 6: emitted files one per postmortem; 7: replay suites; 8: stats carry the ctime; 9: zlib, streamed;
+# 10: a record's suppressions flag is any `kb:` (a `kb:ignore[...]` without a space was missed)
 
 
 @dataclass

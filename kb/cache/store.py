@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,23 @@ def code_stamp() -> list:
             stamp.append([path.relative_to(package).as_posix()])
             continue
         stamp.append([path.relative_to(package).as_posix(), st.st_mtime_ns, st.st_size])
-    return sorted(stamp)
+    return [*sorted(stamp), ["python", sys.version], ["distributions", *installed_distributions()]]
+
+
+def installed_distributions() -> list[str]:
+    """The name and version of every installed distribution, as their metadata folders spell
+    them (`pydantic-2.13.4.dist-info`): an answer can change with a library kb leans on
+    (pydantic, PyYAML, Markdown and its extensions, detect-secrets, icalendar) or with any
+    Markdown extension mkdocs.yml names, so upgrading one is a new key. Listing the folders
+    of sys.path costs about a millisecond; asking importlib.metadata for each would cost tens."""
+    found: set[str] = set()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue  # a zip file or a missing folder on sys.path holds no metadata folder we read
+        found.update(name for name in names if name.endswith((".dist-info", ".egg-info", ".egg-link")))
+    return sorted(found)
 
 
 def cache_dir(root: Path) -> Path:

@@ -28,7 +28,7 @@ class Document(Generic[M]):
     path: str  # relative to the KB root, with forward slashes
     data: dict[str, Any] | None = None
     model: M | None = None
-    suppressions: bool = False  # the raw text mentions `kb: ignore`
+    suppressions: bool = False  # the raw text mentions `kb:`: it may hold a `kb:ignore[...]` in any spacing
     has_todo: bool = False  # the raw text mentions todo: only then does KB150 walk the values
     # credentials found in the file (kb.load.secrets) as (value, keys of the `kb: ignore` on
     # its line): never published unless allowlisted. Only a freshly read document knows them;

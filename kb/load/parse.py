@@ -16,7 +16,7 @@ from kb.load.secrets import RULE_CODE, SecretHit, scan, scan_rewritten
 class Parsed:
     stat: Stat | None
     digest: str | None
-    raw_flags: tuple[bool, bool]  # (mentions `kb: ignore`, mentions todo)
+    raw_flags: tuple[bool, bool]  # (may hold a `kb: ignore[...]`: mentions `kb:`, mentions todo)
     data: dict[str, Any] | None
     findings: list[Finding]
     secret_hits: tuple[tuple[str, frozenset[str]], ...]
@@ -57,7 +57,7 @@ def parse_document(rel: str, raw: bytes, max_bytes: int, stat: Stat | None, dige
         )
         found += [_secret_finding(rel, hit) for hit in hidden]
         hits += tuple((hit.value, hit.keys) for hit in hidden)
-    return Parsed(stat, digest, (b"kb: ignore" in raw, b"todo" in raw.lower()), data, found, hits)
+    return Parsed(stat, digest, (b"kb:" in raw, b"todo" in raw.lower()), data, found, hits)
 
 
 def secret_findings(rel: str, raw: bytes) -> tuple[list[Finding], tuple[tuple[str, frozenset[str]], ...]]:

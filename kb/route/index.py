@@ -227,7 +227,7 @@ def dependency_keys(root: Path, rels: list[str]) -> list[tuple[str, str | None]]
 def code_stamp() -> str:
     """kb's version and the stat of its source files: an answer kept by other code is not used."""
     package = Path(__file__).resolve().parents[1]
-    parts = [__version__]
+    parts = [__version__, *cache.installed_distributions()]  # a library upgrade can change an answer
     for folder, dirs, names in os.walk(package):
         dirs.sort()
         for name in sorted(names):
@@ -522,7 +522,15 @@ def _connect(path: Path | str) -> sqlite3.Connection:
 
 def _config_key(config: Paths) -> str:
     return json.dumps(
-        [FORMAT, __version__, str(config.root.resolve()), config.cards_dir, config.router, config.references_dir]
+        [
+            FORMAT,
+            __version__,
+            str(config.root.resolve()),
+            config.cards_dir,
+            config.router,
+            config.references_dir,
+            cache.installed_distributions(),  # a PyYAML upgrade can read a card otherwise
+        ]
     )
 
 
