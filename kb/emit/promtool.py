@@ -49,19 +49,20 @@ def environment(scratch: Path | None = None, tests: bool = False) -> dict[str, s
     Go's parallel collector then only adds CPU: `promtool test rules` on 1,000 replay files
     took 7.6 s of CPU instead of 9.0 (about 25 MB more memory), with the same output.
 
-    `tests` (a `promtool test rules` run whose answer kb may verify again, see
-    kb.emit.replays): the collector runs when the heap reaches 64 MiB rather than when it
-    doubles (GOGC=off, GOMEMLIMIT=64MiB) unless the user set either. A test group's live heap
-    is about 15 MB, yet each allocates some 5 MB of short-lived database: by default Go
-    collects every few groups and keeps ~100 MB resident; with the limit it collects less
-    often and returns memory sooner (400 replay files: 2.55 s of CPU and 57 MiB private
-    instead of 2.69 s and 86 MiB; GOMEMLIMIT=48MiB alone: 41 MiB at 2.83 s). Past the limit
-    Go collects more often, never fails. `scratch`: promtool's temporary databases (one per
-    test group) go there (TMPDIR), a private folder on tmpfs (see Scratch)."""
+    `tests` (a `promtool test rules` run whose answer kb verifies again, see
+    kb.emit.replays): Go collects when its memory reaches 48 MiB rather than when the heap
+    doubles (GOGC=off, GOMEMLIMIT=48MiB), unless the user set either. A test group's live
+    heap is about 15 MB, yet each group allocates some 5 MB of short-lived database: by default
+    Go keeps 72 to 99 MiB private per process. Measured on 400 replay files (CPU s, private
+    MiB): default 2.5, 72-99; 64MiB 2.4-2.6, 57; 48MiB 2.6-2.8, 41; 40MiB 2.7-2.8, 32; 32MiB
+    3.6, 24 (it collects all the time). kb runs two of these beside itself, so 48 MiB: about
+    the default's CPU for half its memory. Past the limit Go collects more often, never fails.
+    `scratch`: promtool's temporary databases (one per test group) go there (TMPDIR), a
+    private folder on tmpfs (see Scratch)."""
     env = dict(os.environ)
     env.setdefault("GOMAXPROCS", "1")
     if tests and "GOGC" not in env and "GOMEMLIMIT" not in env:
-        env["GOGC"], env["GOMEMLIMIT"] = "off", "64MiB"
+        env["GOGC"], env["GOMEMLIMIT"] = "off", "48MiB"
     if scratch is not None:
         env["TMPDIR"] = str(scratch)
     return env
@@ -91,9 +92,10 @@ class Scratch:
     started holds it open, and removed by `close`. A kb killed outright cannot remove it: the
     next kb removes every such folder of this user that nobody holds any more."""
 
-    def __init__(self, base: str = SCRATCH_BASE):
+    def __init__(self, base: str | None = None):
         self.path: Path | None = None
         self.fd: int | None = None
+        base = SCRATCH_BASE if base is None else base
         if not os.path.isdir(base) or not os.access(base, os.W_OK | os.X_OK):
             return
         _sweep(base)
