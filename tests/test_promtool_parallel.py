@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def test_a_sweep_removes_only_folders_nobody_holds(tmp_path: Path) -> None:
     young = tmp_path / ("." + promtool.SCRATCH_PREFIX + "young")
     old = tmp_path / ("." + promtool.SCRATCH_PREFIX + "old")
     other = tmp_path / "kb-other"
-    for folder in (dead, held, young, old, other):
+    kb602 = Path(tempfile.mkdtemp(prefix="kb-promtool-", dir=tmp_path))  # KB602's copies, TMPDIR=/dev/shm
+    for folder in (dead, held, young, old, other, kb602):
         (folder / "inside").mkdir(parents=True)
     past = time.time() - promtool.SCRATCH_STALE_S - 10
     os.utime(old, (past, past))
@@ -90,7 +92,7 @@ def test_a_sweep_removes_only_folders_nobody_holds(tmp_path: Path) -> None:
         with promtool.Scratch(str(tmp_path)) as scratch:
             assert scratch.path is not None
             left = {p.name for p in tmp_path.iterdir()} - {scratch.path.name}
-        assert left == {held.name, young.name, other.name}
+        assert left == {held.name, young.name, other.name, kb602.name}
     finally:
         os.close(fd)
 

@@ -78,7 +78,7 @@ def processes() -> int:
 
 
 SCRATCH_BASE = "/dev/shm"  # tmpfs on Linux: promtool's per-group databases never touch a disk
-SCRATCH_PREFIX = "kb-promtool-"
+SCRATCH_PREFIX = "kb-promtool-tmpfs-"  # no tempfile name made with prefix "kb-promtool-" has a second "-"
 SCRATCH_STALE_S = 3600  # a folder never published (kb killed within a millisecond of making it)
 
 

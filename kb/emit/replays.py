@@ -261,12 +261,10 @@ class ReplayBatch:
                     run = self._start(names, self.in_place.folder)
                     self._first.append((run, {name: by_name[name] for name in names}, True))
             if self.copied:
-                if self.scratch.path is not None:
-                    self.folder = self.scratch.path / "copies"
-                    self.folder.mkdir()
-                else:
-                    self._tmp = tempfile.TemporaryDirectory(prefix="kb-replay-")
-                    self.folder = Path(self._tmp.name)
+                # on disk as before, not in the tmpfs folder: 3,333 suites copied would hold
+                # some 27 MB of memory there (a page per file)
+                self._tmp = tempfile.TemporaryDirectory(prefix="kb-replay-")
+                self.folder = Path(self._tmp.name)
                 files = write_copies(suites, self.copied, self.folder, emitted)
                 by_name = {f.name: i for f, i in zip(files, self.copied)}
                 for names in parts([f.name for f in files], count):
