@@ -125,13 +125,15 @@ def test_a_killed_kb_leaves_its_folder_to_the_next_kb(tmp_path: Path) -> None:
         child.stdout.close()
 
 
-def _counting_first_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str | None]]:
-    started: list[tuple[int, str | None]] = []
+def _counting_first_runs(monkeypatch: pytest.MonkeyPatch, timeout: float | None = None) -> list[tuple]:
+    """(test files, scratch folder, timeout) of every first run; `timeout` replaces theirs."""
+    started: list[tuple] = []
     real = promtool.FirstTests.__init__
 
-    def counting(self, names, cwd, timeout, scratch):
-        started.append((len(names), str(scratch.path) if scratch.path else None))
-        real(self, names, cwd, timeout, scratch)
+    def counting(self, names, cwd, whole_timeout, scratch):
+        whole_timeout = whole_timeout if timeout is None else timeout
+        started.append((len(names), str(scratch.path) if scratch.path else None, whole_timeout))
+        real(self, names, cwd, whole_timeout, scratch)
 
     monkeypatch.setattr(promtool.FirstTests, "__init__", counting)
     return started
@@ -150,16 +152,15 @@ def test_two_processes_report_exactly_what_one_reports(tmp_path: Path, monkeypat
     monkeypatch.setattr(promtool, "processes", lambda: 2)
     started = _counting_first_runs(monkeypatch)
     assert _answers(root) == expected
-    assert [count for count, _ in started] == [1, 1]
-    assert all(path is not None and path.startswith(str(shm)) for _, path in started)
+    whole = replays.batch_timeout(2)  # each part may take what the whole batch may
+    assert [(count, timeout) for count, _, timeout in started] == [(1, whole), (1, whole)]
+    assert all(path is not None and path.startswith(str(shm)) for _, path, _ in started)
     assert list(shm.iterdir()) == [], "the scratch folder is gone"
 
-    started.clear()
     monkeypatch.setattr(promtool, "SCRATCH_BASE", str(tmp_path / "no-tmpfs"))  # the fallback: no scratch
-    real_timeout = replays.batch_timeout
-    monkeypatch.setattr(replays, "batch_timeout", lambda count: 0.0 if count == 1 else real_timeout(count))
+    started = _counting_first_runs(monkeypatch, timeout=0.0)
     assert _answers(root) == expected
-    assert started == [(1, None), (1, None)]
+    assert started == [(1, None, 0.0), (1, None, 0.0)]
 
 
 def test_the_replays_are_collected_after_the_document_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -258,7 +258,7 @@ class ReplayBatch:
                 assert self.in_place.folder is not None
                 by_name = dict(zip(self.in_place.names, self.in_place.indices))
                 for names in parts(self.in_place.names, count):
-                    run = self._start(names, self.in_place.folder)
+                    run = self._start(names, self.in_place.folder, len(self.in_place.names))
                     self._first.append((run, {name: by_name[name] for name in names}, True))
             if self.copied:
                 # on disk as before, not in the tmpfs folder: 3,333 suites copied would hold
@@ -268,14 +268,16 @@ class ReplayBatch:
                 files = write_copies(suites, self.copied, self.folder, emitted)
                 by_name = {f.name: i for f, i in zip(files, self.copied)}
                 for names in parts([f.name for f in files], count):
-                    run = self._start(names, self.folder)
+                    run = self._start(names, self.folder, len(files))
                     self._first.append((run, {name: by_name[name] for name in names}, False))
         except BaseException:
             self.close()
             raise
 
-    def _start(self, names: list[str], cwd: Path) -> promtool.RunningTests:
-        run = promtool.FirstTests(names, cwd, batch_timeout(len(names)), self.scratch)
+    def _start(self, names: list[str], cwd: Path, whole: int) -> promtool.RunningTests:
+        # each part may take as long as its whole batch would: two parts on a busy machine
+        # share one core, and a part out of time sends everything to the single run
+        run = promtool.FirstTests(names, cwd, batch_timeout(whole), self.scratch)
         self._runs.append(run)
         return run
 
