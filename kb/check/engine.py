@@ -244,6 +244,34 @@ def _suppressions(text: str, path: str) -> list[tuple[int, int, list[str]]]:
     return [(line, column, [c.strip() for c in codes.split(",") if c.strip()]) for line, column, codes in matches]
 
 
+def _collect(ctx: RuleContext, entry: ActiveRule, rule: Rule, findings: list[tuple[ActiveRule, Finding]]) -> None:
+    for finding in rule.check(ctx, entry.options):
+        finding.code = entry.rule.code
+        findings.append((entry, finding))
+
+
+def _document_rule_findings(
+    ctx: RuleContext,
+    document_rules: list[ActiveRule],
+    memo: DocumentMemo | None,
+    findings: list[tuple[ActiveRule, Finding]],
+) -> None:
+    kb = ctx.kb
+    if document_rules:
+        by_code = {entry.rule.code: entry for entry in document_rules}
+        instances = [(entry, rule) for entry in document_rules if isinstance(rule := entry.rule(), DocumentRule)]
+        documents: list[tuple[str, Document[Any]]] = [("cards", d) for d in kb.cards]
+        documents += [("postmortems", d) for d in kb.postmortems]
+        for folder, doc in documents:
+            if memo is not None and not memo.fresh(doc.path):
+                found = [f for f in memo.recorded(doc.path) if f.code in by_code]
+            else:
+                found = list(_document_findings(ctx, folder, doc, instances))
+                if memo is not None:
+                    memo.remember(doc.path, found)
+            findings += [(by_code[f.code], f) for f in found]
+
+
 def run_check(
     ctx: RuleContext,
     select: list[str] | None = None,
@@ -262,29 +290,22 @@ def run_check(
     findings: list[tuple[ActiveRule, Finding]] = []
     document_rules = [entry for entry in active if issubclass(entry.rule, DocumentRule)]
     rules = [(entry, entry.rule()) for entry in active]
+    # rules that start a program (promtool) are collected last, after the document rules: kb
+    # works while the program runs instead of waiting for it (the order of findings is the
+    # diagnostics' sort, not the rules')
+    started = [(entry, rule) for entry, rule in rules if type(rule).start is not Rule.start]
     try:
-        for entry, rule in rules:  # slow programs first, on the other core while the rules run
+        for entry, rule in started:  # slow programs first, on the other core while the rules run
             rule.start(ctx, entry.options)
         for entry, rule in rules:
-            for finding in rule.check(ctx, entry.options):
-                finding.code = entry.rule.code
-                findings.append((entry, finding))
+            if type(rule).start is Rule.start:
+                _collect(ctx, entry, rule, findings)
+        _document_rule_findings(ctx, document_rules, memo, findings)
+        for entry, rule in started:
+            _collect(ctx, entry, rule, findings)
     finally:
         for _, rule in rules:
             rule.stop()
-    if document_rules:
-        by_code = {entry.rule.code: entry for entry in document_rules}
-        instances = [(entry, rule) for entry in document_rules if isinstance(rule := entry.rule(), DocumentRule)]
-        documents: list[tuple[str, Document[Any]]] = [("cards", d) for d in kb.cards]
-        documents += [("postmortems", d) for d in kb.postmortems]
-        for folder, doc in documents:
-            if memo is not None and not memo.fresh(doc.path):
-                found = [f for f in memo.recorded(doc.path) if f.code in by_code]
-            else:
-                found = list(_document_findings(ctx, folder, doc, instances))
-                if memo is not None:
-                    memo.remember(doc.path, found)
-            findings += [(by_code[f.code], f) for f in found]
     if only_paths is not None:
         findings = [(e, f) for e, f in findings if _selected(f.path, only_paths)]
     texts = _place(ctx, [f for _, f in findings])

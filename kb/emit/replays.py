@@ -216,33 +216,68 @@ def write_copies(
     return files
 
 
+SPLIT_AT = 64  # suites: below this, a second promtool saves less than it costs to start
+
+
+def parts(items: list, count: int) -> list[list]:
+    """`items` cut into at most `count` runs of consecutive items, as even as can be."""
+    count = max(1, min(count, len(items) // (SPLIT_AT // 2) if len(items) >= SPLIT_AT else 1))
+    size, extra = divmod(len(items), count)
+    cut, start = [], 0
+    for number in range(count):
+        end = start + size + (1 if number < extra else 0)
+        cut.append(items[start:end])
+        start = end
+    return [part for part in cut if part]
+
+
 class ReplayBatch:
-    """promtool over `suites` (those KB605 must run, in emit order), started at construction."""
+    """promtool over `suites` (those KB605 must run, in emit order), started at construction.
+
+    The first runs (in place, copies) are split over two promtool processes when this process
+    may use two cores (kb.emit.promtool.processes): kb waits for them at the end of the check,
+    and two cores then finish them in half the time. They run with the faster settings and a
+    private tmpfs folder (promtool.Scratch); what they prove is only which files passed, so the
+    split never changes an answer: anything else is run again, in one process, as before."""
 
     def __init__(self, kb: KnowledgeBase, emitted: Emitted, suites: list[ReplaySuite]):
         self.suites = suites
         self.emitted = emitted
-        self._tmp = tempfile.TemporaryDirectory(prefix="kb-replay-")
-        self.folder = Path(self._tmp.name)
-        self._runs: list[promtool.RunningTests] = []
-        self._place_run: promtool.RunningTests | None = None
-        self._copy_run: promtool.RunningTests | None = None
+        self._runs: list[promtool.RunningTests] = []  # every run started, to stop
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self.scratch = promtool.Scratch()
+        # (run, test file name -> suite index, whether its files were read in place)
+        self._first: list[tuple[promtool.RunningTests, dict[str, int], bool]] = []
         try:
             self.in_place = InPlace(kb, emitted, suites)
             placed = set(self.in_place.indices)
             self.copied = [i for i in range(len(suites)) if i not in placed]
+            both = bool(self.in_place.indices) and bool(self.copied)
+            count = 1 if both else promtool.processes()
             if self.in_place.indices:
                 assert self.in_place.folder is not None
-                self._place_run = self._start(self.in_place.names, self.in_place.folder)
+                by_name = dict(zip(self.in_place.names, self.in_place.indices))
+                for names in parts(self.in_place.names, count):
+                    run = self._start(names, self.in_place.folder, len(self.in_place.names))
+                    self._first.append((run, {name: by_name[name] for name in names}, True))
             if self.copied:
+                # on disk as before, not in the tmpfs folder: 3,333 suites copied would hold
+                # some 27 MB of memory there (a page per file)
+                self._tmp = tempfile.TemporaryDirectory(prefix="kb-replay-")
+                self.folder = Path(self._tmp.name)
                 files = write_copies(suites, self.copied, self.folder, emitted)
-                self._copy_run = self._start([f.name for f in files], self.folder)
+                by_name = {f.name: i for f, i in zip(files, self.copied)}
+                for names in parts([f.name for f in files], count):
+                    run = self._start(names, self.folder, len(files))
+                    self._first.append((run, {name: by_name[name] for name in names}, False))
         except BaseException:
             self.close()
             raise
 
-    def _start(self, names: list[str], cwd: Path) -> promtool.RunningTests:
-        run = promtool.RunningTests(names, cwd, batch_timeout(len(names)))
+    def _start(self, names: list[str], cwd: Path, whole: int) -> promtool.RunningTests:
+        # each part may take as long as its whole batch would: two parts on a busy machine
+        # share one core, and a part out of time sends everything to the single run
+        run = promtool.FirstTests(names, cwd, batch_timeout(whole), self.scratch)
         self._runs.append(run)
         return run
 
@@ -256,16 +291,11 @@ class ReplayBatch:
     def _finish(self) -> tuple[promtool.ReplayRun, set[int]]:
         passed: set[int] = set()
         clean = True  # every run exited 0
-        if self._place_run is not None:
-            run = self._place_run.result()
-            by_name = dict(zip(self.in_place.names, self.in_place.indices))
-            if self.in_place.unchanged():
+        results = [(run.result(), by_name, in_place) for run, by_name, in_place in self._first]
+        unchanged = self.in_place.unchanged() if any(in_place for _, _, in_place in results) else True
+        for run, by_name, in_place in results:
+            if unchanged or not in_place:
                 passed |= {by_name[name] for name in run.passed_files if name in by_name}
-            clean = clean and run.ok
-        if self._copy_run is not None:
-            run = self._copy_run.result()
-            by_name = {f"{i}.test.yml": i for i in self.copied}
-            passed |= {by_name[name] for name in run.passed_files if name in by_name}
             clean = clean and run.ok
         rest = [i for i in range(len(self.suites)) if i not in passed]
         if not rest and clean:
@@ -285,7 +315,9 @@ class ReplayBatch:
             return promtool.run_tests(files, timeout=batch_timeout(len(files)))
 
     def close(self) -> None:
-        """Stop any run nobody collected, and remove the private folder."""
+        """Stop any run nobody collected, and remove the private folders."""
         for run in self._runs:
             run.close()
-        self._tmp.cleanup()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+        self.scratch.close()
