@@ -4,11 +4,13 @@
 every candidate of every word: against the 13,000 alerts of a 10,000-card KB, 25 to 75 ms
 a word, so a KB whose cards name hundreds of missing alerts or permissions (a rule file
 renamed, a catalogue entry dropped) spent minutes on its hints. `CloseMatches` gives the
-same answer: it keeps each word's answer (a missing name usually repeats across files) and
-hands difflib only the candidates that can reach the cutoff, by the two bounds difflib checks
-first itself (`real_quick_ratio`: the lengths; `quick_ratio`: the letters in common), computed
-here with str.count at C speed. A candidate those bounds drop is one difflib would drop too,
-so the best match (highest ratio, then the greatest string) is the same.
+same answer: it keeps each word's answer (a missing name usually repeats across files); it
+counts the letters every candidate has in common with the word at once, with bit sets over
+the candidates, and looks only at those that pass the two bounds difflib checks first itself
+(`real_quick_ratio`: the lengths; `quick_ratio`: the letters in common); and it computes the
+ratio in falling order of that bound, stopping where no later candidate can win. A candidate
+dropped is one difflib would drop or rank lower, so the best match (highest ratio, then the
+greatest string) is the same; tests compare the two on random and KB-like lists.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ class CloseMatches:
 
     def __init__(self, candidates: Iterable[str], cutoff: float = 0.6):
         self.cutoff = cutoff
-        self.candidates = list(candidates)
+        # only strings can be a hint (a rule file's `alert: 123` is reported by its own rule)
+        self.candidates = [candidate for candidate in candidates if isinstance(candidate, str)]
         self.answers: dict[str, str | None] = {}
         self._index: tuple[dict[tuple[str, int], int], dict[int, int]] | None = None
 
