@@ -18,7 +18,6 @@ import os
 import shutil
 import stat as stat_module
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from kb import __version__
@@ -305,13 +304,7 @@ def store(
 ) -> None:
     files = input_files(root, settings, router_pages)
     stats, digest = fingerprint(root, files, previous, known)
-    diagnostics = []
-    for d in result.diagnostics:
-        item = asdict(d)
-        item["span"] = [d.span.line, d.span.column, d.span.end_line, d.span.end_column]
-        item["level"] = d.level.value
-        item["loc"] = list(d.loc)
-        diagnostics.append(item)
+    diagnostics = [d.to_plain() for d in result.diagnostics]
     cache.write(
         root,
         CACHE_FILE,

@@ -324,8 +324,12 @@ def run_check(
         for e, f in findings
     ]
     diagnostics = _apply_suppressions(ctx, diagnostics, texts, active, only_paths)
+    redacted: dict[str, str] = {}  # a message repeats across files: each is scanned once
     for diagnostic in diagnostics:
-        diagnostic.message = _without_secrets(diagnostic.message)
+        message = diagnostic.message
+        if message not in redacted:
+            redacted[message] = _without_secrets(message)
+        diagnostic.message = redacted[message]
     diagnostics.sort(key=Diagnostic.sort_key)
     all_files = [doc.path for doc in kb.documents()] + [log.path for log in kb.runs] + ["mkdocs.yml", *ctx.text_paths()]
     files = len(all_files) if only_paths is None else sum(1 for p in all_files if _selected(p, only_paths))

@@ -124,9 +124,25 @@ class Diagnostic:
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.span.line, self.span.column, self.code, self.message)
 
+    def to_plain(self) -> dict[str, Any]:
+        """JSON values for a cache, field by field as `dataclasses.asdict` ordered them (with
+        the span and loc as lists, the level as its name); without asdict's deep copy of every
+        field, which was most of storing a result with 10,000 diagnostics."""
+        span = self.span
+        return {
+            "path": self.path,
+            "span": [span.line, span.column, span.end_line, span.end_column],
+            "code": self.code,
+            "name": self.name,
+            "level": self.level.value,
+            "message": self.message,
+            "help_url": self.help_url,
+            "loc": list(self.loc),
+        }
+
     @classmethod
     def from_plain(cls, d: dict[str, Any]) -> Diagnostic:
-        """The diagnostic a cache kept as `dataclasses.asdict` wrote it."""
+        """The diagnostic `to_plain` wrote (a cache's)."""
         return cls(
             d["path"],
             Span(*d["span"]),

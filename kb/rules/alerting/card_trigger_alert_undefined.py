@@ -1,4 +1,5 @@
 from kb.core.diagnostics import Finding, Level, LoadProblem
+from kb.core.similar import CloseMatches
 from kb.rules.base import Rule
 
 
@@ -30,20 +31,20 @@ class TriggerAlertUndefined(Rule):
     level = Level.ERROR
 
     def check(self, ctx, options):
-        import difflib
-
         rules_prefix = ctx.settings.rules_dir.strip("/") + "/"
         if any(f.path.startswith(rules_prefix) for f in ctx.kb.load_findings.get(LoadProblem.YAML, [])):
             return  # a rule file that does not load may define them; its own diagnostic comes first
         defined = {a.name for rf in ctx.rule_files for a in rf.alerts} | {a.name for a in ctx.emitted().alerts}
+        close_to: CloseMatches | None = None  # built at the first missing alert; a name asked again costs nothing
         for doc in ctx.cards:
             if doc.model is None:
                 continue
             for index, alert in enumerate(doc.model.triggers.alerts):
                 if alert in defined:
                     continue
-                close = difflib.get_close_matches(alert, sorted(defined), n=1, cutoff=0.8)
-                hint = f" (did you mean {close[0]}?)" if close else ""
+                close_to = close_to or CloseMatches(defined, cutoff=0.8)
+                close = close_to.best(alert)
+                hint = f" (did you mean {close}?)" if close is not None else ""
                 yield Finding(
                     doc.path,
                     f"alert {alert} is not defined in any rule file under {ctx.settings.rules_dir}/{hint}",

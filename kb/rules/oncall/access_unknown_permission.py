@@ -1,6 +1,5 @@
-import difflib
-
 from kb.core.diagnostics import Finding, Level
+from kb.core.similar import CloseMatches
 from kb.rules.base import DocumentRule
 
 
@@ -33,15 +32,14 @@ class UnknownPermission(DocumentRule):
         access = ctx.access()
         if access is None:
             return
-        known = list(access.catalogue)
         for field, index, step in doc.model.all_steps():
             for position, permission in enumerate(step.requires):
                 if permission in access.catalogue:
                     continue
-                close = difflib.get_close_matches(permission, known, n=1, cutoff=0.8)
+                close = self._close_matches(access).best(permission)
                 hint = (
-                    f" (did you mean '{close[0]}'?)"
-                    if close
+                    f" (did you mean '{close}'?)"
+                    if close is not None
                     else "; add it under permissions: with its system and request"
                 )
                 yield Finding(
@@ -49,3 +47,10 @@ class UnknownPermission(DocumentRule):
                     f"permission {permission} is not in the catalogue of {ctx.settings.oncall}{hint}",
                     loc=(field, index, "requires", position),
                 )
+
+    def _close_matches(self, access) -> CloseMatches:
+        """The catalogue's hints, kept across the cards of a run (one rule object checks them all):
+        a permission missing from many cards is compared with the catalogue once."""
+        if getattr(self, "_close_for", None) is not access:
+            self._close_for, self._close = access, CloseMatches(access.catalogue, cutoff=0.8)
+        return self._close
