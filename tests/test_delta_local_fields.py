@@ -13,6 +13,7 @@ above) may read them."""
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -62,8 +63,6 @@ def primed_cache(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def kb_root(primed_cache: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Path:
-    import shutil
-
     source, cache = primed_cache
     root = tmp_path / "kb"
     shutil.copytree(source, root, symlinks=True)
@@ -204,9 +203,19 @@ TRACED = {
 }
 
 
-def test_no_rule_across_documents_nor_a_derived_view_reads_a_local_field(tmp_path: Path, monkeypatch) -> None:
-    root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
-    (root / "runs").mkdir()
+@pytest.mark.parametrize("which", ["snapshot", "with a run log"])
+def test_no_rule_across_documents_nor_a_derived_view_reads_a_local_field(
+    tmp_path: Path, monkeypatch, which: str
+) -> None:
+    if which == "snapshot":
+        root = copy_kb(SNAPSHOT_KB, tmp_path / "kb")
+    else:  # the run rules read the steps of the card a run walked: a full run, approvals, worklist items
+        import test_run
+
+        root = tmp_path / "kb"
+        shutil.copytree(test_run.FIXTURE, root)
+        test_run.full_run(root)
+        assert list((root / "runs").glob("*.jsonl"))
     config = load_config(root)
     kb = load_kb(root, None, config)
     reads: set[tuple[str, str, str]] = set()
