@@ -1,20 +1,28 @@
-"""The check after a few cards or postmortems changed only in their prose: the last result,
+"""The check after a few cards or postmortems changed only in their own text: the last result,
 with those files' own findings computed again, without loading the knowledge base.
 
 Every rule that reads across documents (the router, the access model, what `kb emit` would
-write, ids and references...) reads a document only through its model, its built value, its
-flags and its credentials. When an edited file's built value is the same except for the keys
-in LOCAL_KEYS (which only the file's own document rules read: tests/test_edit_speed_delta.py
-holds the list of the modules that may name them), when it validates, loads without a finding,
-holds no credential, mentions no `kb:` (no suppression comment, before or after) and had no
-finding in the last result, then no rule that reads across documents can answer differently,
-nor place anything in the file: the last result stands, plus what the file's document rules
-(kb.rules.base.DocumentRule) find in it now. They run on a context that holds the file,
-oncall.yaml and mkdocs.yml only: a rule that reaches for any other document (the cards of a
-rotation, the router, the emitted files) stops this path, and the whole check runs.
+write, ids and references, run logs...) reads a document only through its model, its built
+value, its flags and its credentials. When an edited file's built value is the same except
+for its local fields (LOCAL_KEYS, LOCAL_STEP_KEYS: a summary, a title, a step's `do` and
+`done_when`, which only the file's own document rules read; tests/test_delta_local_fields.py
+traces every cross-document rule and view and fails if one reads them), when it validates,
+loads without a finding, holds no credential, mentions no `kb:` (no suppression comment,
+before or after) and had no finding in the last result but its own document rules', then no
+rule that reads across documents can answer differently, nor place anything in the file: the
+last result stands, plus what the file's document rules (kb.rules.base.DocumentRule) find in
+it now. They run on a context that holds the file, oncall.yaml and mkdocs.yml only: a rule
+that reaches for any other document (the cards of a rotation, the router, the emitted files)
+stops this path, and the whole check runs.
 
-What this needs of the old content (its digest, the digest of its value without the local
-keys, whether it mentions `kb:` and todo) is kept per file in FACTS_FILE, written by every
+A postmortem's title is local unless kb emit writes it (an alert that states no description).
+Where it does, the emitted files of that postmortem change and nothing else does: KB601,
+KB602 and KB605, the rules that read what emit writes, are asked again about those files
+alone (_emit_findings), when the last whole check saw every postmortem load and no other
+postmortem with its id.
+
+What this needs of the old content (its digest, the digests of its value without the local
+fields, whether it mentions `kb:` and todo) is kept per file in FACTS_FILE, written by every
 whole check (kb.cache.incremental.finish) and by this path; a fact is used only for the
 content digest the last result was computed from.
 """
