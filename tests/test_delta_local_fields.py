@@ -25,6 +25,7 @@ import kb.commands.check as check_command
 from kb.cache import delta
 from kb.check.engine import configure_rules, run_check
 from kb.config.settings import load_config
+from kb.emit import promtool
 from kb.load.loader import load_kb
 from kb.model import Card, Postmortem
 from kb.model.card import Step
@@ -86,17 +87,42 @@ LOCAL_EDITS = [
     (CARD, "do: Read the consumers' state", "do: Read the state of every consumer"),
     (CARD, "title: Dispatch jobs pending", "title: Dispatch jobs still pending"),
     (CARD, "do: Restore parked jobs once the failing cause is fixed", "do: Restore the parked jobs after the fix"),
+    (CARD, 'done_when: "Queue depth falls for five minutes in a row"', "done_when: Queue depth falls for 5 minutes"),
     (DESCRIBED, "title: Research agent looped", "title: The research agent looped"),
     (QUIET, "title: The paged engineer", "title: The paged engineer on call"),
+    (QUIET, "  A prompt change made", "  Edited. A prompt change made"),  # its summary
 ]
 
 
-@pytest.mark.parametrize("rel, old, new", LOCAL_EDITS, ids=[f"{r}:{o[:14]}" for r, o, _ in LOCAL_EDITS])
-def test_a_local_edit_comes_from_the_last_result_and_equals_cold(
-    kb_root: Path, capsys, monkeypatch, rel: str, old: str, new: str
-) -> None:
+class WholeCheck(BaseException):
+    """The whole check was asked for: the fast path refused (raised past every handler)."""
+
+
+def refuses(root: Path, capsys, monkeypatch) -> bool:
+    """Whether the check takes the whole check (without running it: its answer is the cold
+    check's, as the cache tests show)."""
+
+    def whole(*args, **kwargs):
+        raise WholeCheck
+
+    with monkeypatch.context() as patch:
+        patch.setattr(check_command, "check_once", whole)
+        try:
+            _run(root, capsys)
+        except WholeCheck:
+            return True
+    return False
+
+
+def test_local_edits_come_from_the_last_result_and_equal_cold(kb_root: Path, capsys, monkeypatch) -> None:
+    for rel, old, new in LOCAL_EDITS:  # one at a time: each alone is answered fast
+        original = (kb_root / rel).read_text(encoding="utf-8")
+        edit(kb_root, rel, old, new)
+        assert not refuses(kb_root, capsys, monkeypatch), (rel, new)
+        (kb_root / rel).write_text(original, encoding="utf-8")
+    for rel, old, new in LOCAL_EDITS:  # and all together, compared with a cold check
+        edit(kb_root, rel, old, new)
     calls = Calls(monkeypatch)
-    edit(kb_root, rel, old, new)
     assert _run(kb_root, capsys) == cold(kb_root, capsys, monkeypatch)
     assert calls.count == 0, "a local edit must not load the knowledge base"
 
@@ -114,23 +140,15 @@ def test_an_emitted_title_is_answered_from_its_own_emitted_files(kb_root: Path, 
     assert calls.count == 0
 
 
-def test_an_emitted_title_that_breaks_promtool_is_reported_as_cold_does(kb_root: Path, capsys, monkeypatch) -> None:
-    # the title lands in an annotation, a Go template to promtool: `{{` that never closes is an error
-    calls = Calls(monkeypatch)
+def test_an_emitted_title_that_breaks_promtool_takes_the_whole_check(kb_root: Path, capsys, monkeypatch) -> None:
+    # the title lands in an annotation, a Go template to promtool: an unclosed `{{` fails the
+    # replay run as a whole (KB605 at mkdocs.yml), which the fast path never answers
+    if promtool.executable() is None:
+        pytest.skip("promtool is not installed")
     edit(kb_root, EMITTING, "title: Agent ran the wrong", "title: '{{ Agent ran the wrong'")
     edit(kb_root, EMITTING, "stuck queue\n", "stuck queue'\n")
     edit(kb_root, EMITTING, "wrong'", "wrong")
-    code, out = _run(kb_root, capsys)
-    assert "KB605" in out and (code, out) == whole(kb_root, capsys, monkeypatch)
-    assert calls.count == 1  # promtool's answer is about mkdocs.yml: the whole check
-
-
-def whole(root: Path, capsys, monkeypatch) -> tuple[int, str]:
-    """The whole check from the same caches (KB605's message quotes promtool's output for the
-    suites it ran: without the replay cache it runs, and quotes, every one)."""
-    with monkeypatch.context() as patch:
-        patch.setattr(delta, "try_delta", lambda *args, **kwargs: None)
-        return _run(root, capsys)
+    assert refuses(kb_root, capsys, monkeypatch)
 
 
 def test_findings_introduced_by_a_local_edit_are_reported(kb_root: Path, capsys, monkeypatch) -> None:
@@ -153,20 +171,26 @@ REFUSED_EDITS = [
     (CARD, "requires: [queue:read:dispatch]", "requires: [queue:read:dispatch, queue:pause:dispatch]"),  # access
     (CARD, "priority: P2", "priority: P1"),  # alert priorities, the router's budget
     (CARD, "services: [dispatcher]", "services: [dispatcher, billing]"),  # a list the site indexes by
+    (CARD, 'run: "queuectl consumers dispatch"', 'run: "queuectl consumers dispatch -v"'),  # kb run shows it
     (CARD, "do: Read the consumers' state", "do: Key AKIAIOSFODNN7EXAMPLX here"),  # a credential
+    (CARD, "do: Read the consumers' state", "do: Read the state  # kb: ignore[KB201]"),  # a suppression
     (EMITTING, "for: 5m", "for: 10m"),  # what kb emit writes besides the title
+    (
+        EMITTING,
+        "summary: All dispatch consumers",
+        "summary: Every dispatch consumer",
+    ),  # an alert's summary (an annotation), not the postmortem's
     (DESCRIBED, "title: Research agent looped", "title: 'TODO: Research agent looped'"),  # a TODO flag
 ]
 
 
-@pytest.mark.parametrize("rel, old, new", REFUSED_EDITS, ids=[f"{r}:{o[:14]}" for r, o, _ in REFUSED_EDITS])
-def test_an_edit_read_across_documents_takes_the_whole_check(
-    kb_root: Path, capsys, monkeypatch, rel: str, old: str, new: str
-) -> None:
-    calls = Calls(monkeypatch)
-    edit(kb_root, rel, old, new)
-    assert _run(kb_root, capsys) == cold(kb_root, capsys, monkeypatch)
-    assert calls.count == 1
+def test_an_edit_read_across_documents_takes_the_whole_check(kb_root: Path, capsys, monkeypatch) -> None:
+    for rel, old, new in REFUSED_EDITS:
+        original = (kb_root / rel).read_text(encoding="utf-8")
+        edit(kb_root, rel, old, new)
+        assert refuses(kb_root, capsys, monkeypatch), (rel, new)
+        (kb_root / rel).write_text(original, encoding="utf-8")
+    assert not refuses(kb_root, capsys, monkeypatch)  # every edit undone: the last result, as it was
 
 
 def test_projections_leave_out_exactly_the_local_fields() -> None:
