@@ -328,3 +328,52 @@ def test_only_known_modules_name_a_local_field() -> None:
             if pattern.search(path.read_text(encoding="utf-8"))
         }
         assert found <= NAME_READERS[name], f"new readers of {name}: {sorted(found - NAME_READERS[name])}"
+
+
+def test_without_promtool_an_emitted_title_is_answered_fast_and_equals_cold(
+    kb_root: Path, capsys, monkeypatch, tmp_path: Path
+) -> None:
+    # KB602 then says at mkdocs.yml only how many alerts went unchecked: that answer stands
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    monkeypatch.setenv("PATH", str(bare))
+    assert promtool.executable() is None
+    _run(kb_root, capsys)  # promtool's absence is part of the key: a whole check first
+    calls = Calls(monkeypatch)
+    edit(kb_root, EMITTING, "title: Agent ran the wrong", "title: The agent ran the wrong")
+    code, out = _run(kb_root, capsys)
+    assert "KB601" in out and "promtool is not installed" in out
+    assert (code, out) == cold(kb_root, capsys, monkeypatch)
+    assert calls.count == 0
+
+
+COPIED = "Read the state of every consumer on the dispatch queue before you resume or park a single job"
+
+
+@pytest.mark.parametrize("racer", ["references/dispatch-queue.md", "cards/agent-tool-loop.yaml"])
+def test_a_file_changed_while_the_fast_path_ran_is_never_answered_from_a_mix(
+    kb_root: Path, capsys, monkeypatch, racer: str
+) -> None:
+    """A file changed while the fast path ran and put back after: a shared input (a reference,
+    which KB506 reads: the card's step is a copy of its text only meanwhile) means the result
+    is not kept; another document (never read there) changes nothing. Either way the next
+    answer is the cold one."""
+    edit(kb_root, CARD, "do: Read the consumers' state", f"do: {COPIED}")
+    path = kb_root / racer
+    original = path.read_text(encoding="utf-8")
+    meanwhile = original.replace("## Consumers and pausing\n", f"## Consumers and pausing\n\n{COPIED}.\n", 1)
+    real = delta._changed_findings
+
+    def racing(*args, **kwargs):
+        path.write_text(meanwhile if meanwhile != original else original + "\n# meanwhile\n", encoding="utf-8")
+        try:
+            return real(*args, **kwargs)
+        finally:
+            path.write_text(original, encoding="utf-8")
+
+    monkeypatch.setattr(delta, "_changed_findings", racing)
+    code, out = _run(kb_root, capsys)
+    assert ("KB506" in out) == (racer.startswith("references/"))  # the fast path saw the text meanwhile
+    monkeypatch.setattr(delta, "_changed_findings", real)
+    assert _run(kb_root, capsys) == cold(kb_root, capsys, monkeypatch)

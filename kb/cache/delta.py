@@ -335,9 +335,10 @@ def _folder(setting: str) -> str:
 
 def try_delta(
     root: Path, config: Config, key: str, entry: dict | None, seen: dict | None, select: list[str], ignore: list[str]
-) -> tuple[CheckResult, dict[str, Fact]] | None:
-    """The result of a whole check from the last one when only the prose of a few cards or
-    postmortems changed since (see the module), with the facts to keep; None otherwise."""
+) -> tuple[CheckResult, dict[str, Fact], set[str]] | None:
+    """The result of a whole check from the last one when only the own text of a few cards or
+    postmortems changed since (see the module), with the facts to keep and the documents and
+    emitted files it read; None otherwise."""
     if not entry or not seen or entry.get("options") != key or config.unreadable or config.problems:
         return None
     old_files = entry.get("files")
@@ -390,8 +391,15 @@ def try_delta(
     result, new_facts, rewritten = found
     if sorted(result.rules) != entry.get("rules"):
         return None
-    if rewritten and any(d.get("path") == "mkdocs.yml" and d.get("code") in EMIT_CODES for d in old_diagnostics):
-        return None  # an answer about every emitted file (promtool failed, a test kb cannot place): the whole check
+    if (
+        rewritten
+        and promtool.executable() is not None
+        and any(d.get("path") == "mkdocs.yml" and d.get("code") in EMIT_CODES for d in old_diagnostics)
+    ):
+        # an answer about every emitted file (promtool failed, a test kb cannot place): the whole
+        # check. Without promtool, KB602 and KB605 say there only how many alerts and replays went
+        # unchecked, which the projection keeps: that answer stands.
+        return None
     # what the document rules said of the changed files, and what emit's readers said of the
     # rewritten emitted files, is said again (_emit_findings)
     again = {rel for rel, _, _, _ in targets}
@@ -408,7 +416,18 @@ def try_delta(
     result.files_checked = entry["files_checked"]
     result.router_pages = list(entry.get("router_pages") or [])
     facts.update(new_facts)
-    return result, facts
+    return result, facts, again | rewritten
+
+
+def watched(settings, listed: list[str], read: set[str]) -> list[str]:
+    """The inputs whose change during this path would mix answers: every file outside the
+    cards, postmortems and rule files (oncall.yaml, memberships, schedules, references, router
+    pages..., which the document rules and the access model may read), and the documents and
+    emitted files it read (`read`). The other cards, postmortems and rule files it never reads
+    (the context stops any rule that reaches for them), and the result keeps the digests the
+    look-up took of them: one changed since is a miss next time."""
+    documents = tuple(_folder(f) + "/" for f in (settings.cards_dir, settings.postmortems_dir, settings.rules_dir))
+    return [rel for rel in listed if rel in read or not rel.startswith(documents)]
 
 
 def _old_diagnostics(items: list[dict]) -> list[Diagnostic]:

@@ -230,9 +230,9 @@ def cached_check(root: Path, run, **options):
         chosen, skipped = options.get("select") or [], options.get("ignore") or []
         found = delta.try_delta(root, config, key, previous, seen, chosen, skipped)
         if found is not None:
-            result, facts = found
+            result, facts, read = found
             # the delta path keeps the last router pages: the files are the look-up's, walked once
-            if not changed_during(root, listed, before, started_ns):
+            if not changed_during(root, delta.watched(config.settings, listed, read), before, started_ns):
                 store(root, config.settings, key, result, result.router_pages or [], previous, seen, listed)
                 delta.write_facts(root, delta.facts_key(), facts)
             return result
