@@ -126,15 +126,15 @@ def test_a_new_finding_in_the_edited_prose_is_reported(kb_root: Path, capsys, mo
     assert "KB506" in out and calls.count == 0  # the document rule ran on the new text alone
     assert (code, out) == cold(kb_root, capsys, monkeypatch)
     edit(kb_root, CARD, "with queuectl before the backlog grows past the alert threshold again", "first")
-    assert _run(kb_root, capsys) != (code, out)  # the edited file had a finding: the whole check
-    assert calls.count == 1
+    assert _run(kb_root, capsys) != (code, out)  # the edited file's finding was a document rule's: computed again
+    assert calls.count == 0
     assert _run(kb_root, capsys) == cold(kb_root, capsys, monkeypatch)
 
 
 CROSS_FILE_EDITS = [
     (CARD, "id: queue-stuck", "id: queue-stuck-2"),  # the postmortem and the router name it
     (OTHER, "id: other", "id: queue-stuck"),  # a duplicate
-    (CARD, "title: Queue stuck", "title: Queue stuck for good"),
+    (CARD, "  - id: resume", "  - id: resume-all"),  # a step id: run logs name it
     (CARD, "alerts: [QueueStalled]", "alerts: [QueueStalledToo]"),
     (CARD, "rotation: sre-primary", "rotation: sre-nobody"),
     (OTHER, "priority: P3", "priority: P1"),
@@ -301,7 +301,8 @@ CHECK_PACKAGES = ("kb/core", "kb/config", "kb/model", "kb/load", "kb/analysis", 
 
 
 def test_only_known_modules_read_a_local_key() -> None:
-    assert delta.LOCAL_KEYS == {"summary"}, "a new local key needs its readers listed here"
+    assert {"summary"} <= delta.LOCAL_KEYS["cards"] & delta.LOCAL_KEYS["postmortems"]  # the others:
+    # tests/test_delta_local_fields.py
     found = set()
     for package in CHECK_PACKAGES:
         for path in (REPO / package).rglob("*.py"):

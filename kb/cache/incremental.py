@@ -32,9 +32,10 @@ from kb.config.settings import Settings, load_config
 from kb.core import safefile
 from kb.core.diagnostics import Finding
 from kb.emit.build import AlertSource, Emitted, ReplaySuite, build
-from kb.load.knowledge_base import KnowledgeBase
+from kb.load.knowledge_base import Document, KnowledgeBase
 from kb.load.records import Record, RuleFileRecord
 from kb.load.rulefiles import AlertRule, RuleFile
+from kb.model import Postmortem
 
 STATE_FILE = "check-state.marshal"
 MAX_PLAIN = 1 << 31  # the uncompressed state (about 5 KB per document)
@@ -166,8 +167,10 @@ def finish(
     router_pages: list[str],
     emitted: Emitted | None,
     postmortem_paths: list[str],
+    postmortems: list[Document[Postmortem]] | None = None,
 ) -> None:
-    """Record this run for the next."""
+    """Record this run for the next (`postmortems`, the loaded ones, tell kb.cache.delta which
+    postmortems' emitted files are their own)."""
     racy = time.time_ns() - RACY_NS
     records: list[Record | RuleFileRecord] = [*session.records.values(), *session.rule_files.values()]
     for record in records:
@@ -182,7 +185,7 @@ def finish(
     store.write_bytes(root, STATE_FILE, _dump(state))
     # what a later check needs to take a prose-only edit from the last result (kb.cache.delta)
     documents = tuple(folder.strip("/") + "/" for folder in (settings.cards_dir, settings.postmortems_dir))
-    delta.record_facts(root, session.records, documents)
+    delta.record_facts(root, session.records, (documents[0], documents[1]), postmortems)
 
 
 def read_state(root: Path) -> State | None:

@@ -120,10 +120,15 @@ def path_kind(path: str) -> str | None:
 
 
 def fingerprint(
-    root: Path, files: list[str], previous: dict | None, known: dict[str, list] | None = None
+    root: Path,
+    files: list[str],
+    previous: dict | None,
+    known: dict[str, list] | None = None,
+    taken: dict[str, list[int] | None] | None = None,
 ) -> tuple[dict[str, list], str]:
     """Stats and a content hash of the input files; unchanged stats reuse the previous digests.
-    `known` gives [stat, digest] of files already seen this run, taken as they are."""
+    `known` gives [stat, digest] of files already seen this run, taken as they are; `taken`,
+    when given, receives every stat as taken (racy ones too), before the file was read."""
     old = (previous or {}).get("files") or {}
     known = known or {}
     racy = time.time_ns() - RACY_NS
@@ -137,6 +142,8 @@ def fingerprint(
             continue
         path = os.path.join(base, rel)
         stat = _stat(path)
+        if taken is not None:
+            taken[rel] = stat
         entry = old.get(rel)
         if stat is None:
             digest = path_kind(path)  # nothing there, or a link that leads nowhere (a loop)
@@ -206,21 +213,26 @@ def cached_check(root: Path, run, **options):
         settings=config.settings.model_dump_json(),
         markdown_extensions=config.markdown_extensions,
     )
-    hit, previous, seen = lookup(root, config.settings, key)
+    taken: dict[str, list[int] | None] = {}  # the look-up's stats, each before it read the file
+    hit, previous, seen = lookup(root, config.settings, key, taken)
     if hit is not None:
         rules = all_rules()
         return CheckResult(hit[0], hit[1], {code: rules[code] for code in hit[2] if code in rules})
-    # every input's stat BEFORE the run reads it: one that changed during the run is never stored
-    before = stat_inputs(root, input_files(root, config.settings, (previous or {}).get("router_pages") or []))
+    if seen is not None:  # the look-up walked and stat'ed every input: its listing and its stats, before any read
+        listed, before = list(taken), taken
+    else:
+        listed = input_files(root, config.settings, (previous or {}).get("router_pages") or [])
+        # every input's stat BEFORE the run reads it: one that changed during the run is never stored
+        before = stat_inputs(root, listed)
     started_ns = file_clock_ns()
     if not options.get("only"):
         chosen, skipped = options.get("select") or [], options.get("ignore") or []
         found = delta.try_delta(root, config, key, previous, seen, chosen, skipped)
         if found is not None:
-            result, facts = found
-            delta_pages = result.router_pages or []
-            if not changed_during(root, input_files(root, config.settings, delta_pages), before, started_ns):
-                store(root, config.settings, key, result, delta_pages, previous, seen)
+            result, facts, read = found
+            # the delta path keeps the last router pages: the files are the look-up's, walked once
+            if not changed_during(root, delta.watched(config.settings, listed, read), before, started_ns):
+                store(root, config.settings, key, result, result.router_pages or [], previous, seen, listed)
                 delta.write_facts(root, delta.facts_key(), facts)
             return result
     result = run(key)
@@ -274,15 +286,15 @@ def _router_pages(root: Path) -> list[str]:
     return [page.path for page in router_for(root, paths).pages]
 
 
-def lookup(root: Path, settings, options: str):
+def lookup(root: Path, settings, options: str, taken: dict[str, list[int] | None] | None = None):
     """The cached (diagnostics, files_checked, rule codes) or None, the cache entry, and the
-    stats and digests seen of the input files."""
+    stats and digests seen of the input files (`taken` receives the stats as taken)."""
     entry = cache.read(root, CACHE_FILE)
     if not entry or entry.get("options") != options:
         return None, entry, None
     try:
         files = input_files(root, settings, entry.get("router_pages") or [])
-        stats, digest = fingerprint(root, files, entry)
+        stats, digest = fingerprint(root, files, entry, taken=taken)
         if digest != entry.get("digest"):
             return None, entry, stats
         diagnostics = [Diagnostic.from_plain(d) for d in entry["diagnostics"]]
@@ -301,8 +313,9 @@ def store(
     router_pages: list[str],
     previous: dict | None,
     known: dict[str, list] | None = None,
+    files: list[str] | None = None,
 ) -> None:
-    files = input_files(root, settings, router_pages)
+    files = files if files is not None else input_files(root, settings, router_pages)
     stats, digest = fingerprint(root, files, previous, known)
     diagnostics = [d.to_plain() for d in result.diagnostics]
     cache.write(

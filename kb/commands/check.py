@@ -110,6 +110,7 @@ def check_once(
             result.router_pages or [],
             ctx.emitted_if_built,
             [doc.path for doc in kb.postmortems],
+            kb.postmortems,
         )
         result.inputs = session.inputs()
         # the warm card index kb route and kb access read, from the cards this check read
