@@ -7,7 +7,9 @@ kb write removes it, which the test checks too.
 Each iteration forks a child that runs the real CLI command in-process (the modules are
 already imported, so the kill lands anywhere in the command's own work rather than in
 interpreter start-up), kills it with SIGKILL after a random delay within the command's
-measured duration, and checks every file of the KB against the versions it may hold.
+measured duration (stratified: iteration i of n lands in the i-th n-th of it, so a few
+iterations cover the whole run), and checks every file of the KB against the versions it
+may hold. KB_SLOW_TESTS=1 (or KB_KILL_ITERATIONS) kills more often.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SNAPSHOT_KB, copy_kb
+from conftest import SNAPSHOT_KB, copy_kb, rounds
 
 from kb.commands import check
 
-ITERATIONS = int(os.environ.get("KB_KILL_ITERATIONS", "60"))  # per command: 240 kills in all
+# per command, spread evenly over its run: 20 (80 kills in all), 60 with KB_SLOW_TESTS=1
+ITERATIONS = rounds("KB_KILL_ITERATIONS", 20, 60)
 PM_FILE = "postmortems/PM-2026-011-rotation-could-not-roll-back.yaml"
 
 
@@ -80,10 +83,11 @@ def _kill_loop(root: Path, args: list[str], reset, allowed) -> dict:
     stats = {"iterations": 0, "killed": 0, "partial": 0, "temps": 0, "parked": 0}
     parked: set[str] = set()
     rng = random.Random(20261122)
-    for _ in range(ITERATIONS):
+    for iteration in range(ITERATIONS):
         reset()
         pid = _run_in_child(root, args)
-        time.sleep(rng.uniform(0, full * 1.1))
+        # stratified: one kill in each slice of the run (and just past it), at a random instant of the slice
+        time.sleep(full * 1.1 * (iteration + rng.random()) / ITERATIONS)
         try:
             os.kill(pid, signal.SIGKILL)
             stats["killed"] += 1
