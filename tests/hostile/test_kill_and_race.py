@@ -181,13 +181,53 @@ def test_sigkill_leaves_old_or_new_never_partial(kb_repo: Path, command: str) ->
     print(f"\n{command}: {stats}")
 
 
+def _racing(root: Path, args: list[str], count: int) -> list[tuple[int, str, str]]:
+    """`kb ARGS` (kb.cli.main: the fast path, the typer app, the last-resort error handler) in
+    `count` forked processes released at the same instant: (exit code, stdout, stderr) of each."""
+    from kb.cli import main  # imported before the fork: the children race in kb's work, not in imports
+
+    go_read, go_write = os.pipe()
+    children = []
+    for number in range(count):
+        out, err = root.parent / f"race-{number}.out", root.parent / f"race-{number}.err"
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the start, then the real CLI; a hard exit (no pytest teardown)
+            code = 3
+            try:
+                os.close(go_write)
+                os.chdir(root)
+                sys.stdout, sys.stderr = open(out, "w"), open(err, "w")
+                sys.argv = ["kb", *args]
+                os.read(go_read, 1)
+                try:
+                    main()
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                code = 3
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children.append((pid, out, err))
+    os.close(go_read)
+    os.write(go_write, b"g" * count)  # both start now
+    os.close(go_write)
+    results = []
+    for pid, out, err in children:
+        _, status = os.waitpid(pid, 0)
+        results.append((os.waitstatus_to_exitcode(status), out.read_text(), err.read_text()))
+    return results
+
+
 def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path, call) -> None:
     for round_number in range(4):
         before = set(_snapshot(kb_repo))
         args = [
-            sys.executable,
-            "-m",
-            "kb",
             "new",
             "postmortem",
             "--title",
@@ -197,13 +237,9 @@ def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path, call) -> Non
             "--started-at",
             "2026-11-21T03:00:00+00:00",
         ]
-        env = dict(os.environ)
-        procs = [
-            subprocess.Popen(args, cwd=kb_repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)
-        ]
-        outputs = [p.communicate(timeout=60) for p in procs]
-        codes = [p.returncode for p in procs]
+        results = _racing(kb_repo, args, 2)
+        codes = [code for code, _, _ in results]
+        outputs = [(out, err) for _, out, err in results]
         for out, err in outputs:
             assert "Traceback" not in out + err
         created = sorted(set(_snapshot(kb_repo)) - before)
