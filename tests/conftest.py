@@ -37,6 +37,13 @@ KB_FILES = (
     "runs",
 )
 RUN_DIR_VARIABLE = "KB_TEST_RUN_DIR"
+SLOW_TESTS = os.environ.get("KB_SLOW_TESTS") == "1"
+
+
+def rounds(variable: str, default: int, slow: int) -> int:
+    """How many random rounds a kill or race test runs: `variable` when it is set, `slow`
+    with KB_SLOW_TESTS=1 (the soak), else `default` (enough to fail on a regression)."""
+    return int(os.environ.get(variable) or (slow if SLOW_TESTS else default))
 
 
 # ---- one temporary folder per run --------------------------------------------------------
@@ -108,6 +115,50 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+# ---- balancing the xdist workers (`--dist loadgroup`, pyproject.toml) --------------------
+
+# Modules whose module-scoped fixture builds a site or starts Chromium: one worker runs all
+# of a module's tests, so the site is built once per run rather than once per worker.
+ONE_WORKER_MODULES = ("tests/test_site.py", "tests/test_site_browser.py", "tests/hostile/test_trust_site_markup.py")
+
+# Tests that take seconds, slowest first (node id prefixes): started before the rest, so that
+# the workers end together on small tests instead of one of them idling while the other
+# runs a long test it was handed last. A test missing here is merely scheduled in file order.
+STARTED_FIRST = (
+    "tests/test_site_generators.py::test_three_generators",
+    "tests/test_tooling.py::test_mypy",
+    "tests/hostile/test_kill_and_race.py::",
+    "tests/hostile/test_trust_git_kill.py::test_sigkill_at_random_instants",
+    "tests/test_run_kill.py::test_sigkill_at_random_instants",
+    "tests/hostile/test_trust_cache.py::test_random_damage",
+    "tests/test_project.py::test_the_wheel",
+    "tests/hostile/test_fuzz.py::test_data_mutations",
+    "tests/hostile/test_fuzz.py::test_byte_mutations",
+    "tests/hostile/test_trust_site_markup_generators.py::",
+    "tests/hostile/test_trust_concurrent_writers.py::",
+    "tests/hostile/test_secrets_published.py::",
+    "tests/hostile/test_trust_os_failures.py::test_a_killed",
+    "tests/test_ci_sarif.py::test_pre_commit",
+    "tests/test_run_kill.py::test_sigkill_of_the_real_cli",
+    "tests/test_run_tty.py::",
+    "tests/test_schedule_events_equivalence.py::",
+)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if item.nodeid.split("::")[0] in ONE_WORKER_MODULES:
+        item.add_marker(pytest.mark.xdist_group(Path(item.nodeid.split("::")[0]).stem))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest grouped the items by their fixtures
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        nodeid = item.nodeid.split("@")[0]
+        return next((i for i, prefix in enumerate(STARTED_FIRST) if nodeid.startswith(prefix)), len(STARTED_FIRST))
+
+    items.sort(key=rank)  # stable: the others keep their order
+
+
 # ---- knowledge bases ----------------------------------------------------------------------
 
 
@@ -144,6 +195,23 @@ def require_tool(name: str) -> str:
         package = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}.get(name, name)
         pytest.skip(f"{name} is not installed (Debian: apt-get install {package})")
     return path
+
+
+@pytest.fixture(scope="session")
+def path_without_promtool(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PATH that finds every program this one finds except promtool, as on a machine
+    without it (kb then says the PromQL went unchecked): for tests that replay hundreds of
+    cases where promtool's verdict is the base KB's each time (test_rule_cases.promtool_reads)."""
+    folder = tmp_path_factory.mktemp("path-without-promtool")
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not directory or not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            target = folder / entry.name
+            if entry.name != "promtool" and not target.exists() and os.access(entry.path, os.X_OK):
+                target.symlink_to(entry.path)
+    assert shutil.which("promtool", path=str(folder)) is None and shutil.which("git", path=str(folder))
+    return str(folder)
 
 
 # ---- running kb ---------------------------------------------------------------------------

@@ -15,6 +15,8 @@ the raw text (YAML syntax, secrets), where a document need not load.
 from __future__ import annotations
 
 import codecs
+import copy
+import functools
 from pathlib import Path
 
 import pytest
@@ -29,11 +31,20 @@ from kb.rules.context import RuleContext
 CASES_DIR = Path(__file__).parent / "rule_cases"
 
 
-def _cases():
+@functools.cache
+def _parsed() -> tuple[tuple[str, dict], ...]:
+    """(rule, case) of every case file, parsed once per process: three test modules
+    parametrize over them, and PyYAML takes a tenth of a second to read them all."""
+    cases = []
     for path in sorted(CASES_DIR.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for case in data["cases"]:
-            yield pytest.param(data["rule"], case, id=f"{data['rule']}-{case['name']}")
+        cases += [(data["rule"], case) for case in data["cases"]]
+    return tuple(cases)
+
+
+def _cases():
+    for rule, case in _parsed():  # a copy each time: a test that edited its case could not reach another
+        yield pytest.param(rule, copy.deepcopy(case), id=f"{rule}-{case['name']}")
 
 
 def apply_files(root: Path, case: dict) -> None:
@@ -58,6 +69,17 @@ def apply_files(root: Path, case: dict) -> None:
 def edited(case: dict) -> set[str]:
     """The paths a case writes, deletes or links."""
     return {rel for key in ("files", "files_bytes", "symlinks") for rel in case.get(key) or {}}
+
+
+def promtool_reads(code: str, case: dict) -> bool:
+    """Whether promtool's verdict on a case can differ from its verdict on the base KB: the
+    case's rule runs promtool or the case needs it, or the case edits what promtool reads (the
+    alerts emitted from postmortems/ under mkdocs.yml's settings, the rule files under rules/).
+    A test that replays every case runs the others as on a machine without promtool."""
+    tools = set(case.get("requires") or []) | set(all_rules()[code].tools)
+    return "promtool" in tools or any(
+        rel.startswith(("postmortems/", "rules/")) or rel == "mkdocs.yml" for rel in edited(case)
+    )
 
 
 @pytest.mark.parametrize(("code", "case"), list(_cases()))

@@ -71,6 +71,7 @@ def test_sigkill_at_random_instants_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(19)
     acknowledged: list[str] = []
     started = time.monotonic()
+    window = 0.07  # a forked child's first event takes ~50 ms (copy-on-write), the next ones ~5 ms
     for round_number in range(KILLS):
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -82,9 +83,7 @@ def test_sigkill_at_random_instants_loses_nothing(tmp_path: Path) -> None:
                 os._exit(4)
         os.close(write_end)
         with os.fdopen(read_end, "rb") as acks:
-            # a forked child's first event takes ~50 ms (copy-on-write), the next ones ~5 ms:
-            # kill anywhere from before the first to a few events in
-            time.sleep(rng.uniform(0.0, 0.07))
+            time.sleep(rng.uniform(0.0, window))  # anywhere from before the first event to a few events in
             os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
             assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
@@ -92,6 +91,8 @@ def test_sigkill_at_random_instants_loses_nothing(tmp_path: Path) -> None:
         notes = _verified(path)
         missing = set(acknowledged) - set(notes)
         assert not missing, f"lost after kill {round_number}: {sorted(missing)[:3]}"
+        if round_number % 10 == 9 and len(notes) <= (round_number + 1) // 2 and window < 1:
+            window *= 1.5  # a busy machine: most kills came before the first event, so wait longer
     elapsed = time.monotonic() - started
     notes = _verified(path)
     assert len(set(notes)) == len(notes)  # and nothing was written twice

@@ -1,7 +1,7 @@
 """The same site with MkDocs + Material, ProperDocs + Material and Zensical (issue #16),
 each installed for real from the package index, built by `kb site build` (which needs no
-plugin API: Zensical runs no third-party MkDocs plugin). This repository's KB (the themes'
-own search) and the frozen site fixture (no docs/ folder; Pagefind, kb's default; edit
+plugin API: Zensical runs no third-party MkDocs plugin). The frozen snapshot of this
+repository's KB (tests/fixtures/repo-snapshot; the themes' own search) and the frozen site fixture (no docs/ folder; Pagefind, kb's default; edit
 links) are built once per generator, and the fixture once more by `mkdocs build` with the
 kb plugin's `search: pagefind`; the tests compare what a reader sees at the contracted
 addresses, and drive the Zensical and ProperDocs sites in Chromium at 360, 390 and 1366 px."""
@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
-from conftest import REPO, copy_kb, require_tool
+from conftest import REPO, SNAPSHOT_KB, copy_kb, require_tool
 from site_helpers import (
     CHROMIUM_ARGS,
     CLIPPED,
@@ -139,7 +139,7 @@ def fixture_with_edit_links(target: Path) -> Path:
 def build_all(folder: Path) -> dict[tuple[str, str], Path]:
     """{(kb name, generator): site folder}, each KB built once with each generator; and
     ("fixture", "plugin"): `mkdocs build` with the kb plugin and `search: pagefind`."""
-    repo = copy_kb(REPO, folder / "repo")
+    repo = copy_kb(SNAPSHOT_KB, folder / "repo")  # frozen: the root's living KB is edited by people
     card = repo / "cards" / "queue-stuck.yaml"
     planted = card.read_text().replace("queuectl consumers dispatch", f"queuectl consumers dispatch --token {TOKEN}")
     planted = planted.replace("title: ", f"title: Replay with {TOKEN} ", 1)  # a heading: Markdown unescapes it
@@ -296,7 +296,7 @@ def test_three_generators_build_the_same_site(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     built = build_all(tmp_path)
-    for kb_name, kb in (("repo", REPO), ("fixture", SITE_KB)):
+    for kb_name, kb in (("repo", SNAPSHOT_KB), ("fixture", SITE_KB)):
         check_contracted_addresses_alike(built, kb_name, kb)
     for generator in GENERATORS:
         check_links_resolve_and_no_secret_is_published(built, generator)

@@ -7,7 +7,9 @@ kb write removes it, which the test checks too.
 Each iteration forks a child that runs the real CLI command in-process (the modules are
 already imported, so the kill lands anywhere in the command's own work rather than in
 interpreter start-up), kills it with SIGKILL after a random delay within the command's
-measured duration, and checks every file of the KB against the versions it may hold.
+measured duration (stratified: iteration i of n lands in the i-th n-th of it, so a few
+iterations cover the whole run), and checks every file of the KB against the versions it
+may hold. KB_SLOW_TESTS=1 (or KB_KILL_ITERATIONS) kills more often.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SNAPSHOT_KB, copy_kb
+from conftest import SNAPSHOT_KB, copy_kb, rounds
 
 from kb.commands import check
 
-ITERATIONS = int(os.environ.get("KB_KILL_ITERATIONS", "60"))  # per command: 240 kills in all
+# per command, spread evenly over its run: 20 (80 kills in all), 60 with KB_SLOW_TESTS=1
+ITERATIONS = rounds("KB_KILL_ITERATIONS", 20, 60)
 PM_FILE = "postmortems/PM-2026-011-rotation-could-not-roll-back.yaml"
 
 
@@ -80,10 +83,11 @@ def _kill_loop(root: Path, args: list[str], reset, allowed) -> dict:
     stats = {"iterations": 0, "killed": 0, "partial": 0, "temps": 0, "parked": 0}
     parked: set[str] = set()
     rng = random.Random(20261122)
-    for _ in range(ITERATIONS):
+    for iteration in range(ITERATIONS):
         reset()
         pid = _run_in_child(root, args)
-        time.sleep(rng.uniform(0, full * 1.1))
+        # stratified: one kill in each slice of the run (and just past it), at a random instant of the slice
+        time.sleep(full * 1.1 * (iteration + rng.random()) / ITERATIONS)
         try:
             os.kill(pid, signal.SIGKILL)
             stats["killed"] += 1
@@ -177,13 +181,53 @@ def test_sigkill_leaves_old_or_new_never_partial(kb_repo: Path, command: str) ->
     print(f"\n{command}: {stats}")
 
 
+def _racing(root: Path, args: list[str], count: int) -> list[tuple[int, str, str]]:
+    """`kb ARGS` (kb.cli.main: the fast path, the typer app, the last-resort error handler) in
+    `count` forked processes released at the same instant: (exit code, stdout, stderr) of each."""
+    from kb.cli import main  # imported before the fork: the children race in kb's work, not in imports
+
+    go_read, go_write = os.pipe()
+    children = []
+    for number in range(count):
+        out, err = root.parent / f"race-{number}.out", root.parent / f"race-{number}.err"
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the start, then the real CLI; a hard exit (no pytest teardown)
+            code = 3
+            try:
+                os.close(go_write)
+                os.chdir(root)
+                sys.stdout, sys.stderr = open(out, "w"), open(err, "w")
+                sys.argv = ["kb", *args]
+                os.read(go_read, 1)
+                try:
+                    main()
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                code = 3
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children.append((pid, out, err))
+    os.close(go_read)
+    os.write(go_write, b"g" * count)  # both start now
+    os.close(go_write)
+    results = []
+    for pid, out, err in children:
+        _, status = os.waitpid(pid, 0)
+        results.append((os.waitstatus_to_exitcode(status), out.read_text(), err.read_text()))
+    return results
+
+
 def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path, call) -> None:
     for round_number in range(4):
         before = set(_snapshot(kb_repo))
         args = [
-            sys.executable,
-            "-m",
-            "kb",
             "new",
             "postmortem",
             "--title",
@@ -193,13 +237,9 @@ def test_two_new_postmortems_at_once_never_overwrite(kb_repo: Path, call) -> Non
             "--started-at",
             "2026-11-21T03:00:00+00:00",
         ]
-        env = dict(os.environ)
-        procs = [
-            subprocess.Popen(args, cwd=kb_repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)
-        ]
-        outputs = [p.communicate(timeout=60) for p in procs]
-        codes = [p.returncode for p in procs]
+        results = _racing(kb_repo, args, 2)
+        codes = [code for code, _, _ in results]
+        outputs = [(out, err) for _, out, err in results]
         for out, err in outputs:
             assert "Traceback" not in out + err
         created = sorted(set(_snapshot(kb_repo)) - before)
