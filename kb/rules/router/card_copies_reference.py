@@ -75,7 +75,7 @@ class CardCopiesReference(DocumentRule):
         card = doc.model
         if not card.references:
             return
-        runs_of: dict[str, frozenset[tuple[str, ...]]] = {}  # each text's runs of words, made once for all references
+        words_of: dict[str, list[str]] = {}  # each text of this card, split once for all its references
         for ref in card.references:
             if ref.path not in files:
                 target = ctx.inside(ref.path)
@@ -95,9 +95,9 @@ class CardCopiesReference(DocumentRule):
             if not copied:
                 continue
             for loc, value in _texts(card):
-                if value not in runs_of:
-                    runs_of[value] = _runs(WORD.findall(value.lower()), options.min_words)
-                if not copied.isdisjoint(runs_of[value]):
+                if value not in words_of:
+                    words_of[value] = WORD.findall(value.lower())
+                if _shares_run(words_of[value], copied, options.min_words):
                     yield Finding(
                         doc.path,
                         f"this text copies {ref.path}#{ref.section}: link the section instead of copying it",
@@ -107,16 +107,11 @@ class CardCopiesReference(DocumentRule):
 
 def _shares_run(words: list[str], copied: set[tuple[str, ...]], size: int) -> bool:
     """Whether some run of `size` consecutive `words` is one of the section's (`copied`): the
-    answer of `shingles(text, size) & copied`. check_document asks `copied.isdisjoint(_runs(...))`
-    instead, the runs of each text made once for all the references a card links."""
-    return not copied.isdisjoint(_runs(words, size))
-
-
-def _runs(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
-    """Every run of `size` consecutive `words`, made in C (zip) rather than one tuple at a time."""
+    answer of `shingles(text, size) & copied`, with the runs made and looked up in C (zip and
+    isdisjoint, which stops at the first shared run) rather than one Python tuple at a time."""
     if len(words) < size:
-        return frozenset()  # no run that long
-    return frozenset(zip(*(words[i:] for i in range(size))))
+        return False  # no run that long
+    return not copied.isdisjoint(zip(*(words[i:] for i in range(size))))
 
 
 def _texts(card):
