@@ -444,11 +444,12 @@ def changes(kb: KnowledgeBase, emitted: Emitted, disk: OnDisk | None = None) -> 
     out = {}
     base = rules_dir(kb)  # resolved once: every link on the way, for each of thousands of files, cost 0.3 s
     for name, text in emitted.files.items():
-        path = base / name
-        try:
-            old = disk.read_text(name) if os.path.lexists(path) else ""
+        try:  # read first: asking whether it is there first was one more stat per file
+            old = disk.read_text(name)
         except OSError as exc:
-            raise EmitProblem(f"{kb.settings.rules_dir}/{name}: {safefile.describe(exc)}") from None
+            if os.path.lexists(base / name):  # there, and unreadable (a link to nothing, a FIFO...)
+                raise EmitProblem(f"{kb.settings.rules_dir}/{name}: {safefile.describe(exc)}") from None
+            old = ""  # not written yet
         if old != text:
             out[name] = (old, text)
     for name in [n for n in disk.owned() if n not in emitted.files]:  # stale_parts

@@ -132,6 +132,8 @@ def _rendered(
     so a link in an HTML comment, a fenced or indented code block or inline code is no link."""
     if not candidates:
         return set()
+    if _plainly_linked(text, candidates, markdown_extensions):
+        return set(range(len(candidates)))
     lines = text.splitlines(keepends=True)
     by_line: dict[int, list[tuple[int, re.Match[str]]]] = {}
     for index, (number, match) in enumerate(candidates):
@@ -154,6 +156,41 @@ def _rendered(
             _RENDERED.clear()
         _RENDERED[(marked, key)] = linked
     return set(linked)
+
+
+# A page written in plain Markdown renders every candidate as a link, and is read without
+# rendering it (rendering is most of reading the router). Plain: with MkDocs' builtin
+# extensions only (toc without a custom marker, tables, fenced_code), and every line empty, an
+# ATX heading, a `- ` list item or a paragraph line starting with a letter, none indented,
+# made of letters, digits, a few punctuation marks, non-ASCII printable characters, `code`
+# spans on one line and links `[text](target)` of plain characters. Nothing there can hide a
+# link: no HTML, entity or comment (`<`, `&`), escape (`\`), image (`!`), code block (an
+# indented line, a backtick fence), table (`|`), reference or footnote (a `[` outside a link),
+# emphasis marker, or line break other than `\n`; a list item cannot be a rule or a setext
+# underline, and code spans pair up within their line. tests/test_router_plain_pages.py
+# compares it with the rendering on generated pages.
+_PLAIN_WORD = r"[A-Za-z0-9.,:;/'?%+=#-]|[^\x00-\x7f\s]"  # and a space, outside a link
+_PLAIN_CHAR = rf"{_PLAIN_WORD}|[ ()]"
+_PLAIN_CODE = r"`(?:[^`<>&\\\[\]\s\x00-\x1f\x7f]| )+`"
+_PLAIN_LINK = rf"\[(?:{_PLAIN_WORD})(?:{_PLAIN_WORD}| )*\]\([A-Za-z0-9._/#-]+\)"
+_PLAIN_TEXT = rf"(?:{_PLAIN_CHAR}|{_PLAIN_CODE}|{_PLAIN_LINK})"
+_PLAIN_LINE = re.compile(
+    rf"(?:|#{{1,6}} (?:{_PLAIN_CHAR})*|- (?=[A-Za-z0-9`\[]|[^\x00-\x7f\s]){_PLAIN_TEXT}*|[A-Za-z]{_PLAIN_TEXT}*)"
+)
+_PLAIN_EXTENSIONS = {"toc", "tables", "fenced_code"}
+
+
+def _plainly_linked(text: str, candidates: list[tuple[int, re.Match[str]]], markdown_extensions: Any) -> bool:
+    """Every candidate is a link, read off a plain page (see _PLAIN_LINE) without rendering it."""
+    for name, options in markdown_render.entries(markdown_extensions):
+        if name.removeprefix("markdown.extensions.") not in _PLAIN_EXTENSIONS or "marker" in options:
+            return False
+    lines = text.split("\n")
+    if not all(_PLAIN_LINE.fullmatch(line) for line in lines):
+        return False
+    # the candidates are the page's own links, each written `[text](target)` (the line
+    # pattern above placed every `[` in one)
+    return all(match.group() == f"[{match.group(1)}]({match.group(2)})" for _, match in candidates)
 
 
 # Which candidates a page renders as links is a function of its marked text and the Markdown

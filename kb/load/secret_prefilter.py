@@ -228,10 +228,12 @@ def gate_of(regex: re.Pattern[str]) -> Gate:
     fold = bool(regex.flags & re.IGNORECASE)
     usable = [alts for alts in walk.literal_sets if not any(_LINE_BREAKS.intersection(x) for alt in alts for x in alt)]
     literals: tuple[tuple[str, ...], ...] = ()
-    if usable:  # the set whose weakest alternative is most selective: its longest literal is longest
-        best = max(usable, key=lambda alts: (min(len(alt[0]) for alt in alts), -len(alts)))
-        if min(len(alt[0]) for alt in best) >= 2:
-            literals = _folded(best) if fold else tuple(sorted(best))
+    # every alternative of every usable set holds a literal of two characters or more; the set
+    # chosen is the one the finder stops at least often for (any of them is exact)
+    candidates = [_folded(alts) if fold else tuple(sorted(alts)) for alts in usable]
+    candidates = [alts for alts in candidates if alts and min(len(alt[0]) for alt in alts) >= 2]
+    if candidates:
+        literals = min(candidates, key=lambda alts: (_set_cost(alts), -min(len(alt[0]) for alt in alts), alts))
     leading = _leading_set(tree)
     starts = tuple(sorted(x.lower() if fold else x for x in leading)) if leading and all(leading) else ()
     return Gate(regex, literals, fold, walk.best_run if walk.best_run >= 2 else 0, starts)
@@ -267,18 +269,37 @@ class Prefilter:
 
     @cached_property
     def _by_literal(self) -> dict[tuple[bool, str], list[tuple[int, tuple[str, ...]]]]:
-        """(folded, longest literal of an alternative) -> (gate index, the alternative's other
-        literals) for the gates a line holding it may pass."""
+        """(folded, the literal of an alternative the finder looks up) -> (gate index, the
+        alternative's other literals) for the gates a line holding it may pass."""
         index: dict[tuple[bool, str], list[tuple[int, tuple[str, ...]]]] = {}
         for i, gate in enumerate(self.gates):
-            for first, *rest in gate.literals:
-                index.setdefault((gate.fold, first), []).append((i, tuple(rest)))
+            for alternative in gate.literals:
+                first = _cheapest(alternative)  # looked up; the others are checked on its lines
+                rest = tuple(x for x in alternative if x != first)
+                index.setdefault((gate.fold, first), []).append((i, rest))
         return index
 
     @cached_property
-    def _finders(self) -> dict[bool, _Finder]:
-        """One finder of every literal for the exact gates, one for the folded."""
-        return {fold: _Finder([lit for f, lit in self._by_literal if f is fold]) for fold in (False, True)}
+    def _finders(self) -> dict[str, _Finder]:
+        """Finders of the literals: "exact" every case-sensitive one, "folded" the lower-cased
+        ones; for a text whose case folds plainly, "cased" the case-sensitive literals that are
+        not their own lower case, and "folded+lower" the lower-cased ones with those that are
+        (found in the lower-cased text, where they start where they do in the text)."""
+        exact = [lit for fold, lit in self._by_literal if not fold]
+        folded = [lit for fold, lit in self._by_literal if fold]
+        lower = self._own_lower_case
+        return {
+            "exact": _Finder(exact),
+            "folded": _Finder(folded),
+            "cased": _Finder([lit for lit in exact if lit not in lower]),
+            "folded+lower": _Finder(folded + sorted(lower)),
+        }
+
+    @cached_property
+    def _own_lower_case(self) -> frozenset[str]:
+        """The case-sensitive literals that are their own lower case (ASCII only: then every
+        occurrence in a text is one in its lower case, at the same place)."""
+        return frozenset(lit for fold, lit in self._by_literal if not fold and lit.isascii() and lit == lit.lower())
 
     @cached_property
     def _entries(self) -> dict[tuple[bool, str], list[tuple[int, int, tuple[str, ...]]]]:
@@ -298,11 +319,6 @@ class Prefilter:
         }
 
     @cached_property
-    def _shortest_run(self) -> dict[bool, int]:
-        """The shortest token run of the gates judged by runs (see _run_gates), 0 for none."""
-        return {plain: min((run for _, run in gates if run), default=0) for plain, gates in self._run_gates.items()}
-
-    @cached_property
     def _unreadable(self) -> bool:
         return any(g.regex is None for g in self.gates)
 
@@ -320,26 +336,47 @@ class Prefilter:
         lowered = text.lower() if plain else text
         # token runs at C speed: every other byte becomes a space (bytes of non-ASCII
         # characters stay, so a run is never shorter than the characters' run)
+        # token runs at C speed: every other byte becomes a space (bytes of non-ASCII
+        # characters stay, so a run is never shorter than the characters' run); only the words
+        # of _LONG bytes or more are listed: a shorter longest word counts as
+        # _LONG - 1, which only lets more gates through
         tokens = text.encode("utf-8", "surrogatepass").translate(_ONLY_TOKEN_BYTES)
-        words = tokens.split()
-        longest = max(map(len, words), default=0)
-        ends: list[int] | None = None
-        lines_of: dict[int, set[int]] = {}  # gate index -> nominated line numbers
+        long_words = _LONG_WORD.findall(b" " + tokens)  # each with a space before it
+        longest = max(map(len, long_words), default=_LONG) - 1
+        ends = list(accumulate(map(len, text.splitlines(keepends=True))))
+        run_lines: dict[int, set[int]] = {}  # run -> 0-based numbers of the lines holding one
+
+        def lines_with_run(run: int) -> set[int]:
+            if run not in run_lines:
+                if ascii_only and run >= _LONG:  # byte offsets are character offsets
+                    starts = _run_starts(tokens, [word[1:] for word in long_words if len(word) > run])
+                else:
+                    starts = [m.start() for m in _run_pattern(run).finditer(text)]
+                run_lines[run] = {bisect_right(ends, start) for start in starts}
+            return run_lines[run]
+
+        lines_of: dict[int, set[int]] = {}  # gate index -> nominated line numbers (0-based)
         # literal gates: each literal looked up once per file, its lines shared by its gates
-        found = [(False, self._finders[False].occurrences(text))]
-        if plain:
-            found.append((True, self._finders[True].occurrences(lowered)))  # else: handled below
+        finders = self._finders
+        if plain:  # one pass over the text, one over its lower case
+            exact = finders["cased"].occurrences(text)
+            folded = finders["folded+lower"].occurrences(lowered)
+            for literal in self._own_lower_case.intersection(folded):
+                starts = [at for at in folded[literal] if text.startswith(literal, at)]
+                if starts:
+                    exact[literal] = starts
+            found = [(False, exact), (True, {lit: at for lit, at in folded.items() if (True, lit) in self._by_literal})]
+        else:  # the case-insensitive gates are judged below
+            found = [(False, finders["exact"].occurrences(text))]
         entries = self._entries
         for fold, occurrences in found:
             haystack = lowered if fold else text
             for literal, starts in occurrences.items():
-                wanted = [(i, rest) for run, i, rest in entries[(fold, literal)] if run <= longest]
+                wanted = [(i, rest, run) for run, i, rest in entries[(fold, literal)] if run <= longest]
                 if not wanted:
                     continue
-                if ends is None:
-                    ends = list(accumulate(map(len, text.splitlines(keepends=True))))
-                numbers = {bisect_right(ends, at) for at in starts}  # 0-based here
-                for i, rest in wanted:
+                numbers = {bisect_right(ends, at) for at in starts}
+                for i, rest, run in wanted:
                     held = (
                         numbers
                         if not rest
@@ -347,32 +384,19 @@ class Prefilter:
                             n for n in numbers if all(x in haystack[(ends[n - 1] if n else 0) : ends[n]] for x in rest)
                         }
                     )
+                    if held and run >= _LONG and ascii_only:  # a match holds its run on its own line
+                        held = held & lines_with_run(run)
                     if held:
-                        lines_of.setdefault(i, set()).update(n + 1 for n in held)
+                        lines_of.setdefault(i, set()).update(held)
         # gates without a usable literal: by their token run, or every line
-        runs: dict[int, list[int]] = {}
-        long_words: list[bytes] | None = None
         for i, run in self._run_gates[plain]:
             if run > longest:
                 continue
-            if ends is None:
-                ends = list(accumulate(map(len, text.splitlines(keepends=True))))
-            if run:
-                if run not in runs:
-                    if ascii_only:  # byte offsets are character offsets
-                        if long_words is None:  # the few words long enough for any run gate, once
-                            shortest = self._shortest_run[plain]
-                            long_words = [word for word in words if len(word) >= shortest]
-                        runs[run] = _run_starts(tokens, [word for word in long_words if len(word) >= run])
-                    else:
-                        runs[run] = [m.start() for m in _run_pattern(run).finditer(text)]
-                lines_of[i] = {bisect_right(ends, start) + 1 for start in runs[run]}
-            else:
-                lines_of[i] = set(range(1, len(lines) + 1))
+            lines_of[i] = lines_with_run(run) if run else set(range(len(lines)))
         nominated: dict[int, list[Gate]] = {}
         for i, numbers in lines_of.items():
             for number in numbers:
-                nominated.setdefault(number, []).append(self.gates[i])
+                nominated.setdefault(number + 1, []).append(self.gates[i])
         return nominated
 
     @staticmethod
@@ -383,29 +407,73 @@ class Prefilter:
 
 
 class _Finder:
-    """Every start of every literal in a text, in one regex scan: a trie of the literals as
-    one pattern (at a position at most one branch can go on, and the longest literal there
-    wins), searched again from the next position after each hit, so overlapping and nested
-    occurrences are all found; the literals that are prefixes of the one found there start
-    there too. The same positions as `str.find` per literal, for a fraction of the passes."""
+    """Every start of every literal in a text, in one regex scan. Each literal is searched from
+    its rarest character on (its anchor: `service` from `vice`, `eyJ` from `yJ`), so that the
+    scan stops at few positions: a regex over many literals tries a match at every position
+    holding the first character of one of them, and stops at a fifth of a text's characters
+    when those are `s`, `a`, `c` or `p`. The anchors form one pattern, a trie (at a position
+    at most one branch can go on, and the longest anchor there wins), searched again from the
+    next position after each hit, so overlapping and nested occurrences are all found; the
+    anchors that are prefixes of the one found there start there too, and a literal starts
+    where its anchor does, less its offset, if the text holds the whole literal there. The
+    same positions as `str.find` per literal, for a fraction of the passes."""
 
     def __init__(self, literals: list[str]):
         self.literals = sorted(set(literals))
-        self.pattern = re.compile(_trie(self.literals)) if self.literals else None
-        self.prefixes = {lit: [p for p in self.literals if lit.startswith(p)] for lit in self.literals}
+        owners: dict[str, list[tuple[str, int]]] = {}
+        for literal in self.literals:
+            at = _anchor_offset(literal)
+            owners.setdefault(literal[at:], []).append((literal, at))
+        anchors = sorted(owners)
+        self.pattern = re.compile(_trie(anchors)) if anchors else None
+        # anchor found -> (literal, offset) of it and of every anchor that is a prefix of it
+        self.owners = {a: [o for p in anchors if a.startswith(p) for o in owners[p]] for a in anchors}
 
     def occurrences(self, haystack: str) -> dict[str, list[int]]:
         found: dict[str, list[int]] = {}
         if self.pattern is None:
             return found
         search = self.pattern.search
+        owners = self.owners
+        startswith = haystack.startswith
         match = search(haystack)
         while match is not None:
             at = match.start()
-            for literal in self.prefixes[match.group()]:
-                found.setdefault(literal, []).append(at)
+            for literal, offset in owners[match.group()]:
+                start = at - offset
+                if start >= 0 and (not offset or startswith(literal, start)):
+                    found.setdefault(literal, []).append(start)
             match = search(haystack, at + 1)
         return found
+
+
+# Characters of KB text from the most to the least frequent (cards, postmortems, Markdown and
+# this repository's code, counted): the finder anchors each literal at its rarest character.
+# Only speed depends on it: any anchor finds every occurrence.
+_BY_FREQUENCY = " etaosrinlcd:-hu\n0p12m\"fvgy.w_b3456789,kq[]T{}S()/'=ARxPNEO>|LMCFI#DBjK;U*+zGYH\\WVQXZJ"
+_FREQUENCY = {char: len(_BY_FREQUENCY) - rank for rank, char in enumerate(_BY_FREQUENCY)}
+
+
+def _anchor_offset(literal: str) -> int:
+    """Where the search for `literal` starts: at its rarest character that two or more of
+    its characters follow from (a one-character anchor would stop the scan at every copy)."""
+    if len(literal) < 3:
+        return 0
+    return min(range(len(literal) - 1), key=lambda at: (_FREQUENCY.get(literal[at], 0), at))
+
+
+def _literal_cost(literal: str) -> int:
+    """How often the finder stops for `literal`: the frequency of its anchor character."""
+    return _FREQUENCY.get(literal[_anchor_offset(literal)], 0) if literal else len(_FREQUENCY)
+
+
+def _cheapest(alternative: tuple[str, ...]) -> str:
+    """The literal of an alternative the finder looks up (the others are checked on its lines)."""
+    return min(alternative, key=lambda x: (_literal_cost(x), -len(x), x))
+
+
+def _set_cost(alternatives: tuple[tuple[str, ...], ...]) -> int:
+    return sum(_literal_cost(_cheapest(alt)) for alt in alternatives)
 
 
 def _trie(literals: list[str]) -> str:
@@ -436,6 +504,12 @@ def _find_all(haystack: str, literal: str):
 
 _FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _ONLY_TOKEN_BYTES = bytes(c if c in _TOKEN_ASCII or c >= 128 else 32 for c in range(256))
+
+
+_LONG = 11  # the words nominate lists: shorter runs are judged by the regex of _run_pattern
+# the words of _LONG bytes or more, each with the space before it: a pattern that starts with
+# a literal is searched at C speed, one that starts with a class is tried at every byte
+_LONG_WORD = re.compile(rb" [^ ]{%d,}" % _LONG)
 
 
 def _run_starts(tokens: bytes, long_words: list[bytes]) -> list[int]:

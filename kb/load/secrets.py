@@ -248,7 +248,7 @@ def scan_rewritten(
     composing the file again: a string written as itself is a run of the text `scan` read.
     The strings are first proven clean together: their lines go through the prefilter as one
     text, and only a string with a line some plugin's regex matches is scanned on its own."""
-    hidden = [item for item in rewritten if len(item[0]) >= 8 and item[0] not in text]
+    hidden = [item for item in rewritten if len(item[0]) >= 8 and not _written_in(text, item)]
     if not hidden:
         return []
     suspects = _suspects([value for value, _ in hidden], filename)
@@ -267,6 +267,14 @@ def scan_rewritten(
         keys = frozenset().union(*(_suppressed_keys(line) for line in own))
         hits.append(SecretHit(span.line, span.column, span.end_column, hit.kind, hit.value, keys))
     return sorted(set(hits), key=lambda h: (h.line, h.column, h.kind))
+
+
+def _written_in(text: str, item: Rewritten) -> bool:
+    """`item`'s string is in `text`: looked for first where its node is written (most quoted
+    strings are, between their quotes), then in the whole text."""
+    value, node = item
+    start = max(node.start_mark.index - 1, 0)  # a window that misses only costs the whole search
+    return text.find(value, start, node.end_mark.index + 1) >= 0 or value in text
 
 
 def _suspects(values: list[str], filename: str) -> list[int]:

@@ -10,7 +10,9 @@ shares it) fails loudly; model_copy (which copies the set first) works as before
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from typing import Annotated, Any, Literal, NoReturn, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -44,7 +46,8 @@ _MAX_SHARED = 4096  # distinct sets are few (one per combination of optional fie
 
 
 def share_fields_sets(model: BaseModel) -> BaseModel:
-    """Every model in `model`'s tree with the shared copy of its fields set."""
+    """Every model in `model`'s tree with the shared copy of its fields set. Of a model, only
+    the values of the fields whose type may hold a model are walked (_walked_fields)."""
     stack: list[Any] = [model]
     setattr_ = object.__setattr__
     while stack:
@@ -58,12 +61,52 @@ def share_fields_sets(model: BaseModel) -> BaseModel:
                     shared = _SHARED[key] = SharedFieldsSet(key)
                 if shared is not None:
                     setattr_(item, "__pydantic_fields_set__", shared)
-            stack.extend(value for value in item.__dict__.values() if not isinstance(value, (str, int, float)))
+            values = item.__dict__
+            walked = _WALKED.get(type(item))
+            if walked is None:
+                walked = _WALKED[type(item)] = _walked_fields(type(item))
+            if walked is _EVERY_FIELD or len(values) != walked[1]:
+                stack.extend(value for value in values.values() if not isinstance(value, (str, int, float)))
+            else:
+                for name in walked[0]:
+                    value = values.get(name)
+                    if value is not None and not isinstance(value, (str, int, float)):
+                        stack.append(value)
         elif type(item) in (list, tuple):
             stack.extend(value for value in item if not isinstance(value, (str, int, float)))
         elif type(item) is dict:
             stack.extend(value for value in item.values() if not isinstance(value, (str, int, float)))
     return model
+
+
+_EVERY_FIELD: Any = object()  # walk every value of a model whose fields kb cannot read
+_WALKED: dict[type, Any] = {}
+_LEAVES = (str, int, float, bool, bytes, type(None), date, datetime, time, timedelta, Enum)
+
+
+def _walked_fields(cls: type[BaseModel]) -> Any:
+    """(names of the fields whose declared type may hold a model, the number of fields) of a
+    model class; _EVERY_FIELD when kb cannot tell (a model with extra fields or an annotation
+    it does not read). A value of a field typed str, a Literal, a date... never holds a model."""
+    if cls.model_config.get("extra") == "allow":
+        return _EVERY_FIELD
+    names = tuple(name for name, info in cls.model_fields.items() if _may_hold(info.annotation))
+    return names, len(cls.model_fields)
+
+
+def _may_hold(annotation: Any) -> bool:
+    """Whether a value of this type may be or hold a model (True when kb cannot tell)."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return False
+    if origin is not None:  # list[X], dict[K, V], X | None, Annotated[X, ...]
+        args = get_args(annotation)
+        if origin is Annotated:
+            return _may_hold(args[0])
+        return not args or any(_may_hold(arg) for arg in args if arg is not Ellipsis)
+    if isinstance(annotation, type):
+        return not issubclass(annotation, _LEAVES)
+    return True
 
 
 class Bulk(Strict):

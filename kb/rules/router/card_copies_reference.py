@@ -90,14 +90,15 @@ class CardCopiesReference(DocumentRule):
                 except OSError:
                     continue
                 body = section_text(text, ref.section, list(anchors_of_file(target, ctx.config.markdown_extensions)))
-                sections[key] = shingles(body, options.min_words)
-            copied = sections[key]
+                runs = shingles(body, options.min_words)
+                sections[key] = (runs, frozenset(word for run in runs for word in run))
+            copied, vocabulary = sections[key]
             if not copied:
                 continue
             for loc, value in _texts(card):
                 if value not in words_of:
                     words_of[value] = WORD.findall(value.lower())
-                if _shares_run(words_of[value], copied, options.min_words):
+                if _shares_run(words_of[value], copied, options.min_words, vocabulary):
                     yield Finding(
                         doc.path,
                         f"this text copies {ref.path}#{ref.section}: link the section instead of copying it",
@@ -105,13 +106,32 @@ class CardCopiesReference(DocumentRule):
                     )
 
 
-def _shares_run(words: list[str], copied: set[tuple[str, ...]], size: int) -> bool:
+def _shares_run(
+    words: list[str], copied: set[tuple[str, ...]], size: int, vocabulary: frozenset[str] | None = None
+) -> bool:
     """Whether some run of `size` consecutive `words` is one of the section's (`copied`): the
     answer of `shingles(text, size) & copied`, with the runs made and looked up in C (zip and
-    isdisjoint, which stops at the first shared run) rather than one Python tuple at a time."""
+    isdisjoint, which stops at the first shared run) rather than one Python tuple at a time.
+    With the section's `vocabulary` (every word of its runs), the runs are made only when
+    `size` words in a row are in it: a run shared is made of its words."""
     if len(words) < size:
         return False  # no run that long
+    if vocabulary is not None and not _in_a_row(words, vocabulary, size):
+        return False
     return not copied.isdisjoint(zip(*(words[i:] for i in range(size))))
+
+
+def _in_a_row(words: list[str], vocabulary: frozenset[str], size: int) -> bool:
+    """Whether `size` consecutive `words` are all in `vocabulary`."""
+    streak = 0
+    for word in words:
+        if word in vocabulary:
+            streak += 1
+            if streak >= size:
+                return True
+        else:
+            streak = 0
+    return False
 
 
 def _texts(card):
