@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kb import __version__
 from kb.core import safefile
@@ -87,6 +87,7 @@ def read_bytes(root: Path, name: str) -> bytes | None:
 def write_bytes(root: Path, name: str, data: bytes | bytearray) -> None:
     """Store `data` (a bytearray is taken over: the entry is written from it in place)."""
     try:
-        write_atomic(cache_dir(root) / name, _sealed(data), compare=False)
+        # a bytearray is written as bytes are (os.write of a memoryview)
+        write_atomic(cache_dir(root) / name, cast(bytes, _sealed(data)), compare=False)
     except (OSError, ValueError):
         pass  # a read-only home or full disk costs speed, never correctness
