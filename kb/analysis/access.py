@@ -109,13 +109,13 @@ def _contiguous(days: Sequence[str]) -> bool:
     return positions == list(range(positions[0], positions[0] + len(positions))) if positions else False
 
 
-@dataclass
+@dataclass(slots=True)  # one per card, step and permission: no dict each
 class MemberAccess:
     name: str
     hours: Hours | None  # when this member holds the permission; None: never
 
 
-@dataclass
+@dataclass(slots=True)  # one per card, step and permission: no dict each
 class PermissionAccess:
     permission: str
     index: int  # position in the step's `requires`
@@ -131,7 +131,7 @@ class PermissionAccess:
         return [m.name for m in self.members if m.hours == "business"] if coverage == "24x7" else []
 
 
-@dataclass
+@dataclass(slots=True)  # one per card, step and permission: no dict each
 class StepAccess:
     field: str  # "steps" or "rollback"
     index: int
@@ -146,7 +146,7 @@ class StepAccess:
         return "executable"
 
 
-@dataclass
+@dataclass(slots=True)  # one per card, step and permission: no dict each
 class CardAccess:
     card: Card
     rotation_name: str

