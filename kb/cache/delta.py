@@ -422,7 +422,8 @@ def try_delta(
     # `alone` (a postmortem's emitted files are its own) is a fact about every postmortem: it
     # holds for this result only if it was found from the very postmortems this result was
     # computed from (a whole check whose result was not stored still writes facts)
-    basis_holds = known.basis == basis_of((rel, item[1]) for rel, item in old_files.items() if rel.startswith(pm_folder))
+    old_postmortems = ((rel, item[1]) for rel, item in old_files.items() if rel.startswith(pm_folder))
+    basis_holds = known.basis == basis_of(old_postmortems)
     targets = []
     listed: dict[str, set[str]] = {}
     for rel in changed:
