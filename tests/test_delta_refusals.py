@@ -83,3 +83,22 @@ def test_a_card_cited_as_a_reference_is_never_edited_locally(kb_root: Path, caps
     assert refuses(kb_root, capsys, monkeypatch)
     code, out = _run(kb_root, capsys)
     assert "KB506" not in out and (code, out) == cold(kb_root, capsys, monkeypatch)
+
+
+def test_cited_files_of_a_result_never_stored_are_not_used_with_an_older_one(
+    kb_root: Path, capsys, monkeypatch
+) -> None:
+    citing = kb_root / "cards/queue-stuck.yaml"
+    cites = citing.read_text(encoding="utf-8").replace(
+        "references:\n", "references:\n  - path: cards/rollback-drill.yaml\n    section: alpha\n", 1
+    )
+    citing.write_text(cites, encoding="utf-8")
+    edit(kb_root, "cards/rollback-drill.yaml", "\nid:", "\n# Alpha\nid:")
+    _run(kb_root, capsys)  # stored: queue-stuck cites rollback-drill
+    edit(kb_root, "cards/queue-stuck.yaml", "  - path: cards/rollback-drill.yaml\n    section: alpha\n", "")
+    with monkeypatch.context() as patch:  # not stored, but its facts (nothing cites rollback-drill) written
+        patch.setattr(result_module, "changed_during", lambda *args, **kwargs: True)
+        _run(kb_root, capsys)
+    citing.write_text(cites, encoding="utf-8")
+    edit(kb_root, "cards/rollback-drill.yaml", "# Alpha\n", "# Beta\n")
+    assert refuses(kb_root, capsys, monkeypatch)

@@ -185,11 +185,13 @@ def facts_key() -> str:
 
 
 class Facts:
-    """The facts of the files, with what they were computed with: `basis`, the digest of every
-    postmortem's path and content (basis_of) at the check that found which postmortems' emitted
-    files are their own (a fact about all of them, true only of that content), and `cited`, the
-    files a document cites as a reference (their raw text and anchors are read by the citing
-    card's rules, KB506 and KB503: an edit of such a file is never local to it)."""
+    """The facts of the files, with what they were computed with. `basis`: the digest of every
+    card's and postmortem's path and content (basis_of) at the whole check that wrote them;
+    `alone` and `cited` are answers about all of those files, true of that content only, so a
+    result computed from other content (an older one: a whole check whose result was not
+    stored still writes its facts; a concurrent run's) never uses them. `cited`: the files a
+    document cites as a reference, whose raw text, comments included, and anchors the citing
+    document's rules read (KB506, KB134; KB133 whether it is there): no edit of one is local."""
 
     def __init__(self, facts: dict[str, Fact] | None = None, basis: str = "", cited: frozenset[str] = frozenset()):
         self.facts = facts if facts is not None else {}
@@ -227,8 +229,8 @@ def write_facts(root: Path, key: str, facts: Facts) -> None:
 
 
 def basis_of(pairs) -> str:
-    """The digest of (path, content digest) pairs of the postmortems' YAML files: the facts'
-    `alone` answers hold for the result computed from the same postmortems only."""
+    """The digest of (path, content digest) pairs of the cards' and postmortems' YAML files: the
+    facts' whole-KB answers (`alone`, `cited`) hold for a result computed from the same ones only."""
     chosen = sorted((str(path), str(digest)) for path, digest in pairs if str(path).endswith((".yaml", ".yml")))
     return hashlib.blake2b(repr(chosen).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
@@ -302,7 +304,7 @@ def record_facts(
             facts[path] = fact
     if cited is None:
         facts = {}  # which files are read as another document's reference is unknown: no fact
-    basis = basis_of((path, record.digest) for path, record in records.items() if path.startswith(folders[1]))
+    basis = basis_of((path, record.digest) for path, record in records.items() if path.startswith(folders))
     write_facts(root, key, Facts(facts, basis, cited or frozenset()))
 
 
@@ -418,12 +420,13 @@ def try_delta(
     fkey = facts_key()
     known = read_facts(root, fkey)
     facts = known.facts
-    pm_folder = spelled[1] + "/"
-    # `alone` (a postmortem's emitted files are its own) is a fact about every postmortem: it
-    # holds for this result only if it was found from the very postmortems this result was
-    # computed from (a whole check whose result was not stored still writes facts)
-    old_postmortems = ((rel, item[1]) for rel, item in old_files.items() if rel.startswith(pm_folder))
-    basis_holds = known.basis == basis_of(old_postmortems)
+    documents = (spelled[0] + "/", spelled[1] + "/")
+    # the facts' whole-KB answers (which postmortems' emitted files are their own, which files
+    # are cited) hold for this result only if they were found from the very cards and
+    # postmortems it was computed from (a whole check whose result was not stored, or a
+    # concurrent run's, still writes its facts)
+    if known.basis != basis_of((rel, item[1]) for rel, item in old_files.items() if rel.startswith(documents)):
+        return None
     targets = []
     listed: dict[str, set[str]] = {}
     for rel in changed:
@@ -433,9 +436,7 @@ def try_delta(
         if model is None or rel in with_findings or old is None or old[0] != old_files[rel][1] or old[4]:
             return None
         if rel in known.cited:
-            return None  # another card's rules read its raw text (KB506, KB503): no edit of it is local
-        if not basis_holds:
-            old = (old[0], old[1], old[2], False, old[4], old[5])
+            return None  # another document's rules read its raw text (KB506, KB134): no edit of it is local
         if folder not in listed:
             if is_outside(root, folder):
                 return None
@@ -479,10 +480,10 @@ def try_delta(
     result.files_checked = entry["files_checked"]
     result.router_pages = list(entry.get("router_pages") or [])
     facts.update(new_facts)
-    # the stored result is computed from what the look-up saw; the edits kept every id and
-    # reinforcement (the projection), so the `alone` answers hold for it as for the last
-    new_basis = basis_of((rel, item[1]) for rel, item in seen.items() if rel.startswith(pm_folder))
-    return result, Facts(facts, new_basis if basis_holds else "", known.cited), again | rewritten
+    # the stored result is computed from what the look-up saw; the edits kept every id,
+    # reinforcement and reference (the projection), so the facts' whole-KB answers hold for it
+    new_basis = basis_of((rel, item[1]) for rel, item in seen.items() if rel.startswith(documents))
+    return result, Facts(facts, new_basis, known.cited), again | rewritten
 
 
 def watched(settings, listed: list[str], read: set[str]) -> list[str]:
