@@ -19,12 +19,19 @@ A postmortem's title is local unless kb emit writes it (an alert that states no 
 Where it does, the emitted files of that postmortem change and nothing else does: KB601,
 KB602 and KB605, the rules that read what emit writes, are asked again about those files
 alone (_emit_findings), when the last whole check saw every postmortem load and no other
-postmortem with its id.
+postmortem with its id, everything in kb emit's folder is a readable regular file (else a whole
+check's KB601 says nothing at all), each of those names that is there is kb emit's (a
+hand-written file there is a rule file to KB602 too), and no other rule had a finding on them.
+
+A file that a document cites as a reference is never edited locally: the citing card's rules
+read its raw text, comments included (KB506, KB134).
 
 What this needs of the old content (its digest, the digests of its value without the local
 fields, whether it mentions `kb:` and todo) is kept per file in FACTS_FILE, written by every
 whole check (kb.cache.incremental.finish) and by this path; a fact is used only for the
-content digest the last result was computed from.
+content digest the last result was computed from, and the whole-KB answers (which
+postmortems' emitted files are their own, which files are cited) only with a result computed
+from the very cards and postmortems they were found from (Facts.basis).
 """
 
 from __future__ import annotations
