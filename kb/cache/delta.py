@@ -254,7 +254,7 @@ def cited_paths(root: Path, documents) -> frozenset[str]:
         found.add(os.path.normpath(path).replace(os.sep, "/"))
         try:
             real = os.path.relpath(os.path.realpath(os.path.join(root, path)), top)
-        except ValueError:
+        except (OSError, ValueError):  # a NUL in the path, a link loop: its spelling stands
             continue
         found.add(real.replace(os.sep, "/"))
     return frozenset(found)
