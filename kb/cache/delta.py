@@ -19,12 +19,19 @@ A postmortem's title is local unless kb emit writes it (an alert that states no 
 Where it does, the emitted files of that postmortem change and nothing else does: KB601,
 KB602 and KB605, the rules that read what emit writes, are asked again about those files
 alone (_emit_findings), when the last whole check saw every postmortem load and no other
-postmortem with its id.
+postmortem with its id, everything in kb emit's folder is a readable regular file (else a whole
+check's KB601 says nothing at all), each of those names that is there is kb emit's (a
+hand-written file there is a rule file to KB602 too), and no other rule had a finding on them.
+
+A file that a document cites as a reference is never edited locally: the citing card's rules
+read its raw text, comments included (KB506, KB134).
 
 What this needs of the old content (its digest, the digests of its value without the local
 fields, whether it mentions `kb:` and todo) is kept per file in FACTS_FILE, written by every
 whole check (kb.cache.incremental.finish) and by this path; a fact is used only for the
-content digest the last result was computed from.
+content digest the last result was computed from, and the whole-KB answers (which
+postmortems' emitted files are their own, which files are cited) only with a result computed
+from the very cards and postmortems they were found from (Facts.basis).
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ from kb.rules.alerting.emit_replay_fails import ReplayFails
 from kb.rules.context import RuleContext
 
 FACTS_FILE = "check-delta.marshal"
-FORMAT = 2  # 2: per-kind local fields (a step's text, a title), the emit projection
+FORMAT = 3  # 3: the postmortems the facts were computed with (basis), the files documents cite
 MAX_CHANGED = 16  # more edited files than this: a whole check (the index and the route table catch up then)
 
 # Fields of a card or a postmortem that only the document's own rules read (KB201, KB203,
@@ -184,26 +191,73 @@ def facts_key() -> str:
     return hashlib.blake2b(repr((__version__, store.code_stamp())).encode(), digest_size=16).hexdigest()
 
 
-def read_facts(root: Path, key: str) -> dict[str, Fact]:
+class Facts:
+    """The facts of the files, with what they were computed with. `basis`: the digest of every
+    card's and postmortem's path and content (basis_of) at the whole check that wrote them;
+    `alone` and `cited` are answers about all of those files, true of that content only, so a
+    result computed from other content (an older one: a whole check whose result was not
+    stored still writes its facts; a concurrent run's) never uses them. `cited`: the files a
+    document cites as a reference, whose raw text, comments included, and anchors the citing
+    document's rules read (KB506, KB134; KB133 whether it is there): no edit of one is local."""
+
+    def __init__(self, facts: dict[str, Fact] | None = None, basis: str = "", cited: frozenset[str] = frozenset()):
+        self.facts = facts if facts is not None else {}
+        self.basis = basis
+        self.cited = cited
+
+
+def read_facts(root: Path, key: str) -> Facts:
     raw = store.read_bytes(root, FACTS_FILE)
     if raw is None:
-        return {}
+        return Facts()
     try:
         data = marshal.loads(raw)
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
-            return {}
+            return Facts()
         facts = data["facts"]
-        if not isinstance(facts, dict):
-            return {}
-        return {
-            str(path): (str(d), str(p), str(e), bool(a), bool(k), bool(t)) for path, (d, p, e, a, k, t) in facts.items()
-        }
+        basis, cited = data["basis"], data["cited"]
+        if not isinstance(facts, dict) or not isinstance(basis, str) or not isinstance(cited, list):
+            return Facts()
+        return Facts(
+            {
+                str(path): (str(d), str(p), str(e), bool(a), bool(k), bool(t))
+                for path, (d, p, e, a, k, t) in facts.items()
+            },
+            basis,
+            frozenset(str(path) for path in cited),
+        )
     except Exception:  # noqa: BLE001 - a damaged file is no fact, never a crash
-        return {}
+        return Facts()
 
 
-def write_facts(root: Path, key: str, facts: dict[str, Fact]) -> None:
-    store.write_bytes(root, FACTS_FILE, marshal.dumps({"format": FORMAT, "key": key, "facts": facts}))
+def write_facts(root: Path, key: str, facts: Facts) -> None:
+    data = {"format": FORMAT, "key": key, "facts": facts.facts, "basis": facts.basis, "cited": sorted(facts.cited)}
+    store.write_bytes(root, FACTS_FILE, marshal.dumps(data))
+
+
+def basis_of(pairs) -> str:
+    """The digest of (path, content digest) pairs of the cards' and postmortems' YAML files: the
+    facts' whole-KB answers (`alone`, `cited`) hold for a result computed from the same ones only."""
+    chosen = sorted((str(path), str(digest)) for path, digest in pairs if str(path).endswith((".yaml", ".yml")))
+    return hashlib.blake2b(repr(chosen).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def cited_paths(root: Path, documents) -> frozenset[str]:
+    """Every file a document cites as a reference, as spelled (normalised) and as its links
+    resolve under the KB: the files whose raw text another document's rules read."""
+    spelled = {
+        ref.path for doc in documents if doc.model is not None for ref in getattr(doc.model, "references", None) or []
+    }
+    found: set[str] = set()
+    top = os.path.realpath(root)
+    for path in spelled:
+        found.add(os.path.normpath(path).replace(os.sep, "/"))
+        try:
+            real = os.path.relpath(os.path.realpath(os.path.join(root, path)), top)
+        except (OSError, ValueError):  # a NUL in the path, a link loop: its spelling stands
+            continue
+        found.add(real.replace(os.sep, "/"))
+    return frozenset(found)
 
 
 def emit_alone(postmortems: list[Document[Postmortem]] | None) -> set[str]:
@@ -224,14 +278,16 @@ def record_facts(
     records: dict[str, Record],
     folders: tuple[str, str],
     postmortems: list[Document[Postmortem]] | None = None,
+    cited: frozenset[str] | None = None,
 ) -> None:
     """After a whole check: the fact of every card and postmortem it read, kept from the last
     facts when the content is the same, else from the file (read again: the record keeps no
     bytes, and whether the text mentions `kb:` needs them). `folders` are the cards' and the
     postmortems' ("cards/", "postmortems/"); `postmortems` the check's loaded postmortems
-    (without them, no postmortem's emitted files count as its own)."""
+    (without them, no postmortem's emitted files count as its own); `cited` the files documents
+    cite (without it, every file counts as cited: no edit is local)."""
     key = facts_key()
-    previous = read_facts(root, key)
+    previous = read_facts(root, key).facts
     alone = emit_alone(postmortems)
     facts: dict[str, Fact] = {}
     for path, record in records.items():
@@ -253,7 +309,10 @@ def record_facts(
         fact = fact_of(raw, record, kind, path in alone)
         if fact is not None:
             facts[path] = fact
-    write_facts(root, key, facts)
+    if cited is None:
+        facts = {}  # which files are read as another document's reference is unknown: no fact
+    basis = basis_of((path, record.digest) for path, record in records.items() if path.startswith(folders))
+    write_facts(root, key, Facts(facts, basis, cited or frozenset()))
 
 
 # -- the check ----------------------------------------------------------------------------------
@@ -335,7 +394,7 @@ def _folder(setting: str) -> str:
 
 def try_delta(
     root: Path, config: Config, key: str, entry: dict | None, seen: dict | None, select: list[str], ignore: list[str]
-) -> tuple[CheckResult, dict[str, Fact], set[str]] | None:
+) -> tuple[CheckResult, Facts, set[str]] | None:
     """The result of a whole check from the last one when only the own text of a few cards or
     postmortems changed since (see the module), with the facts to keep and the documents and
     emitted files it read; None otherwise."""
@@ -366,7 +425,15 @@ def try_delta(
     document_codes = {entry.rule.code for entry in active if issubclass(entry.rule, DocumentRule)}
     with_findings = {d.get("path") for d in old_diagnostics if d.get("code") not in document_codes}
     fkey = facts_key()
-    facts = read_facts(root, fkey)
+    known = read_facts(root, fkey)
+    facts = known.facts
+    documents = (spelled[0] + "/", spelled[1] + "/")
+    # the facts' whole-KB answers (which postmortems' emitted files are their own, which files
+    # are cited) hold for this result only if they were found from the very cards and
+    # postmortems it was computed from (a whole check whose result was not stored, or a
+    # concurrent run's, still writes its facts)
+    if known.basis != basis_of((rel, item[1]) for rel, item in old_files.items() if rel.startswith(documents)):
+        return None
     targets = []
     listed: dict[str, set[str]] = {}
     for rel in changed:
@@ -375,6 +442,8 @@ def try_delta(
         old = facts.get(rel)
         if model is None or rel in with_findings or old is None or old[0] != old_files[rel][1] or old[4]:
             return None
+        if rel in known.cited:
+            return None  # another document's rules read its raw text (KB506, KB134): no edit of it is local
         if folder not in listed:
             if is_outside(root, folder):
                 return None
@@ -391,6 +460,8 @@ def try_delta(
     result, new_facts, rewritten = found
     if sorted(result.rules) != entry.get("rules"):
         return None
+    if any(d.get("path") in rewritten and d.get("code") not in EMIT_CODES for d in old_diagnostics):
+        return None  # another rule's finding on an emitted file: only emit's readers are asked again
     if (
         rewritten
         and promtool.executable() is not None
@@ -416,7 +487,10 @@ def try_delta(
     result.files_checked = entry["files_checked"]
     result.router_pages = list(entry.get("router_pages") or [])
     facts.update(new_facts)
-    return result, facts, again | rewritten
+    # the stored result is computed from what the look-up saw; the edits kept every id,
+    # reinforcement and reference (the projection), so the facts' whole-KB answers hold for it
+    new_basis = basis_of((rel, item[1]) for rel, item in seen.items() if rel.startswith(documents))
+    return result, Facts(facts, new_basis, known.cited), again | rewritten
 
 
 def watched(settings, listed: list[str], read: set[str]) -> list[str]:
@@ -579,6 +653,12 @@ def _emit_findings(
     names = sorted(set(emitted_names(doc.model.id).values()))
     base = config.settings.rules_dir.strip("/")
     paths = {f"{base}/{name}" for name in names}
+    if not _emit_folder_plain(root / base / EMIT_FOLDER):
+        return None  # something there kb emit cannot read: a whole check's KB601 says nothing at all
+    for name in names:
+        path = root / base / name
+        if os.path.lexists(path) and not is_owned(path):
+            return None  # a hand-written file at its name: KB601 and KB602 read it as a rule file too
     for rel in paths:
         try:
             text = safefile.read_text(root / rel, 1 << 62)
@@ -614,6 +694,30 @@ def _emit_findings(
         # the passes so far and this suite's: the next whole check keeps only those it uses
         store.write(root, REPLAYS_ENTRY, {"passed": sorted(replays.previous | replays.kept)})
     return found, paths
+
+
+def _emit_folder_plain(folder: Path) -> bool:
+    """Whether everything in kb emit's folder (rules/kb/) is a folder of readable regular files,
+    no link, no special file, no folder where a file is written: where one is not,
+    kb.emit.build.changes raises EmitProblem for a whole check (KB601 says nothing), which one
+    postmortem's names cannot show. A folder that is absent holds nothing kb cannot read."""
+    if not os.path.lexists(folder):
+        return True
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        with os.scandir(folder) as kinds:
+            subfolders = list(kinds)
+        for sub in subfolders:
+            if not sub.is_dir(follow_symlinks=False):
+                return False
+            with os.scandir(sub.path) as files:
+                for item in files:
+                    if not item.is_file(follow_symlinks=False) or not os.access(item.path, os.R_OK):
+                        return False
+    except OSError:
+        return False
+    return True
 
 
 def folders_kind(folder: str, settings) -> str:

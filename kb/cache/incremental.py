@@ -168,9 +168,11 @@ def finish(
     emitted: Emitted | None,
     postmortem_paths: list[str],
     postmortems: list[Document[Postmortem]] | None = None,
+    cited: frozenset[str] | None = None,
 ) -> None:
     """Record this run for the next (`postmortems`, the loaded ones, tell kb.cache.delta which
-    postmortems' emitted files are their own)."""
+    postmortems' emitted files are their own; `cited`, the files documents cite as references,
+    which no edit is local to: kb.cache.delta.cited_paths)."""
     racy = time.time_ns() - RACY_NS
     records: list[Record | RuleFileRecord] = [*session.records.values(), *session.rule_files.values()]
     for record in records:
@@ -185,7 +187,7 @@ def finish(
     store.write_bytes(root, STATE_FILE, _dump(state))
     # what a later check needs to take a prose-only edit from the last result (kb.cache.delta)
     documents = tuple(folder.strip("/") + "/" for folder in (settings.cards_dir, settings.postmortems_dir))
-    delta.record_facts(root, session.records, (documents[0], documents[1]), postmortems)
+    delta.record_facts(root, session.records, (documents[0], documents[1]), postmortems, cited)
 
 
 def read_state(root: Path) -> State | None:

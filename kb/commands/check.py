@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kb.analysis.changes import ChangesProblem, with_dependents
 from kb.analysis.changes import changed_since as git_changed_since
-from kb.cache import incremental
+from kb.cache import delta, incremental
 from kb.cache.replays import PassedReplays
 from kb.cache.result import cached_check
 from kb.check.engine import CheckResult, configure_rules, run_check, unknown_patterns
@@ -111,6 +111,7 @@ def check_once(
             ctx.emitted_if_built,
             [doc.path for doc in kb.postmortems],
             kb.postmortems,
+            delta.cited_paths(root, [*kb.cards, *kb.postmortems]),
         )
         result.inputs = session.inputs()
         # the warm card index kb route and kb access read, from the cards this check read
