@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.load.rulefiles import hand_written_paths
 
@@ -203,7 +204,7 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_prctl = None  # libc's prctl, looked up once (never in a forked child)
+_prctl: Any = None  # libc's prctl, looked up once (never in a forked child); False: none
 
 
 def child_options() -> dict:

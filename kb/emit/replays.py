@@ -234,7 +234,7 @@ def parts(items: list, count: int) -> list[list]:
 
 class ReplayBatch:
     """promtool over `suites` (every replay suite, in emit order), started at construction:
-    the first runs over those of `run` (the indices KB605 must run: all but the ones the
+    the first runs over those of `first` (the indices KB605 must run: all but the ones the
     replay cache saw pass; all by default).
 
     The first runs (in place, copies) are split over two promtool processes when this process
@@ -246,10 +246,10 @@ class ReplayBatch:
     The copies are in private folders of kb's (promtool.Scratch.copies: locked while kb or
     its promtool lives, swept by the next kb after a kill)."""
 
-    def __init__(self, kb: KnowledgeBase, emitted: Emitted, suites: list[ReplaySuite], run: list[int] | None = None):
+    def __init__(self, kb: KnowledgeBase, emitted: Emitted, suites: list[ReplaySuite], first: list[int] | None = None):
         self.suites = suites
         self.emitted = emitted
-        self.run = list(range(len(suites))) if run is None else run
+        self.run = list(range(len(suites))) if first is None else first
         self._runs: list[promtool.RunningTests] = []  # every run started, to stop
         self._tmp: promtool.Scratch | None = None
         self.scratch = promtool.Scratch()
