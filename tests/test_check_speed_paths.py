@@ -61,9 +61,10 @@ def test_replays_that_passed_are_not_run_again_and_failures_always_are(
     suites_run: list[list[str]] = []  # the alert groups KB605 hands promtool, per check
     real = replays.ReplayBatch.__init__
 
-    def counting(self, kb, emitted, suites):  # the real batch and the real promtool, counted
-        suites_run.append([suite.group["name"] for suite in suites])
-        real(self, kb, emitted, suites)
+    def counting(self, kb, emitted, suites, first=None):  # the real batch and the real promtool, counted
+        run = range(len(suites)) if first is None else first  # the batch knows all, runs these first
+        suites_run.append([suites[index].group["name"] for index in run])
+        real(self, kb, emitted, suites, first)
 
     monkeypatch.setattr(replays.ReplayBatch, "__init__", counting)
     both = ["kb:PM-2026-001", "kb:PM-2026-002"]

@@ -130,10 +130,10 @@ def _counting_first_runs(monkeypatch: pytest.MonkeyPatch, timeout: float | None 
     started: list[tuple] = []
     real = promtool.FirstTests.__init__
 
-    def counting(self, names, cwd, whole_timeout, scratch):
+    def counting(self, names, cwd, whole_timeout, scratch, holds=None):
         whole_timeout = whole_timeout if timeout is None else timeout
         started.append((len(names), str(scratch.path) if scratch.path else None, whole_timeout))
-        real(self, names, cwd, whole_timeout, scratch)
+        real(self, names, cwd, whole_timeout, scratch, holds)
 
     monkeypatch.setattr(promtool.FirstTests, "__init__", counting)
     return started

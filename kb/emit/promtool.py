@@ -7,12 +7,16 @@ import io
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.load.rulefiles import hand_written_paths
 
@@ -79,6 +83,8 @@ def processes() -> int:
 
 SCRATCH_BASE = "/dev/shm"  # tmpfs on Linux: promtool's per-group databases never touch a disk
 SCRATCH_PREFIX = "kb-promtool-tmpfs-"  # no tempfile name made with prefix "kb-promtool-" has a second "-"
+# the files kb hands promtool (KB602's and KB605's copies, PrometheusRule specs), in TMPDIR
+COPIES_PREFIX = "kb-promtool-copies-"
 SCRATCH_STALE_S = 3600  # a folder never published (kb killed within a millisecond of making it)
 
 
@@ -92,21 +98,27 @@ class Scratch:
     started holds it open, and removed by `close`. A kb killed outright cannot remove it: the
     next kb removes every such folder of this user that nobody holds any more."""
 
-    def __init__(self, base: str | None = None):
+    def __init__(self, base: str | None = None, prefix: str = SCRATCH_PREFIX, required: bool = False):
         self.path: Path | None = None
         self.fd: int | None = None
         base = SCRATCH_BASE if base is None else base
         if not os.path.isdir(base) or not os.access(base, os.W_OK | os.X_OK):
+            if required:
+                raise OSError(f"{base}: kb cannot make a private folder there")
             return
-        _sweep(base)
+        _sweep(base, prefix)
         try:
-            made = tempfile.mkdtemp(prefix="." + SCRATCH_PREFIX, dir=base)
+            made = tempfile.mkdtemp(prefix="." + prefix, dir=base)
         except OSError:
+            if required:
+                raise
             return
         try:
             fd = os.open(made, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             shutil.rmtree(made, ignore_errors=True)
+            if required:
+                raise
             return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -116,8 +128,22 @@ class Scratch:
         except OSError:
             os.close(fd)
             shutil.rmtree(made, ignore_errors=True)
+            if required:
+                raise
             return
         self.path, self.fd = Path(published), fd
+
+    @classmethod
+    def copies(cls) -> Scratch:
+        """A private folder in TMPDIR for the files kb hands promtool, with the same
+        guarantees (locked while kb or its promtool lives, swept by the next kb after a kill);
+        OSError when none can be made, as tempfile.TemporaryDirectory would raise."""
+        return cls(tempfile.gettempdir(), COPIES_PREFIX, required=True)
+
+    @property
+    def folder(self) -> Path:
+        assert self.path is not None
+        return self.path
 
     def close(self) -> None:
         """Remove the folder (after every promtool that used it was reaped)."""
@@ -135,11 +161,12 @@ class Scratch:
         self.close()
 
 
-def _sweep(base: str) -> None:
-    """Remove this user's scratch folders that no live kb or promtool holds (flock), and
-    unpublished ones older than an hour."""
+def _sweep(base: str, prefix: str = SCRATCH_PREFIX) -> None:
+    """Remove this user's scratch folders named `prefix`... that no live kb or promtool holds
+    (flock), and unpublished ones older than an hour. Links and other users' folders are
+    never followed or removed."""
     try:
-        names = [n for n in os.listdir(base) if n.startswith((SCRATCH_PREFIX, "." + SCRATCH_PREFIX))]
+        names = [n for n in os.listdir(base) if n.startswith((prefix, "." + prefix))]
     except OSError:
         return
     for name in names:
@@ -164,16 +191,70 @@ def _sweep(base: str) -> None:
             os.close(fd)
             continue  # a live kb, or a promtool a killed kb left running, still uses it
         try:
-            shutil.rmtree(path, ignore_errors=True)
+            if _same(os.fstat(fd), info):  # the folder looked at, not one swapped in since
+                shutil.rmtree(path, ignore_errors=True)  # never follows a link (rmtree's fd walk)
+        except OSError:
+            pass
         finally:
             os.close(fd)
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_prctl: Any = None  # libc's prctl, looked up once (never in a forked child); False: none
+
+
+def child_options() -> dict:
+    """Popen's options that make the kernel kill promtool when kb dies (Linux: the parent-death
+    signal, SIGKILL, set in the child before it runs promtool; it survives the exec), so that a
+    kb killed outright leaves no promtool running and holding its folders. {} where that
+    cannot be done safely, and promtool starts as before: not Linux, no libc prctl, or another
+    thread running (a function between fork and exec may deadlock on a lock another thread
+    held; kb.load.parallel asks the same) or kb not on its main thread (the signal comes when
+    the thread that started the child ends, not the process)."""
+    global _prctl
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return {}
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    if _prctl is None:
+        try:
+            import ctypes
+
+            function = ctypes.CDLL(None, use_errno=True).prctl
+            function.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+            function.restype = ctypes.c_int
+        except (OSError, AttributeError, ImportError):
+            _prctl = False
+            return {}
+        _prctl = function
+    if _prctl is False:
+        return {}
+    return {"preexec_fn": _DieWithParent(_prctl, os.getpid())}
+
+
+class _DieWithParent:
+    """Run in the child between fork and exec: ask for SIGKILL when kb dies; if kb died
+    before that (the child now has another parent), die at once."""
+
+    def __init__(self, prctl, parent: int):
+        self.prctl, self.parent = prctl, parent
+        self.signal = int(signal.SIGKILL)
+
+    def __call__(self) -> None:
+        self.prctl(PR_SET_PDEATHSIG, self.signal, 0, 0, 0)
+        if os.getppid() != self.parent:
+            os.kill(os.getpid(), self.signal)
 
 
 class Running:
     """`promtool check rules` started in the background (it runs on another core while kb
     loads the knowledge base); `errors()` waits for it and parses what it reported."""
 
-    def __init__(self, files: list[Path], timeout: float = 120):
+    def __init__(self, files: list[Path], timeout: float = 120, holds: Scratch | None = None):
         self.files = files
         self.timeout = timeout
         tool = executable()
@@ -190,6 +271,9 @@ class Running:
                     stdin=subprocess.DEVNULL,
                     stdout=self._out,
                     stderr=self._err,
+                    # the lock of the folder holding `files`, so that no kb sweeps it while promtool reads
+                    pass_fds=(holds.fd,) if holds is not None and holds.fd is not None else (),
+                    **child_options(),
                 )
             except BaseException:
                 self._out.close()
@@ -235,9 +319,10 @@ class Running:
         return [] if self.proc.returncode == 0 else parse(out + "\n" + err, self.files, self.proc.returncode)
 
 
-def check_rules(files: list[Path], timeout: float = 120) -> list[PromtoolError]:
-    """Run `promtool check rules` once over all files and parse what it reports."""
-    with Running(files, timeout) as running:
+def check_rules(files: list[Path], timeout: float = 120, holds: Scratch | None = None) -> list[PromtoolError]:
+    """Run `promtool check rules` once over all files (in the folder `holds`, if given) and
+    parse what it reports."""
+    with Running(files, timeout, holds) as running:
         return running.errors()
 
 
@@ -394,8 +479,15 @@ def parse_test_output(output: str, returncode: int) -> ReplayRun:
     close()
     if failures:
         return ReplayRun(False, failures)
-    tail = " | ".join(line.strip() for line in output.strip().splitlines() if line.strip())[-600:]
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    # what went wrong, without the `Unit Testing: <file>` / SUCCESS / FAILED: progress lines
+    # (which name every file run): when promtool said anything else, that is what to read
+    said = [line for line in lines if not PROGRESS.match(line)] or lines
+    tail = " | ".join(said)[-600:]
     return ReplayRun(False, [], f"promtool test rules exited {returncode}: {tail or 'no output'}")
+
+
+PROGRESS = re.compile(r"^(?:Unit Testing:\s.*|SUCCESS|FAILED:)$")
 
 
 class RunningTests:
@@ -409,6 +501,9 @@ class RunningTests:
     # faster settings, with the scratch folder's lock held by promtool too, so that no other kb
     # removes the folder while a promtool of a killed kb still runs
     scratch: Scratch | None = None
+    # set (by HeldTests, FirstTests) when the test files are in a private folder of kb's: its
+    # lock, held by promtool too
+    holds: Scratch | None = None
 
     def __init__(self, names: list[str], cwd: Path, timeout: float = 120):
         self.timeout = timeout
@@ -424,6 +519,7 @@ class RunningTests:
         self._err = tempfile.TemporaryFile()
         try:
             scratch = self.scratch
+            held = tuple(s.fd for s in (scratch, self.holds) if s is not None and s.fd is not None)
             self.proc = subprocess.Popen(
                 [tool, "test", "rules", *names],
                 cwd=cwd,
@@ -431,7 +527,8 @@ class RunningTests:
                 stdin=subprocess.DEVNULL,
                 stdout=self._out,
                 stderr=self._err,
-                pass_fds=(scratch.fd,) if scratch is not None and scratch.fd is not None else (),
+                pass_fds=held,
+                **child_options(),
             )
         except OSError as exc:
             self._result = ReplayRun(False, [], f"promtool could not be run: {exc}")
@@ -478,14 +575,24 @@ class FirstTests(RunningTests):
     anything else runs again as RunningTests (kb.emit.replays). It runs with the faster
     settings (environment(tests=True)) and temporary files in `scratch`."""
 
-    def __init__(self, names: list[str], cwd: Path, timeout: float, scratch: Scratch):
+    def __init__(self, names: list[str], cwd: Path, timeout: float, scratch: Scratch, holds: Scratch | None = None):
         self.scratch = scratch
+        self.holds = holds
         super().__init__(names, cwd, timeout)
 
 
-def run_tests(test_file: Path | list[Path], timeout: float = 120) -> ReplayRun:
+class HeldTests(RunningTests):
+    """RunningTests on test files in kb's private folder `holds`, whose lock promtool holds too."""
+
+    def __init__(self, names: list[str], cwd: Path, timeout: float, holds: Scratch):
+        self.holds = holds
+        super().__init__(names, cwd, timeout)
+
+
+def run_tests(test_file: Path | list[Path], timeout: float = 120, holds: Scratch | None = None) -> ReplayRun:
     """Run `promtool test rules` once on one or more test files in one folder (their
-    rule_files resolve beside them)."""
+    rule_files resolve beside them); `holds`: that folder is kb's private one."""
     files = test_file if isinstance(test_file, list) else [test_file]
-    with RunningTests([f.name for f in files], files[0].parent, timeout) as running:
+    names, cwd = [f.name for f in files], files[0].parent
+    with RunningTests(names, cwd, timeout) if holds is None else HeldTests(names, cwd, timeout, holds) as running:
         return running.result()

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from kb.emit import promtool
@@ -142,7 +141,7 @@ class InPlace:
     """The suites whose emitted files on disk are exactly what kb emit writes, with the
     identities promtool must find unchanged after it read them."""
 
-    def __init__(self, kb: KnowledgeBase, emitted: Emitted, suites: list[ReplaySuite]):
+    def __init__(self, kb: KnowledgeBase, emitted: Emitted, suites: list[ReplaySuite], only: set[int] | None = None):
         self.indices: list[int] = []
         self.names: list[str] = []  # test files, relative to self.folder
         self.watched: dict[Path, Identity] = {}
@@ -156,6 +155,8 @@ class InPlace:
             return
         alerts_prefix, tests_prefix = ALERTS_FOLDER + "/", TESTS_FOLDER + "/"
         for index, suite in enumerate(suites):
+            if only is not None and index not in only:
+                continue
             rule_file, test_file = suite.rule_file, suite.test_file
             if not (rule_file.startswith(alerts_prefix) and test_file.startswith(tests_prefix)):
                 continue
@@ -232,26 +233,32 @@ def parts(items: list, count: int) -> list[list]:
 
 
 class ReplayBatch:
-    """promtool over `suites` (those KB605 must run, in emit order), started at construction.
+    """promtool over `suites` (every replay suite, in emit order), started at construction:
+    the first runs over those of `first` (the indices KB605 must run: all but the ones the
+    replay cache saw pass; all by default).
 
     The first runs (in place, copies) are split over two promtool processes when this process
     may use two cores (kb.emit.promtool.processes): kb waits for them at the end of the check,
     and two cores then finish them in half the time. They run with the faster settings and a
     private tmpfs folder (promtool.Scratch); what they prove is only which files passed, so the
-    split never changes an answer: anything else is run again, in one process, as before."""
+    split never changes an answer: anything else is run again, in one process, as before.
 
-    def __init__(self, kb: KnowledgeBase, emitted: Emitted, suites: list[ReplaySuite]):
+    The copies are in private folders of kb's (promtool.Scratch.copies: locked while kb or
+    its promtool lives, swept by the next kb after a kill)."""
+
+    def __init__(self, kb: KnowledgeBase, emitted: Emitted, suites: list[ReplaySuite], first: list[int] | None = None):
         self.suites = suites
         self.emitted = emitted
+        self.run = list(range(len(suites))) if first is None else first
         self._runs: list[promtool.RunningTests] = []  # every run started, to stop
-        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._tmp: promtool.Scratch | None = None
         self.scratch = promtool.Scratch()
         # (run, test file name -> suite index, whether its files were read in place)
         self._first: list[tuple[promtool.RunningTests, dict[str, int], bool]] = []
         try:
-            self.in_place = InPlace(kb, emitted, suites)
+            self.in_place = InPlace(kb, emitted, suites, set(self.run))
             placed = set(self.in_place.indices)
-            self.copied = [i for i in range(len(suites)) if i not in placed]
+            self.copied = [i for i in self.run if i not in placed]
             both = bool(self.in_place.indices) and bool(self.copied)
             count = 1 if both else promtool.processes()
             if self.in_place.indices:
@@ -263,8 +270,8 @@ class ReplayBatch:
             if self.copied:
                 # on disk as before, not in the tmpfs folder: 3,333 suites copied would hold
                 # some 27 MB of memory there (a page per file)
-                self._tmp = tempfile.TemporaryDirectory(prefix="kb-replay-")
-                self.folder = Path(self._tmp.name)
+                self._tmp = promtool.Scratch.copies()
+                self.folder = self._tmp.folder
                 files = write_copies(suites, self.copied, self.folder, emitted)
                 by_name = {f.name: i for f, i in zip(files, self.copied)}
                 for names in parts([f.name for f in files], count):
@@ -277,7 +284,7 @@ class ReplayBatch:
     def _start(self, names: list[str], cwd: Path, whole: int) -> promtool.RunningTests:
         # each part may take as long as its whole batch would: two parts on a busy machine
         # share one core, and a part out of time sends everything to the single run
-        run = promtool.FirstTests(names, cwd, batch_timeout(whole), self.scratch)
+        run = promtool.FirstTests(names, cwd, batch_timeout(whole), self.scratch, self._tmp)
         self._runs.append(run)
         return run
 
@@ -297,7 +304,7 @@ class ReplayBatch:
             if unchanged or not in_place:
                 passed |= {by_name[name] for name in run.passed_files if name in by_name}
             clean = clean and run.ok
-        rest = [i for i in range(len(self.suites)) if i not in passed]
+        rest = [i for i in self.run if i not in passed]
         if not rest and clean:
             return promtool.ReplayRun(True, []), passed
         if rest and not any(run.timed_out for run in self._runs):  # else straight to the single run
@@ -305,19 +312,21 @@ class ReplayBatch:
             passed |= {int(name.split(".", 1)[0]) for name in again.passed_files}
             if again.ok or again.failures:
                 return again, passed
-        # no failure kb can attribute: the single run, exactly as it always ran and reported
+        # no failure kb can attribute: the single run, exactly as it always ran and reported,
+        # over every suite, those the cache saw pass too: what it prints (file numbers, the
+        # timeout) is then that of a cold check, whatever was cached
         run = self._run_copies(list(range(len(self.suites))))
         return run, {int(name.split(".", 1)[0]) for name in run.passed_files}
 
     def _run_copies(self, indices: list[int]) -> promtool.ReplayRun:
-        with tempfile.TemporaryDirectory(prefix="kb-replay-") as tmp:
-            files = write_copies(self.suites, indices, Path(tmp), self.emitted)
-            return promtool.run_tests(files, timeout=batch_timeout(len(files)))
+        with promtool.Scratch.copies() as tmp:
+            files = write_copies(self.suites, indices, tmp.folder, self.emitted)
+            return promtool.run_tests(files, timeout=batch_timeout(len(files)), holds=tmp)
 
     def close(self) -> None:
         """Stop any run nobody collected, and remove the private folders."""
         for run in self._runs:
             run.close()
         if self._tmp is not None:
-            self._tmp.cleanup()
+            self._tmp.close()
         self.scratch.close()

@@ -1,4 +1,4 @@
-import tempfile
+import shutil
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -51,7 +51,7 @@ class PromqlInvalid(Rule):
 
     _started = False
     _running: promtool.Running | None = None
-    _tmp: tempfile.TemporaryDirectory | None = None
+    _tmp: promtool.Scratch | None = None
     _generated: list[Path] = []
     _watched: dict[Path, Identity] = {}
 
@@ -67,15 +67,16 @@ class PromqlInvalid(Rule):
         emitted = ctx.emitted()
         if not emitted.alerts or promtool.executable() is None:
             return
-        self._tmp = tempfile.TemporaryDirectory(prefix="kb-promtool-")
-        self._generated, self._watched = in_place_or_copies(ctx.kb, emitted, rule_parts(emitted), Path(self._tmp.name))
-        self._running = promtool.Running(self._generated)
+        # the copies in a private folder that the next kb sweeps if this one is killed
+        self._tmp = promtool.Scratch.copies()
+        self._generated, self._watched = in_place_or_copies(ctx.kb, emitted, rule_parts(emitted), self._tmp.folder)
+        self._running = promtool.Running(self._generated, holds=self._tmp)
 
     def stop(self):
         if self._running is not None:
             self._running.close()
         if self._tmp is not None:
-            self._tmp.cleanup()
+            self._tmp.close()
 
     def check(self, ctx, options):
         self.start(ctx, options)
@@ -104,9 +105,9 @@ class PromqlInvalid(Rule):
                 from kb.emit.build import rule_parts
 
                 assert self._tmp is not None
-                folder = Path(self._tmp.name) / "again"
+                folder = self._tmp.folder / "again"
                 generated_paths, _ = in_place_or_copies(None, emitted, rule_parts(emitted), folder)
-                errors = promtool.check_rules(generated_paths)
+                errors = promtool.check_rules(generated_paths, holds=self._tmp)
         generated_names = {str(p) for p in generated_paths}
         if ctx.promtool_hand_written is not None:  # started when the KB was loaded
             errors += ctx.promtool_hand_written.errors()
@@ -135,51 +136,59 @@ class PromqlInvalid(Rule):
         """PrometheusRule manifests (one, or each item of a Kubernetes List): promtool reads only
         their spec, so kb hands it each spec and maps each error back to the manifest's rule
         (`spec.groups.G.rules.R.expr`, `items.I.spec.groups.G.rules.R.expr`)."""
+        from kb.load.rulefiles import PROMETHEUS_RULE
+
+        wanted = [rf for rf in ctx.rule_files if not rf.owned and rf.kind == PROMETHEUS_RULE]
+        if not wanted:
+            return
+        with promtool.Scratch.copies() as scratch:  # one private folder for every manifest's specs
+            for number, rule_file in enumerate(wanted):
+                yield from self._manifest(ctx, rule_file, scratch, scratch.folder / str(number))
+
+    def _manifest(self, ctx, rule_file, scratch, folder):
         import yaml
 
         from kb.core import safefile, yamlio
-        from kb.load.rulefiles import PROMETHEUS_RULE, manifests
+        from kb.load.rulefiles import manifests
 
-        for rule_file in ctx.rule_files:
-            if rule_file.owned or rule_file.kind != PROMETHEUS_RULE:
-                continue
-            limit = ctx.settings.max_file_bytes
-            try:
-                data = yamlio.load_mapping(
-                    safefile.read_inside(ctx.root, rule_file.path, limit), limit, merge_keys=True
+        limit = ctx.settings.max_file_bytes
+        try:
+            data = yamlio.load_mapping(safefile.read_inside(ctx.root, rule_file.path, limit), limit, merge_keys=True)
+        except (OSError, yamlio.YamlProblem):
+            return  # reported by the loader
+        found = manifests(data)
+        folder.mkdir()
+        try:
+            specs = {}
+            for number, (base, groups) in enumerate(found):
+                spec = folder / f"{number}-{Path(rule_file.path).name}"
+                spec.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False), encoding="utf-8")
+                specs[str(spec)] = (base, groups)
+            errors = promtool.check_rules([Path(p) for p in specs], holds=scratch) if specs else []
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        for error in errors:
+            base, groups = specs.get(error.file, (("spec", "groups"), None))
+            item = f"item {base[1] + 1}: " if base[0] == "items" else ""
+            if error.group is not None and error.rule is not None:
+                index = next(
+                    (
+                        gi
+                        for gi, g in enumerate(groups if isinstance(groups, list) else [])
+                        if isinstance(g, dict) and g.get("name") == error.group
+                    ),
+                    None,
                 )
-            except (OSError, yamlio.YamlProblem):
-                continue  # reported by the loader
-            found = manifests(data)
-            with tempfile.TemporaryDirectory(prefix="kb-promtool-") as tmp:
-                specs = {}
-                for number, (base, groups) in enumerate(found):
-                    spec = Path(tmp) / f"{number}-{Path(rule_file.path).name}"
-                    spec.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False), encoding="utf-8")
-                    specs[str(spec)] = (base, groups)
-                errors = promtool.check_rules([Path(p) for p in specs]) if specs else []
-            for error in errors:
-                base, groups = specs.get(error.file, (("spec", "groups"), None))
-                item = f"item {base[1] + 1}: " if base[0] == "items" else ""
-                if error.group is not None and error.rule is not None:
-                    index = next(
-                        (
-                            gi
-                            for gi, g in enumerate(groups if isinstance(groups, list) else [])
-                            if isinstance(g, dict) and g.get("name") == error.group
-                        ),
-                        None,
+                if index is not None:
+                    yield Finding(
+                        rule_file.path,
+                        f'promtool: {item}group "{error.group}", rule {error.rule + 1}: {error.message}',
+                        loc=(*base, index, "rules", error.rule, "expr"),
                     )
-                    if index is not None:
-                        yield Finding(
-                            rule_file.path,
-                            f'promtool: {item}group "{error.group}", rule {error.rule + 1}: {error.message}',
-                            loc=(*base, index, "rules", error.rule, "expr"),
-                        )
-                        continue
-                yield Finding(
-                    rule_file.path,
-                    f"promtool (on the manifest's spec): {item}{error.message}",
-                    loc=base[:-2] if base[0] == "items" else (),
-                    span=None if base[0] == "items" else Span(1, 1, 1, 2),
-                )
+                    continue
+            yield Finding(
+                rule_file.path,
+                f"promtool (on the manifest's spec): {item}{error.message}",
+                loc=base[:-2] if base[0] == "items" else (),
+                span=None if base[0] == "items" else Span(1, 1, 1, 2),
+            )

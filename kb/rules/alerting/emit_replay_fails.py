@@ -131,20 +131,21 @@ class ReplayFails(Rule):
             return
         memo = ctx.replays
         tool = promtool.executable() or "promtool"
-        suites, keys = [], []
-        for suite in emitted.suites:
+        run, keys = [], []
+        for index, suite in enumerate(emitted.suites):
             key = suite_key(suite, tool) if memo is not None else ""
+            keys.append(key)
             if memo is not None and memo.passed(key):
                 memo.keep(key)  # passed with these very rules and tests, under this promtool
                 continue
-            suites.append(suite)
-            keys.append(key)
-        if not suites:
+            run.append(index)
+        if not run:
             return
         # one promtool for all: each test file evaluates only its own postmortem's rules, so
         # the run grows with the number of alerts, not with its square (1,666 postmortems
-        # in one file took promtool over two minutes)
-        self._batch = ReplayBatch(ctx.kb, emitted, suites)
+        # in one file took promtool over two minutes). The batch knows every suite: a failure
+        # kb cannot attribute is reported from a run over all of them, as a cold check does.
+        self._batch = ReplayBatch(ctx.kb, emitted, emitted.suites, run)
         self._keys = keys
 
     def stop(self):
