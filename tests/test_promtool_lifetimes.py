@@ -214,3 +214,23 @@ def test_a_killed_kb_takes_its_promtool_along_and_the_next_kb_removes_its_folder
         if child is not None and _state(child) not in (None, "Z"):
             os.kill(child, signal.SIGKILL)
         shutil.rmtree(scratch_dir, ignore_errors=True)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("amtool") is None, reason="Linux with amtool")
+def test_amtool_is_started_to_die_with_kb(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A killed kb left amtool running (third outside review): it starts with the same
+    parent-death option as promtool, and still answers."""
+    from kb.emit import amtool
+
+    seen: list[dict] = []
+    real = subprocess.run
+
+    def watching(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(amtool.subprocess, "run", watching)
+    config = tmp_path / "alertmanager.yml"
+    config.write_text("route:\n  receiver: pager\nreceivers:\n  - name: pager\n")
+    assert amtool.route(config, {"alertname": "A"}).receivers == ["pager"]
+    assert "preexec_fn" in seen[0]

@@ -8,6 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.emit import promtool
+
 
 @dataclass
 class Routed:
@@ -27,7 +29,8 @@ def route(config: Path, labels: dict[str, str], timeout: float = 30) -> Routed:
     args = [tool, "config", "routes", "test", f"--config.file={config}"]
     args += [f"{key}={value}" for key, value in sorted(labels.items())]
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        # dies with kb, as promtool does: a killed kb leaves no amtool running (third outside review)
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **promtool.child_options())
     except subprocess.TimeoutExpired:
         return Routed([], f"amtool did not finish in {timeout:.0f} s")
     except OSError as exc:

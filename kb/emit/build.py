@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, NotRequired, TypedDict
@@ -209,12 +210,25 @@ def alert_labels(kb: KnowledgeBase, pm: Postmortem, item) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-def alert_annotations(kb: KnowledgeBase, pm: Postmortem, item) -> dict[str, str]:
+TEMPLATE_DELIMITER = re.compile(r"\{\{|\}\}")
+
+
+def literal_in_template(text: str) -> str:
+    """`text` as a Prometheus annotation (a Go template) that renders as written: each `{{` or
+    `}}` becomes an action printing it. A postmortem's title is prose, not a template; copied
+    as is, `{{ $value }}` in it would render otherwise and the replay could never pass."""
+    return TEMPLATE_DELIMITER.sub(lambda match: '{{ "' + match.group() + '" }}', text)
+
+
+def alert_annotations(kb: KnowledgeBase, pm: Postmortem, item, rendered: bool = False) -> dict[str, str]:
+    """The alert's annotations as the rule file carries them; `rendered`: as Prometheus shows
+    them (what the replay's test expects). They differ only where kb copies the title."""
     alert = item.alert
     site = kb.config.site_url
+    title = pm.title if rendered else literal_in_template(pm.title)
     return {
         "summary": alert.summary,
-        "description": alert.description or f"From {pm.id} {item.id}: {pm.title}",
+        "description": alert.description or f"From {pm.id} {item.id}: {title}",
         "runbook_url": f"{site}cards/{alert.card}/",
         "action": f"{alert.priority}: {PRIORITY_ACTIONS[alert.priority]}",
         "postmortem_url": f"{site}postmortems/{pm.id}/",
@@ -267,7 +281,8 @@ def build(kb: KnowledgeBase) -> Emitted:
                         }
                     )
                     if alert.replay is not None:
-                        tests.append(_replay_test(source, alert, labels, annotations))
+                        shown = alert_annotations(kb, pm, item, rendered=True)
+                        tests.append(_replay_test(source, alert, labels, shown))
                 elif item.kind == "gate" and item.gate:
                     used = True
                     gates.append(

@@ -45,6 +45,12 @@ def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | N
                 f"the alert{at} carries labels from its expression that the test does not expect: "
                 f"{_labels(extra)}; add `expect_labels: {{{add}}}` to the replay"
             )
+        if not extra and not differ and not missing:
+            return (
+                f"the alert{at} carries the expected labels {_labels(got)}; an annotation differs from what the "
+                "test expects: a `{{ }}` template in the alert's summary or description renders as Prometheus "
+                "expands it, not as written"
+            )
     got_text = "; ".join(_labels(g) for g in failure.got) or "no alert"
     want_text = "; ".join(_labels(e) for e in failure.expected) or "no alert"
     return f"promtool{at} expected {want_text}, got {got_text}"
