@@ -140,15 +140,18 @@ def test_an_emitted_title_is_answered_from_its_own_emitted_files(kb_root: Path, 
     assert calls.count == 0
 
 
-def test_an_emitted_title_that_breaks_promtool_takes_the_whole_check(kb_root: Path, capsys, monkeypatch) -> None:
-    # the title lands in an annotation, a Go template to promtool: an unclosed `{{` fails the
-    # replay run as a whole (KB605 at mkdocs.yml), which the fast path never answers
+def test_an_emitted_title_with_a_template_delimiter_replays_as_written(kb_root: Path, capsys, monkeypatch) -> None:
+    # the title lands in an annotation, a Go template to promtool: an unclosed `{{` used to fail
+    # the replay run as a whole (KB605 at mkdocs.yml); emit now writes it as an action printing
+    # `{{`, so the replay passes and the answer (fast or not) is the cold one
     if promtool.executable() is None:
         pytest.skip("promtool is not installed")
     edit(kb_root, EMITTING, "title: Agent ran the wrong", "title: '{{ Agent ran the wrong'")
     edit(kb_root, EMITTING, "stuck queue\n", "stuck queue'\n")
     edit(kb_root, EMITTING, "wrong'", "wrong")
-    assert refuses(kb_root, capsys, monkeypatch)
+    code, out = _run(kb_root, capsys)
+    assert "KB605" not in out and "KB601" in out
+    assert (code, out) == cold(kb_root, capsys, monkeypatch)
 
 
 def test_findings_introduced_by_a_local_edit_are_reported(kb_root: Path, capsys, monkeypatch) -> None:

@@ -48,7 +48,7 @@ def explain(failure: promtool.ReplayFailure, expected_labels: dict[str, str] | N
         if not extra and not differ and not missing:
             return (
                 f"the alert{at} carries the expected labels {_labels(got)}; an annotation differs from what the "
-                "test expects: a `{{ }}` template in the alert's summary or description renders as Prometheus "
+                "test expects: a `{{ }}` template in one of the alert's annotations renders as Prometheus "
                 "expands it, not as written"
             )
     got_text = "; ".join(_labels(g) for g in failure.got) or "no alert"
