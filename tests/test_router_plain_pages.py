@@ -6,9 +6,9 @@ plain page are exactly the links Python-Markdown renders, with and without toc's
 from __future__ import annotations
 
 import random
-import re
 
 import pytest
+from test_load_speed_router import _candidates, _fresh
 
 from kb.core import markdown_render
 from kb.load import router
@@ -85,22 +85,9 @@ def _page(rnd: random.Random) -> str:
     return "\n".join(lines) + rnd.choice(["\n", ""])
 
 
-def _candidates(text: str) -> list[tuple[int, re.Match[str]]]:
-    found = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip() and "](" in raw and router.LIST_ITEM.match(raw):
-            found += [(number, match) for match in router.LINK.finditer(raw)]
-    return found
-
-
-def _markdown_links(text: str, candidates: list, extensions: list) -> set[int]:
-    """The reference: the page rendered with each candidate's target marked."""
-    lines = text.splitlines(keepends=True)
-    for index, (number, match) in reversed(list(enumerate(candidates))):
-        line = lines[number - 1]
-        lines[number - 1] = line[: match.start(2)] + f"kbroutelink{index}x" + line[match.end(2) :]
-    html = markdown_render.build(extensions).convert("".join(lines))
-    return {int(found) for found in re.findall(r'href="kbroutelink([0-9]+)x"', html)}
+# the reference reading (the page rendered by Python-Markdown, each candidate's target marked)
+# is the one the renderer-reuse tests use
+_markdown_links = _fresh
 
 
 @pytest.mark.parametrize("extensions", [[], [{"toc": {"permalink": True}}]], ids=["builtins", "toc"])
